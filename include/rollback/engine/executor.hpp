@@ -1,0 +1,50 @@
+// Runs a plan's steps in order with timeouts, retries, on_failure and when; writes the
+// journal as it goes; fills a RunRecord for the report. Knows actions only through
+// actions::Action.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/engine/journal.hpp>
+#include <rollback/engine/run_record.hpp>
+#include <rollback/plan/interpolate.hpp>
+#include <rollback/plan/plan.hpp>
+#include <rollback/proc/runner.hpp>
+
+namespace rollback::engine {
+
+struct ExecuteOptions {
+  bool dry_run = false;
+  // Steps already done in an earlier run (resume): not run again.
+  std::set<std::string> completed_steps;
+  // Console progress: called when a step starts and when it ends.
+  std::function<void(const StepRecord&, size_t index, size_t total)> on_step_start;
+  std::function<void(const StepRecord&, size_t index, size_t total)> on_step_end;
+  std::function<void(const std::string& step_id, std::string_view line)> on_log;
+};
+
+class Executor {
+ public:
+  Executor(const actions::Registry& registry, proc::Runner& runner)
+      : registry_(registry), runner_(runner) {}
+
+  // Preflight: every step's action preflight (read-only) with the params resolvable now.
+  // Returns the failures, one per step ("step restore-db: dump /x is empty").
+  std::vector<std::string> preflight(const plan::Plan& plan, plan::Scope& scope);
+
+  // Runs the steps. `record` must hold the run's identity; steps and result are filled in.
+  // Returns the exit code per spec (Success, StepFailed, VerifyFailed, Interrupted).
+  ExitCode execute(const plan::Plan& plan, plan::Scope& scope, RunRecord& record,
+                   Journal* journal, const ExecuteOptions& options);
+
+ private:
+  const actions::Registry& registry_;
+  proc::Runner& runner_;
+};
+
+}  // namespace rollback::engine

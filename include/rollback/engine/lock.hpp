@@ -1,0 +1,43 @@
+// One run per state dir: an flock(2) on <state>/lock. The kernel drops it when the holder
+// dies, so a crashed run never wedges the next one (nothing to delete by hand). The file's
+// content names the holder (run id, pid, operator, start time) for the loser's message.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include <rollback/util/result.hpp>
+
+namespace rollback::engine {
+
+struct LockHolder {
+  std::string run_id;
+  long pid = 0;
+  std::string operator_name;
+  std::string started;  // UTC ISO-8601
+  std::string plan;
+  std::string describe() const;  // "run 2025...-full (pid 123, operator ana, since ...)"
+};
+
+class RunLock {
+ public:
+  RunLock() = default;
+  RunLock(RunLock&& other) noexcept;
+  RunLock& operator=(RunLock&& other) noexcept;
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  ~RunLock();
+
+  // Takes the lock without waiting. On contention the error is the holder.
+  static std::expected<RunLock, LockHolder> acquire(const std::filesystem::path& lock_file,
+                                                    const LockHolder& me);
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace rollback::engine

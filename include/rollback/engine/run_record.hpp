@@ -1,0 +1,68 @@
+// Everything known about one run: what the journal persists, what the report renders,
+// what `history` and `resume` read back.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/plan/plan.hpp>
+#include <rollback/util/exit_code.hpp>
+
+namespace rollback::engine {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+enum class StepStatus { Pending, Running, Ok, Failed, Skipped, Interrupted, Described };
+std::string_view to_string(StepStatus status);
+std::optional<StepStatus> parse_step_status(std::string_view text);
+
+struct StepRecord {
+  std::string id;
+  std::string name;
+  std::string action;
+  plan::Phase phase = plan::Phase::Restore;
+  bool destructive = false;
+  StepStatus status = StepStatus::Pending;
+  std::string message;                 // redacted
+  int attempts = 0;
+  std::optional<SystemTime> started;
+  std::optional<SystemTime> ended;
+  Millis duration{0};
+  bool failure_ignored = false;        // failed with on_failure: continue
+  std::vector<actions::Observation> observations;
+  std::string log_excerpt;             // bounded, redacted
+  nlohmann::json data = nlohmann::json::object();
+};
+
+struct RunRecord {
+  std::string run_id;                  // "20250127-180000-full-3f2a"
+  std::string plan_name;
+  std::string plan_path;
+  plan::Kind kind = plan::Kind::Custom;
+  std::string title;
+  std::string operator_name;
+  std::string reason;
+  std::string host;
+  std::string target_name;
+  std::string target_path;
+  std::string from_version;            // what was running before (var `from_version`)
+  std::string to_version;              // what was restored (var `to_version`, else target)
+  SystemTime started{};
+  std::optional<SystemTime> ended;
+  std::optional<Millis> budget;
+  bool dry_run = false;
+  std::map<std::string, std::string> vars;  // final non-secret vars, for resume and the report
+  std::vector<StepRecord> steps;
+  ExitCode result = ExitCode::Success;
+  std::string result_message;          // one sentence: what happened, what state is left
+  plan::ReportSpec report;
+  nlohmann::json extra = nlohmann::json::object();  // sections added later (monitoring)
+};
+
+}  // namespace rollback::engine

@@ -1,0 +1,57 @@
+// `${...}` substitution. One pass, left to right: a substituted value is never scanned
+// again, so a secret or a var whose value contains "${x}" stays literal. `$${` writes a
+// literal "${".
+//
+// Names: `name` (plan var, --var/--vars override, or a value set by an earlier step's
+// `into:`), `env.NAME`, `secrets.NAME`, `target.name`, `target.path`, `run.id`,
+// `run.started`.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/util/result.hpp>
+
+namespace rollback::plan {
+
+class Scope {
+ public:
+  void set_var(const std::string& name, std::string value) { vars_[name] = std::move(value); }
+  void set_secret(const std::string& name, std::string value);  // also registers for redaction
+  void set_builtin(const std::string& dotted, std::string value) { builtins_[dotted] = std::move(value); }
+
+  // The value of a reference such as "backups", "env.HOME", "secrets.token", "run.id";
+  // nullopt when it is not defined.
+  std::optional<std::string> lookup(std::string_view ref) const;
+  bool is_secret_ref(std::string_view ref) const { return ref.starts_with("secrets."); }
+  const std::map<std::string, std::string>& vars() const { return vars_; }
+
+ private:
+  std::map<std::string, std::string> vars_;
+  std::map<std::string, std::string> secrets_;
+  std::map<std::string, std::string> builtins_;  // target.*, run.*
+};
+
+// The references in `text`, in order ("${a} ${env.B}" -> {"a", "env.B"}); an unclosed
+// "${" is returned as an error message.
+Result<std::vector<std::string>> references(std::string_view text);
+
+// Substitutes every reference. Fails naming the first undefined one.
+Result<std::string> interpolate(std::string_view text, const Scope& scope);
+
+// Resolves a step's `with:` against the scope and the action's schema into typed Params.
+// Errors name the parameter ("with.url: undefined variable ${api}").
+Result<actions::Params> resolve_params(const YAML::Node& with, const Scope& scope,
+                                       const actions::Action& action);
+
+// "true"/"yes"/"1"/"on" (any case) are truthy; "", "false", "no", "0", "off" are not.
+bool truthy(std::string_view value);
+
+}  // namespace rollback::plan

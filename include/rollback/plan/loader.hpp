@@ -1,0 +1,31 @@
+// Plan files -> Plan. Every problem is collected with its FILE:LINE:COL, not just the first:
+// unknown keys (with did-you-mean), wrong types, missing fields, duplicate step ids,
+// unknown actions, bad durations, undefined ${var} references, bad action parameters.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/plan/plan.hpp>
+
+namespace rollback::plan {
+
+struct LoadResult {
+  std::optional<Plan> plan;  // set only when diagnostics is empty
+  Diagnostics diagnostics;
+};
+
+LoadResult load_plan(const std::filesystem::path& path, const actions::Registry& registry);
+LoadResult load_plan_text(const std::string& text, const std::string& file_name,
+                          const actions::Registry& registry);
+
+// Finds a plan by name ("full" -> <plans_dir>/full.yaml or .yml) or takes a path as is.
+Result<std::filesystem::path> find_plan(const std::string& name_or_path,
+                                        const std::filesystem::path& plans_dir);
+
+// The closest of `candidates` to `word` (edit distance), or "" when none is close.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace rollback::plan

@@ -1,0 +1,119 @@
+// The typed model of a plan file (shared/spec.md, "Plan files"). Produced by load_plan()
+// (plan/loader.hpp); consumed by the engine, `validate`, `list`, `targets` and `check`.
+// Step parameters stay YAML nodes (with their file positions) until run time, because
+// `${...}` references may name values that earlier steps produce.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include <rollback/util/duration.hpp>
+
+namespace rollback::plan {
+
+struct Location {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based
+  std::string str() const;  // "plans/full.yaml:12:7"
+};
+
+Location location_of(const std::string& file, const YAML::Node& node);
+
+struct Diagnostic {
+  Location where;
+  std::string message;
+  std::string str() const;  // "FILE:LINE:COL: message"
+};
+using Diagnostics = std::vector<Diagnostic>;
+
+enum class Phase { Assess, Backup, Stop, Restore, Start, Verify, Notify };
+enum class OnFailure { Abort, Continue };
+enum class Kind { Quick, Full, Emergency, Coolify, GitSql, Backup, Custom };
+
+std::string_view to_string(Phase phase);
+std::string_view to_string(Kind kind);
+std::optional<Phase> parse_phase(std::string_view text);
+std::optional<Kind> parse_kind(std::string_view text);
+
+struct RetryPolicy {
+  int attempts = 1;                 // total tries, >= 1
+  Millis delay{0};                  // before the second try
+  double backoff = 1.0;             // delay multiplier per further try
+  std::optional<Millis> until;      // wait-until mode: keep trying every `every` for this long
+  Millis every{2000};
+};
+
+struct Step {
+  std::string id;
+  std::string name;  // defaults to id
+  Phase phase = Phase::Restore;
+  std::string action;
+  YAML::Node with;                  // raw parameters, interpolated at run time
+  std::optional<Millis> timeout;
+  RetryPolicy retry;
+  OnFailure on_failure = OnFailure::Abort;
+  std::string when;                 // "" = always; else a var name or ${...} that must be truthy
+  bool destructive = false;         // explicit `destructive:` or the action's default
+  Location where;                   // the step's `- id:` position
+};
+
+struct SecretSource {
+  std::string name;
+  std::string env;   // exactly one of env / file is set
+  std::string file;
+  Location where;
+};
+
+struct TargetSpec {
+  std::string from;                 // "" (plan takes no target), "dir", "coolify", "git"
+  std::string dir;                  // from: dir — where targets live (may use ${vars})
+  std::string glob = "*";           // from: dir — which entries count as targets
+  std::string default_target = "none";  // latest | previous | none
+  std::vector<std::string> require;     // from: dir — paths that must exist in the target
+  YAML::Node with;                  // from: coolify / git — adapter parameters
+  Location where;
+};
+
+struct Criterion {
+  std::string name;
+  bool critical = false;
+  std::string action;               // a read-only action
+  YAML::Node with;
+  std::optional<Millis> hold_for;   // `for:`
+  Location where;
+};
+
+struct ReportSpec {
+  std::string title;
+  std::vector<std::string> contacts;
+  std::vector<std::string> checklist;
+  std::vector<std::string> follow_up;
+  std::string lang = "en";          // en | es
+};
+
+struct Plan {
+  std::filesystem::path path;
+  int version = 1;
+  std::string name;
+  std::string description;
+  Kind kind = Kind::Custom;
+  std::optional<Millis> budget;
+  std::vector<std::pair<std::string, YAML::Node>> vars;  // in file order
+  std::vector<SecretSource> secrets;
+  TargetSpec target;
+  std::vector<Step> steps;
+  std::vector<Criterion> criteria;
+  YAML::Node monitor;               // `watch` reads it (issue 7)
+  std::optional<Millis> cooldown;   // between two `check --auto` rollbacks
+  ReportSpec report;
+
+  bool has_destructive_steps() const;
+};
+
+}  // namespace rollback::plan

@@ -1,0 +1,47 @@
+// Rollback targets: what a plan can restore to. For `from: dir` a target is an entry of
+// the target dir matching the glob (a backup folder such as staging-20250127-180000).
+// `from: git` and `from: coolify` providers are registered by their adapters.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rollback/plan/interpolate.hpp>
+#include <rollback/plan/plan.hpp>
+#include <rollback/util/result.hpp>
+
+namespace rollback::plan {
+
+struct Target {
+  std::string name;                 // "staging-20250127-180000", a commit, a deployment uuid
+  std::string path;                 // dir targets: the folder; others: "" or a URL
+  std::chrono::system_clock::time_point created{};
+  std::optional<unsigned long long> size_bytes;
+  std::string detail;               // commit subject, deployment status...
+  bool current = false;             // what is running now (git HEAD, Coolify's current)
+};
+
+struct Verification {
+  bool ok = true;
+  std::vector<std::string> problems;  // "missing docker-compose.yml", "SHA256SUMS: x.tar.gz differs"
+};
+
+// Lists targets newest first. `scope` resolves ${vars} in the target section.
+using TargetLister = std::function<Result<std::vector<Target>>(const TargetSpec&, const Scope&)>;
+void register_target_source(const std::string& from, TargetLister lister);
+
+Result<std::vector<Target>> list_targets(const TargetSpec& spec, const Scope& scope);
+
+// Resolves what the user typed (or the plan's default): an exact name, a unique prefix,
+// "latest", or "previous" (the newest older than the current one). An ambiguous prefix is
+// an error listing every candidate.
+Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const std::string& wanted);
+
+// For dir targets: `require` paths exist, SHA256SUMS (or manifest.json) verified when present.
+Verification verify_target(const TargetSpec& spec, const Target& target);
+
+}  // namespace rollback::plan

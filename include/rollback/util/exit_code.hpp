@@ -1,0 +1,20 @@
+// The exit codes of shared/spec.md: scripts and monitoring depend on these numbers.
+#pragma once
+
+namespace rollback {
+
+enum class ExitCode : int {
+  Success = 0,
+  StepFailed = 1,       // a step failed during the run; the report says where
+  Usage = 2,            // usage or plan error; nothing ran
+  Locked = 3,           // another run holds the lock
+  PreflightFailed = 4,  // nothing was changed
+  VerifyFailed = 5,     // the rollback ran but post-rollback verification failed
+  CheckWarning = 10,
+  CheckCritical = 11,
+  Interrupted = 130,
+};
+
+constexpr int to_int(ExitCode code) { return static_cast<int>(code); }
+
+}  // namespace rollback

@@ -1,0 +1,24 @@
+// Secret redaction. Every secret value read for a run is registered here; every path that
+// writes text a person or a file will see (log sink, console, journal, report, error
+// messages) passes it through redact(). Registration is process-wide because a secret
+// must not leak through a path someone forgot to wire.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace rollback {
+
+inline constexpr std::string_view kRedacted = "***";
+
+// Registers a secret value. Empty values are ignored (they would match everywhere).
+void register_secret(std::string value);
+
+// Returns `text` with every registered secret replaced by "***". Longer secrets are
+// replaced first, so a secret that contains another is hidden whole.
+std::string redact(std::string_view text);
+
+// For tests: forget every registered secret.
+void clear_secrets();
+
+}  // namespace rollback

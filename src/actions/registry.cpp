@@ -1,0 +1,16 @@
+#include <rollback/actions/adapters.hpp>
+
+namespace rollback::actions {
+
+const Registry& builtin_registry() {
+  static const Registry registry = [] {
+    Registry r;
+    register_exec_actions(r);
+    register_fs_actions(r);
+    register_wait_actions(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace rollback::actions

@@ -1,0 +1,240 @@
+#include <rollback/plan/interpolate.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fmt/format.h>
+
+#include <rollback/util/redact.hpp>
+
+namespace rollback::plan {
+namespace {
+
+using actions::ParamType;
+using nlohmann::json;
+
+// Plain (unquoted) YAML scalars in `Any` params are typed like YAML 1.2 core: numbers,
+// booleans and null; quoted ones stay strings (yaml-cpp tags them "!").
+json typed_scalar(const std::string& text, bool plain) {
+  if (!plain) return text;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  if (text == "null" || text == "~" || text.empty()) return nullptr;
+  char* end = nullptr;
+  long long i = std::strtoll(text.c_str(), &end, 10);
+  if (end && *end == '\0' && !text.empty()) return i;
+  double d = std::strtod(text.c_str(), &end);
+  if (end && *end == '\0' && !text.empty()) return d;
+  return text;
+}
+
+Result<json> resolve_any(const YAML::Node& node, const Scope& scope, const std::string& where) {
+  if (node.IsScalar()) {
+    auto text = interpolate(node.Scalar(), scope);
+    if (!text) return fail(fmt::format("{}: {}", where, text.error().message));
+    bool plain = node.Tag() == "?" && node.Scalar().find("${") == std::string::npos;
+    return typed_scalar(*text, plain);
+  }
+  if (node.IsSequence()) {
+    json out = json::array();
+    for (size_t i = 0; i < node.size(); ++i) {
+      auto item = resolve_any(node[i], scope, fmt::format("{}[{}]", where, i));
+      if (!item) return item;
+      out.push_back(std::move(*item));
+    }
+    return out;
+  }
+  if (node.IsMap()) {
+    json out = json::object();
+    for (const auto& kv : node) {
+      auto key = kv.first.as<std::string>();
+      auto item = resolve_any(kv.second, scope, where + "." + key);
+      if (!item) return item;
+      out[key] = std::move(*item);
+    }
+    return out;
+  }
+  return json();
+}
+
+}  // namespace
+
+void Scope::set_secret(const std::string& name, std::string value) {
+  register_secret(value);
+  secrets_[name] = std::move(value);
+}
+
+std::optional<std::string> Scope::lookup(std::string_view ref) const {
+  if (ref.starts_with("env.")) {
+    std::string name(ref.substr(4));
+    const char* value = std::getenv(name.c_str());
+    if (!value) return std::nullopt;
+    return std::string(value);
+  }
+  if (ref.starts_with("secrets.")) {
+    auto it = secrets_.find(std::string(ref.substr(8)));
+    if (it == secrets_.end()) return std::nullopt;
+    return it->second;
+  }
+  if (auto it = builtins_.find(std::string(ref)); it != builtins_.end()) return it->second;
+  if (auto it = vars_.find(std::string(ref)); it != vars_.end()) return it->second;
+  return std::nullopt;
+}
+
+Result<std::vector<std::string>> references(std::string_view text) {
+  std::vector<std::string> refs;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$' || i + 1 >= text.size()) continue;
+    if (text[i + 1] == '$' && i + 2 < text.size() && text[i + 2] == '{') {
+      i += 2;  // "$${" is a literal "${"
+      continue;
+    }
+    if (text[i + 1] != '{') continue;
+    auto close = text.find('}', i + 2);
+    if (close == std::string_view::npos)
+      return fail(fmt::format("unclosed \"${{\" at offset {}", i));
+    std::string ref(text.substr(i + 2, close - i - 2));
+    auto trim = [](std::string& s) {
+      s.erase(0, s.find_first_not_of(" \t"));
+      s.erase(s.find_last_not_of(" \t") + 1);
+    };
+    trim(ref);
+    if (ref.empty()) return fail(fmt::format("empty \"${{}}\" at offset {}", i));
+    refs.push_back(ref);
+    i = close;
+  }
+  return refs;
+}
+
+Result<std::string> interpolate(std::string_view text, const Scope& scope) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c != '$' || i + 1 >= text.size()) {
+      out.push_back(c);
+      continue;
+    }
+    if (text[i + 1] == '$' && i + 2 < text.size() && text[i + 2] == '{') {
+      out += "${";
+      i += 2;
+      continue;
+    }
+    if (text[i + 1] != '{') {
+      out.push_back(c);
+      continue;
+    }
+    auto close = text.find('}', i + 2);
+    if (close == std::string_view::npos) return fail("unclosed \"${\"");
+    std::string ref(text.substr(i + 2, close - i - 2));
+    ref.erase(0, ref.find_first_not_of(" \t"));
+    ref.erase(ref.find_last_not_of(" \t") + 1);
+    auto value = scope.lookup(ref);
+    if (!value) {
+      if (ref.starts_with("env."))
+        return fail(fmt::format("environment variable {} is not set (${{{}}})", ref.substr(4), ref));
+      return fail(fmt::format("undefined variable ${{{}}}", ref));
+    }
+    out += *value;  // appended, never rescanned
+    i = close;
+  }
+  return out;
+}
+
+Result<actions::Params> resolve_params(const YAML::Node& with, const Scope& scope,
+                                       const actions::Action& action) {
+  json values = json::object();
+  if (!with.IsDefined() || with.IsNull()) return actions::Params(values);
+  if (!with.IsMap()) return fail("with: must be a map of parameters");
+  for (const auto& kv : with) {
+    auto key = kv.first.as<std::string>();
+    auto spec = std::find_if(action.params.begin(), action.params.end(),
+                             [&](const auto& p) { return p.name == key; });
+    ParamType type = spec == action.params.end() ? ParamType::Any : spec->type;
+    const YAML::Node& node = kv.second;
+    std::string where = "with." + key;
+    if (node.IsNull()) continue;
+    switch (type) {
+      case ParamType::String:
+      case ParamType::Duration: {
+        if (!node.IsScalar()) return fail(fmt::format("{}: expected a text value", where));
+        auto text = interpolate(node.Scalar(), scope);
+        if (!text) return fail(fmt::format("{}: {}", where, text.error().message));
+        if (type == ParamType::Duration && !parse_duration(*text))
+          return fail(fmt::format("{}: \"{}\" is not a duration (use 500ms, 30s, 5m, 2h)",
+                                  where, redact(*text)));
+        values[key] = *text;
+        break;
+      }
+      case ParamType::Int: {
+        auto text = node.IsScalar() ? interpolate(node.Scalar(), scope)
+                                    : Result<std::string>(fail("expected a number"));
+        if (!text) return fail(fmt::format("{}: {}", where, text.error().message));
+        char* end = nullptr;
+        long long v = std::strtoll(text->c_str(), &end, 10);
+        if (text->empty() || !end || *end != '\0')
+          return fail(fmt::format("{}: \"{}\" is not a whole number", where, redact(*text)));
+        values[key] = v;
+        break;
+      }
+      case ParamType::Bool: {
+        auto text = node.IsScalar() ? interpolate(node.Scalar(), scope)
+                                    : Result<std::string>(fail("expected true or false"));
+        if (!text) return fail(fmt::format("{}: {}", where, text.error().message));
+        values[key] = truthy(*text);
+        break;
+      }
+      case ParamType::StringList: {
+        json items = json::array();
+        if (node.IsScalar()) {
+          auto text = interpolate(node.Scalar(), scope);
+          if (!text) return fail(fmt::format("{}: {}", where, text.error().message));
+          items.push_back(*text);
+        } else if (node.IsSequence()) {
+          for (size_t i = 0; i < node.size(); ++i) {
+            if (!node[i].IsScalar())
+              return fail(fmt::format("{}[{}]: expected a text value", where, i));
+            auto text = interpolate(node[i].Scalar(), scope);
+            if (!text) return fail(fmt::format("{}[{}]: {}", where, i, text.error().message));
+            items.push_back(*text);
+          }
+        } else {
+          return fail(fmt::format("{}: expected a list", where));
+        }
+        values[key] = std::move(items);
+        break;
+      }
+      case ParamType::StringMap: {
+        if (!node.IsMap()) return fail(fmt::format("{}: expected a map", where));
+        json items = json::object();
+        for (const auto& item : node) {
+          auto name = item.first.as<std::string>();
+          if (!item.second.IsScalar())
+            return fail(fmt::format("{}.{}: expected a text value", where, name));
+          auto text = interpolate(item.second.Scalar(), scope);
+          if (!text) return fail(fmt::format("{}.{}: {}", where, name, text.error().message));
+          items[name] = *text;
+        }
+        values[key] = std::move(items);
+        break;
+      }
+      case ParamType::Any: {
+        auto resolved = resolve_any(node, scope, where);
+        if (!resolved) return std::unexpected(resolved.error());
+        values[key] = std::move(*resolved);
+        break;
+      }
+    }
+  }
+  return actions::Params(std::move(values));
+}
+
+bool truthy(std::string_view value) {
+  std::string v(value);
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  v.erase(0, v.find_first_not_of(" \t"));
+  v.erase(v.find_last_not_of(" \t") + 1);
+  return !(v.empty() || v == "false" || v == "no" || v == "0" || v == "off" || v == "null");
+}
+
+}  // namespace rollback::plan

@@ -1,0 +1,124 @@
+#include <rollback/util/fs.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <rollback/util/sha256.hpp>
+
+namespace rollback {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text(const fs::path& path, const char* what) {
+  return fmt::format("{} {}: {}", what, path.string(), std::strerror(errno));
+}
+
+Status write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(errno_text(path, "cannot write"));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return ok();
+}
+
+void fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+Status write_file_atomic(const fs::path& path, std::string_view content) {
+  std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  fs::path tmp = path;
+  tmp += fmt::format(".tmp.{}", ::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(errno_text(tmp, "cannot create"));
+  auto written = write_all(fd, content, tmp);
+  if (written && ::fsync(fd) != 0) written = fail(errno_text(tmp, "cannot fsync"));
+  ::close(fd);
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return written;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto err = fail(errno_text(path, "cannot rename into"));
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  fsync_dir(path.parent_path());
+  return ok();
+}
+
+Status append_line_synced(const fs::path& path, std::string_view line) {
+  std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(errno_text(path, "cannot open"));
+  std::string buffer(line);
+  buffer.push_back('\n');
+  auto written = write_all(fd, buffer, path);
+  if (written && ::fsync(fd) != 0) written = fail(errno_text(path, "cannot fsync"));
+  ::close(fd);
+  return written;
+}
+
+Result<std::string> read_file(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(errno_text(path, "cannot open"));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      auto err = fail(errno_text(path, "cannot read"));
+      ::close(fd);
+      return err;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Result<std::string> sha256_file(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(errno_text(path, "cannot open"));
+  Sha256 hasher;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      auto err = fail(errno_text(path, "cannot read"));
+      ::close(fd);
+      return err;
+    }
+    if (n == 0) break;
+    hasher.update(std::string_view(buf, static_cast<size_t>(n)));
+  }
+  ::close(fd);
+  return hasher.hex_digest();
+}
+
+std::string sha256_hex(std::string_view data) {
+  Sha256 hasher;
+  hasher.update(data);
+  return hasher.hex_digest();
+}
+
+}  // namespace rollback
