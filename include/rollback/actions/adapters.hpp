@@ -7,7 +7,8 @@
 namespace rollback::actions {
 
 void register_exec_actions(Registry& registry);    // exec.run
-void register_fs_actions(Registry& registry);      // fs.*
+void register_fs_actions(Registry& registry);      // fs.copy, move, mkdir, remove, latest
+void register_checksum_action(Registry& registry); // fs.checksum
 void register_wait_actions(Registry& registry);    // wait.sleep
 
 }  // namespace rollback::actions

@@ -1,0 +1,205 @@
+// fs.*: the file steps of the runbooks (cp of compose and env files, mkdir of backup dirs,
+// `ls -t /backups/staging-* | head -1`, SHA256SUMS). Copies are atomic per file, so a
+// crash never leaves a half-written docker-compose.yml behind.
+#include <fmt/format.h>
+#include <glob.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include <rollback/actions/adapters.hpp>
+#include <rollback/util/checksums.hpp>
+#include <rollback/util/fs.hpp>
+
+namespace rollback::actions {
+namespace {
+namespace fs = std::filesystem;
+
+Status copy_file_atomic(const fs::path& from, const fs::path& to) {
+  auto content = read_file(from);
+  if (!content) return std::unexpected(content.error());
+  RB_TRY(write_file_atomic(to, *content));
+  std::error_code ec;
+  fs::permissions(to, fs::status(from, ec).permissions(), ec);
+  return ok();
+}
+
+Status copy_tree(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  if (fs::is_directory(from)) {
+    fs::create_directories(to, ec);
+    if (ec) return fail(fmt::format("cannot create {}: {}", to.string(), ec.message()));
+    for (const auto& entry : fs::directory_iterator(from, ec)) {
+      RB_TRY(copy_tree(entry.path(), to / entry.path().filename()));
+    }
+    if (ec) return fail(fmt::format("cannot list {}: {}", from.string(), ec.message()));
+    return ok();
+  }
+  return copy_file_atomic(from, to);
+}
+
+// `to` names a directory to copy into when it ends with '/' or already is one.
+fs::path destination(const fs::path& from, const std::string& to) {
+  if ((!to.empty() && to.back() == '/') || fs::is_directory(to)) return fs::path(to) / from.filename();
+  return fs::path(to);
+}
+
+Outcome check_source(const Params& p) {
+  fs::path from = p.str("from");
+  std::error_code ec;
+  if (!fs::exists(from, ec))
+    return Outcome::failure(fmt::format("source {} does not exist", from.string()));
+  if (p.flag("contents") && !fs::is_directory(from, ec))
+    return Outcome::failure(fmt::format("contents: true needs a directory, {} is not one", from.string()));
+  return Outcome::success(fmt::format("{} exists", from.string()));
+}
+
+Outcome run_copy(ActionContext&, const Params& p) {
+  if (auto found = check_source(p); !found.ok) return found;
+  fs::path from = p.str("from");
+  if (p.flag("contents")) {
+    std::error_code ec;
+    size_t count = 0;
+    for (const auto& entry : fs::directory_iterator(from, ec)) {
+      if (auto copied = copy_tree(entry.path(), fs::path(p.str("to")) / entry.path().filename()); !copied)
+        return Outcome::failure(copied.error().message);
+      ++count;
+    }
+    return Outcome::success(fmt::format("copied {} entries of {} into {}", count, from.string(), p.str("to")));
+  }
+  auto to = destination(from, p.str("to"));
+  if (auto copied = copy_tree(from, to); !copied) return Outcome::failure(copied.error().message);
+  return Outcome::success(fmt::format("copied {} to {}", from.string(), to.string()));
+}
+
+Outcome run_move(ActionContext&, const Params& p) {
+  if (auto found = check_source(p); !found.ok) return found;
+  fs::path from = p.str("from");
+  auto to = destination(from, p.str("to"));
+  std::error_code ec;
+  if (to.has_parent_path()) fs::create_directories(to.parent_path(), ec);
+  fs::rename(from, to, ec);
+  if (ec == std::errc::cross_device_link) {
+    if (auto copied = copy_tree(from, to); !copied) return Outcome::failure(copied.error().message);
+    fs::remove_all(from, ec);
+  }
+  if (ec) return Outcome::failure(fmt::format("cannot move {} to {}: {}", from.string(), to.string(), ec.message()));
+  return Outcome::success(fmt::format("moved {} to {}", from.string(), to.string()));
+}
+
+Outcome run_mkdir(ActionContext&, const Params& p) {
+  std::error_code ec;
+  fs::create_directories(p.str("path"), ec);
+  if (ec) return Outcome::failure(fmt::format("cannot create {}: {}", p.str("path"), ec.message()));
+  return Outcome::success(fmt::format("{} exists", p.str("path")));
+}
+
+Outcome run_remove(ActionContext&, const Params& p) {
+  fs::path path = p.str("path");
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(path, ec))) {
+    if (p.flag("must_exist")) return Outcome::failure(fmt::format("{} does not exist", path.string()));
+    return Outcome::success(fmt::format("{} was already absent", path.string()));
+  }
+  auto removed = fs::remove_all(path, ec);
+  if (ec) return Outcome::failure(fmt::format("cannot remove {}: {}", path.string(), ec.message()));
+  return Outcome::success(fmt::format("removed {} ({} entries)", path.string(), removed));
+}
+
+// The newest match by modification time, like `ls -t GLOB | head -1`.
+Outcome run_latest(ActionContext& ctx, const Params& p) {
+  glob_t matches{};
+  int rc = ::glob(p.str("glob").c_str(), 0, nullptr, &matches);
+  std::vector<std::pair<fs::file_time_type, std::string>> found;
+  std::string kind = p.str("kind", "any");
+  for (size_t i = 0; rc == 0 && i < matches.gl_pathc; ++i) {
+    fs::path path = matches.gl_pathv[i];
+    std::error_code ec;
+    if (kind == "file" && !fs::is_regular_file(path, ec)) continue;
+    if (kind == "dir" && !fs::is_directory(path, ec)) continue;
+    found.emplace_back(fs::last_write_time(path, ec), path.string());
+  }
+  ::globfree(&matches);
+  if (found.empty()) return Outcome::failure(fmt::format("nothing matches {}", p.str("glob")));
+  std::sort(found.begin(), found.end(), std::greater<>());
+  const auto& newest = found.front().second;
+  ctx.set_var(p.str("into"), newest);
+  auto outcome = Outcome::success(fmt::format("{} = {} (newest of {})", p.str("into"), newest, found.size()));
+  outcome.observations.push_back({p.str("into"), newest, true});
+  return outcome;
+}
+
+Outcome run_sleep(ActionContext& ctx, const Params& p) {
+  auto total = p.duration("duration", Millis(0));
+  auto until = std::chrono::steady_clock::now() + total;
+  while (std::chrono::steady_clock::now() < until) {
+    if (proc::cancel_requested()) return Outcome::failure("interrupted");
+    if (std::chrono::steady_clock::now() >= ctx.deadline) return Outcome::failure("timed out", true);
+    std::this_thread::sleep_for(std::min<Millis>(Millis(50), total));
+  }
+  return Outcome::success(fmt::format("slept {}", format_duration(total)));
+}
+
+Outcome preflight_source(ActionContext&, const Params& p) { return check_source(p); }
+
+void validate_remove(ParamCheck& check) {
+  auto path = check.literal("path");
+  if (path && (*path == "/" || *path == "." || *path == ".." || path->empty()))
+    check.error("path", fmt::format("refusing to remove \"{}\"", *path));
+}
+
+}  // namespace
+
+void register_fs_actions(Registry& registry) {
+  auto describe_from_to = [](std::string verb) {
+    return [verb](const Params& p) { return fmt::format("{} {} -> {}", verb, p.str("from"), p.str("to")); };
+  };
+  registry.add(Action{.name = "fs.copy",
+                      .summary = "copy a file or directory (atomically per file)",
+                      .params = {{"from", ParamType::String, true},
+                                 {"to", ParamType::String, true},
+                                 {"contents", ParamType::Bool}},
+                      .describe = describe_from_to("copy"),
+                      .preflight = preflight_source,
+                      .run = run_copy});
+  registry.add(Action{.name = "fs.move",
+                      .summary = "move a file or directory",
+                      .params = {{"from", ParamType::String, true}, {"to", ParamType::String, true}},
+                      .rerun_safe = false,
+                      .describe = describe_from_to("move"),
+                      .preflight = preflight_source,
+                      .run = run_move});
+  registry.add(Action{.name = "fs.mkdir",
+                      .summary = "create a directory and its parents",
+                      .params = {{"path", ParamType::String, true}},
+                      .describe = [](const Params& p) { return "mkdir -p " + p.str("path"); },
+                      .run = run_mkdir});
+  registry.add(Action{.name = "fs.remove",
+                      .summary = "remove a file or directory tree",
+                      .params = {{"path", ParamType::String, true}, {"must_exist", ParamType::Bool}},
+                      .destructive = true,
+                      .validate = validate_remove,
+                      .describe = [](const Params& p) { return "rm -rf " + p.str("path"); },
+                      .run = run_remove});
+  registry.add(Action{.name = "fs.latest",
+                      .summary = "the newest path matching a glob, into a var",
+                      .params = {{"glob", ParamType::String, true},
+                                 {"into", ParamType::String, true, {}, true},
+                                 {"kind", ParamType::String, false, {"any", "file", "dir"}}},
+                      .read_only = true,
+                      .describe = [](const Params& p) { return fmt::format("newest of {} -> ${{{}}}", p.str("glob"), p.str("into")); },
+                      .run = run_latest});
+  register_checksum_action(registry);
+}
+
+void register_wait_actions(Registry& registry) {
+  registry.add(Action{.name = "wait.sleep",
+                      .summary = "wait for a fixed time",
+                      .params = {{"duration", ParamType::Duration, true}},
+                      .describe = [](const Params& p) { return "sleep " + p.str("duration"); },
+                      .run = run_sleep});
+}
+
+}  // namespace rollback::actions

@@ -1,0 +1,59 @@
+#include <rollback/actions/output.hpp>
+
+#include <vector>
+
+#include <rollback/util/redact.hpp>
+
+namespace rollback::actions {
+namespace {
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    lines.push_back(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return lines;
+}
+
+std::string tail_lines(std::string_view text, size_t max_lines) {
+  auto lines = lines_of(text);
+  size_t start = lines.size() > max_lines ? lines.size() - max_lines : 0;
+  std::string out;
+  for (size_t i = start; i < lines.size(); ++i) {
+    out += lines[i];
+    out.push_back('\n');
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string output_excerpt(const proc::Completed& done, size_t max_lines) {
+  std::string out;
+  if (!done.err.empty()) out += tail_lines(done.err, max_lines / 2);
+  if (!done.out.empty()) out += tail_lines(done.out, max_lines - max_lines / 2);
+  return redact(out);
+}
+
+std::string trim_output(std::string_view text) {
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  auto last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+std::string last_error_line(const proc::Completed& done) {
+  for (const auto* stream : {&done.err, &done.out}) {
+    auto lines = lines_of(*stream);
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+      auto line = trim_output(*it);
+      if (!line.empty()) return redact(line);
+    }
+  }
+  return {};
+}
+
+}  // namespace rollback::actions
