@@ -1,0 +1,50 @@
+// The stages of a run that `run`, `backup`, `resume` and `check --auto` share: preparing
+// the scope and target, confirming, and finishing (journal, report, final line).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <rollback/cli/commands.hpp>
+#include <rollback/engine/journal.hpp>
+#include <rollback/engine/run_record.hpp>
+#include <rollback/plan/interpolate.hpp>
+#include <rollback/plan/plan.hpp>
+#include <rollback/plan/target.hpp>
+#include <rollback/report/console.hpp>
+#include <rollback/util/exit_code.hpp>
+
+namespace rollback::cli {
+
+struct PreparedRun {
+  plan::Scope scope;
+  engine::RunRecord record;
+  std::filesystem::path run_dir;  // <state>/runs/<run-id>
+  std::optional<plan::Target> target;
+};
+
+// Reads --vars/--var overrides and secrets, binds the plan's vars. 0 or the exit code.
+int bind_scope(const plan::Plan& plan, const RunArgs& args, plan::Scope& scope);
+
+// Builds the run's identity, binds vars (--vars, --var), reads secrets, resolves and
+// verifies the target. Returns 0, or the exit code to stop with (message printed).
+int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions& global,
+                PreparedRun& run);
+
+// Asks on the terminal; true when the operator typed "yes" or the target's name.
+bool confirm_on_terminal(const plan::Plan& plan, const PreparedRun& run);
+
+// Records the result, writes journal end and report (not for a dry run without --report),
+// prints the final line (the report path). Returns the process exit code.
+int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code,
+               const std::string& message, const RunArgs& args, const GlobalOptions& global,
+               report::Console& console);
+
+void write_run_started(engine::Journal& journal, const engine::RunRecord& record);
+
+std::string destructive_step_ids(const plan::Plan& plan);
+std::string format_utc(engine::SystemTime time);        // 2025-01-27T18:00:00Z
+std::string format_compact_utc(engine::SystemTime time);  // 20250127-180000
+
+}  // namespace rollback::cli

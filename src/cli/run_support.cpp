@@ -1,0 +1,189 @@
+#include <rollback/cli/run_support.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <fmt/format.h>
+#include <iostream>
+#include <random>
+
+#include <rollback/plan/vars.hpp>
+#include <rollback/report/report.hpp>
+#include <rollback/util/redact.hpp>
+
+namespace rollback::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string format_time(engine::SystemTime time, const char* pattern) {
+  std::time_t t = std::chrono::system_clock::to_time_t(time);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, pattern, &tm);
+  return buf;
+}
+
+std::string random_suffix() {
+  std::random_device rd;
+  return fmt::format("{:04x}", rd() & 0xffff);
+}
+
+Result<std::map<std::string, std::string>> collect_overrides(const RunArgs& args) {
+  std::map<std::string, std::string> overrides;
+  if (!args.vars_file.empty()) {
+    auto from_file = plan::load_vars_file(args.vars_file);
+    if (!from_file) return std::unexpected(from_file.error());
+    overrides = *from_file;
+  }
+  for (const auto& kv : args.vars) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return fail(fmt::format("--var {}: expected KEY=VALUE", kv));
+    overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return overrides;
+}
+
+}  // namespace
+
+std::string format_utc(engine::SystemTime time) { return format_time(time, "%Y-%m-%dT%H:%M:%SZ"); }
+std::string format_compact_utc(engine::SystemTime time) { return format_time(time, "%Y%m%d-%H%M%S"); }
+
+std::string destructive_step_ids(const plan::Plan& plan) {
+  std::string ids;
+  for (const auto& step : plan.steps)
+    if (step.destructive) ids += (ids.empty() ? "" : ", ") + step.id;
+  return ids;
+}
+
+int bind_scope(const plan::Plan& plan, const RunArgs& args, plan::Scope& scope) {
+  auto overrides = collect_overrides(args);
+  if (!overrides) {
+    print_error(overrides.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
+  if (auto secrets = plan::load_secrets(plan, scope); !secrets) {
+    print_error(secrets.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
+  if (auto bound = plan::bind_vars(plan, scope, *overrides); !bound) {
+    print_error(bound.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
+  return 0;
+}
+
+int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions& global,
+                PreparedRun& run) {
+  auto& record = run.record;
+  record.started = std::chrono::system_clock::now();
+  record.run_id = fmt::format("{}-{}-{}", format_compact_utc(record.started), plan.name, random_suffix());
+  record.plan_name = plan.name;
+  record.plan_path = plan.path.string();
+  record.kind = plan.kind;
+  record.title = !plan.report.title.empty() ? plan.report.title
+                 : !plan.description.empty() ? plan.description
+                                             : plan.name;
+  record.operator_name = args.operator_name.empty() ? login_name() : args.operator_name;
+  record.reason = args.reason;
+  record.host = host_name();
+  record.budget = plan.budget;
+  record.dry_run = args.dry_run;
+  record.report = plan.report;
+  run.run_dir = state_dir(global) / "runs" / record.run_id;
+
+  run.scope.set_builtin("run.id", record.run_id);
+  run.scope.set_builtin("run.started", format_compact_utc(record.started));
+
+  if (int code = bind_scope(plan, args, run.scope); code != 0) return code;
+
+  if (plan.target.from.empty()) {
+    if (!args.target.empty()) {
+      print_error(fmt::format("--target {}: plan '{}' takes no target. Nothing ran.", args.target, plan.name));
+      return to_int(ExitCode::Usage);
+    }
+    return 0;
+  }
+  std::string wanted = args.target.empty() ? plan.target.default_target : args.target;
+  if (wanted.empty() || wanted == "none") {
+    print_error(fmt::format("plan '{}' needs --target (see `rollback targets {}` for what exists). "
+                            "Nothing ran.", plan.name, plan.name));
+    return to_int(ExitCode::Usage);
+  }
+  auto target = plan::resolve_target(plan.target, run.scope, wanted);
+  if (!target) {
+    print_error(fmt::format("target '{}': {}. Nothing was changed.", wanted, target.error().message));
+    return to_int(ExitCode::PreflightFailed);
+  }
+  auto verification = plan::verify_target(plan.target, *target);
+  if (!verification.ok) {
+    print_error(fmt::format("target {} does not verify; nothing was changed:", target->name));
+    for (const auto& problem : verification.problems) std::fprintf(stderr, "  - %s\n", redact(problem).c_str());
+    return to_int(ExitCode::PreflightFailed);
+  }
+  run.scope.set_builtin("target.name", target->name);
+  run.scope.set_builtin("target.path", target->path);
+  record.target_name = target->name;
+  record.target_path = target->path;
+  run.target = *target;
+  return 0;
+}
+
+bool confirm_on_terminal(const plan::Plan& plan, const PreparedRun& run) {
+  std::fprintf(stderr, "\nPlan '%s' will change the system. Destructive steps: %s\n", plan.name.c_str(),
+               destructive_step_ids(plan).c_str());
+  if (run.target) std::fprintf(stderr, "Target: %s (%s)\n", run.target->name.c_str(), run.target->path.c_str());
+  std::fprintf(stderr, "Type 'yes' to continue: ");
+  std::fflush(stderr);
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "yes" || (run.target && answer == run.target->name);
+}
+
+void write_run_started(engine::Journal& journal, const engine::RunRecord& record) {
+  nlohmann::json event = {
+      {"event", "run_started"},     {"run_id", record.run_id},
+      {"plan", record.plan_name},   {"plan_path", record.plan_path},
+      {"kind", std::string(plan::to_string(record.kind))},
+      {"target", record.target_name}, {"target_path", record.target_path},
+      {"operator", record.operator_name}, {"reason", record.reason},
+      {"host", record.host},        {"started", format_utc(record.started)},
+      {"dry_run", record.dry_run},
+  };
+  (void)journal.append(std::move(event));
+}
+
+int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code,
+               const std::string& message, const RunArgs& args, const GlobalOptions&,
+               report::Console& console) {
+  auto& record = run.record;
+  record.result = code;
+  record.result_message = message;
+  record.ended = std::chrono::system_clock::now();
+  record.vars = run.scope.vars();
+  if (auto from = run.scope.lookup("from_version")) record.from_version = *from;
+  if (auto to = run.scope.lookup("to_version")) record.to_version = *to;
+  if (record.to_version.empty()) record.to_version = record.target_name;
+
+  std::optional<fs::path> report_path;
+  if (!record.dry_run || !args.report.empty()) {
+    fs::path md = args.report.empty() ? run.run_dir / "report.md" : fs::path(args.report);
+    auto written = report::write_report(record, md);
+    if (!written) print_error("cannot write the report: " + written.error().message);
+    else report_path = *written;
+  }
+  if (journal) {
+    nlohmann::json event = {{"event", "run_finished"},
+                            {"result", to_int(code)},
+                            {"message", message},
+                            {"ended", format_utc(*record.ended)},
+                            {"vars", record.vars}};
+    if (report_path) event["report"] = report_path->string();
+    (void)journal->append(std::move(event));
+  }
+  console.run_finished(record, report_path);
+  return to_int(code);
+}
+
+}  // namespace rollback::cli
