@@ -133,6 +133,15 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
 ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord& record,
                            Journal* journal, const ExecuteOptions& options) {
   prepare_steps(plan, record);
+  // The caller fills who/why/target; what the plan itself says is taken from it here.
+  if (record.plan_name.empty()) record.plan_name = plan.name;
+  if (record.plan_path.empty()) record.plan_path = plan.path.string();
+  record.kind = plan.kind;
+  bool plan_has_report = !plan.report.title.empty() || !plan.report.contacts.empty() ||
+                         !plan.report.checklist.empty() || !plan.report.follow_up.empty() ||
+                         plan.report.lang != "en";
+  if (plan_has_report) record.report = plan.report;
+  if (record.title.empty()) record.title = plan.report.title;
   record.dry_run = options.dry_run;
   if (!record.budget) record.budget = plan.budget;
   for (const auto& [k, v] : scope.vars()) record.vars[k] = redact(v);

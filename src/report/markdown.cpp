@@ -37,7 +37,7 @@ void header(std::string& md, const Strings& s, const RunRecord& r) {
   md += title.empty() ? fmt::format("# {}\n\n", s.title) : fmt::format("# {}: {}\n\n", s.title, title);
   md += fmt::format("**{}**: {}  \n", s.date, detail::format_utc(r.started));
   md += fmt::format("**{}**: {}  \n", s.operator_name, r.operator_name.empty() ? std::string(s.unknown) : r.operator_name);
-  md += fmt::format("**{}**: {}  \n", s.kind, plan::to_string(r.kind));
+  md += fmt::format("**{}**: {}  \n", s.kind, s.kind_names[static_cast<int>(r.kind)]);
   md += fmt::format("**{}**: {}{}  \n", s.plan, r.plan_name,
                     r.plan_path.empty() ? "" : fmt::format(" (`{}`)", r.plan_path));
   if (!r.host.empty()) md += fmt::format("**{}**: {}  \n", s.host, r.host);

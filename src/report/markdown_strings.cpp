@@ -43,6 +43,8 @@ const Strings kEnglish{
     .phase_names = {"Assessment", "Backup of current state", "Stopping services",
                     "Restoring data", "Starting services", "Post-rollback validation",
                     "Notification"},
+    .kind_names = {"Quick (quick)", "Full (full)", "Emergency (emergency)", "Coolify (coolify)",
+                   "Git + SQL (git-sql)", "Backup (backup)", "Custom (custom)"},
 };
 
 const Strings kSpanish{
@@ -87,6 +89,9 @@ const Strings kSpanish{
     .phase_names = {"Evaluación", "Backup de estado actual", "Detención de servicios",
                     "Restauración de datos", "Inicio de servicios", "Validación post-rollback",
                     "Notificación"},
+    .kind_names = {"Rápido (quick)", "Completo (full)", "Emergencia (emergency)",
+                   "Coolify (coolify)", "Git + SQL (git-sql)", "Backup (backup)",
+                   "Personalizado (custom)"},
 };
 
 }  // namespace

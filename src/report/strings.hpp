@@ -29,6 +29,7 @@ struct Strings {
   std::string_view contacts_heading, no_contacts;
   std::string_view checklist_heading;
   std::string_view phase_names[7];
+  std::string_view kind_names[7];  // plan::Kind order
 };
 
 const Strings& strings_for(std::string_view lang);

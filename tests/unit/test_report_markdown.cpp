@@ -68,7 +68,7 @@ RunRecord sample(std::string lang) {
 TEST_CASE("the English report has every section of the runbook's template") {
   auto md = rollback::report::render_markdown(sample("en"));
   for (const char* section :
-       {"# ROLLBACK REPORT", "**Date**", "**Executed by**: ana", "**Rollback type**: full",
+       {"# ROLLBACK REPORT", "**Date**", "**Executed by**: ana", "**Rollback type**: Full (full)",
         "## Reason for the Rollback", "Evolution API returns 500", "## Versions",
         "Rolled back from**: staging-20250128-090000", "Restored to**: staging-20250127-180000",
         "## Procedure Executed", "### Backup of current state", "## Execution Time",
