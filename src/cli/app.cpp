@@ -26,7 +26,6 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"rollback: run rollback plans for Docker Compose / Coolify stacks safely",
                "rollback"};
-  app.usage("rollback PLAN [options]  |  rollback COMMAND [options]");
   app.footer("Exit codes: 0 ok, 1 step failed, 2 usage or plan error, 3 locked, 4 preflight "
              "failed, 5 verification failed, 10/11 check warning/critical, 130 interrupted.");
   GlobalOptions global;

@@ -13,10 +13,10 @@
 #include <rollback/engine/lock.hpp>
 #include <rollback/engine/signals.hpp>
 #include <rollback/plan/target.hpp>
-#include <rollback/plan/vars.hpp>
 #include <rollback/report/console.hpp>
 #include <rollback/report/report.hpp>
 #include <rollback/util/exit_code.hpp>
+#include <rollback/util/redact.hpp>
 
 namespace rollback::cli {
 namespace fs = std::filesystem;
@@ -25,7 +25,9 @@ void add_run_options(CLI::App& app, RunArgs& args) {
   app.add_option("--target", args.target, "Rollback target: name, unique prefix, latest, previous");
   app.add_flag("--dry-run", args.dry_run, "Resolve and preflight, print the steps, change nothing");
   app.add_flag("--yes", args.yes, "Do not ask for confirmation of destructive steps");
-  app.add_option("--var", args.vars, "Override a plan var: KEY=VALUE (repeatable)");
+  app.add_option("--var", args.vars, "Override a plan var: KEY=VALUE (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--vars", args.vars_file, "Override plan vars from a YAML map file");
   app.add_option("--reason", args.reason, "Why this rollback runs (goes into the report)");
   app.add_option("--operator", args.operator_name, "Who runs it (default: the login name)");
@@ -66,7 +68,7 @@ int run_plan(const GlobalOptions& global, const RunArgs& args) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     engine::LockHolder me{run.record.run_id, static_cast<long>(::getpid()),
-                          run.record.operator_name, format_utc(run.record.started), plan.name};
+                          run.record.operator_name, engine::format_iso_utc(run.record.started), plan.name};
     auto taken = engine::RunLock::acquire(dir / "lock", me);
     if (!taken) {
       print_error(fmt::format("another run holds the lock: {}. Nothing ran.", taken.error().describe()));
@@ -75,38 +77,37 @@ int run_plan(const GlobalOptions& global, const RunArgs& args) {
     lock = std::move(*taken);
   }
 
-  engine::install_signal_handlers();
+  engine::SignalGuard signals;
   proc::SystemRunner runner;
   engine::Executor executor(actions::builtin_registry(), runner);
-  report::Console console(stdout, global.json, global.verbosity());
+  report::ConsoleProgress console(global.json ? std::cerr : std::cout, console_options(global));
 
   std::optional<engine::Journal> journal;
-  if (!args.dry_run) {
-    journal.emplace(run.run_dir / "journal.jsonl");
-    write_run_started(*journal, run.record);
-  }
+  if (!args.dry_run) journal.emplace(run.run_dir / "journal.jsonl");
+  engine::Journal* journal_ptr = journal ? &*journal : nullptr;
 
   auto failures = executor.preflight(plan, run.scope);
   if (!failures.empty()) {
-    for (const auto& failure : failures) console.preflight_failure(failure);
-    return finish_run(run, journal ? &*journal : nullptr, ExitCode::PreflightFailed,
-                      fmt::format("preflight failed ({} problem(s)); nothing was changed", failures.size()),
-                      args, global, console);
+    print_error(fmt::format("preflight failed; nothing was changed:"));
+    for (const auto& failure : failures) std::fprintf(stderr, "  - %s\n", redact(failure).c_str());
+    return finish_unexecuted(run, journal_ptr, ExitCode::PreflightFailed,
+                             fmt::format("preflight failed ({} problem(s)): {}; nothing was changed",
+                                         failures.size(), failures.front()),
+                             args, global, console);
   }
 
   if (needs_confirmation && !confirm_on_terminal(plan, run)) {
-    return finish_run(run, journal ? &*journal : nullptr, ExitCode::Usage,
-                      "not confirmed at the terminal; nothing was changed", args, global, console);
+    return finish_unexecuted(run, journal_ptr, ExitCode::Usage,
+                             "not confirmed at the terminal; nothing was changed", args, global, console);
   }
 
   engine::ExecuteOptions options;
   options.dry_run = args.dry_run;
   options.on_step_start = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_started(s, i, n); };
   options.on_step_end = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_finished(s, i, n); };
-  options.on_log = [&](const std::string& step, std::string_view line) { console.step_log(step, line); };
-  auto code = executor.execute(plan, run.scope, run.record, journal ? &*journal : nullptr, options);
-  return finish_run(run, journal ? &*journal : nullptr, code, run.record.result_message, args,
-                    global, console);
+  options.on_log = [&](const std::string& step, std::string_view line) { console.log_line(step, line); };
+  auto code = executor.execute(plan, run.scope, run.record, journal_ptr, options);
+  return finish_run(run, code, args, global, console);
 }
 
 }  // namespace rollback::cli

@@ -8,6 +8,7 @@
 
 #include <rollback/plan/vars.hpp>
 #include <rollback/report/report.hpp>
+#include <rollback/engine/run_record.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::cli {
@@ -47,7 +48,6 @@ Result<std::map<std::string, std::string>> collect_overrides(const RunArgs& args
 
 }  // namespace
 
-std::string format_utc(engine::SystemTime time) { return format_time(time, "%Y-%m-%dT%H:%M:%SZ"); }
 std::string format_compact_utc(engine::SystemTime time) { return format_time(time, "%Y%m%d-%H%M%S"); }
 
 std::string destructive_step_ids(const plan::Plan& plan) {
@@ -57,13 +57,13 @@ std::string destructive_step_ids(const plan::Plan& plan) {
   return ids;
 }
 
-int bind_scope(const plan::Plan& plan, const RunArgs& args, plan::Scope& scope) {
+int bind_scope(const plan::Plan& plan, const RunArgs& args, plan::Scope& scope, bool need_secrets) {
   auto overrides = collect_overrides(args);
   if (!overrides) {
     print_error(overrides.error().message + ". Nothing ran.");
     return to_int(ExitCode::Usage);
   }
-  if (auto secrets = plan::load_secrets(plan, scope); !secrets) {
+  if (auto secrets = plan::load_secrets(plan, scope); !secrets && need_secrets) {
     print_error(secrets.error().message + ". Nothing ran.");
     return to_int(ExitCode::Usage);
   }
@@ -116,7 +116,7 @@ int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions
     print_error(fmt::format("target '{}': {}. Nothing was changed.", wanted, target.error().message));
     return to_int(ExitCode::PreflightFailed);
   }
-  auto verification = plan::verify_target(plan.target, *target);
+  auto verification = plan::verify_target(plan.target, *target, run.scope);
   if (!verification.ok) {
     print_error(fmt::format("target {} does not verify; nothing was changed:", target->name));
     for (const auto& problem : verification.problems) std::fprintf(stderr, "  - %s\n", redact(problem).c_str());
@@ -124,6 +124,13 @@ int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions
   }
   run.scope.set_builtin("target.name", target->name);
   run.scope.set_builtin("target.path", target->path);
+  // Vars that use ${target.*} could only be bound now.
+  if (auto bound = plan::bind_vars(plan, run.scope, collect_overrides(args).value_or(
+                                                        std::map<std::string, std::string>{}));
+      !bound) {
+    print_error(bound.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
   record.target_name = target->name;
   record.target_path = target->path;
   run.target = *target;
@@ -141,49 +148,67 @@ bool confirm_on_terminal(const plan::Plan& plan, const PreparedRun& run) {
   return answer == "yes" || (run.target && answer == run.target->name);
 }
 
-void write_run_started(engine::Journal& journal, const engine::RunRecord& record) {
-  nlohmann::json event = {
-      {"event", "run_started"},     {"run_id", record.run_id},
-      {"plan", record.plan_name},   {"plan_path", record.plan_path},
-      {"kind", std::string(plan::to_string(record.kind))},
-      {"target", record.target_name}, {"target_path", record.target_path},
-      {"operator", record.operator_name}, {"reason", record.reason},
-      {"host", record.host},        {"started", format_utc(record.started)},
-      {"dry_run", record.dry_run},
-  };
-  (void)journal.append(std::move(event));
+report::ConsoleOptions console_options(const GlobalOptions& global) {
+  report::ConsoleOptions options;
+  options.quiet = global.quiet;
+  options.verbose = global.verbose > 0;
+  options.color = report::use_color(global.json ? 2 : 1);
+  return options;
 }
 
-int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code,
-               const std::string& message, const RunArgs& args, const GlobalOptions&,
-               report::Console& console) {
+namespace {
+
+std::optional<fs::path> write_run_report(engine::RunRecord& record, const fs::path& run_dir,
+                                         const RunArgs& args) {
+  if (record.dry_run && args.report.empty()) return std::nullopt;
+  fs::path md = args.report.empty() ? run_dir / "report.md" : fs::path(args.report);
+  auto written = report::write_report(record, md);
+  if (!written) {
+    print_error("cannot write the report: " + written.error().message);
+    return std::nullopt;
+  }
+  return *written;
+}
+
+// --json: one object on stdout instead of the human lines (which went to stderr).
+void print_json_result(const engine::RunRecord& record, const std::optional<fs::path>& report_path) {
+  auto out = report::render_json(record);
+  out["exit_code"] = to_int(record.result);
+  out["report_path"] = report_path ? nlohmann::json(report_path->string()) : nlohmann::json();
+  std::printf("%s\n", redact(out.dump(2)).c_str());
+}
+
+int conclude(engine::RunRecord& record, const fs::path& run_dir, const RunArgs& args,
+             const GlobalOptions& global, report::ConsoleProgress& console) {
+  auto report_path = write_run_report(record, run_dir, args);
+  console.summary(record);
+  if (global.json) print_json_result(record, report_path);
+  else if (report_path) console.report_path(*report_path);
+  return to_int(record.result);
+}
+
+}  // namespace
+
+int finish_run(PreparedRun& run, ExitCode code, const RunArgs& args, const GlobalOptions& global,
+               report::ConsoleProgress& console) {
+  run.record.result = code;
+  return conclude(run.record, run.run_dir, args, global, console);
+}
+
+int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
+                      const std::string& message, const RunArgs& args,
+                      const GlobalOptions& global, report::ConsoleProgress& console) {
   auto& record = run.record;
   record.result = code;
-  record.result_message = message;
+  record.result_message = redact(message);
   record.ended = std::chrono::system_clock::now();
-  record.vars = run.scope.vars();
-  if (auto from = run.scope.lookup("from_version")) record.from_version = *from;
-  if (auto to = run.scope.lookup("to_version")) record.to_version = *to;
+  for (const auto& [k, v] : run.scope.vars()) record.vars[k] = redact(v);
   if (record.to_version.empty()) record.to_version = record.target_name;
-
-  std::optional<fs::path> report_path;
-  if (!record.dry_run || !args.report.empty()) {
-    fs::path md = args.report.empty() ? run.run_dir / "report.md" : fs::path(args.report);
-    auto written = report::write_report(record, md);
-    if (!written) print_error("cannot write the report: " + written.error().message);
-    else report_path = *written;
-  }
   if (journal) {
-    nlohmann::json event = {{"event", "run_finished"},
-                            {"result", to_int(code)},
-                            {"message", message},
-                            {"ended", format_utc(*record.ended)},
-                            {"vars", record.vars}};
-    if (report_path) event["report"] = report_path->string();
-    (void)journal->append(std::move(event));
+    (void)journal->append(engine::run_started_event(record));
+    (void)journal->append(engine::run_finished_event(record));
   }
-  console.run_finished(record, report_path);
-  return to_int(code);
+  return conclude(record, run.run_dir, args, global, console);
 }
 
 }  // namespace rollback::cli

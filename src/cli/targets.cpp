@@ -43,7 +43,7 @@ int list(const GlobalOptions& global, const RunArgs& args) {
     return to_int(ExitCode::Usage);
   }
   plan::Scope scope;
-  if (int code = bind_scope(*loaded, args, scope); code != 0) return code;
+  if (int code = bind_scope(*loaded, args, scope, /*need_secrets=*/false); code != 0) return code;
   auto targets = plan::list_targets(loaded->target, scope);
   if (!targets) {
     print_error(targets.error().message);

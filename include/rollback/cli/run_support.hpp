@@ -25,7 +25,10 @@ struct PreparedRun {
 };
 
 // Reads --vars/--var overrides and secrets, binds the plan's vars. 0 or the exit code.
-int bind_scope(const plan::Plan& plan, const RunArgs& args, plan::Scope& scope);
+// Listing targets needs no secrets unless the target section uses one: need_secrets=false
+// lets `targets` work for a person who does not hold the run's credentials.
+int bind_scope(const plan::Plan& plan, const RunArgs& args, plan::Scope& scope,
+               bool need_secrets = true);
 
 // Builds the run's identity, binds vars (--vars, --var), reads secrets, resolves and
 // verifies the target. Returns 0, or the exit code to stop with (message printed).
@@ -35,16 +38,20 @@ int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions
 // Asks on the terminal; true when the operator typed "yes" or the target's name.
 bool confirm_on_terminal(const plan::Plan& plan, const PreparedRun& run);
 
-// Records the result, writes journal end and report (not for a dry run without --report),
-// prints the final line (the report path). Returns the process exit code.
-int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code,
-               const std::string& message, const RunArgs& args, const GlobalOptions& global,
-               report::Console& console);
+// After the executor ran: writes the report (not for a dry run without --report), prints
+// the summary and, last, the report path. Returns the process exit code.
+int finish_run(PreparedRun& run, ExitCode code, const RunArgs& args, const GlobalOptions& global,
+               report::ConsoleProgress& console);
 
-void write_run_started(engine::Journal& journal, const engine::RunRecord& record);
+// When the run stopped before the executor (preflight failed, not confirmed): records the
+// result, journals run_started/run_finished and writes the report all the same.
+int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
+                      const std::string& message, const RunArgs& args,
+                      const GlobalOptions& global, report::ConsoleProgress& console);
+
+report::ConsoleOptions console_options(const GlobalOptions& global);
 
 std::string destructive_step_ids(const plan::Plan& plan);
-std::string format_utc(engine::SystemTime time);        // 2025-01-27T18:00:00Z
 std::string format_compact_utc(engine::SystemTime time);  // 20250127-180000
 
 }  // namespace rollback::cli
