@@ -168,6 +168,7 @@ ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord
       interrupted = true;
       break;
     }
+    rec.status = StepStatus::Running;
     if (options.on_step_start) options.on_step_start(rec, i + 1, total);
     detail::run_step(step, rec, env);
     if (options.on_step_end) options.on_step_end(rec, i + 1, total);

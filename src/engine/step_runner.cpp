@@ -14,9 +14,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kKeptLogLines = 400;  // per step, before bound_excerpt trims for the report
 
-void journal_event(Journal* journal, nlohmann::json event) {
-  // A journal that cannot be written must not stop a rollback halfway; the report still is.
-  if (journal) (void)journal->append(std::move(event));
+// A journal that cannot be written (disk full) must not stop a rollback halfway: the
+// problem goes to the log, once per event, and the report is still written at the end.
+void journal_event(Journal* journal, nlohmann::json event, const ExecuteOptions& options) {
+  if (!journal) return;
+  auto written = journal->append(std::move(event));
+  if (!written && options.on_log) options.on_log("journal", redact(written.error().message));
 }
 
 void finish(const plan::Step& step, StepRecord& record, StepStatus status, std::string message,
@@ -30,7 +33,7 @@ void finish(const plan::Step& step, StepRecord& record, StepStatus status, std::
   auto event = step_to_json(record);
   event["event"] = "step_finished";
   event["step"] = record.id;
-  journal_event(env.journal, std::move(event));
+  journal_event(env.journal, std::move(event), env.options);
 }
 
 actions::Outcome call(const std::function<actions::Outcome(actions::ActionContext&,
@@ -98,7 +101,8 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
                               {"step", step.id},
                               {"name", step.name},
                               {"action", step.action},
-                              {"started", format_iso_utc(*record.started)}});
+                              {"started", format_iso_utc(*record.started)}},
+                env.options);
 
   auto when = evaluate_when(step.when, env.scope);
   if (!when) {
@@ -126,8 +130,12 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
 
   const bool dry = env.options.dry_run;
   if (dry && !action->read_only) {
-    std::string text = action->describe ? action->describe(*params)
-                                        : fmt::format("{} {}", step.action, params->all().dump());
+    std::string text = fmt::format("{} {}", step.action, params->all().dump());
+    try {
+      if (action->describe) text = action->describe(*params);
+    } catch (const std::exception& e) {
+      text += fmt::format(" (describe failed: {})", e.what());
+    }
     finish(step, record, StepStatus::Described, text, env);
     return;
   }
@@ -139,7 +147,8 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
   ctx.set_var = [&](const std::string& name, const std::string& value) {
     env.scope.set_var(name, value);
     journal_event(env.journal, {{"event", "var_set"}, {"step", step.id}, {"name", name},
-                                {"value", redact(value)}});
+                                {"value", redact(value)}},
+                  env.options);
   };
   ctx.log = [&](std::string_view line) {
     std::string clean = redact(line);

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <fmt/format.h>
 #include <fstream>
 #include <thread>
 #include <unistd.h>
@@ -242,4 +243,29 @@ TEST_CASE("log lines and observations are kept on the step record") {
   CHECK(r.record.steps[0].log_excerpt == "hello\n");
   REQUIRE(r.record.steps[0].observations.size() == 1);
   CHECK(r.record.steps[0].observations[0].value == "200");
+}
+
+TEST_CASE("steps completed in an earlier run are not run again on resume") {
+  reset();
+  ExecuteOptions options;
+  options.completed_steps = {"a"};
+  auto r = run_plan(make_plan({step("a", "test.record"), step("b", "test.record")}), options);
+  CHECK(r.code == ExitCode::Success);
+  CHECK(calls().ran == std::vector<std::string>{"b"});
+  CHECK(r.record.steps[0].status == StepStatus::Ok);
+}
+
+TEST_CASE("progress callbacks see each step start running and end with its result") {
+  reset();
+  std::vector<std::string> events;
+  ExecuteOptions options;
+  options.on_step_start = [&](const auto& s, size_t i, size_t n) {
+    events.push_back(fmt::format("start {} {}/{} {}", s.id, i, n, rollback::engine::to_string(s.status)));
+  };
+  options.on_step_end = [&](const auto& s, size_t i, size_t n) {
+    events.push_back(fmt::format("end {} {}/{} {}", s.id, i, n, rollback::engine::to_string(s.status)));
+  };
+  run_plan(make_plan({step("a", "test.record"), step("b", "test.record", "{fail: true}")}), options);
+  CHECK(events == std::vector<std::string>{"start a 1/2 running", "end a 1/2 ok",
+                                           "start b 2/2 running", "end b 2/2 failed"});
 }
