@@ -48,14 +48,16 @@ bool failed_hard(const StepRecord& s) {
 
 ExitCode exit_code_for(const RunRecord& record, bool interrupted) {
   if (interrupted) return ExitCode::Interrupted;
-  bool any_failed = false, non_verify_failed = false;
+  bool non_verify_failed = false, verify_failed = false;
   for (const auto& s : record.steps) {
-    if (!failed_hard(s)) continue;
-    any_failed = true;
-    non_verify_failed = non_verify_failed || s.phase != plan::Phase::Verify;
+    bool is_verify = s.phase == plan::Phase::Verify;
+    // A failed verification counts even with on_failure: continue (that only means "check
+    // the rest too"): the rollback ran but the system is not verified healthy.
+    if (is_verify && (failed_hard(s) || s.failure_ignored)) verify_failed = true;
+    if (!is_verify && failed_hard(s)) non_verify_failed = true;
   }
-  if (!any_failed) return ExitCode::Success;
-  return non_verify_failed ? ExitCode::StepFailed : ExitCode::VerifyFailed;
+  if (non_verify_failed) return ExitCode::StepFailed;
+  return verify_failed ? ExitCode::VerifyFailed : ExitCode::Success;
 }
 
 std::string result_message(const RunRecord& record, ExitCode code, bool dry_run) {
@@ -63,6 +65,9 @@ std::string result_message(const RunRecord& record, ExitCode code, bool dry_run)
   size_t not_run = 0;
   for (const auto& s : record.steps) {
     if (!culprit && (failed_hard(s) || s.status == StepStatus::Interrupted)) culprit = &s;
+    if (!culprit && code == ExitCode::VerifyFailed && s.phase == plan::Phase::Verify &&
+        s.failure_ignored)
+      culprit = &s;
     if (s.status == StepStatus::Pending) ++not_run;
   }
   std::string after = not_run == 0 ? std::string()

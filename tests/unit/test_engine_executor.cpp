@@ -196,6 +196,17 @@ TEST_CASE("a failed verify step with everything else ok exits 5, any other failu
   CHECK(r2.code == ExitCode::StepFailed);
 }
 
+TEST_CASE("a failed verify step with on_failure continue still makes the run exit 5") {
+  reset();
+  auto verify = step("health", "test.record", "{fail: true}", rollback::plan::Phase::Verify);
+  verify.on_failure = rollback::plan::OnFailure::Continue;
+  auto rows = step("rows", "test.record", "{}", rollback::plan::Phase::Verify);
+  auto r = run_plan(make_plan({step("restore", "test.record"), verify, rows}));
+  CHECK(r.code == ExitCode::VerifyFailed);
+  CHECK(r.record.steps[2].status == StepStatus::Ok);  // the other checks still ran
+  CHECK_THAT(r.record.result_message, Catch::Contains("health"));
+}
+
 TEST_CASE("a cancel during a step marks it interrupted and exits 130") {
   reset();
   auto r = run_plan(make_plan({step("a", "test.cancel"), step("b", "test.record")}));
