@@ -64,16 +64,8 @@ int run_plan(const GlobalOptions& global, const RunArgs& args) {
   // A dry run changes nothing, so it takes no lock and writes no state.
   engine::RunLock lock;
   if (!args.dry_run) {
-    auto dir = state_dir(global);
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    engine::LockHolder me{run.record.run_id, static_cast<long>(::getpid()),
-                          run.record.operator_name, engine::format_iso_utc(run.record.started), plan.name};
-    auto taken = engine::RunLock::acquire(dir / "lock", me);
-    if (!taken) {
-      print_error(fmt::format("another run holds the lock: {}. Nothing ran.", taken.error().describe()));
-      return to_int(ExitCode::Locked);
-    }
+    auto taken = take_run_lock(global, run.record);
+    if (!taken) return to_int(ExitCode::Locked);
     lock = std::move(*taken);
   }
 
@@ -107,7 +99,7 @@ int run_plan(const GlobalOptions& global, const RunArgs& args) {
   options.on_step_end = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_finished(s, i, n); };
   options.on_log = [&](const std::string& step, std::string_view line) { console.log_line(step, line); };
   auto code = executor.execute(plan, run.scope, run.record, journal_ptr, options);
-  return finish_run(run, code, args, global, console);
+  return finish_run(run, journal_ptr, code, args, global, console);
 }
 
 }  // namespace rollback::cli

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <random>
+#include <unistd.h>
 
 #include <rollback/plan/vars.hpp>
 #include <rollback/report/report.hpp>
@@ -93,10 +94,17 @@ int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions
   record.report = plan.report;
   run.run_dir = state_dir(global) / "runs" / record.run_id;
 
+  return bind_and_resolve_target(plan, args, run);
+}
+
+int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, PreparedRun& run) {
+  auto& record = run.record;
   run.scope.set_builtin("run.id", record.run_id);
   run.scope.set_builtin("run.started", format_compact_utc(record.started));
 
   if (int code = bind_scope(plan, args, run.scope); code != 0) return code;
+  if (auto overrides = collect_overrides(args); overrides && !overrides->empty())
+    record.extra["overrides"] = *overrides;
 
   if (plan.target.from.empty()) {
     if (!args.target.empty()) {
@@ -148,6 +156,21 @@ bool confirm_on_terminal(const plan::Plan& plan, const PreparedRun& run) {
   return answer == "yes" || (run.target && answer == run.target->name);
 }
 
+std::optional<engine::RunLock> take_run_lock(const GlobalOptions& global,
+                                            const engine::RunRecord& record) {
+  auto dir = state_dir(global);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  engine::LockHolder me{record.run_id, static_cast<long>(::getpid()), record.operator_name,
+                        engine::format_iso_utc(std::chrono::system_clock::now()), record.plan_name};
+  auto taken = engine::RunLock::acquire(dir / "lock", me);
+  if (!taken) {
+    print_error(fmt::format("another run holds the lock: {}. Nothing ran.", taken.error().describe()));
+    return std::nullopt;
+  }
+  return std::move(*taken);
+}
+
 report::ConsoleOptions console_options(const GlobalOptions& global) {
   report::ConsoleOptions options;
   options.quiet = global.quiet;
@@ -178,9 +201,11 @@ void print_json_result(const engine::RunRecord& record, const std::optional<fs::
   std::printf("%s\n", redact(out.dump(2)).c_str());
 }
 
-int conclude(engine::RunRecord& record, const fs::path& run_dir, const RunArgs& args,
-             const GlobalOptions& global, report::ConsoleProgress& console) {
+int conclude(engine::RunRecord& record, const fs::path& run_dir, engine::Journal* journal,
+             const RunArgs& args, const GlobalOptions& global, report::ConsoleProgress& console) {
   auto report_path = write_run_report(record, run_dir, args);
+  if (journal && report_path)
+    (void)journal->append({{"event", "report_written"}, {"path", report_path->string()}});
   console.summary(record);
   if (global.json) print_json_result(record, report_path);
   else if (report_path) console.report_path(*report_path);
@@ -189,10 +214,10 @@ int conclude(engine::RunRecord& record, const fs::path& run_dir, const RunArgs& 
 
 }  // namespace
 
-int finish_run(PreparedRun& run, ExitCode code, const RunArgs& args, const GlobalOptions& global,
-               report::ConsoleProgress& console) {
+int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code, const RunArgs& args,
+               const GlobalOptions& global, report::ConsoleProgress& console) {
   run.record.result = code;
-  return conclude(run.record, run.run_dir, args, global, console);
+  return conclude(run.record, run.run_dir, journal, args, global, console);
 }
 
 int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
@@ -208,7 +233,7 @@ int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
     (void)journal->append(engine::run_started_event(record));
     (void)journal->append(engine::run_finished_event(record));
   }
-  return conclude(record, run.run_dir, args, global, console);
+  return conclude(record, run.run_dir, journal, args, global, console);
 }
 
 }  // namespace rollback::cli

@@ -58,6 +58,7 @@ void apply_run_started(RunRecord& record, const json& e) {
     record.report.follow_up = str_list(*it, "follow_up");
     if (auto lang = str_or(*it, "lang"); !lang.empty()) record.report.lang = lang;
   }
+  if (auto it = e.find("overrides"); it != e.end() && it->is_object()) record.extra["overrides"] = *it;
   // A resumed run writes run_started again: keep what earlier events said about steps.
   if (auto it = e.find("steps"); it != e.end() && it->is_array())
     for (const auto& s : *it) {
@@ -87,6 +88,8 @@ Status apply_event(RunRecord& record, const json& e) {
     *step = std::move(done);
   } else if (event == "var_set") {
     record.vars[str_or(e, "name")] = str_or(e, "value");
+  } else if (event == "report_written") {
+    record.extra["report"] = str_or(e, "path");
   } else if (event == "run_finished") {
     record.result = static_cast<ExitCode>(e.value("result", 0));
     record.result_message = str_or(e, "message");
@@ -138,6 +141,8 @@ json run_started_event(const RunRecord& record) {
               {"lang", record.report.lang}}},
             {"steps", std::move(steps)}};
   if (record.budget) e["budget_ms"] = record.budget->count();
+  // What the operator passed (--var/--vars), so `resume` binds the same values.
+  if (auto it = record.extra.find("overrides"); it != record.extra.end()) e["overrides"] = *it;
   return e;
 }
 

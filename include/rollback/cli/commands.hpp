@@ -37,6 +37,7 @@ void add_backup_command(CLI::App& app, GlobalOptions& global, Selected& selected
 void add_validate_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_list_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_targets_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_resume_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_history_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_version_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 
