@@ -150,7 +150,7 @@ TEST_CASE("a --vars file is a YAML map of scalars; mistakes name file:line:col",
   CHECK(broken.error().message.starts_with((tmp / "broken.yaml").string() + ":2:1: YAML syntax error"));
 }
 
-TEST_CASE("--var KEY=VALUE splits at the first '='", "[plan]") {
+TEST_CASE("a --var KEY=VALUE splits at the first '='", "[plan]") {
   std::map<std::string, std::string> vars;
   REQUIRE(parse_var_override("dsn=host=db port=5432", vars));
   CHECK(vars["dsn"] == "host=db port=5432");
