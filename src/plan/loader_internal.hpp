@@ -21,7 +21,7 @@ enum class RefPlace {
   Target,      // target section: vars not depending on target.*, env, secrets, run.*
   Step,        // step with/when: everything, plus values set by earlier steps
   Criterion,   // criteria probes: vars, env, secrets, run.* (no target, no step values)
-  SecretFile,  // secrets' file paths: env, run.* and vars
+  SecretFile,  // secrets' file paths: env and run.* (read before vars are bound)
 };
 
 struct Names {

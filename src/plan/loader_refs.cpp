@@ -56,6 +56,10 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
     if (name == "run.id" || name == "run.started") return "";
     return fmt::format("unknown ${{{}}} (use ${{run.id}} or ${{run.started}})", name);
   }
+  if (place == RefPlace::SecretFile && is_plain(name))
+    return fmt::format("${{{}}}: a secret's file path can use only ${{env.*}} and ${{run.*}} "
+                       "(secrets are read before vars are bound)",
+                       name);
   if (is_plain(name) && l.names.vars.count(name)) {
     if (place == RefPlace::Target && l.names.target_dependent.count(name))
       return fmt::format("${{{}}} uses ${{target.*}}, which is not known until the target is "

@@ -150,6 +150,18 @@ steps: [{id: s, action: wait.sleep, with: {duration: 1s}}]
              "target is chosen"});
 }
 
+TEST_CASE("a secret's file path cannot use vars, which are bound after secrets", "[plan]") {
+  CHECK(errors(R"(version: 1
+name: t
+vars: {dir: /etc/rollback}
+secrets:
+  token: {file: "${dir}/token"}
+steps: [{id: s, action: wait.sleep, with: {duration: 1s}}]
+)") == std::vector<std::string>{
+             "p.yaml:5:18: secret 'token': file: ${dir}: a secret's file path can use only "
+             "${env.*} and ${run.*} (secrets are read before vars are bound)"});
+}
+
 TEST_CASE("criteria probes must be read-only and cannot use step values", "[plan]") {
   CHECK(errors(R"(version: 1
 name: t

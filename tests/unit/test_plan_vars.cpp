@@ -96,16 +96,15 @@ TEST_CASE("secrets come from the environment or a file, and are registered for r
   testing::TempDir tmp;
   testing::write_text(tmp / "token", "s3cr3t-from-file\n");
   ::setenv("ROLLBACK_TEST_PGPASS", "pg-pass-from-env", 1);
+  ::setenv("ROLLBACK_TEST_SECRETS_DIR", tmp.path().c_str(), 1);
   Plan plan = load(R"(version: 1
 name: full
-vars: {dir: ")" + tmp.path().string() + R"("}
 secrets:
   pg: {env: ROLLBACK_TEST_PGPASS}
-  token: {file: "${dir}/token"}
+  token: {file: "${env.ROLLBACK_TEST_SECRETS_DIR}/token"}
 steps: [{id: s, action: wait.sleep, with: {duration: 1s}}]
 )");
   Scope scope;
-  REQUIRE(bind_vars(plan, scope, {}));
   REQUIRE(load_secrets(plan, scope));
   CHECK(scope.lookup("secrets.pg") == "pg-pass-from-env");
   CHECK(scope.lookup("secrets.token") == "s3cr3t-from-file");  // one trailing newline stripped
