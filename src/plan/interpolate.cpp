@@ -112,7 +112,8 @@ ReferenceScan scan_references(std::string_view text) {
 
 Result<std::vector<std::string>> references(std::string_view text) {
   auto scan = scan_references(text);
-  if (!scan.error.empty()) return fail(fmt::format("{} at offset {}", scan.error, scan.error_offset));
+  if (!scan.error.empty())
+    return fail(fmt::format("{} at offset {}", scan.error, scan.error_offset));
   std::vector<std::string> refs;
   for (auto& ref : scan.refs) refs.push_back(std::move(ref.name));
   return refs;

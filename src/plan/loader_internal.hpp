@@ -25,11 +25,11 @@ enum class RefPlace {
 };
 
 struct Names {
-  std::set<std::string> vars;            // declared plan vars
-  std::set<std::string> secrets;         // declared secret names
-  std::set<std::string> step_vars;       // set (`into:`) by the steps read so far
+  std::set<std::string> vars;                        // declared plan vars
+  std::set<std::string> secrets;                     // declared secret names
+  std::set<std::string> step_vars;                   // set (`into:`) by the steps read so far
   std::map<std::string, std::string> all_step_vars;  // name -> id of the first step setting it
-  std::set<std::string> target_dependent;  // vars that use ${target.*}, directly or not
+  std::set<std::string> target_dependent;            // vars that use ${target.*}, directly or not
 };
 
 struct Loader {

@@ -1,7 +1,7 @@
 // An action's parameters checked at load time against its ParamSpecs, so a typo in a plan
 // is found by `validate`, not halfway through a rollback.
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "loader_internal.hpp"
 
@@ -13,13 +13,20 @@ using actions::ParamType;
 
 std::string_view expected_shape(ParamType type) {
   switch (type) {
-    case ParamType::String: return "text";
-    case ParamType::Int: return "a whole number";
-    case ParamType::Bool: return "true or false";
-    case ParamType::Duration: return "a duration such as 30s or 5m";
-    case ParamType::StringList: return "a list of text";
-    case ParamType::StringMap: return "a map of names to text";
-    case ParamType::Any: return "a value";
+    case ParamType::String:
+      return "text";
+    case ParamType::Int:
+      return "a whole number";
+    case ParamType::Bool:
+      return "true or false";
+    case ParamType::Duration:
+      return "a duration such as 30s or 5m";
+    case ParamType::StringList:
+      return "a list of text";
+    case ParamType::StringMap:
+      return "a map of names to text";
+    case ParamType::Any:
+      return "a value";
   }
   return "a value";
 }

@@ -1,6 +1,6 @@
 // The target section (how rollback targets are found) and criteria (when to roll back).
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include <rollback/plan/target.hpp>
 
@@ -49,8 +49,8 @@ void read_criterion(Loader& l, const YAML::Node& node, bool critical, size_t ind
     criterion.name = *name;
     // `for:` state is kept per name across cron runs: two criteria must not share one.
     if (auto it = name_lines.find(*name); it != name_lines.end())
-      l.r.error(map.get("name"), fmt::format("duplicate criterion name '{}' (first at line {})",
-                                             *name, it->second));
+      l.r.error(map.get("name"),
+                fmt::format("duplicate criterion name '{}' (first at line {})", *name, it->second));
     else
       name_lines[*name] = l.r.where(map.get("name")).line;
   } else if (!map.has("name")) {
@@ -106,8 +106,10 @@ void read_target(Loader& l, const YAML::Node& node) {
   MapView map(l.r, node, {"from", "dir", "glob", "default", "require", "with"}, context);
   auto& spec = l.plan.target;
   spec.where = l.r.where(node);
-  if (auto from = get_choice(l.r, map, "from", context, known_sources())) spec.from = *from;
-  else if (!map.has("from")) l.r.error(node, "target: missing required key 'from'");
+  if (auto from = get_choice(l.r, map, "from", context, known_sources()))
+    spec.from = *from;
+  else if (!map.has("from"))
+    l.r.error(node, "target: missing required key 'from'");
   if (auto dflt = get_choice(l.r, map, "default", context, {"latest", "previous", "none"}))
     spec.default_target = *dflt;
   if (auto dir = get_text(l.r, map, "dir", context)) spec.dir = *dir;

@@ -30,7 +30,7 @@ inline const rollback::actions::Registry& plan_test_registry() {
     compose.destructive = true;
     compose.params = {plan_param("dir", ParamType::String, true),
                       plan_param("command", ParamType::String, true,
-                       {"ps", "up", "down", "stop", "start", "restart", "logs"}),
+                                 {"ps", "up", "down", "stop", "start", "restart", "logs"}),
                       plan_param("services", ParamType::StringList),
                       plan_param("env", ParamType::StringMap),
                       plan_param("remove_orphans", ParamType::Bool),
@@ -47,14 +47,14 @@ inline const rollback::actions::Registry& plan_test_registry() {
     Action probe;
     probe.name = "http.probe";
     probe.read_only = true;
-    probe.params = {plan_param("url", ParamType::String),
-                    plan_param("urls", ParamType::StringList),
+    probe.params = {plan_param("url", ParamType::String), plan_param("urls", ParamType::StringList),
                     plan_param("expect_status", ParamType::Int),
                     plan_param("max_latency", ParamType::Duration),
                     plan_param("expect_json", ParamType::Any)};
     probe.validate = [](ParamCheck& check) {
       if (check.has("url") && check.has("urls")) check.error("urls", "use url or urls, not both");
-      if (!check.has("url") && !check.has("urls")) check.error_at_step("http.probe needs url or urls");
+      if (!check.has("url") && !check.has("urls"))
+        check.error_at_step("http.probe needs url or urls");
     };
     r.add(probe);
 
@@ -68,8 +68,7 @@ inline const rollback::actions::Registry& plan_test_registry() {
     run.name = "exec.run";
     run.destructive = true;
     run.params = {plan_param("argv", ParamType::StringList),
-                  plan_param("env", ParamType::StringMap),
-                  plan_param("cwd", ParamType::String),
+                  plan_param("env", ParamType::StringMap), plan_param("cwd", ParamType::String),
                   plan_param("expect_exit", ParamType::Int)};
     r.add(run);
     return r;

@@ -17,8 +17,8 @@ TEST_CASE("interpolation substitutes vars, env, secrets and builtins", "[plan]")
   scope.set_var("backups", "/backups");
   scope.set_secret("token", "tok-123");
   scope.set_builtin("run.id", "r1");
-  auto text = interpolate("${backups}/${run.id} ${env.ROLLBACK_TEST_HOME} ${ secrets.token }",
-                          scope);
+  auto text =
+      interpolate("${backups}/${run.id} ${env.ROLLBACK_TEST_HOME} ${ secrets.token }", scope);
   REQUIRE(text);
   CHECK(*text == "/backups/r1 /home/ops tok-123");
   clear_secrets();
@@ -75,7 +75,7 @@ TEST_CASE("truthy accepts the usual spellings of yes", "[plan]") {
 
 TEST_CASE("did-you-mean suggests only close names", "[plan]") {
   std::vector<std::string> keys = {"steps", "vars", "secrets", "target", "version"};
-  CHECK(did_you_mean("stpes", keys) == "steps");    // a transposition is one edit
+  CHECK(did_you_mean("stpes", keys) == "steps");  // a transposition is one edit
   CHECK(did_you_mean("secret", keys) == "secrets");
   CHECK(did_you_mean("verison", keys) == "version");
   CHECK(did_you_mean("xyz", keys) == "");
@@ -94,7 +94,7 @@ TEST_CASE("plans are found by name in the plans dir or taken as a path", "[plan]
   CHECK(find_plan(path, "/elsewhere") == std::filesystem::path(path));
   auto missing = find_plan("fulll", plans);
   REQUIRE_FALSE(missing);
-  CHECK(missing.error().message == "no plan 'fulll' in " + plans.string() +
-                                       " (did you mean 'full'?); available: full, quick");
+  CHECK(missing.error().message ==
+        "no plan 'fulll' in " + plans.string() + " (did you mean 'full'?); available: full, quick");
   CHECK_FALSE(find_plan("./nope.yaml", plans));
 }

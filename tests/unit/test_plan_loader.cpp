@@ -110,7 +110,8 @@ steps:
     action: docker.compose
     destructive: false
     with: {dir: /srv, command: ps}
-)", "p.yaml", testing::plan_test_registry());
+)",
+                               "p.yaml", testing::plan_test_registry());
   REQUIRE(result.plan);
   CHECK_FALSE(result.plan->steps[0].destructive);
 }
@@ -152,13 +153,13 @@ criteria:
 report:
   titel: x
 )") == std::vector<std::string>{
-             "p.yaml:4:19: unknown key 'fil' in secret 'token' (did you mean 'file'?)",
-             "p.yaml:8:3: unknown key 'glbo' in target (did you mean 'glob'?)",
-             "p.yaml:11:5: unknown key 'actoin' in step 'a' (did you mean 'action'?)",
-             "p.yaml:12:13: unknown key 'attemps' in retry of step 'a' (did you mean 'attempts'?)",
-             "p.yaml:10:5: step 'a': missing required key 'action'",
-             "p.yaml:17:7: unknown key 'fro' in criterion 'c' (did you mean 'for'?)",
-             "p.yaml:19:3: unknown key 'titel' in report (did you mean 'title'?)"});
+           "p.yaml:4:19: unknown key 'fil' in secret 'token' (did you mean 'file'?)",
+           "p.yaml:8:3: unknown key 'glbo' in target (did you mean 'glob'?)",
+           "p.yaml:11:5: unknown key 'actoin' in step 'a' (did you mean 'action'?)",
+           "p.yaml:12:13: unknown key 'attemps' in retry of step 'a' (did you mean 'attempts'?)",
+           "p.yaml:10:5: step 'a': missing required key 'action'",
+           "p.yaml:17:7: unknown key 'fro' in criterion 'c' (did you mean 'for'?)",
+           "p.yaml:19:3: unknown key 'titel' in report (did you mean 'title'?)"});
 }
 
 TEST_CASE("an unknown key with no close match lists the allowed keys", "[plan]") {
@@ -183,12 +184,12 @@ steps:
     retry: {attempts: three}
     on_failure: ignore
 )") == std::vector<std::string>{
-             "p.yaml:3:7: kind: 'quik' is not one of quick, full, emergency, coolify, git-sql, "
-             "backup, custom (did you mean 'quick'?)",
-             "p.yaml:6:12: step 'a': phase: 'restor' is not one of assess, backup, stop, "
-             "restore, start, verify, notify (did you mean 'restore'?)",
-             "p.yaml:9:23: step 'a': retry.attempts: expected a whole number, got 'three'",
-             "p.yaml:10:17: step 'a': on_failure: 'ignore' is not one of abort, continue"});
+           "p.yaml:3:7: kind: 'quik' is not one of quick, full, emergency, coolify, git-sql, "
+           "backup, custom (did you mean 'quick'?)",
+           "p.yaml:6:12: step 'a': phase: 'restor' is not one of assess, backup, stop, "
+           "restore, start, verify, notify (did you mean 'restore'?)",
+           "p.yaml:9:23: step 'a': retry.attempts: expected a whole number, got 'three'",
+           "p.yaml:10:17: step 'a': on_failure: 'ignore' is not one of abort, continue"});
 }
 
 TEST_CASE("steps written as a map instead of a list is an error", "[plan]") {
@@ -243,8 +244,8 @@ steps:
   - id: a
     action: docker.compse
 )") == std::vector<std::string>{
-             "p.yaml:5:13: step 'a': unknown action 'docker.compse' (did you mean "
-             "'docker.compose'?)"});
+           "p.yaml:5:13: step 'a': unknown action 'docker.compse' (did you mean "
+           "'docker.compose'?)"});
 }
 
 TEST_CASE("durations without a unit are errors wherever a duration is expected", "[plan]") {
@@ -268,24 +269,25 @@ criteria:
       probe: {action: wait.sleep, with: {duration: 1s}}
       for: a while
 )") == std::vector<std::string>{
-             "p.yaml:3:9: budget: '10 minutes' is not a duration (use 500ms, 30s, 5m, 2h, 1h30m)",
-             "p.yaml:4:11: cooldown: '30' is not a duration (use 500ms, 30s, 5m, 2h, 1h30m)",
-             "p.yaml:9:14: step 'a': timeout: '5 min' is not a duration (use 500ms, 30s, 5m, 2h, "
-             "1h30m)",
-             "p.yaml:10:20: step 'a': retry.delay: '5' is not a duration (use 500ms, 30s, 5m, "
-             "2h, 1h30m)",
-             "p.yaml:14:20: step 'b': retry.until: 'forever' is not a duration (use 500ms, 30s, "
-             "5m, 2h, 1h30m)",
-             "p.yaml:14:36: step 'b': retry.every: '5' is not a duration (use 500ms, 30s, 5m, "
-             "2h, 1h30m)",
-             "p.yaml:19:12: criterion 'slow': for: 'a while' is not a duration (use 500ms, 30s, "
-             "5m, 2h, 1h30m)"});
+           "p.yaml:3:9: budget: '10 minutes' is not a duration (use 500ms, 30s, 5m, 2h, 1h30m)",
+           "p.yaml:4:11: cooldown: '30' is not a duration (use 500ms, 30s, 5m, 2h, 1h30m)",
+           "p.yaml:9:14: step 'a': timeout: '5 min' is not a duration (use 500ms, 30s, 5m, 2h, "
+           "1h30m)",
+           "p.yaml:10:20: step 'a': retry.delay: '5' is not a duration (use 500ms, 30s, 5m, "
+           "2h, 1h30m)",
+           "p.yaml:14:20: step 'b': retry.until: 'forever' is not a duration (use 500ms, 30s, "
+           "5m, 2h, 1h30m)",
+           "p.yaml:14:36: step 'b': retry.every: '5' is not a duration (use 500ms, 30s, 5m, "
+           "2h, 1h30m)",
+           "p.yaml:19:12: criterion 'slow': for: 'a while' is not a duration (use 500ms, 30s, "
+           "5m, 2h, 1h30m)"});
 }
 
 TEST_CASE("a plan version other than 1 is refused", "[plan]") {
-  CHECK(errors("version: 2\nname: t\nsteps: [{id: a, action: wait.sleep, with: {duration: 1s}}]\n") ==
-        std::vector<std::string>{
-            "p.yaml:1:10: version: expected 1, got '2' (this rollback reads plan version 1)"});
+  CHECK(
+      errors("version: 2\nname: t\nsteps: [{id: a, action: wait.sleep, with: {duration: 1s}}]\n") ==
+      std::vector<std::string>{
+          "p.yaml:1:10: version: expected 1, got '2' (this rollback reads plan version 1)"});
 }
 
 TEST_CASE("a plan with three different mistakes yields three diagnostics", "[plan]") {

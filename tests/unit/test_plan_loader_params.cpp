@@ -47,18 +47,18 @@ steps:
   - id: probe2
     action: http.probe
 )") == std::vector<std::string>{
-             "p.yaml:8:16: step 'up': with.command: 'upp' is not one of ps, up, down, stop, "
-             "start, restart, logs (did you mean 'up'?)",
-             "p.yaml:9:7: step 'up': unknown parameter 'servics' for docker.compose (did you "
-             "mean 'services'?)",
-             "p.yaml:10:23: step 'up': with.remove_orphans: expected true or false, got 'maybe'",
-             "p.yaml:11:13: step 'up': with.tail: expected a whole number, got 'many'",
-             "p.yaml:12:12: step 'up': with.env: expected a map of names to text, got a list",
-             "p.yaml:15:11: step 'nodir': docker.compose needs parameter 'dir'",
-             "p.yaml:18:22: step 'nap': with.duration: '30' is not a duration (use 500ms, 30s, "
-             "5m, 2h, 1h30m)",
-             "p.yaml:21:35: step 'probe': use url or urls, not both",
-             "p.yaml:22:5: step 'probe2': http.probe needs url or urls"});
+           "p.yaml:8:16: step 'up': with.command: 'upp' is not one of ps, up, down, stop, "
+           "start, restart, logs (did you mean 'up'?)",
+           "p.yaml:9:7: step 'up': unknown parameter 'servics' for docker.compose (did you "
+           "mean 'services'?)",
+           "p.yaml:10:23: step 'up': with.remove_orphans: expected true or false, got 'maybe'",
+           "p.yaml:11:13: step 'up': with.tail: expected a whole number, got 'many'",
+           "p.yaml:12:12: step 'up': with.env: expected a map of names to text, got a list",
+           "p.yaml:15:11: step 'nodir': docker.compose needs parameter 'dir'",
+           "p.yaml:18:22: step 'nap': with.duration: '30' is not a duration (use 500ms, 30s, "
+           "5m, 2h, 1h30m)",
+           "p.yaml:21:35: step 'probe': use url or urls, not both",
+           "p.yaml:22:5: step 'probe2': http.probe needs url or urls"});
 }
 
 TEST_CASE("templated parameter values are checked only when the run resolves them", "[plan]") {
@@ -72,11 +72,11 @@ steps:
   - id: nap
     action: wait.sleep
     with: {duration: "${wait}"}
-)").empty());
+)")
+            .empty());
 }
 
-TEST_CASE("undefined references are errors at the exact column, with a did-you-mean",
-          "[plan]") {
+TEST_CASE("undefined references are errors at the exact column, with a did-you-mean", "[plan]") {
   CHECK(errors(R"(version: 1
 name: t
 vars:
@@ -101,16 +101,16 @@ steps:
     when: ${do_it}
     with: {duration: "${latest} ${unclosed"}
 )") == std::vector<std::string>{
-             "p.yaml:5:9: vars.dump: undefined variable ${bakups} (did you mean 'backups'?)",
-             "p.yaml:7:9: vars.tok: undefined secret ${secrets.tokn}: declare 'tokn' under "
-             "secrets: (did you mean 'token'?)",
-             "p.yaml:12:19: target.dir: ${target.name} cannot be used in the target section: it "
-             "is what the section chooses",
-             "p.yaml:16:23: step 'use-early': with.duration: undefined variable ${latest}: step "
-             "'find' sets it, but runs after this step",
-             "p.yaml:22:11: step 'use-late': when: undefined variable ${do_it}",
-             "p.yaml:23:33: step 'use-late': with.duration: unclosed \"${\" (write \"$${\" for a "
-             "literal \"${\")"});
+           "p.yaml:5:9: vars.dump: undefined variable ${bakups} (did you mean 'backups'?)",
+           "p.yaml:7:9: vars.tok: undefined secret ${secrets.tokn}: declare 'tokn' under "
+           "secrets: (did you mean 'token'?)",
+           "p.yaml:12:19: target.dir: ${target.name} cannot be used in the target section: it "
+           "is what the section chooses",
+           "p.yaml:16:23: step 'use-early': with.duration: undefined variable ${latest}: step "
+           "'find' sets it, but runs after this step",
+           "p.yaml:22:11: step 'use-late': when: undefined variable ${do_it}",
+           "p.yaml:23:33: step 'use-late': with.duration: unclosed \"${\" (write \"$${\" for a "
+           "literal \"${\")"});
 }
 
 TEST_CASE("a bare when: names a var that must be defined", "[plan]") {
@@ -123,8 +123,8 @@ steps:
     when: do_bakup
     with: {duration: 1s}
 )") == std::vector<std::string>{
-             "p.yaml:7:11: step 'a': when: undefined variable ${do_bakup} (did you mean "
-             "'do_backup'?)"});
+           "p.yaml:7:11: step 'a': when: undefined variable ${do_bakup} (did you mean "
+           "'do_backup'?)"});
 }
 
 TEST_CASE("vars that use each other in a circle are an error", "[plan]") {
@@ -146,8 +146,8 @@ vars:
 target: {from: dir, dir: "${where}"}
 steps: [{id: s, action: wait.sleep, with: {duration: 1s}}]
 )") == std::vector<std::string>{
-             "p.yaml:6:27: target.dir: ${where} uses ${target.*}, which is not known until the "
-             "target is chosen"});
+           "p.yaml:6:27: target.dir: ${where} uses ${target.*}, which is not known until the "
+           "target is chosen"});
 }
 
 TEST_CASE("a secret's file path cannot use vars, which are bound after secrets", "[plan]") {
@@ -158,8 +158,8 @@ secrets:
   token: {file: "${dir}/token"}
 steps: [{id: s, action: wait.sleep, with: {duration: 1s}}]
 )") == std::vector<std::string>{
-             "p.yaml:5:18: secret 'token': file: ${dir}: a secret's file path can use only "
-             "${env.*} and ${run.*} (secrets are read before vars are bound)"});
+           "p.yaml:5:18: secret 'token': file: ${dir}: a secret's file path can use only "
+           "${env.*} and ${run.*} (secrets are read before vars are bound)"});
 }
 
 TEST_CASE("criteria probes must be read-only and cannot use step values", "[plan]") {
@@ -174,15 +174,16 @@ criteria:
     - name: restart-it
       probe: {action: docker.compose, with: {dir: "${latest}", command: restart}}
 )") == std::vector<std::string>{
-             "p.yaml:10:23: criterion 'restart-it': docker.compose changes things; a "
-             "criterion's probe must be a read-only action",
-             "p.yaml:10:52: criterion 'restart-it': probe.with.dir: undefined variable "
-             "${latest}: it is set by step 'find' and only steps can use it"});
+           "p.yaml:10:23: criterion 'restart-it': docker.compose changes things; a "
+           "criterion's probe must be a read-only action",
+           "p.yaml:10:52: criterion 'restart-it': probe.with.dir: undefined variable "
+           "${latest}: it is set by step 'find' and only steps can use it"});
 }
 
-TEST_CASE("every broken plan under tests/fixtures/plans/bad gives exactly the errors its "
-          "comments expect",
-          "[plan]") {
+TEST_CASE(
+    "every broken plan under tests/fixtures/plans/bad gives exactly the errors its "
+    "comments expect",
+    "[plan]") {
   namespace fs = std::filesystem;
   int files = 0;
   for (const auto& entry : fs::directory_iterator(testing::fixture("plans/bad"))) {

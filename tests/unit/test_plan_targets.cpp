@@ -81,8 +81,7 @@ TEST_CASE("a target is found by exact name, unique prefix, latest or previous", 
   CHECK(b.name_of("") == "staging-20250127-180000");
 }
 
-TEST_CASE("a prefix matching two targets is an error listing both with their times",
-          "[plan]") {
+TEST_CASE("a prefix matching two targets is an error listing both with their times", "[plan]") {
   Backups b;
   CHECK(b.name_of("staging-20250127") ==
         "error: target 'staging-20250127' is ambiguous: it matches 2 targets in " +
@@ -118,8 +117,7 @@ TEST_CASE("a plan without a target section takes none and refuses --target", "[p
         "--target latest: this plan has no target section, so it takes no target");
 }
 
-TEST_CASE("previous is the newest target older than the one a source marks current",
-          "[plan]") {
+TEST_CASE("previous is the newest target older than the one a source marks current", "[plan]") {
   register_target_source("test-current", [](const TargetSpec&, const Scope&) {
     std::vector<Target> targets(3);
     targets[0].name = "c3";
@@ -166,7 +164,8 @@ TEST_CASE("verification lists each required path that is missing", "[plan]") {
 TEST_CASE("SHA256SUMS in a target is verified: good, tampered, missing file", "[plan]") {
   testing::TempDir tmp;
   std::string sums = sha256_hex("dump") + "  db.sql\n" + sha256_hex("tar") + " *vol.tar.gz\n";
-  make_target(tmp / "t", at(27, 0), {{"db.sql", "dump"}, {"vol.tar.gz", "tar"}, {"SHA256SUMS", sums}});
+  make_target(tmp / "t", at(27, 0),
+              {{"db.sql", "dump"}, {"vol.tar.gz", "tar"}, {"SHA256SUMS", sums}});
   TargetSpec spec;
   spec.from = "dir";
   Target target = dir_target(tmp / "t");

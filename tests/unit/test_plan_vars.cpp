@@ -63,9 +63,10 @@ TEST_CASE("vars that use the target are bound once the target is known", "[plan]
   CHECK(scope.lookup("note") == "/backups/staging-1/db.sql (staging-1)");
 }
 
-TEST_CASE("an override of an undeclared var is refused with a did-you-mean, never showing "
-          "the value",
-          "[plan]") {
+TEST_CASE(
+    "an override of an undeclared var is refused with a did-you-mean, never showing "
+    "the value",
+    "[plan]") {
   Plan plan = load(kVarsPlan);
   Scope scope;
   auto bound = bind_vars(plan, scope, {{"bakups", "/secret/place"}});
@@ -146,7 +147,8 @@ TEST_CASE("a --vars file is a YAML map of scalars; mistakes name file:line:col",
   testing::write_text(tmp / "broken.yaml", "backups: [unclosed\n");
   auto broken = load_vars_file(tmp / "broken.yaml");
   REQUIRE_FALSE(broken);
-  CHECK(broken.error().message.starts_with((tmp / "broken.yaml").string() + ":2:1: YAML syntax error"));
+  CHECK(broken.error().message.starts_with((tmp / "broken.yaml").string() +
+                                           ":2:1: YAML syntax error"));
 }
 
 TEST_CASE("a --var KEY=VALUE splits at the first '='", "[plan]") {

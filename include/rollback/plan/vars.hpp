@@ -26,8 +26,9 @@ Status bind_vars(const Plan& plan, Scope& scope,
                  const std::map<std::string, std::string>& overrides);
 
 // Reads every secret ({env: NAME} or {file: PATH}, the path may use ${env.*} and ${run.*};
-// one trailing newline is stripped from files) into the scope, which registers each value for redaction. A missing or empty
-// secret fails naming the secret and its source, never a value; every problem is listed.
+// one trailing newline is stripped from files) into the scope, which registers each value for
+// redaction. A missing or empty secret fails naming the secret and its source, never a value; every
+// problem is listed.
 Status load_secrets(const Plan& plan, Scope& scope);
 
 // A --vars FILE: a YAML map of names to scalar values. Errors name file:line:col.
