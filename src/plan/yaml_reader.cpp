@@ -210,8 +210,8 @@ std::optional<std::vector<std::string>> get_text_list(Reader& r, const MapView& 
 std::optional<bool> parse_bool(std::string_view text) {
   std::string v(text);
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (v == "true" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "no" || v == "off") return false;
+  if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
+  if (v == "false" || v == "no" || v == "off" || v == "0") return false;
   return std::nullopt;
 }
 

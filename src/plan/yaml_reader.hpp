@@ -93,7 +93,7 @@ std::optional<std::vector<std::string>> get_text_list(Reader& r, const MapView& 
                                                       std::string_view key,
                                                       std::string_view context);
 
-// "yes"/"no" style booleans as YAML 1.1 and 1.2 spell them; nullopt when neither.
+// true/false, yes/no, on/off, 1/0 (any case); nullopt when neither.
 std::optional<bool> parse_bool(std::string_view text);
 // A whole number; nullopt for "3.5", "three", "".
 std::optional<long long> parse_int(std::string_view text);

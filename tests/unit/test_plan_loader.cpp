@@ -315,3 +315,27 @@ TEST_CASE("a plan file is read from disk and its path is in every diagnostic", "
   REQUIRE(missing.diagnostics.size() == 1);
   CHECK(missing.diagnostics[0].str().starts_with("/nonexistent/plan.yaml: cannot open"));
 }
+
+TEST_CASE("a key written twice in one map is reported at the second", "[plan]") {
+  CHECK(errors(R"(version: 1
+name: t
+steps:
+  - id: a
+    action: wait.sleep
+    with: {duration: 1s}
+    timeout: 5s
+    timeout: 10s
+name: again
+)") == std::vector<std::string>{
+             "p.yaml:9:1: duplicate key 'name' (first at line 2)",
+             "p.yaml:8:5: duplicate key 'timeout' in step 'a' (first at line 7)"});
+}
+
+TEST_CASE("an empty file and a file that is not a map are plan errors", "[plan]") {
+  CHECK(errors("") == std::vector<std::string>{
+                          "p.yaml:1:1: the plan is empty: expected a map with version, name and "
+                          "steps"});
+  CHECK(errors("- id: a\n") == std::vector<std::string>{
+                                   "p.yaml:1:1: expected a plan (a map with version, name and "
+                                   "steps), got a list"});
+}
