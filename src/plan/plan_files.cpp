@@ -34,13 +34,20 @@ bool is_plan_file(const fs::path& path) {
 
 std::vector<std::string> plan_names(const fs::path& dir) {
   std::set<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (is_plan_file(it->path()) && it->is_regular_file(ec)) names.insert(it->path().stem());
+  for (const auto& path : list_plan_files(dir)) names.insert(path.stem());
   return {names.begin(), names.end()};
 }
 
 }  // namespace
+
+std::vector<fs::path> list_plan_files(const fs::path& plans_dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(plans_dir, ec), end; !ec && it != end; it.increment(ec))
+    if (is_plan_file(it->path()) && it->is_regular_file(ec)) files.push_back(it->path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
   if (word.empty()) return "";

@@ -133,6 +133,11 @@ Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope,
                           best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best), newest));
 }
 
+void bind_target(Scope& scope, const Target& target) {
+  scope.set_builtin("target.name", target.name);
+  scope.set_builtin("target.path", target.path);
+}
+
 Verification verify_target(const TargetSpec& spec, const Target& target) {
   return verify_target(spec, target, Scope());
 }

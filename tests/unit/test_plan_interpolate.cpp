@@ -88,6 +88,8 @@ TEST_CASE("plans are found by name in the plans dir or taken as a path", "[plan]
   testing::write_text(tmp / "plans" / "quick.yml", "version: 1\n");
   testing::write_text(tmp / "plans" / "notes.txt", "");
   auto plans = tmp / "plans";
+  CHECK(list_plan_files(plans) ==
+        std::vector<std::filesystem::path>{plans / "full.yaml", plans / "quick.yml"});
   CHECK(find_plan("full", plans) == plans / "full.yaml");
   CHECK(find_plan("quick", plans) == plans / "quick.yml");
   auto path = (tmp / "plans" / "full.yaml").string();

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include <rollback/plan/loader.hpp>
+#include <rollback/plan/target.hpp>
 #include <rollback/plan/vars.hpp>
 #include <rollback/util/redact.hpp>
 
@@ -57,8 +58,10 @@ TEST_CASE("vars that use the target are bound once the target is known", "[plan]
   REQUIRE(bind_vars(plan, scope, {}));
   CHECK_FALSE(scope.lookup("restore_from"));
   CHECK_FALSE(scope.lookup("note"));
-  scope.set_builtin("target.name", "staging-1");
-  scope.set_builtin("target.path", "/backups/staging-1");
+  Target target;
+  target.name = "staging-1";
+  target.path = "/backups/staging-1";
+  bind_target(scope, target);
   REQUIRE(bind_vars(plan, scope, {}));
   CHECK(scope.lookup("note") == "/backups/staging-1/db.sql (staging-1)");
 }

@@ -1,7 +1,7 @@
 // Binding a plan's vars and secrets into a Scope at run start, and reading --vars files.
 //
 // Order at run start: scope.set_builtin("run.id"/"run.started"), load_secrets(),
-// bind_vars(), resolve the target, scope.set_builtin("target.name"/"target.path"), then
+// bind_vars(), resolve_target() (the target section may use vars), bind_target(), then
 // bind_vars() again so vars that use ${target.*} get their values.
 #pragma once
 
