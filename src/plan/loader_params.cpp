@@ -42,7 +42,7 @@ bool has_shape(ParamType type, const YAML::Node& node) {
     case ParamType::StringMap:
       if (!node.IsMap()) return false;
       for (const auto& kv : node)
-        if (!kv.second.IsScalar() && !kv.second.IsNull()) return false;
+        if (!kv.second.IsScalar()) return false;  // resolve_params refuses null values too
       return true;
     case ParamType::Any:
       return true;
