@@ -30,6 +30,7 @@ struct Names {
   std::set<std::string> step_vars;                   // set (`into:`) by the steps read so far
   std::map<std::string, std::string> all_step_vars;  // name -> id of the first step setting it
   std::set<std::string> target_dependent;            // vars that use ${target.*}, directly or not
+  std::string current_step;  // id of the step being read (or "#3"), for messages
 };
 
 struct Loader {

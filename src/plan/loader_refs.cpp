@@ -75,6 +75,9 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
   }
   if (place == RefPlace::Step && l.names.step_vars.count(name)) return "";
   if (auto it = l.names.all_step_vars.find(name); it != l.names.all_step_vars.end()) {
+    if (place == RefPlace::Step && it->second == l.names.current_step)
+      return fmt::format("undefined variable ${{{}}}: this step sets it, so it has no value yet",
+                         name);
     if (place == RefPlace::Step)
       return fmt::format(
           "undefined variable ${{{}}}: step '{}' sets it, but runs after this "

@@ -83,6 +83,7 @@ void read_step(Loader& l, const YAML::Node& node, size_t index,
   std::string context =
       raw_id.empty() ? fmt::format("step #{}", index + 1) : fmt::format("step '{}'", raw_id);
   MapView map(l.r, node, kStepKeys, context);
+  l.names.current_step = raw_id.empty() ? fmt::format("#{}", index + 1) : raw_id;
   Step step;
   step.where = l.r.where(node);
 

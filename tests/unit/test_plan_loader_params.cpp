@@ -113,6 +113,18 @@ steps:
            "literal \"${\")"});
 }
 
+TEST_CASE("a step cannot use the value it sets itself", "[plan]") {
+  CHECK(errors(R"(version: 1
+name: t
+steps:
+  - id: find
+    action: fs.latest
+    when: ${latest}
+    with: {glob: "/b/*", into: latest}
+)") == std::vector<std::string>{"p.yaml:6:11: step 'find': when: undefined variable ${latest}: "
+                                "this step sets it, so it has no value yet"});
+}
+
 TEST_CASE("a bare when: names a var that must be defined", "[plan]") {
   CHECK(errors(R"(version: 1
 name: t
