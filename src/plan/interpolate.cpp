@@ -1,9 +1,9 @@
 #include <rollback/plan/interpolate.hpp>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <fmt/format.h>
 
 #include <rollback/util/redact.hpp>
 
@@ -145,7 +145,8 @@ Result<std::string> interpolate(std::string_view text, const Scope& scope) {
     auto value = scope.lookup(ref);
     if (!value) {
       if (ref.starts_with("env."))
-        return fail(fmt::format("environment variable {} is not set (${{{}}})", ref.substr(4), ref));
+        return fail(
+            fmt::format("environment variable {} is not set (${{{}}})", ref.substr(4), ref));
       return fail(fmt::format("undefined variable ${{{}}}", ref));
     }
     out += *value;  // appended, never rescanned
@@ -174,8 +175,8 @@ Result<actions::Params> resolve_params(const YAML::Node& with, const Scope& scop
         auto text = interpolate(node.Scalar(), scope);
         if (!text) return fail(fmt::format("{}: {}", where, text.error().message));
         if (type == ParamType::Duration && !parse_duration(*text))
-          return fail(fmt::format("{}: \"{}\" is not a duration (use 500ms, 30s, 5m, 2h)",
-                                  where, redact(*text)));
+          return fail(fmt::format("{}: \"{}\" is not a duration (use 500ms, 30s, 5m, 2h)", where,
+                                  redact(*text)));
         values[key] = *text;
         break;
       }

@@ -134,7 +134,7 @@ void read_top(Loader& l, const YAML::Node& root) {
   Reader& r = l.r;
   MapView top(r, root, kTopKeys, "");
   for (const char* key : {"version", "name", "steps"})
-    if (!top.has(key)) r.error(root, fmt::format("missing required key '{}'", key));
+    if (!top.has_value(key)) r.error(root, fmt::format("missing required key '{}'", key));
 
   if (auto version = get_text(r, top, "version", "")) {
     if (*version != "1")

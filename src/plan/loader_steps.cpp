@@ -99,7 +99,7 @@ void read_step(Loader& l, const YAML::Node& node, size_t index,
     } else {
       id_lines[*id] = l.r.where(map.get("id")).line;
     }
-  } else if (!map.has("id")) {
+  } else if (!map.has_value("id")) {
     l.r.error(node, fmt::format("{}: missing required key 'id'", context));
   }
   step.name = get_text(l.r, map, "name", context).value_or(step.id);
@@ -125,7 +125,7 @@ void read_step(Loader& l, const YAML::Node& node, size_t index,
       if (hint.empty()) hint = fmt::format(" (known actions: {})", join(names));
       l.r.error(map.get("action"), fmt::format("{}: unknown action '{}'{}", context, *name, hint));
     }
-  } else if (!map.has("action")) {
+  } else if (!map.has_value("action")) {
     l.r.error(node, fmt::format("{}: missing required key 'action'", context));
   }
   if (action) {
@@ -142,7 +142,7 @@ void read_step(Loader& l, const YAML::Node& node, size_t index,
 }  // namespace
 
 void read_steps(Loader& l, const YAML::Node& node) {
-  if (!node.IsDefined()) return;  // reported as a missing key
+  if (!node.IsDefined() || node.IsNull()) return;  // reported as a missing key
   if (!node.IsSequence()) {
     l.r.error(node, fmt::format("steps: expected a list of steps, got {}", describe(node)));
     return;

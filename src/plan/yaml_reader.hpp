@@ -56,6 +56,11 @@ class MapView {
   // The value, or an undefined node when the key is absent.
   YAML::Node get(std::string_view key) const;
   bool has(std::string_view key) const { return find(key) != nullptr; }
+  // Present with a value: `key:` with nothing after it counts as missing for required keys.
+  bool has_value(std::string_view key) const {
+    const Entry* entry = find(key);
+    return entry && !entry->value.IsNull();
+  }
   const YAML::Node& node() const { return node_; }
 
  private:

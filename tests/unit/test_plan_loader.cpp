@@ -213,6 +213,17 @@ steps:
 )") == std::vector<std::string>{"p.yaml:4:5: step #1: missing required key 'id'"});
 }
 
+TEST_CASE("a required key written with no value counts as missing", "[plan]") {
+  CHECK(errors(R"(version: 1
+name:
+steps:
+  - id:
+    action: wait.sleep
+    with: {duration: 1s}
+)") == std::vector<std::string>{"p.yaml:1:1: missing required key 'name'",
+                                "p.yaml:4:5: step #1: missing required key 'id'"});
+}
+
 TEST_CASE("a secret needs exactly one of env and file", "[plan]") {
   CHECK(errors(R"(version: 1
 name: t
@@ -327,15 +338,15 @@ steps:
     timeout: 10s
 name: again
 )") == std::vector<std::string>{
-             "p.yaml:9:1: duplicate key 'name' (first at line 2)",
-             "p.yaml:8:5: duplicate key 'timeout' in step 'a' (first at line 7)"});
+           "p.yaml:9:1: duplicate key 'name' (first at line 2)",
+           "p.yaml:8:5: duplicate key 'timeout' in step 'a' (first at line 7)"});
 }
 
 TEST_CASE("an empty file and a file that is not a map are plan errors", "[plan]") {
   CHECK(errors("") == std::vector<std::string>{
                           "p.yaml:1:1: the plan is empty: expected a map with version, name and "
                           "steps"});
-  CHECK(errors("- id: a\n") == std::vector<std::string>{
-                                   "p.yaml:1:1: expected a plan (a map with version, name and "
-                                   "steps), got a list"});
+  CHECK(errors("- id: a\n") ==
+        std::vector<std::string>{"p.yaml:1:1: expected a plan (a map with version, name and "
+                                 "steps), got a list"});
 }
