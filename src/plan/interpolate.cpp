@@ -1,9 +1,9 @@
 #include <rollback/plan/interpolate.hpp>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <fmt/format.h>
 
 #include <rollback/util/redact.hpp>
 
@@ -112,7 +112,8 @@ ReferenceScan scan_references(std::string_view text) {
 
 Result<std::vector<std::string>> references(std::string_view text) {
   auto scan = scan_references(text);
-  if (!scan.error.empty()) return fail(fmt::format("{} at offset {}", scan.error, scan.error_offset));
+  if (!scan.error.empty())
+    return fail(fmt::format("{} at offset {}", scan.error, scan.error_offset));
   std::vector<std::string> refs;
   for (auto& ref : scan.refs) refs.push_back(std::move(ref.name));
   return refs;
@@ -144,7 +145,8 @@ Result<std::string> interpolate(std::string_view text, const Scope& scope) {
     auto value = scope.lookup(ref);
     if (!value) {
       if (ref.starts_with("env."))
-        return fail(fmt::format("environment variable {} is not set (${{{}}})", ref.substr(4), ref));
+        return fail(
+            fmt::format("environment variable {} is not set (${{{}}})", ref.substr(4), ref));
       return fail(fmt::format("undefined variable ${{{}}}", ref));
     }
     out += *value;  // appended, never rescanned
@@ -173,8 +175,8 @@ Result<actions::Params> resolve_params(const YAML::Node& with, const Scope& scop
         auto text = interpolate(node.Scalar(), scope);
         if (!text) return fail(fmt::format("{}: {}", where, text.error().message));
         if (type == ParamType::Duration && !parse_duration(*text))
-          return fail(fmt::format("{}: \"{}\" is not a duration (use 500ms, 30s, 5m, 2h)",
-                                  where, redact(*text)));
+          return fail(fmt::format("{}: \"{}\" is not a duration (use 500ms, 30s, 5m, 2h)", where,
+                                  redact(*text)));
         values[key] = *text;
         break;
       }

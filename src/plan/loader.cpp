@@ -12,16 +12,15 @@ namespace rollback::plan {
 namespace detail {
 
 const std::vector<std::string> kTopKeys = {
-    "version", "name",   "description", "kind",    "budget", "vars",    "secrets",
-    "target",  "steps",  "criteria",    "monitor", "cooldown", "report"};
-const std::vector<std::string> kKinds = {"quick",  "full",   "emergency", "coolify",
+    "version", "name",  "description", "kind",    "budget",   "vars",  "secrets",
+    "target",  "steps", "criteria",    "monitor", "cooldown", "report"};
+const std::vector<std::string> kKinds = {"quick",   "full",   "emergency", "coolify",
                                          "git-sql", "backup", "custom"};
 
 void read_vars(Loader& l, const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return;
   if (!node.IsMap()) {
-    l.r.error(node, fmt::format("vars: expected a map of names to values, got {}",
-                                describe(node)));
+    l.r.error(node, fmt::format("vars: expected a map of names to values, got {}", describe(node)));
     return;
   }
   std::map<std::string, int> first_line;
@@ -38,14 +37,14 @@ void read_vars(Loader& l, const YAML::Node& node) {
       continue;
     }
     if (auto it = first_line.find(name); it != first_line.end()) {
-      l.r.error(kv.first, fmt::format("vars: duplicate var '{}' (first at line {})", name,
-                                      it->second));
+      l.r.error(kv.first,
+                fmt::format("vars: duplicate var '{}' (first at line {})", name, it->second));
       continue;
     }
     first_line[name] = l.r.where(kv.first).line;
     if (!kv.second.IsNull() && !kv.second.IsScalar()) {
-      l.r.error(kv.second, fmt::format("vars.{}: expected a text value, got {}", name,
-                                       describe(kv.second)));
+      l.r.error(kv.second,
+                fmt::format("vars.{}: expected a text value, got {}", name, describe(kv.second)));
       continue;
     }
     l.names.vars.insert(name);
@@ -135,7 +134,7 @@ void read_top(Loader& l, const YAML::Node& root) {
   Reader& r = l.r;
   MapView top(r, root, kTopKeys, "");
   for (const char* key : {"version", "name", "steps"})
-    if (!top.has(key)) r.error(root, fmt::format("missing required key '{}'", key));
+    if (!top.has_value(key)) r.error(root, fmt::format("missing required key '{}'", key));
 
   if (auto version = get_text(r, top, "version", "")) {
     if (*version != "1")
@@ -156,8 +155,7 @@ void read_top(Loader& l, const YAML::Node& root) {
   read_vars(l, top.get("vars"));
   read_secrets(l, top.get("secrets"));
   check_var_graph(l);
-  for (const auto& [name, value] : l.plan.vars)
-    check_refs(l, value, "vars." + name, RefPlace::Var);
+  for (const auto& [name, value] : l.plan.vars) check_refs(l, value, "vars." + name, RefPlace::Var);
   read_target(l, top.get("target"));
   read_steps(l, top.get("steps"));
   read_criteria(l, top.get("criteria"));
@@ -182,7 +180,8 @@ LoadResult load_plan_text(const std::string& text, const std::string& file_name,
   }
   if (!root.IsDefined() || root.IsNull()) {
     result.diagnostics.push_back(
-        {Location{file_name, 1, 1}, "the plan is empty: expected a map with version, name and steps"});
+        {Location{file_name, 1, 1},
+         "the plan is empty: expected a map with version, name and steps"});
     return result;
   }
   if (!root.IsMap()) {

@@ -21,15 +21,16 @@ enum class RefPlace {
   Target,      // target section: vars not depending on target.*, env, secrets, run.*
   Step,        // step with/when: everything, plus values set by earlier steps
   Criterion,   // criteria probes: vars, env, secrets, run.* (no target, no step values)
-  SecretFile,  // secrets' file paths: env, run.* and vars
+  SecretFile,  // secrets' file paths: env and run.* (read before vars are bound)
 };
 
 struct Names {
-  std::set<std::string> vars;            // declared plan vars
-  std::set<std::string> secrets;         // declared secret names
-  std::set<std::string> step_vars;       // set (`into:`) by the steps read so far
+  std::set<std::string> vars;                        // declared plan vars
+  std::set<std::string> secrets;                     // declared secret names
+  std::set<std::string> step_vars;                   // set (`into:`) by the steps read so far
   std::map<std::string, std::string> all_step_vars;  // name -> id of the first step setting it
-  std::set<std::string> target_dependent;  // vars that use ${target.*}, directly or not
+  std::set<std::string> target_dependent;            // vars that use ${target.*}, directly or not
+  std::string current_step;  // id of the step being read (or "#3"), for messages
 };
 
 struct Loader {

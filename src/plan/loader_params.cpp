@@ -1,7 +1,7 @@
 // An action's parameters checked at load time against its ParamSpecs, so a typo in a plan
 // is found by `validate`, not halfway through a rollback.
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "loader_internal.hpp"
 
@@ -13,13 +13,20 @@ using actions::ParamType;
 
 std::string_view expected_shape(ParamType type) {
   switch (type) {
-    case ParamType::String: return "text";
-    case ParamType::Int: return "a whole number";
-    case ParamType::Bool: return "true or false";
-    case ParamType::Duration: return "a duration such as 30s or 5m";
-    case ParamType::StringList: return "a list of text";
-    case ParamType::StringMap: return "a map of names to text";
-    case ParamType::Any: return "a value";
+    case ParamType::String:
+      return "text";
+    case ParamType::Int:
+      return "a whole number";
+    case ParamType::Bool:
+      return "true or false";
+    case ParamType::Duration:
+      return "a duration such as 30s or 5m";
+    case ParamType::StringList:
+      return "a list of text";
+    case ParamType::StringMap:
+      return "a map of names to text";
+    case ParamType::Any:
+      return "a value";
   }
   return "a value";
 }
@@ -35,7 +42,7 @@ bool has_shape(ParamType type, const YAML::Node& node) {
     case ParamType::StringMap:
       if (!node.IsMap()) return false;
       for (const auto& kv : node)
-        if (!kv.second.IsScalar() && !kv.second.IsNull()) return false;
+        if (!kv.second.IsScalar()) return false;  // resolve_params refuses null values too
       return true;
     case ParamType::Any:
       return true;

@@ -1,7 +1,7 @@
 // ${...} references at load time: every name must be defined where it is used, and vars
 // must not depend on each other in a circle.
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include <rollback/plan/interpolate.hpp>
 
@@ -10,7 +10,9 @@
 namespace rollback::plan::detail {
 namespace {
 
-bool is_plain(std::string_view name) { return name.find('.') == std::string_view::npos; }
+bool is_plain(std::string_view name) {
+  return name.find('.') == std::string_view::npos;
+}
 
 std::vector<std::string> candidates(const Loader& l, RefPlace place) {
   std::vector<std::string> out(l.names.vars.begin(), l.names.vars.end());
@@ -43,42 +45,53 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
     if (name != "target.name" && name != "target.path")
       return fmt::format("unknown ${{{}}} (use ${{target.name}} or ${{target.path}})", name);
     if (place == RefPlace::Target)
-      return fmt::format("${{{}}} cannot be used in the target section: it is what the section "
-                         "chooses",
-                         name);
+      return fmt::format(
+          "${{{}}} cannot be used in the target section: it is what the section "
+          "chooses",
+          name);
     if (place == RefPlace::Criterion || place == RefPlace::SecretFile)
-      return fmt::format("${{{}}} is not known here: criteria and secrets are read without a "
-                         "target",
-                         name);
+      return fmt::format(
+          "${{{}}} is not known here: criteria and secrets are read without a "
+          "target",
+          name);
     return "";
   }
   if (name.starts_with("run.")) {
     if (name == "run.id" || name == "run.started") return "";
     return fmt::format("unknown ${{{}}} (use ${{run.id}} or ${{run.started}})", name);
   }
+  if (place == RefPlace::SecretFile && is_plain(name))
+    return fmt::format(
+        "${{{}}}: a secret's file path can use only ${{env.*}} and ${{run.*}} "
+        "(secrets are read before vars are bound)",
+        name);
   if (is_plain(name) && l.names.vars.count(name)) {
     if (place == RefPlace::Target && l.names.target_dependent.count(name))
-      return fmt::format("${{{}}} uses ${{target.*}}, which is not known until the target is "
-                         "chosen",
-                         name);
+      return fmt::format(
+          "${{{}}} uses ${{target.*}}, which is not known until the target is "
+          "chosen",
+          name);
     return "";
   }
   if (place == RefPlace::Step && l.names.step_vars.count(name)) return "";
   if (auto it = l.names.all_step_vars.find(name); it != l.names.all_step_vars.end()) {
+    if (place == RefPlace::Step && it->second == l.names.current_step)
+      return fmt::format("undefined variable ${{{}}}: this step sets it, so it has no value yet",
+                         name);
     if (place == RefPlace::Step)
-      return fmt::format("undefined variable ${{{}}}: step '{}' sets it, but runs after this "
-                         "step",
-                         name, it->second);
-    return fmt::format("undefined variable ${{{}}}: it is set by step '{}' and only steps can use "
-                       "it",
-                       name, it->second);
+      return fmt::format(
+          "undefined variable ${{{}}}: step '{}' sets it, but runs after this "
+          "step",
+          name, it->second);
+    return fmt::format(
+        "undefined variable ${{{}}}: it is set by step '{}' and only steps can use "
+        "it",
+        name, it->second);
   }
-  return fmt::format("undefined variable ${{{}}}{}", name,
-                     suggestion(name, candidates(l, place)));
+  return fmt::format("undefined variable ${{{}}}{}", name, suggestion(name, candidates(l, place)));
 }
 
-void check_scalar(Loader& l, const YAML::Node& scalar, const std::string& label,
-                  RefPlace place) {
+void check_scalar(Loader& l, const YAML::Node& scalar, const std::string& label, RefPlace place) {
   auto scan = scan_references(scalar.Scalar());
   for (const auto& ref : scan.refs) {
     auto message = problem(l, ref.name, place);
@@ -155,8 +168,8 @@ void check_var_graph(Loader& l) {
         if (std::none_of(cycle.begin(), cycle.end(),
                          [&](const auto& v) { return in_reported_cycle.count(v) > 0; })) {
           in_reported_cycle.insert(cycle.begin(), cycle.end());
-          l.r.error(nodes[dep], fmt::format("vars.{}: cycle between vars: {}", dep,
-                                            join(cycle, " -> ")));
+          l.r.error(nodes[dep],
+                    fmt::format("vars.{}: cycle between vars: {}", dep, join(cycle, " -> ")));
         }
       } else if (state[dep] == 0) {
         visit(dep);
@@ -171,7 +184,8 @@ void check_var_graph(Loader& l) {
 
 std::vector<std::string> names_set_by(const actions::Action& action, const YAML::Node& with) {
   std::vector<std::string> out;
-  if (!with.IsMap()) return out;
+  // IsDefined first: a missing key of a const node is "invalid" and IsMap() would throw.
+  if (!with.IsDefined() || !with.IsMap()) return out;
   for (const auto& spec : action.params) {
     if (!spec.sets_var) continue;
     YAML::Node value = with[spec.name];

@@ -1,16 +1,16 @@
 // steps: each step's keys, retry policy, action and its parameters.
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "loader_internal.hpp"
 
 namespace rollback::plan::detail {
 namespace {
 
-const std::vector<std::string> kStepKeys = {"id",      "name",       "phase", "action",
-                                            "with",    "timeout",    "retry", "on_failure",
-                                            "when",    "destructive"};
-const std::vector<std::string> kPhases = {"assess", "backup",  "stop",  "restore",
+const std::vector<std::string> kStepKeys = {"id",   "name",       "phase", "action",
+                                            "with", "timeout",    "retry", "on_failure",
+                                            "when", "destructive"};
+const std::vector<std::string> kPhases = {"assess", "backup", "stop",  "restore",
                                           "start",  "verify", "notify"};
 
 std::string raw_text(const YAML::Node& map, const char* key) {
@@ -71,8 +71,7 @@ void read_when(Loader& l, const MapView& map, const std::string& context, Step& 
   name.erase(0, name.find_first_not_of(" \t"));
   name.erase(name.find_last_not_of(" \t") + 1);
   if (name.empty()) {
-    l.r.error(node, fmt::format("{}: when: expected a var name or ${{...}}, got nothing",
-                                context));
+    l.r.error(node, fmt::format("{}: when: expected a var name or ${{...}}, got nothing", context));
     return;
   }
   check_name_ref(l, l.r.where(node), name, context + ": when", RefPlace::Step);
@@ -81,9 +80,10 @@ void read_when(Loader& l, const MapView& map, const std::string& context, Step& 
 void read_step(Loader& l, const YAML::Node& node, size_t index,
                std::map<std::string, int>& id_lines) {
   std::string raw_id = raw_text(node, "id");
-  std::string context = raw_id.empty() ? fmt::format("step #{}", index + 1)
-                                       : fmt::format("step '{}'", raw_id);
+  std::string context =
+      raw_id.empty() ? fmt::format("step #{}", index + 1) : fmt::format("step '{}'", raw_id);
   MapView map(l.r, node, kStepKeys, context);
+  l.names.current_step = raw_id.empty() ? fmt::format("#{}", index + 1) : raw_id;
   Step step;
   step.where = l.r.where(node);
 
@@ -94,17 +94,18 @@ void read_step(Loader& l, const YAML::Node& node, size_t index,
                                            "only",
                                            context));
     } else if (auto it = id_lines.find(*id); it != id_lines.end()) {
-      l.r.error(map.get("id"), fmt::format("duplicate step id '{}' (first defined at line {})",
-                                           *id, it->second));
+      l.r.error(map.get("id"),
+                fmt::format("duplicate step id '{}' (first defined at line {})", *id, it->second));
     } else {
       id_lines[*id] = l.r.where(map.get("id")).line;
     }
-  } else if (!map.has("id")) {
+  } else if (!map.has_value("id")) {
     l.r.error(node, fmt::format("{}: missing required key 'id'", context));
   }
   step.name = get_text(l.r, map, "name", context).value_or(step.id);
   if (step.name.empty()) step.name = step.id;
-  if (auto phase = get_choice(l.r, map, "phase", context, kPhases)) step.phase = *parse_phase(*phase);
+  if (auto phase = get_choice(l.r, map, "phase", context, kPhases))
+    step.phase = *parse_phase(*phase);
   step.timeout = get_duration(l.r, map, "timeout", context);
   read_retry(l, map.get("retry"), context, step);
   if (auto on_failure = get_choice(l.r, map, "on_failure", context, {"abort", "continue"}))
@@ -124,7 +125,7 @@ void read_step(Loader& l, const YAML::Node& node, size_t index,
       if (hint.empty()) hint = fmt::format(" (known actions: {})", join(names));
       l.r.error(map.get("action"), fmt::format("{}: unknown action '{}'{}", context, *name, hint));
     }
-  } else if (!map.has("action")) {
+  } else if (!map.has_value("action")) {
     l.r.error(node, fmt::format("{}: missing required key 'action'", context));
   }
   if (action) {
@@ -141,7 +142,7 @@ void read_step(Loader& l, const YAML::Node& node, size_t index,
 }  // namespace
 
 void read_steps(Loader& l, const YAML::Node& node) {
-  if (!node.IsDefined()) return;  // reported as a missing key
+  if (!node.IsDefined() || node.IsNull()) return;  // reported as a missing key
   if (!node.IsSequence()) {
     l.r.error(node, fmt::format("steps: expected a list of steps, got {}", describe(node)));
     return;

@@ -1,6 +1,6 @@
 // The target section (how rollback targets are found) and criteria (when to roll back).
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include <rollback/plan/target.hpp>
 
@@ -49,16 +49,16 @@ void read_criterion(Loader& l, const YAML::Node& node, bool critical, size_t ind
     criterion.name = *name;
     // `for:` state is kept per name across cron runs: two criteria must not share one.
     if (auto it = name_lines.find(*name); it != name_lines.end())
-      l.r.error(map.get("name"), fmt::format("duplicate criterion name '{}' (first at line {})",
-                                             *name, it->second));
+      l.r.error(map.get("name"),
+                fmt::format("duplicate criterion name '{}' (first at line {})", *name, it->second));
     else
       name_lines[*name] = l.r.where(map.get("name")).line;
-  } else if (!map.has("name")) {
+  } else if (!map.has_value("name")) {
     l.r.error(node, fmt::format("{}: missing required key 'name'", context));
   }
   criterion.hold_for = get_duration(l.r, map, "for", context);
   YAML::Node probe = map.get("probe");
-  if (!probe.IsDefined()) {
+  if (!probe.IsDefined() || probe.IsNull()) {
     l.r.error(node, fmt::format("{}: missing required key 'probe'", context));
   } else if (!probe.IsMap()) {
     l.r.error(probe, fmt::format("{}: probe: expected {{action: ..., with: {{...}}}}, got {}",
@@ -83,7 +83,7 @@ void read_criterion(Loader& l, const YAML::Node& node, bool critical, size_t ind
         check_params(l, criterion.with, *action, context, "probe.with", criterion.where,
                      RefPlace::Criterion);
       }
-    } else if (!probe_map.has("action")) {
+    } else if (!probe_map.has_value("action")) {
       l.r.error(probe, fmt::format("{}: probe: missing required key 'action'", context));
     }
     if (!criterion.action.empty() && !l.registry.find(criterion.action))
@@ -106,8 +106,10 @@ void read_target(Loader& l, const YAML::Node& node) {
   MapView map(l.r, node, {"from", "dir", "glob", "default", "require", "with"}, context);
   auto& spec = l.plan.target;
   spec.where = l.r.where(node);
-  if (auto from = get_choice(l.r, map, "from", context, known_sources())) spec.from = *from;
-  else if (!map.has("from")) l.r.error(node, "target: missing required key 'from'");
+  if (auto from = get_choice(l.r, map, "from", context, known_sources()))
+    spec.from = *from;
+  else if (!map.has_value("from"))
+    l.r.error(node, "target: missing required key 'from'");
   if (auto dflt = get_choice(l.r, map, "default", context, {"latest", "previous", "none"}))
     spec.default_target = *dflt;
   if (auto dir = get_text(l.r, map, "dir", context)) spec.dir = *dir;
@@ -123,7 +125,8 @@ void read_target(Loader& l, const YAML::Node& node) {
   check_refs(l, with, "target.with", RefPlace::Target);
 
   if (spec.from == "dir") {
-    if (!map.has("dir")) l.r.error(node, "target: from: dir needs 'dir' (where the targets are)");
+    if (!map.has_value("dir"))
+      l.r.error(node, "target: from: dir needs 'dir' (where the targets are)");
     if (map.has("with"))
       l.r.error(map.find("with")->key_node,
                 "target.with is for from: coolify and from: git; from: dir uses dir, glob and "

@@ -1,10 +1,10 @@
 // Target sources and resolving what the operator typed (--target) into one target.
 #include <rollback/plan/target.hpp>
 
-#include <algorithm>
-#include <ctime>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <algorithm>
+#include <ctime>
 #include <map>
 
 #include <rollback/plan/loader.hpp>
@@ -35,13 +35,13 @@ std::string target_line(const Target& target) {
 }
 
 Result<Target> previous_of(const std::vector<Target>& targets, const std::string& where) {
-  auto current = std::find_if(targets.begin(), targets.end(),
-                              [](const Target& t) { return t.current; });
+  auto current =
+      std::find_if(targets.begin(), targets.end(), [](const Target& t) { return t.current; });
   if (current == targets.end()) {
     // No source-marked current one: the newest is what is running now.
     if (targets.size() < 2)
-      return fail(fmt::format("no previous target: only one target ({}) {}", targets[0].name,
-                              where));
+      return fail(
+          fmt::format("no previous target: only one target ({}) {}", targets[0].name, where));
     return targets[1];
   }
   const Target* best = nullptr;
@@ -91,13 +91,14 @@ Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope,
   want.erase(want.find_last_not_of(" \t") + 1);
   if (spec.from.empty()) {
     if (want.empty() || want == "none") return Target{};
-    return fail(fmt::format("--target {}: this plan has no target section, so it takes no target",
-                            want));
+    return fail(
+        fmt::format("--target {}: this plan has no target section, so it takes no target", want));
   }
   if (want.empty()) want = spec.default_target;
   if (want.empty() || want == "none")
-    return fail("this plan needs a target: pass --target latest, --target previous or a target "
-                "name (`rollback targets PLAN` lists them)");
+    return fail(
+        "this plan needs a target: pass --target latest, --target previous or a target "
+        "name (`rollback targets PLAN` lists them)");
 
   auto listed = list_targets(spec, scope);
   if (!listed) return std::unexpected(listed.error());
@@ -116,9 +117,10 @@ Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope,
   if (matches.size() > 1) {
     std::string lines;
     for (const Target* match : matches) lines += "\n" + target_line(*match);
-    return fail(fmt::format("target '{}' is ambiguous: it matches {} targets {}; give more of the "
-                            "name:{}",
-                            want, matches.size(), where, lines));
+    return fail(
+        fmt::format("target '{}' is ambiguous: it matches {} targets {}; give more of the "
+                    "name:{}",
+                    want, matches.size(), where, lines));
   }
   std::vector<std::string> names;
   std::string newest;
@@ -129,6 +131,11 @@ Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope,
   auto best = did_you_mean(want, names);
   return fail(fmt::format("no target '{}' {}{}; the newest are:{}", want, where,
                           best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best), newest));
+}
+
+void bind_target(Scope& scope, const Target& target) {
+  scope.set_builtin("target.name", target.name);
+  scope.set_builtin("target.path", target.path);
 }
 
 Verification verify_target(const TargetSpec& spec, const Target& target) {

@@ -1,10 +1,10 @@
 // `from: dir` targets: backup folders (or archives) in one directory, and their checks.
 #include "target_dir.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <fmt/format.h>
 #include <fnmatch.h>
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -27,8 +27,7 @@ unsigned long long size_of(const fs::path& path) {
     return ec ? 0 : size;
   }
   unsigned long long total = 0;
-  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied,
-                                           ec),
+  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec),
        end;
        !ec && it != end; it.increment(ec)) {
     std::error_code file_ec;
@@ -47,9 +46,8 @@ std::string lower(std::string text) {
 }
 
 bool is_hex_digest(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](unsigned char c) {
-           return std::isxdigit(c);
-         });
+  return text.size() == 64 &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
 }
 
 // A listed name must stay inside the target: "../x" or "/etc/x" would check another file.
@@ -182,9 +180,10 @@ std::vector<std::string> verify_dir_target(const TargetSpec& spec, const Target&
   }
   if (!fs::is_directory(root, ec)) {
     if (!spec.require.empty())
-      problems.push_back(fmt::format("target {} is a file, but the plan requires paths inside a "
-                                     "folder",
-                                     target.name));
+      problems.push_back(
+          fmt::format("target {} is a file, but the plan requires paths inside a "
+                      "folder",
+                      target.name));
     return problems;
   }
   for (const auto& required : spec.require) {

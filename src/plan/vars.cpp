@@ -1,8 +1,8 @@
 // Vars, overrides and secrets into the run's Scope.
 #include <rollback/plan/vars.hpp>
 
-#include <cstdlib>
 #include <fmt/format.h>
+#include <cstdlib>
 #include <functional>
 
 #include <rollback/plan/loader.hpp>
@@ -95,8 +95,8 @@ Status load_secrets(const Plan& plan, Scope& scope) {
       }
       value = env;
       if (value.empty()) {
-        problems.push_back(fmt::format("secret '{}': environment variable {} is empty",
-                                       secret.name, secret.env));
+        problems.push_back(
+            fmt::format("secret '{}': environment variable {} is empty", secret.name, secret.env));
         continue;
       }
     } else {
@@ -140,11 +140,13 @@ Result<std::map<std::string, std::string>> load_vars_file(const std::filesystem:
   std::map<std::string, std::string> vars;
   if (!root.IsDefined() || root.IsNull()) return vars;
   if (!root.IsMap())
-    return fail(fmt::format("{}: expected a map of var names to values", location_of(file, root).str()));
+    return fail(
+        fmt::format("{}: expected a map of var names to values", location_of(file, root).str()));
   std::vector<std::string> problems;
   for (const auto& kv : root) {
     if (!kv.first.IsScalar()) {
-      problems.push_back(fmt::format("{}: var names must be text", location_of(file, kv.first).str()));
+      problems.push_back(
+          fmt::format("{}: var names must be text", location_of(file, kv.first).str()));
       continue;
     }
     const std::string& name = kv.first.Scalar();

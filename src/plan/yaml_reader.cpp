@@ -1,10 +1,10 @@
 #include "yaml_reader.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
-#include <fmt/format.h>
 
 #include <rollback/plan/loader.hpp>
 
@@ -38,8 +38,8 @@ MapView::MapView(Reader& reader, const YAML::Node& map, const std::vector<std::s
   std::string in = context.empty() ? "" : fmt::format(" in {}", context);
   for (const auto& kv : map) {
     if (!kv.first.IsScalar()) {
-      reader.error(kv.first, fmt::format("{}keys must be text, got {}", prefix(context),
-                                         describe(kv.first)));
+      reader.error(kv.first,
+                   fmt::format("{}keys must be text, got {}", prefix(context), describe(kv.first)));
       continue;
     }
     std::string key = kv.first.Scalar();
@@ -139,8 +139,7 @@ std::optional<long long> get_int(Reader& r, const MapView& map, std::string_view
 }
 
 std::optional<double> get_number(Reader& r, const MapView& map, std::string_view key,
-                                 std::string_view context, double minimum,
-                                 std::string_view label) {
+                                 std::string_view context, double minimum, std::string_view label) {
   auto text = scalar_of(r, map, key, context, label, "a number");
   if (!text) return std::nullopt;
   char* end = nullptr;
@@ -164,8 +163,8 @@ std::optional<bool> get_bool(Reader& r, const MapView& map, std::string_view key
   if (!text) return std::nullopt;
   auto value = parse_bool(*text);
   if (!value)
-    r.error(map.get(key), fmt::format("{}{}: expected true or false, got '{}'", prefix(context),
-                                      key, *text));
+    r.error(map.get(key),
+            fmt::format("{}{}: expected true or false, got '{}'", prefix(context), key, *text));
   return value;
 }
 
@@ -176,9 +175,9 @@ std::optional<std::string> get_choice(Reader& r, const MapView& map, std::string
   auto text = scalar_of(r, map, key, context, label, fmt::format("one of {}", join(allowed)));
   if (!text) return std::nullopt;
   if (std::find(allowed.begin(), allowed.end(), *text) != allowed.end()) return text;
-  r.error(map.get(key), fmt::format("{}{}: '{}' is not one of {}{}", prefix(context),
-                                    label_of(key, label), *text, join(allowed),
-                                    suggestion(*text, allowed)));
+  r.error(map.get(key),
+          fmt::format("{}{}: '{}' is not one of {}{}", prefix(context), label_of(key, label), *text,
+                      join(allowed), suggestion(*text, allowed)));
   return std::nullopt;
 }
 
@@ -211,8 +210,8 @@ std::optional<std::vector<std::string>> get_text_list(Reader& r, const MapView& 
 std::optional<bool> parse_bool(std::string_view text) {
   std::string v(text);
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (v == "true" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "no" || v == "off") return false;
+  if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
+  if (v == "false" || v == "no" || v == "off" || v == "0") return false;
   return std::nullopt;
 }
 

@@ -56,6 +56,11 @@ class MapView {
   // The value, or an undefined node when the key is absent.
   YAML::Node get(std::string_view key) const;
   bool has(std::string_view key) const { return find(key) != nullptr; }
+  // Present with a value: `key:` with nothing after it counts as missing for required keys.
+  bool has_value(std::string_view key) const {
+    const Entry* entry = find(key);
+    return entry && !entry->value.IsNull();
+  }
   const YAML::Node& node() const { return node_; }
 
  private:
@@ -93,7 +98,7 @@ std::optional<std::vector<std::string>> get_text_list(Reader& r, const MapView& 
                                                       std::string_view key,
                                                       std::string_view context);
 
-// "yes"/"no" style booleans as YAML 1.1 and 1.2 spell them; nullopt when neither.
+// true/false, yes/no, on/off, 1/0 (any case); nullopt when neither.
 std::optional<bool> parse_bool(std::string_view text);
 // A whole number; nullopt for "3.5", "three", "".
 std::optional<long long> parse_int(std::string_view text);

@@ -48,6 +48,9 @@ Result<std::vector<Target>> list_targets(const TargetSpec& spec, const Scope& sc
 Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const std::string& wanted);
 
 // For dir targets: `require` paths exist, SHA256SUMS (or manifest.json) verified when present.
+// Sets ${target.name} and ${target.path} for the chosen target (both "" for none).
+void bind_target(Scope& scope, const Target& target);
+
 // `require` entries may use ${vars}: the overload with a scope resolves them (the other
 // takes them literally).
 Verification verify_target(const TargetSpec& spec, const Target& target);

@@ -1,7 +1,7 @@
 // Binding a plan's vars and secrets into a Scope at run start, and reading --vars files.
 //
 // Order at run start: scope.set_builtin("run.id"/"run.started"), load_secrets(),
-// bind_vars(), resolve the target, scope.set_builtin("target.name"/"target.path"), then
+// bind_vars(), resolve_target() (the target section may use vars), bind_target(), then
 // bind_vars() again so vars that use ${target.*} get their values.
 #pragma once
 
@@ -25,9 +25,10 @@ namespace rollback::plan {
 Status bind_vars(const Plan& plan, Scope& scope,
                  const std::map<std::string, std::string>& overrides);
 
-// Reads every secret ({env: NAME} or {file: PATH}; one trailing newline is stripped from
-// files) into the scope, which registers each value for redaction. A missing or empty
-// secret fails naming the secret and its source, never a value; every problem is listed.
+// Reads every secret ({env: NAME} or {file: PATH}, the path may use ${env.*} and ${run.*};
+// one trailing newline is stripped from files) into the scope, which registers each value for
+// redaction. A missing or empty secret fails naming the secret and its source, never a value; every
+// problem is listed.
 Status load_secrets(const Plan& plan, Scope& scope);
 
 // A --vars FILE: a YAML map of names to scalar values. Errors name file:line:col.
