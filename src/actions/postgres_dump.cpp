@@ -112,7 +112,8 @@ Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Mil
   } else if (format == "plain") {
     dump.format = DumpFormat::Plain;
     auto head = read_range(from, 0, 4096);
-    if (head.find(kPlainHeader) == std::string::npos) {
+    // The header is a line of its own near the top (the trailer line contains it too).
+    if (head.find("\n" + std::string(kPlainHeader) + "\n") == std::string::npos) {
       return fail(fmt::format("{} does not look like a pg_dump SQL file (no \"{}\" header)", from.string(), kPlainHeader));
     }
     auto tail_size = std::min<unsigned long long>(dump.size, 4096);
