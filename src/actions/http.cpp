@@ -176,7 +176,7 @@ Outcome perform(ActionContext& ctx, const Params& params, const char* default_me
     return out;
   }
   out.transient = all_transient;
-  if (failures.size() == 1) {
+  if (requests.size() == 1) {
     out.message = failures.front();
   } else {
     out.message = fmt::format("{} of {} URLs failed", failures.size(), requests.size());

@@ -151,15 +151,33 @@ TEST_CASE("pg.query reports the server's message and a missing database clearly"
 
 TEST_CASE("a wrong password is an auth error that never shows the password", "[pg]") {
   Fixture f;
-  // Trust auth accepts any password; a role with a password on a scram-only line is not
-  // available in the throwaway cluster, so check the password stays out of every output.
-  auto dsn = f.dsn;
-  dsn.replace(dsn.find("postgres@"), 9, "postgres:pw-never-shown@");
-  Params params(nlohmann::json{{"dsn", dsn}, {"sql", "SELECT 1"}, {"expect", "== 2"}});
-  auto out = pg::query_action().run(f.ctx, params);
+  // scripts/lib/pg-cluster asks this one role for its password (everyone else: trust).
+  f.admin("DROP ROLE IF EXISTS rb_password_user");
+  f.admin("CREATE ROLE rb_password_user LOGIN PASSWORD 'right-pw-1234'");
+  auto as_user = [&](const std::string& password) {
+    auto dsn = f.dsn;
+    dsn.replace(dsn.find("postgres@"), 9, "rb_password_user:" + password + "@");
+    return dsn;
+  };
+  Params wrong(nlohmann::json{{"dsn", as_user("pw-never-shown")}, {"sql", "SELECT 1"}});
+  auto out = pg::query_action().run(f.ctx, wrong);
+  INFO(out.message);
   CHECK_FALSE(out.ok);
+  CHECK_FALSE(out.transient);
+  CHECK(out.message.find("authentication failed for PostgreSQL at 127.0.0.1:") != std::string::npos);
   CHECK(out.message.find("pw-never-shown") == std::string::npos);
-  CHECK(pg::query_action().describe(params).find("pw-never-shown") == std::string::npos);
+  CHECK(pg::query_action().describe(wrong).find("pw-never-shown") == std::string::npos);
+
+  // The right password reaches pg_dump through PGPASSWORD, not argv.
+  testing::TempDir dir;
+  auto dumped = pg::dump_action().run(
+      f.ctx, Params(nlohmann::json{{"dsn", as_user("right-pw-1234")}, {"to", (dir / "x.dump").string()}}));
+  INFO(dumped.message);
+  CHECK(dumped.ok);
+  CHECK(dumped.message.find("right-pw-1234") == std::string::npos);
+  CHECK(f.query({{"sql", "SELECT 1"}, {"expect", "== 1"}}).ok);
+  f.admin("DROP OWNED BY rb_password_user CASCADE");
+  f.admin("DROP ROLE rb_password_user");
 }
 
 static void dump_delete_restore(const std::string& format) {

@@ -38,8 +38,16 @@ HttpServer::HttpServer(HttpBehaviour behaviour)
   server_->Patch(any, handler);
   server_->Delete(any, handler);
   server_->Options(any, handler);
+  // Debian's libcpp-httplib listens with a backlog of 5, which stalls connections when 100
+  // probes connect at once: keep the listening socket and listen() again with room for all.
+  int listen_fd = -1;
+  server_->set_socket_options([&listen_fd](socket_t fd) {
+    httplib::default_socket_options(fd);
+    listen_fd = fd;
+  });
   port_ = server_->bind_to_any_port("127.0.0.1");
-  if (port_ <= 0) throw std::runtime_error("test HTTP server: cannot bind 127.0.0.1");
+  if (port_ <= 0 || listen_fd < 0) throw std::runtime_error("test HTTP server: cannot bind 127.0.0.1");
+  ::listen(listen_fd, 512);
   started_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // listen_after_bind is running once is_running() is true: wait, so the first probe connects.
