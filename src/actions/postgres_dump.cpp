@@ -148,7 +148,8 @@ Outcome run_dump(ActionContext& ctx, const Params& params) {
   // A plain dump drops what it recreates, so psql can restore it over the live database in
   // one transaction (a custom archive gets --clean at restore time instead).
   if (format == "plain") cmd.argv.insert(cmd.argv.end(), {"--clean", "--if-exists", "--no-owner"});
-  cmd.argv.push_back("--dbname=" + dsn->conninfo_for_argv());
+  // An empty DSN means libpq's PG* environment: pass no --dbname at all then.
+  if (auto target = dsn->conninfo_for_argv(); !target.empty()) cmd.argv.push_back("--dbname=" + target);
   cmd.env = dsn->child_env();
   cmd.timeout = ctx.remaining(Millis(0));
   cmd.on_line = [&](proc::Stream, std::string_view line) { ctx.log(line); };
@@ -202,11 +203,22 @@ Outcome run_restore(ActionContext& ctx, const Params& params) {
   proc::Command cmd;
   if (dump->format == DumpFormat::Plain) {
     cmd.argv = {"psql", "--no-psqlrc", "--no-password", "--quiet", "-v", "ON_ERROR_STOP=1",
-                "--single-transaction", "--file=" + from, "--dbname=" + dsn->conninfo_for_argv()};
+                "--single-transaction", "--file=" + from};
   } else {
     cmd.argv = {"pg_restore", "--no-password", "--clean", "--if-exists", "--single-transaction",
-                "--no-owner", "--dbname=" + dsn->conninfo_for_argv(), from};
+                "--no-owner"};
   }
+  // Without a DSN psql follows PG* env by itself; pg_restore without --dbname would only
+  // print a script, so it gets libpq's default database spelled out (PGDATABASE, else the
+  // user name).
+  auto target = dsn->conninfo_for_argv();
+  if (target.empty() && dump->format == DumpFormat::Custom) {
+    Dsn only_db;
+    only_db.options["dbname"] = dsn->where.substr(dsn->where.rfind('/') + 1);
+    target = only_db.conninfo();
+  }
+  if (!target.empty()) cmd.argv.push_back("--dbname=" + target);
+  if (dump->format == DumpFormat::Custom) cmd.argv.push_back(from);
   cmd.env = dsn->child_env();
   cmd.timeout = ctx.remaining(Millis(0));
   cmd.on_line = [&](proc::Stream, std::string_view line) { ctx.log(line); };

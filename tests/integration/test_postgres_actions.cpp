@@ -222,7 +222,10 @@ static void truncated_is_refused(const std::string& format) {
   f.sql("DELETE FROM orders WHERE id > 400");
   Params restore(nlohmann::json{{"dsn", f.dsn}, {"from", file.string()}});
   auto pre = pg::restore_action().preflight(f.ctx, restore);
+  INFO(pre.message);
   CHECK_FALSE(pre.ok);
+  CHECK(pre.message.find(format == "plain" ? "is truncated" : "pg_restore cannot read the archive") !=
+        std::string::npos);
   auto out = pg::restore_action().run(f.ctx, restore);
   INFO(out.message);
   CHECK_FALSE(out.ok);
@@ -245,4 +248,41 @@ TEST_CASE("a dump whose checksum does not match is refused", "[pg]") {
   CHECK_FALSE(out.ok);
   CHECK(out.message.find("fails its checksum") != std::string::npos);
   CHECK(f.sql("SELECT count(*) FROM orders") == "0");
+}
+
+TEST_CASE("without a DSN, libpq's PG* environment chooses the server and database", "[pg]") {
+  Fixture f;
+  testing::TempDir dir;
+  f.seed();
+  auto dsn = pg::parse_dsn(f.dsn);
+  REQUIRE(dsn);
+  ::setenv("PGHOST", dsn->options.at("host").c_str(), 1);
+  ::setenv("PGPORT", dsn->options.at("port").c_str(), 1);
+  ::setenv("PGUSER", dsn->options.at("user").c_str(), 1);
+  ::setenv("PGDATABASE", f.database.c_str(), 1);
+  auto out = pg::query_action().run(f.ctx, Params(nlohmann::json{{"sql", "SELECT count(*) FROM orders"}, {"expect", "== 500"}}));
+  INFO(out.message);
+  CHECK(out.ok);
+  CHECK(out.message.find("/" + f.database) != std::string::npos);
+  for (std::string format : {"plain", "custom"}) {
+    auto file = (dir / ("env." + format)).string();
+    auto dumped = pg::dump_action().run(f.ctx, Params(nlohmann::json{{"to", file}, {"format", format}}));
+    INFO(dumped.message);
+    REQUIRE(dumped.ok);
+    f.sql("DELETE FROM orders WHERE id > 100");
+    auto restored = pg::restore_action().run(f.ctx, Params(nlohmann::json{{"from", file}}));
+    INFO(restored.message);
+    REQUIRE(restored.ok);
+    CHECK(f.sql("SELECT count(*) FROM orders") == "500");
+  }
+}
+
+TEST_CASE("pg.query names host:port/db when the connection is refused", "[pg]") {
+  proc::SystemRunner runner;
+  ActionContext ctx{"pg", runner, [](auto&, auto&) {}, [](auto) {}};
+  auto where = "127.0.0.1:" + std::to_string(testing::unused_port()) + "/appdb";
+  auto out = pg::query_action().run(ctx, Params(nlohmann::json{{"dsn", "postgresql://postgres@" + where}, {"sql", "SELECT 1"}}));
+  CHECK_FALSE(out.ok);
+  CHECK(out.transient);
+  CHECK(out.message.find("connection refused by PostgreSQL at " + where) != std::string::npos);
 }
