@@ -176,7 +176,7 @@ Outcome run_query(ActionContext& ctx, const Params& params) {
       return Outcome::failure(fmt::format("query on {} returned no rows: nothing to store into `{}`",
                                           dsn->where, params.str("into")));
     }
-    ctx.set_var(params.str("into"), value);
+    if (ctx.set_var) ctx.set_var(params.str("into"), value);
   }
   out.message = has_value ? redact(fmt::format("{}: {} row{}, value {}", dsn->where, rows,
                                                rows == 1 ? "" : "s", value))

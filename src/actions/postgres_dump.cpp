@@ -152,7 +152,9 @@ Outcome run_dump(ActionContext& ctx, const Params& params) {
   if (auto target = dsn->conninfo_for_argv(); !target.empty()) cmd.argv.push_back("--dbname=" + target);
   cmd.env = dsn->child_env();
   cmd.timeout = ctx.remaining(Millis(0));
-  cmd.on_line = [&](proc::Stream, std::string_view line) { ctx.log(line); };
+  cmd.on_line = [&](proc::Stream, std::string_view line) {
+    if (ctx.log) ctx.log(line);
+  };
   auto done = run_checked(ctx.runner, cmd, "pg_dump failed");
   if (!done) {
     fs::remove(partial, ec);
@@ -182,9 +184,27 @@ Outcome run_dump(ActionContext& ctx, const Params& params) {
   return out;
 }
 
+// The server is not contacted here: a plan may start the database in a step after
+// preflight. The programs and the file are what must already be there.
+Outcome missing_programs(std::initializer_list<const char*> programs) {
+  for (const char* program : programs) {
+    if (!proc::program_available(program)) {
+      return Outcome::failure(fmt::format("{} is not installed (Debian: apt-get install postgresql-client)", program));
+    }
+  }
+  return Outcome::success();
+}
+
+Outcome preflight_dump(ActionContext&, const Params& params) {
+  auto dsn = parse_dsn(params.str("dsn"));
+  if (!dsn) return Outcome::failure(dsn.error().message);
+  return missing_programs({"pg_dump"});
+}
+
 Outcome preflight_restore(ActionContext& ctx, const Params& params) {
   auto dsn = parse_dsn(params.str("dsn"));
   if (!dsn) return Outcome::failure(dsn.error().message);
+  if (auto tools = missing_programs({"pg_restore", "psql"}); !tools.ok) return tools;
   auto dump = verify_dump(ctx.runner, params, ctx.remaining(Millis(0)));
   if (!dump) return Outcome::failure("restore refused: " + dump.error().message);
   auto out = Outcome::success(fmt::format("{} verifies ({} bytes, sha256 {})", params.str("from"),
@@ -221,7 +241,9 @@ Outcome run_restore(ActionContext& ctx, const Params& params) {
   if (dump->format == DumpFormat::Custom) cmd.argv.push_back(from);
   cmd.env = dsn->child_env();
   cmd.timeout = ctx.remaining(Millis(0));
-  cmd.on_line = [&](proc::Stream, std::string_view line) { ctx.log(line); };
+  cmd.on_line = [&](proc::Stream, std::string_view line) {
+    if (ctx.log) ctx.log(line);
+  };
   auto done = run_checked(ctx.runner, cmd, dump->format == DumpFormat::Plain ? "psql failed" : "pg_restore failed");
   if (!done) {
     // --single-transaction: a failed restore rolled back, the database is as it was.
@@ -252,6 +274,7 @@ Action dump_action() {
     return fmt::format("pg_dump {} -> {} ({})", redact_dsn(p.str("dsn", "(PG* environment)")),
                        p.str("to"), p.str("format", "custom"));
   };
+  a.preflight = preflight_dump;
   a.run = run_dump;
   return a;
 }

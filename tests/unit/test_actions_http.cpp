@@ -72,3 +72,40 @@ TEST_CASE("http.probe is read-only and http.request is not", "[actions][http]") 
   auto into = http::probe_action().params;
   CHECK(std::any_of(into.begin(), into.end(), [](const auto& p) { return p.name == "expect_json"; }));
 }
+
+namespace {
+
+// Runs an action's load-time validation on a YAML `with:` block; returns the messages.
+std::vector<std::string> validate(const Action& action, const std::string& with_yaml) {
+  std::string file = "plans/test.yaml";
+  YAML::Node with = YAML::Load(with_yaml);
+  plan::Location step{file, 3, 5};
+  plan::Diagnostics out;
+  ParamCheck check(file, with, step, out);
+  action.validate(check);
+  std::vector<std::string> messages;
+  for (const auto& d : out) messages.push_back(d.message);
+  return messages;
+}
+
+}  // namespace
+
+TEST_CASE("http.probe needs exactly one of url and urls", "[actions][http]") {
+  CHECK(validate(http::probe_action(), "{url: http://x/}").empty());
+  CHECK(validate(http::probe_action(), "{urls: [http://x/, http://y/], parallel: true}").empty());
+  auto both = validate(http::probe_action(), "{url: http://x/, urls: [http://y/]}");
+  REQUIRE(both.size() == 1);
+  CHECK(both[0] == "set exactly one of `url` and `urls`");
+  CHECK(validate(http::probe_action(), "{method: GET}").size() == 1);
+}
+
+TEST_CASE("http.probe rejects a bad status, regex or JSON pointer at load time", "[actions][http]") {
+  auto status = validate(http::probe_action(), "{url: http://x/, expect_status: healthy}");
+  REQUIRE(status.size() == 1);
+  CHECK(status[0].find("'healthy' is not a status") != std::string::npos);
+  CHECK(validate(http::probe_action(), "{url: http://x/, expect_status: '${code}'}").empty());
+  CHECK(validate(http::probe_action(), "{url: http://x/, expect_body_regex: '(unclosed'}").size() == 1);
+  auto pointer = validate(http::probe_action(), "{url: http://x/, expect_json: {version: 1.4.2}}");
+  REQUIRE(pointer.size() == 1);
+  CHECK(pointer[0].find("write \"/version\"") != std::string::npos);
+}

@@ -164,3 +164,21 @@ TEST_CASE("describe shows the DSN with its password as ***", "[actions][pg]") {
   CHECK(text.find("describepw") == std::string::npos);
   CHECK(text.find("app:***@h/db") != std::string::npos);
 }
+
+TEST_CASE("pg.query's expect is checked at load time", "[actions][pg]") {
+  std::string file = "plans/test.yaml";
+  plan::Location step{file, 3, 5};
+  auto messages = [&](const std::string& yaml) {
+    YAML::Node with = YAML::Load(yaml);
+    plan::Diagnostics out;
+    ParamCheck check(file, with, step, out);
+    pg::query_action().validate(check);
+    return out.size();
+  };
+  CHECK(messages("{sql: SELECT 1, expect: '>= 1'}") == 0);
+  CHECK(messages("{sql: SELECT 1, expect: {rows: '> 0', value: ok}}") == 0);
+  CHECK(messages("{sql: SELECT 1, expect: '>='}") == 1);
+  CHECK(messages("{sql: SELECT 1, expect: {count: 3}}") == 1);
+  auto into = pg::query_action().params;
+  CHECK(std::any_of(into.begin(), into.end(), [](const auto& p) { return p.name == "into" && p.sets_var; }));
+}
