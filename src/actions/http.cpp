@@ -54,10 +54,11 @@ std::vector<Request> build_requests(const ActionContext& ctx, const Params& para
     base.body = params.str("body");
     base.has_body = true;
   }
-  // An explicit timeout, else the step's remaining time (30 s when the step has none).
+  // An explicit timeout (cut to the step's remaining time), else the step's remaining time,
+  // else 30 s when the step has no deadline.
   Millis left = ctx.remaining(Millis(0));
   if (left.count() == 0) left = Millis(30'000);
-  base.timeout = params.has("timeout") ? std::min(params.duration("timeout", left), left) : left;
+  base.timeout = params.has("timeout") ? ctx.remaining(params.duration("timeout", left)) : left;
   base.insecure = params.flag("insecure", false);
   std::vector<std::string> urls = params.has("urls") ? params.list("urls") : params.list("url");
   std::vector<Request> out;
