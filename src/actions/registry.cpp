@@ -8,6 +8,8 @@ const Registry& builtin_registry() {
     register_exec_actions(r);
     register_fs_actions(r);
     register_wait_actions(r);
+    register_postgres_actions(r);
+    register_http_actions(r);
     return r;
   }();
   return registry;

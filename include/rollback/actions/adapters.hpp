@@ -6,9 +6,11 @@
 
 namespace rollback::actions {
 
-void register_exec_actions(Registry& registry);    // exec.run
-void register_fs_actions(Registry& registry);      // fs.copy, move, mkdir, remove, latest
-void register_checksum_action(Registry& registry); // fs.checksum
-void register_wait_actions(Registry& registry);    // wait.sleep
+void register_exec_actions(Registry& registry);      // exec.run
+void register_fs_actions(Registry& registry);        // fs.copy, move, mkdir, remove, latest
+void register_checksum_action(Registry& registry);   // fs.checksum
+void register_wait_actions(Registry& registry);      // wait.sleep
+void register_postgres_actions(Registry& registry);  // pg.ready, pg.query, pg.dump, pg.restore
+void register_http_actions(Registry& registry);      // http.probe, http.request
 
 }  // namespace rollback::actions
