@@ -9,5 +9,6 @@ namespace rollback::actions {
 void register_exec_actions(Registry& registry);    // exec.run
 void register_fs_actions(Registry& registry);      // fs.*
 void register_wait_actions(Registry& registry);    // wait.sleep
+void register_git_coolify_actions(Registry& registry);  // git.*, coolify.*; targets from: git / coolify
 
 }  // namespace rollback::actions
