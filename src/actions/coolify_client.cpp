@@ -114,7 +114,8 @@ Result<Response> Client::once(const std::string& method, const std::string& path
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (body) {
+  // A POST without a body still says Content-Length: 0 (servers answer 411/400 otherwise).
+  if (body || method == "POST") {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
   }

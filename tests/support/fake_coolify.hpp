@@ -28,12 +28,12 @@ struct FakeDeployment {
   std::string commit;
   std::string commit_message;
   std::string status = "finished";
-  std::string created_at;   // "2026-11-20T10:00:00.000000Z"; filled in when empty
-  std::string logs;         // the `logs` field: a JSON array as text
+  std::string created_at{};  // "2026-11-20T10:00:00.000000Z"; filled in when empty
+  std::string logs{};       // the `logs` field: a JSON array as text
   bool rollback = false;
   // Status over time for deployments the fake creates: each stage lasts its duration from
   // the moment the deployment was queued; the last stage stays.
-  std::vector<std::pair<std::string, std::chrono::milliseconds>> stages;
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> stages{};
   std::chrono::steady_clock::time_point queued_at{};
 };
 
