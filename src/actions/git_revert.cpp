@@ -194,7 +194,9 @@ Outcome run_step(ActionContext& ctx, const Params& p) {
   const Prepared& s = *prepared;
   std::string lease = s.push ? recalled_lease(s.lease_key()) : "";
   if (lease.empty()) lease = s.remote_tip;  // no preflight in this process (resume)
-  if (s.push && lease != s.remote_tip) {
+  // A remote already at the target (a rerun after success) is not a moved remote.
+  bool already_there = s.mode == "reset" && s.remote_tip == s.to.sha;
+  if (s.push && lease != s.remote_tip && !already_there) {
     auto o = Outcome::failure(fmt::format("{}/{} moved since preflight: expected {}, found {}; nothing was pushed "
                                           "and nothing was changed", s.remote, s.branch, short_of(lease),
                                           short_of(s.remote_tip)));
@@ -256,6 +258,7 @@ Outcome run_step(ActionContext& ctx, const Params& p) {
                                    s.branch, left, why));
     }
     pushed = true;
+    remember_lease(s.lease_key(), pushed_ref_sha);
   }
   auto o = Outcome::success(fmt::format(
       "{} {} -> {} ({}){}", s.mode == "reset" ? "reset" : "reverted", short_of(s.from.sha),

@@ -183,3 +183,47 @@ TEST_CASE("git.current records the commit HEAD is at") {
   REQUIRE(done.ok);
   CHECK(c.vars["deployed_commit"] == r.deploys[2]);
 }
+
+TEST_CASE("git.revert's push carries the lease, so a push racing the rollback is never overwritten") {
+  Repos r;
+  Ctx c;
+  auto other = r.tmp / "other";
+  git(r.tmp.path(), {"clone", "--quiet", r.origin.string(), other.string()});
+  Repos::configure(other);
+  git(other, {"reset", "--quiet", "--hard", "origin/main"});
+  testing::write_text(other / "hotfix.txt", "fix\n");
+  git(other, {"add", "hotfix.txt"});
+  git(other, {"commit", "--quiet", "-m", "hotfix"});
+  auto hotfix = git(other, {"rev-parse", "HEAD"});
+  // The colleague's push lands after our run checked the remote, while our push is starting.
+  auto hook = r.work / ".git" / "hooks" / "pre-push";
+  testing::write_text(hook, "#!/bin/sh\nrm -f \"$0\"\nenv -u GIT_DIR -u GIT_INDEX_FILE git -C '" + other.string() +
+                                "' push --quiet origin HEAD:refs/heads/main >/dev/null 2>&1\nexit 0\n");
+  std::filesystem::permissions(hook, std::filesystem::perms::owner_all);
+
+  Params p(json{{"repo", r.work.string()}, {"to", "HEAD~2"}, {"push", true}});
+  REQUIRE(revert().preflight(c.ctx, p).ok);
+  auto done = revert().run(c.ctx, p);
+  INFO(done.message);
+  REQUIRE_FALSE(done.ok);
+  CHECK_THAT(done.message, Catch::Contains("origin/main moved since preflight") &&
+                               Catch::Contains("found " + hotfix.substr(0, 12)) &&
+                               Catch::Contains("nothing was pushed") && Catch::Contains("local branch is back at"));
+  CHECK(r.origin_main() == hotfix);
+  CHECK(r.head() == r.deploys[2]);
+}
+
+TEST_CASE("git.revert run again after a completed reset changes nothing and pushes nothing") {
+  Repos r;
+  Ctx c;
+  Params p(json{{"repo", r.work.string()}, {"to", r.deploys[1]}, {"push", true}});
+  REQUIRE(revert().preflight(c.ctx, p).ok);
+  REQUIRE(revert().run(c.ctx, p).ok);
+  Ctx again;
+  auto second = revert().run(again.ctx, p);
+  INFO(second.message);
+  REQUIRE(second.ok);
+  CHECK(second.data["pushed"] == false);
+  CHECK_THAT(second.message, Catch::Contains("already there"));
+  CHECK(r.origin_main() == r.deploys[1]);
+}
