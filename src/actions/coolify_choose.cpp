@@ -6,17 +6,26 @@
 
 namespace rollback::actions::coolify {
 
+std::optional<Deployment> current_of(const std::vector<Deployment>& newest_first) {
+  for (const auto& d : newest_first) {
+    if (d.status == "in_progress") return d;
+  }
+  for (const auto& d : newest_first) {
+    if (d.status == "finished") return d;
+  }
+  return std::nullopt;
+}
+
 Result<Choice> choose(const std::vector<Deployment>& newest_first, const std::string& wanted) {
   Choice choice;
+  choice.current = current_of(newest_first);
   size_t current_at = newest_first.size();
-  // The one running now wins (a bad deploy still rolling out); else the newest finished.
-  for (size_t i = 0; i < newest_first.size() && current_at == newest_first.size(); ++i) {
-    if (newest_first[i].status == "in_progress") current_at = i;
+  for (size_t i = 0; i < newest_first.size() && choice.current; ++i) {
+    if (newest_first[i].uuid == choice.current->uuid) {
+      current_at = i;
+      break;
+    }
   }
-  for (size_t i = 0; i < newest_first.size() && current_at == newest_first.size(); ++i) {
-    if (newest_first[i].status == "finished") current_at = i;
-  }
-  if (current_at < newest_first.size()) choice.current = newest_first[current_at];
 
   if (!wanted.empty()) {
     for (const auto& d : newest_first) {

@@ -1,6 +1,7 @@
 // The `from: coolify` target source: an application's deployments as rollback targets.
 #include <rollback/actions/coolify.hpp>
 
+#include <algorithm>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -48,20 +49,23 @@ Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, c
   Client client(std::move(o));
   auto list = client.deployments(params->str("application"), static_cast<int>(params->integer("take", 50)));
   if (!list) return fail(redact(list.error().message), list.error().transient);
-  std::optional<Deployment> current;
-  if (auto c = choose(*list, ""); c) current = c->current;
-  else if (!list->empty()) {
-    for (const auto& d : *list) {
-      if (d.status == "finished" || d.status == "in_progress") { current = d; break; }
-    }
-  }
+  auto current = current_of(*list);
+  // Only what a rollback can use: finished deployments, one per commit (the newest), plus the
+  // one running now. So `previous` is the newest good deployment with another commit, exactly
+  // what coolify.rollback picks by default.
   std::vector<plan::Target> out;
+  std::vector<std::string> commits;
   for (const auto& d : *list) {
+    bool is_current = current && current->uuid == d.uuid;
+    if (!is_current && d.status != "finished") continue;
+    if (std::find(commits.begin(), commits.end(), d.commit) != commits.end()) continue;
+    commits.push_back(d.commit);
     plan::Target t;
     t.name = d.uuid;
-    t.detail = fmt::format("{} {}{}", d.commit.substr(0, 12), d.status, d.rollback ? " (rollback)" : "");
+    t.detail = fmt::format("{} {}{}{}", d.commit.substr(0, 12), d.status, d.rollback ? " (rollback)" : "",
+                           d.commit_message.empty() ? "" : " " + d.commit_message);
     t.created = parse_time(d.created_at);
-    t.current = current && current->uuid == d.uuid;
+    t.current = is_current;
     out.push_back(std::move(t));
   }
   return out;

@@ -238,7 +238,7 @@ TEST_CASE("the Coolify token appears in no message, observation, log line, data 
   CHECK_THAT(action().describe(params(fake)), !Catch::Contains(kToken));
 }
 
-TEST_CASE("the coolify target source lists deployments with the current one marked") {
+TEST_CASE("the coolify target source lists good deployments, one per commit, so previous is the last good one") {
   FakeCoolify fake;
   fake.set_deployments(history());
   rollback::plan::TargetSpec spec;
@@ -250,10 +250,12 @@ TEST_CASE("the coolify target source lists deployments with the current one mark
   auto targets = rollback::actions::coolify::list_from_spec(spec, scope);
   INFO((targets ? "" : targets.error().message));
   REQUIRE(targets);
-  REQUIRE(targets->size() == 6);
-  CHECK((*targets)[0].name == "dep-5");
-  CHECK_THAT((*targets)[0].detail, Catch::Contains("failed"));
-  CHECK((*targets)[1].current);
-  CHECK_FALSE((*targets)[0].current);
-  CHECK((*targets)[1].created > (*targets)[2].created);
+  // dep-5 failed, dep-3b repeats the current commit, dep-3 was cancelled, dep-2 failed.
+  REQUIRE(targets->size() == 2);
+  CHECK((*targets)[0].name == "dep-4");
+  CHECK((*targets)[0].current);
+  CHECK_THAT((*targets)[0].detail, Catch::Contains("finished"));
+  CHECK((*targets)[1].name == "dep-1");
+  CHECK_FALSE((*targets)[1].current);
+  CHECK((*targets)[0].created > (*targets)[1].created);
 }

@@ -82,6 +82,9 @@ struct Choice {
   Deployment target;
 };
 
+// The deployment live now: the one in_progress (a deploy rolling out), else the newest finished.
+std::optional<Deployment> current_of(const std::vector<Deployment>& newest_first);
+
 // The current deployment (the one running now, else the newest finished) and the target:
 // `wanted` (a deployment uuid, or a commit / prefix of at least 7 characters) or, when empty,
 // the newest finished deployment older than the current whose commit differs.
