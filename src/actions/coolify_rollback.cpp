@@ -211,6 +211,9 @@ Action rollback_action() {
     if (auto url = check.literal("url"); url && !url->starts_with("http://") && !url->starts_with("https://")) {
       check.error("url", fmt::format("url: expected http(s)://host, got '{}'", *url));
     }
+    if (auto app = check.literal("application"); app && !safe_id(*app)) {
+      check.error("application", fmt::format("application: '{}' is not an application uuid", *app));
+    }
     if (auto token = check.literal("token"); token && !token->empty()) {
       check.error("token", "token: write it as ${secrets.NAME}, not literally in the plan");
     }

@@ -286,6 +286,9 @@ std::string describe(const Params& p) {
 }
 
 void validate(ParamCheck& check) {
+  if (auto to = check.literal("to"); to && (to->empty() || to->front() == '-')) {
+    check.error("to", fmt::format("to: expected a commit, tag or HEAD~N, got '{}'", *to));
+  }
   auto push = check.node("push");
   if (push.IsDefined() && push.IsMap()) {
     for (const auto& kv : push) {
