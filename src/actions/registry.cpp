@@ -10,6 +10,7 @@ const Registry& builtin_registry() {
     register_wait_actions(r);
     register_postgres_actions(r);
     register_http_actions(r);
+    register_git_coolify_actions(r);
     return r;
   }();
   return registry;
