@@ -150,8 +150,9 @@ Result<Prepared> prepare(ActionContext& ctx, const Params& p) {
 
 void record(ActionContext& ctx, Outcome& o, const Prepared& s) {
   if (ctx.set_var) {
-    ctx.set_var("from_version", short_of(s.from.sha));
-    ctx.set_var("to_version", short_of(s.to.sha));
+    // The report's "rolled back from / restored to": a sha alone means little at 3 a.m.
+    ctx.set_var("from_version", short_of(s.from.sha) + " (" + s.from.subject + ")");
+    ctx.set_var("to_version", short_of(s.to.sha) + " (" + s.to.subject + ")");
   }
   o.observations.push_back({"from", short_of(s.from.sha) + " " + s.from.subject, true});
   o.observations.push_back({"to", short_of(s.to.sha) + " " + s.to.subject, true});

@@ -85,8 +85,8 @@ TEST_CASE("git.revert in reset mode moves origin's main back to the chosen commi
   CHECK(done.data["pushed"] == true);
   CHECK(done.data["from_commit"] == r.deploys[2]);
   CHECK(done.data["to_subject"] == "deploy 2");
-  CHECK(c.vars["from_version"] == r.deploys[2].substr(0, 12));
-  CHECK(c.vars["to_version"] == r.deploys[1].substr(0, 12));
+  CHECK(c.vars["from_version"] == r.deploys[2].substr(0, 12) + " (deploy 3)");
+  CHECK(c.vars["to_version"] == r.deploys[1].substr(0, 12) + " (deploy 2)");
   bool leased = false;
   for (const auto& l : c.logs) leased = leased || l.find("--force-with-lease") != std::string::npos;
   CHECK(leased);
