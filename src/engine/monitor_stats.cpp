@@ -1,0 +1,236 @@
+// Series, statistics and threshold breaches for `rollback watch` (see the header).
+#include <rollback/engine/monitor_stats.hpp>
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace rollback::engine {
+namespace {
+
+constexpr std::pair<Metric, std::string_view> kNames[] = {
+    {Metric::LatencyMs, "latency"},       {Metric::Error, "error_rate"},
+    {Metric::MemoryPercent, "memory"},    {Metric::CpuPercent, "cpu"},
+    {Metric::DiskFreePercent, "disk_free"},
+};
+
+bool beyond(const Threshold& t, double value) {
+  return t.op == Op::Below ? !(value < t.limit) : !(value > t.limit);
+}
+
+bool worse(const Threshold& t, double a, double b) { return t.op == Op::Below ? a > b : a < b; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::optional<double> number(std::string_view text) {
+  std::string s(trim(text));
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (errno != 0 || end != s.c_str() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<double> percent(std::string_view text) {
+  text = trim(text);
+  if (!text.ends_with('%')) return std::nullopt;
+  return number(text.substr(0, text.size() - 1));
+}
+
+}  // namespace
+
+std::string_view metric_name(Metric metric) {
+  for (const auto& [m, name] : kNames)
+    if (m == metric) return name;
+  return "?";
+}
+
+std::optional<Metric> parse_metric(std::string_view name) {
+  for (const auto& [m, n] : kNames)
+    if (n == name) return m;
+  return std::nullopt;
+}
+
+void Series::add(SystemTime at, double value) {
+  if (samples_.size() == capacity_) {
+    samples_.pop_front();
+    ++dropped_;
+  }
+  samples_.push_back({at, value});
+}
+
+double nearest_rank(std::vector<double> values, double percentile) {
+  std::sort(values.begin(), values.end());
+  auto rank = static_cast<size_t>(std::ceil(percentile / 100.0 * values.size()));
+  rank = std::clamp<size_t>(rank, 1, values.size());
+  return values[rank - 1];
+}
+
+std::optional<Stats> stats(const Series& series) {
+  if (series.size() == 0) return std::nullopt;
+  std::vector<double> values;
+  values.reserve(series.size());
+  for (const auto& s : series.samples()) values.push_back(s.value);
+  std::sort(values.begin(), values.end());
+  return Stats{values.size(), values.front(), nearest_rank(values, 50), nearest_rank(values, 95),
+               values.back()};
+}
+
+double error_rate_percent(const Series& series) {
+  if (series.size() == 0) return 0;
+  auto errors = std::count_if(series.samples().begin(), series.samples().end(),
+                              [](const Sample& s) { return s.value != 0; });
+  return 100.0 * static_cast<double>(errors) / static_cast<double>(series.size());
+}
+
+std::optional<Threshold> parse_threshold(Metric metric, std::string_view text, Millis allowance) {
+  text = trim(text);
+  if (text.empty() || (text.front() != '<' && text.front() != '>')) return std::nullopt;
+  Threshold t{metric, text.front() == '<' ? Op::Below : Op::Above, 0, allowance};
+  auto rest = trim(text.substr(1));
+  if (metric == Metric::LatencyMs) {
+    if (auto d = parse_duration(rest)) {
+      t.limit = static_cast<double>(d->count());
+      return t;
+    }
+    auto v = number(rest);
+    if (!v) return std::nullopt;
+    t.limit = *v;
+    return t;
+  }
+  auto v = rest.ends_with('%') ? percent(rest) : number(rest);
+  if (!v) return std::nullopt;
+  t.limit = *v;
+  return t;
+}
+
+std::string describe(const Threshold& t) {
+  std::string limit = t.metric == Metric::LatencyMs ? fmt::format("{}ms", t.limit)
+                                                    : fmt::format("{}%", t.limit);
+  std::string text = fmt::format("{} {} {}", metric_name(t.metric), t.op == Op::Below ? "<" : ">",
+                                 limit);
+  if (t.allowance.count() > 0) text += " (tolerated for " + format_duration(t.allowance) + ")";
+  return text;
+}
+
+std::vector<Breach> breaches(const Series& series, const Threshold& threshold,
+                             const std::string& subject) {
+  std::vector<Breach> out;
+  const auto& samples = series.samples();
+  if (samples.empty()) return out;
+  if (threshold.metric == Metric::Error) {
+    double rate = error_rate_percent(series);
+    if (beyond(threshold, rate))
+      out.push_back({threshold.metric, subject, samples.front().at, samples.back().at, rate});
+    return out;
+  }
+  std::optional<Breach> open;
+  auto close = [&] {
+    if (open && open->end - open->start >= threshold.allowance) out.push_back(*open);
+    open.reset();
+  };
+  for (const auto& s : samples) {
+    if (!beyond(threshold, s.value)) {
+      close();
+      continue;
+    }
+    if (!open) {
+      open = Breach{threshold.metric, subject, s.at, s.at, s.value};
+    } else {
+      open->end = s.at;
+      if (worse(threshold, s.value, open->worst)) open->worst = s.value;
+    }
+  }
+  close();
+  return out;
+}
+
+void Monitor::add(Metric metric, const std::string& subject, SystemTime at, double value) {
+  auto it = series_.try_emplace({metric, subject}, capacity_).first;
+  it->second.add(at, value);
+}
+
+const Series* Monitor::series(Metric metric, const std::string& subject) const {
+  auto it = series_.find({metric, subject});
+  return it == series_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Monitor::subjects(Metric metric) const {
+  std::vector<std::string> out;
+  for (const auto& [key, s] : series_)
+    if (key.first == metric) out.push_back(key.second);
+  return out;
+}
+
+std::vector<Breach> Monitor::evaluate(const std::vector<Threshold>& thresholds) const {
+  std::vector<Breach> out;
+  for (const auto& t : thresholds)
+    for (const auto& [key, s] : series_)
+      if (key.first == t.metric)
+        for (auto& b : breaches(s, t, key.second)) out.push_back(std::move(b));
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Breach& a, const Breach& b) { return a.start < b.start; });
+  return out;
+}
+
+Result<ContainerStats> parse_docker_stats_line(std::string_view line) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return fail(fmt::format("docker stats: expected a JSON object, saw \"{}\"",
+                            std::string(line.substr(0, 80))));
+  auto text = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  ContainerStats out;
+  out.name = text("Name");
+  if (out.name.empty()) out.name = text("Container");
+  if (out.name.empty()) return fail("docker stats: a line without Name or Container");
+  auto mem = percent(text("MemPerc")), cpu = percent(text("CPUPerc"));
+  if (!mem || !cpu)
+    return fail(fmt::format("docker stats: {}: expected MemPerc and CPUPerc like \"12.34%\", "
+                            "saw \"{}\" and \"{}\"",
+                            out.name, text("MemPerc"), text("CPUPerc")));
+  out.memory_percent = *mem;
+  out.cpu_percent = *cpu;
+  return out;
+}
+
+DockerStats parse_docker_stats(std::string_view output) {
+  DockerStats out;
+  size_t line_no = 0;
+  while (!output.empty()) {
+    auto eol = output.find('\n');
+    auto line = trim(output.substr(0, eol));
+    output.remove_prefix(eol == std::string_view::npos ? output.size() : eol + 1);
+    ++line_no;
+    if (line.empty()) continue;
+    auto parsed = parse_docker_stats_line(line);
+    if (parsed) out.containers.push_back(std::move(*parsed));
+    else out.problems.push_back(fmt::format("line {}: {}", line_no, parsed.error().message));
+  }
+  return out;
+}
+
+Result<double> disk_free_percent(const std::filesystem::path& path) {
+  struct statvfs st{};
+  if (::statvfs(path.c_str(), &st) != 0)
+    return fail(fmt::format("{}: cannot read free space: {}", path.string(), std::strerror(errno)));
+  double used = static_cast<double>(st.f_blocks - st.f_bfree);
+  double avail = static_cast<double>(st.f_bavail);
+  if (used + avail <= 0) return fail(fmt::format("{}: filesystem reports no size", path.string()));
+  return 100.0 * avail / (used + avail);
+}
+
+}  // namespace rollback::engine
