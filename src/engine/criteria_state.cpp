@@ -94,6 +94,10 @@ std::optional<SystemTime> parse_utc(std::string_view text) {
   return std::chrono::system_clock::from_time_t(secs);
 }
 
+Criterion criterion_of(const plan::Criterion& c) {
+  return {c.name, c.critical ? Severity::Critical : Severity::Warning, c.hold_for.value_or(Millis(0))};
+}
+
 LoadedCriteriaState load_criteria_state(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return {};

@@ -124,6 +124,52 @@ std::string describe(const Threshold& t) {
   return text;
 }
 
+Result<std::vector<Threshold>> read_thresholds(const std::string& file, const YAML::Node& monitor) {
+  std::vector<Threshold> out;
+  std::vector<std::string> problems;
+  auto problem = [&](const YAML::Node& at, const std::string& key, const std::string& what) {
+    auto mark = at.Mark();
+    problems.push_back(fmt::format("{}:{}:{}: monitor.thresholds{}{}: {}", file, mark.line + 1,
+                                   mark.column + 1, key.empty() ? "" : ".", key, what));
+  };
+  if (!monitor.IsDefined() || !monitor.IsMap() || !monitor["thresholds"]) return out;
+  const YAML::Node thresholds = monitor["thresholds"];
+  if (!thresholds.IsMap()) {
+    problem(thresholds, "", "expected a map of metric: \"< limit\"");
+    return fail(problems.front());
+  }
+  for (const auto& entry : thresholds) {
+    auto key = entry.first.as<std::string>("");
+    auto metric = parse_metric(key);
+    if (!metric) {
+      problem(entry.first, key, "unknown metric (expected latency, error_rate, memory, cpu or disk_free)");
+      continue;
+    }
+    const YAML::Node value = entry.second;
+    // yaml-cpp's Node::operator= writes into the node it refers to: rebind with reset().
+    YAML::Node limit, allowance_node;
+    limit.reset(value.IsMap() ? value["limit"] : value);
+    if (value.IsMap()) allowance_node.reset(value["for"]);
+    Millis allowance{0};
+    if (allowance_node && allowance_node.IsScalar()) {
+      auto d = parse_duration(allowance_node.Scalar());
+      if (!d) problem(allowance_node, key, "for: expected a duration such as 5m, saw \"" + allowance_node.Scalar() + "\"");
+      else allowance = *d;
+    }
+    auto parsed = limit && limit.IsScalar() ? parse_threshold(*metric, limit.Scalar(), allowance)
+                                            : std::nullopt;
+    if (!parsed) {
+      problem(limit ? limit : value, key,
+              fmt::format("expected \"< LIMIT\" or \"> LIMIT\" ({}), or a map with limit and for",
+                          *metric == Metric::LatencyMs ? "such as \"< 2s\"" : "such as \"< 80%\""));
+      continue;
+    }
+    out.push_back(*parsed);
+  }
+  if (!problems.empty()) return fail(fmt::format("{}", fmt::join(problems, "\n")));
+  return out;
+}
+
 std::vector<Breach> breaches(const Series& series, const Threshold& threshold,
                              const std::string& subject) {
   std::vector<Breach> out;

@@ -144,3 +144,16 @@ TEST_CASE("UTC timestamps round-trip and reject other forms", "[criteria]") {
   CHECK_FALSE(parse_utc("2025-01-27T18:00:00+01:00"));
   CHECK_FALSE(parse_utc(""));
 }
+
+TEST_CASE("a plan criterion maps to its severity and `for:`", "[criteria]") {
+  plan::Criterion warning;
+  warning.name = "slow";
+  warning.critical = false;
+  auto c = criterion_of(warning);
+  CHECK(c.severity == Severity::Warning);
+  CHECK(c.hold_for == Millis(0));
+  warning.critical = true;
+  warning.hold_for = Millis(300'000);
+  CHECK(criterion_of(warning).severity == Severity::Critical);
+  CHECK(criterion_of(warning).hold_for == Millis(300'000));
+}

@@ -165,3 +165,33 @@ TEST_CASE("disk free space is a percentage and a missing path is an error", "[mo
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message.find("nope: cannot read free space") != std::string::npos);
 }
+
+TEST_CASE("monitor thresholds are read from the plan with their allowances", "[monitor]") {
+  auto node = YAML::Load(R"(
+interval: 30s
+thresholds:
+  latency: "< 2s"
+  error_rate: "< 1%"
+  memory: {limit: "< 80%", for: 5m}
+  disk_free: "> 20%"
+)");
+  auto read = read_thresholds("plan.yaml", node);
+  REQUIRE(read);
+  REQUIRE(read->size() == 4);
+  CHECK((*read)[0].metric == Metric::LatencyMs);
+  CHECK((*read)[0].limit == 2000);
+  CHECK((*read)[2].metric == Metric::MemoryPercent);
+  CHECK((*read)[2].allowance == Millis(300'000));
+  CHECK((*read)[3].op == Op::Above);
+  CHECK(read_thresholds("plan.yaml", YAML::Load("interval: 30s"))->empty());
+}
+
+TEST_CASE("bad monitor thresholds are all reported with file, line and column", "[monitor]") {
+  auto node = YAML::Load("thresholds:\n  load: \"< 3\"\n  memory: 80%\n  cpu: {limit: \"< 70%\", for: soon}\n");
+  auto read = read_thresholds("plan.yaml", node);
+  REQUIRE_FALSE(read);
+  const auto& message = read.error().message;
+  CHECK(message.find("plan.yaml:2:3: monitor.thresholds.load: unknown metric") != std::string::npos);
+  CHECK(message.find("plan.yaml:3:11: monitor.thresholds.memory: expected") != std::string::npos);
+  CHECK(message.find("monitor.thresholds.cpu: for: expected a duration") != std::string::npos);
+}

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include <rollback/plan/plan.hpp>
 #include <rollback/util/duration.hpp>
 #include <rollback/util/exit_code.hpp>
 #include <rollback/util/result.hpp>
@@ -35,6 +36,9 @@ struct Criterion {
   Severity severity = Severity::Critical;
   Millis hold_for{0};  // the criterion's `for:`; 0 = holds at the first failed probe
 };
+
+// The plan's criterion as this module needs it (severity, `for:` or 0).
+Criterion criterion_of(const plan::Criterion& criterion);
 
 struct CriterionRecord {
   std::optional<SystemTime> first_failed_at;  // start of the current failing streak

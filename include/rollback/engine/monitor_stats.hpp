@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include <rollback/util/duration.hpp>
 #include <rollback/util/result.hpp>
 
@@ -91,6 +93,17 @@ struct Threshold {
 std::optional<Threshold> parse_threshold(Metric metric, std::string_view text, Millis allowance);
 
 std::string describe(const Threshold& threshold);  // "latency < 2000ms (tolerated for 3m00s)"
+
+// The `thresholds` map of a plan's `monitor` section, keyed by metric name:
+//   thresholds:
+//     latency: "< 2s"                        # tolerated for 0: any slow sample counts
+//     error_rate: "< 1%"
+//     memory: {limit: "< 80%", for: 5m}      # `for:` = the allowance
+//     cpu: {limit: "< 70%", for: 5m}
+//     disk_free: "> 20%"
+// Every problem is reported at once, each as "FILE:LINE:COL: monitor.thresholds.KEY: ...".
+// An absent `thresholds` key is an empty list.
+Result<std::vector<Threshold>> read_thresholds(const std::string& file, const YAML::Node& monitor);
 
 struct Breach {
   Metric metric = Metric::LatencyMs;
