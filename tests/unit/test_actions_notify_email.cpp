@@ -20,7 +20,7 @@ namespace {
 // envelope and the DATA section.
 class FakeSmtp {
  public:
-  FakeSmtp() {
+  explicit FakeSmtp(bool reject_recipients = false) : reject_recipients_(reject_recipients) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -83,7 +83,7 @@ class FakeSmtp {
           say("250 ok");
         } else if (line.starts_with("RCPT TO:")) {
           rcpt_to.push_back(line.substr(8));
-          say("250 ok");
+          say(reject_recipients_ ? "550 no such user" : "250 ok");
         } else if (line == "DATA") {
           in_data = true;
           say("354 go ahead");
@@ -98,6 +98,7 @@ class FakeSmtp {
     }
     ::close(fd);
   }
+  bool reject_recipients_ = false;
   int listen_fd_ = -1;
   int port_ = 0;
   std::thread thread_;
@@ -175,4 +176,16 @@ TEST_CASE("email describes its recipients and relay", "[notify]") {
   REQUIRE(action);
   CHECK(action->describe(Params(nlohmann::json{{"smtp", "smtp://mail:25"}, {"to", {"a@x", "b@x"}}})) ==
         "mail to a@x, b@x via smtp://mail:25");
+}
+
+TEST_CASE("email refused by the relay is not delivered and says what the relay answered",
+          "[notify]") {
+  FakeSmtp smtp(true);
+  auto outcome = run_email({{"smtp", smtp.url()}, {"from", "a@b"}, {"to", "nobody@x"},
+                            {"subject", "s"}, {"body", "b"}});
+  smtp.finish();
+  CHECK(outcome.ok);
+  CHECK(outcome.message.starts_with("not delivered: mail to nobody@x via smtp://127.0.0.1:"));
+  CHECK(outcome.data["delivered"] == false);
+  CHECK(smtp.data.empty());
 }

@@ -131,3 +131,57 @@ TEST_CASE("webhook describes itself as a POST to its URL", "[notify]") {
   CHECK_FALSE(action->read_only);
   CHECK(action->rerun_safe);
 }
+
+namespace {
+
+std::vector<std::string> validation_errors(const std::string& action, const std::string& yaml) {
+  plan::Diagnostics out;
+  YAML::Node with = YAML::Load(yaml);
+  plan::Location step{"plan.yaml", 1, 1};
+  ParamCheck check("plan.yaml", with, step, out);
+  builtin_registry().find(action)->validate(check);
+  std::vector<std::string> messages;
+  for (const auto& d : out) messages.push_back(d.message);
+  return messages;
+}
+
+}  // namespace
+
+TEST_CASE("webhook without message or template, or with a non-HTTP URL, is refused at load",
+          "[notify]") {
+  auto none = validation_errors("notify.webhook", "{url: 'https://x'}");
+  REQUIRE(none.size() == 1);
+  CHECK(none[0].find("needs `message`") != std::string::npos);
+  auto ftp = validation_errors("notify.webhook", "{url: 'ftp://x', message: hi, timeout: soon}");
+  CHECK(ftp.size() == 2);
+  CHECK(validation_errors("notify.webhook", "{url: '${secrets.hook}', message: hi}").empty());
+}
+
+TEST_CASE("email with a non-SMTP URL, no recipients or half the credentials is refused at load",
+          "[notify]") {
+  CHECK(validation_errors("notify.email", "{smtp: 'http://x', from: a, to: [], subject: s, "
+                                          "username: u}")
+            .size() == 3);
+  CHECK(validation_errors("notify.email", "{smtp: 'smtps://x:465', from: a, to: [b], subject: s}")
+            .empty());
+}
+
+TEST_CASE("webhook that does not answer within its timeout is not delivered, promptly", "[notify]") {
+  httplib::Server server;
+  server.Post("/slow", [](const httplib::Request&, httplib::Response& res) {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    res.status = 200;
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread thread([&] { server.listen_after_bind(); });
+  auto started = std::chrono::steady_clock::now();
+  auto outcome = run_webhook({{"url", "http://127.0.0.1:" + std::to_string(port) + "/slow"},
+                              {"message", "hi"},
+                              {"timeout", "500ms"}});
+  auto took = std::chrono::steady_clock::now() - started;
+  server.stop();
+  thread.join();
+  CHECK(outcome.ok);
+  CHECK(outcome.message.starts_with("not delivered:"));
+  CHECK(took < std::chrono::seconds(2));
+}
