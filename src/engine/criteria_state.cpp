@@ -128,7 +128,8 @@ Evaluation update(CriteriaState& state, const std::string& plan, const Criterion
   auto& record = state.plans[plan].criteria[criterion.name];
   record.last_checked = now;
   record.last_value = observed;
-  Evaluation e{criterion.name, criterion.severity, failed, false, Millis(0), 0, std::move(observed)};
+  Evaluation e{criterion.name, criterion.severity, failed,   false,
+               Millis(0),      0,                  std::move(observed), criterion.hold_for};
   if (!failed) {
     record.first_failed_at.reset();
     record.consecutive_failures = 0;
@@ -155,6 +156,34 @@ Verdict summarize(const std::vector<Evaluation>& evaluations) {
            : !v.warning_holding.empty() ? ExitCode::CheckWarning
                                         : ExitCode::Success;
   return v;
+}
+
+std::string format_evaluation(const Evaluation& e) {
+  std::string head = fmt::format("{} {}", e.severity == Severity::Critical ? "critical" : "warning",
+                                 e.name);
+  if (!e.failing) return fmt::format("{}: ok (saw: {})", head, e.value);
+  return fmt::format("{}: failing for {} ({} check{}), {} {}; saw: {}", head,
+                     format_duration(e.failing_for), e.consecutive_failures,
+                     e.consecutive_failures == 1 ? "" : "s", e.holding ? "holds at" : "would hold at",
+                     format_duration(e.hold_for), e.value);
+}
+
+CheckDecision decide_check(CriteriaState& state, const std::string& plan,
+                           const std::vector<ProbeResult>& probes, bool auto_mode,
+                           Millis cooldown, SystemTime now) {
+  CheckDecision d;
+  std::vector<std::string> names;
+  for (const auto& p : probes) {
+    names.push_back(p.criterion.name);
+    d.evaluations.push_back(update(state, plan, p.criterion, p.failed, p.observed, now));
+  }
+  forget_other_criteria(state, plan, names);
+  d.verdict = summarize(d.evaluations);
+  if (d.verdict.exit == ExitCode::CheckCritical) {
+    d.cooling_down = in_cooldown(state, plan, cooldown, now);
+    d.run_plan = auto_mode && !d.cooling_down;
+  }
+  return d;
 }
 
 bool in_cooldown(const CriteriaState& state, const std::string& plan, Millis cooldown,

@@ -157,3 +157,44 @@ TEST_CASE("a plan criterion maps to its severity and `for:`", "[criteria]") {
   CHECK(criterion_of(warning).severity == Severity::Critical);
   CHECK(criterion_of(warning).hold_for == Millis(300'000));
 }
+
+TEST_CASE("a check decides to run the plan only with --auto, a holding critical and no cooldown",
+          "[criteria]") {
+  CriteriaState state;
+  Criterion slow{"slow", Severity::Warning, 0ms};
+  auto probes = [&](bool api_failed) {
+    return std::vector<ProbeResult>{{api_down, api_failed, api_failed ? "refused" : "200"},
+                                    {slow, true, "3.2s"}};
+  };
+  auto first = decide_check(state, "p", probes(true), true, kDefaultCooldown, t0);
+  CHECK(first.verdict.exit == ExitCode::CheckWarning);
+  CHECK_FALSE(first.run_plan);
+  auto watching = decide_check(state, "p", probes(true), false, kDefaultCooldown, t0 + 5min);
+  CHECK(watching.verdict.exit == ExitCode::CheckCritical);
+  CHECK_FALSE(watching.run_plan);  // without --auto nothing runs
+  auto automatic = decide_check(state, "p", probes(true), true, kDefaultCooldown, t0 + 6min);
+  CHECK(automatic.run_plan);
+  record_auto_run(state, "p", "run-1", t0 + 6min);
+  // Still down after the rollback: the streak restarted and the cooldown holds.
+  for (auto minute : {7min, 12min, 20min}) {
+    auto later = decide_check(state, "p", probes(true), true, kDefaultCooldown, t0 + minute);
+    CHECK_FALSE(later.run_plan);
+  }
+  auto cooling = decide_check(state, "p", probes(true), true, kDefaultCooldown, t0 + 30min);
+  CHECK(cooling.verdict.exit == ExitCode::CheckCritical);  // held since 7min, for 5m
+  CHECK(cooling.cooling_down);
+  CHECK_FALSE(cooling.run_plan);
+  auto after = decide_check(state, "p", probes(true), true, kDefaultCooldown, t0 + 37min);
+  CHECK(after.run_plan);
+}
+
+TEST_CASE("an evaluation reads as one line for the console", "[criteria]") {
+  CriteriaState state;
+  update(state, "p", api_down, true, "connection refused", t0);
+  auto e = update(state, "p", api_down, true, "connection refused", t0 + 3min);
+  CHECK(format_evaluation(e) ==
+        "critical api down: failing for 3m00s (2 checks), would hold at 5m00s; saw: "
+        "connection refused");
+  auto ok = update(state, "p", {"slow", Severity::Warning, 0ms}, false, "35ms", t0);
+  CHECK(format_evaluation(ok) == "warning slow: ok (saw: 35ms)");
+}

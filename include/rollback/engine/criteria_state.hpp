@@ -80,7 +80,13 @@ struct Evaluation {
   Millis failing_for{0};  // since the first failure of the current streak (0 when passing)
   int consecutive_failures = 0;
   std::string value;      // what the probe observed
+  Millis hold_for{0};     // the criterion's `for:`, for messages
 };
+
+// One line for the console and logs: "critical api-down: failing for 3m00s (4 checks), holds
+// at 5m00s; saw: connection refused" / "warning slow: ok (saw: 200 in 35ms)". `value` should
+// already be redacted by the caller (it comes from a probe's message).
+std::string format_evaluation(const Evaluation& evaluation);
 
 // Records one probe result for `plan`/`criterion` at `now` and evaluates it. A passing
 // probe ends the failing streak. A clock that went backwards counts as no time passed.
@@ -109,6 +115,30 @@ void record_auto_run(CriteriaState& state, const std::string& plan, const std::s
 // cannot hold under a reused name months later.
 void forget_other_criteria(CriteriaState& state, const std::string& plan,
                            const std::vector<std::string>& current_names);
+
+inline constexpr Millis kDefaultCooldown{30 * 60 * 1000};
+
+// One probe's result, as the CLI obtained it by running the criterion's read-only action
+// (an action that could not run at all counts as failed, with its error as `observed`).
+struct ProbeResult {
+  Criterion criterion;
+  bool failed = false;
+  std::string observed;
+};
+
+struct CheckDecision {
+  std::vector<Evaluation> evaluations;  // in probe order
+  Verdict verdict;
+  bool run_plan = false;       // --auto and a critical criterion holds and not cooling down
+  bool cooling_down = false;   // a critical criterion holds but the cooldown forbids a run
+};
+
+// One `check` invocation on `state` (which it updates; the caller saves it): records every
+// probe, forgets criteria no longer in the plan, and decides. When run_plan is true the
+// caller starts the run and then calls record_auto_run with its id.
+CheckDecision decide_check(CriteriaState& state, const std::string& plan,
+                           const std::vector<ProbeResult>& probes, bool auto_mode,
+                           Millis cooldown, SystemTime now);
 
 // "2025-01-27T18:00:00Z" (UTC, whole seconds) and back; nullopt for anything else.
 std::string format_utc(SystemTime t);
