@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <rollback/engine/criteria_state.hpp>
+
 namespace rollback::engine {
 namespace {
 
@@ -227,6 +229,58 @@ std::vector<Breach> Monitor::evaluate(const std::vector<Threshold>& thresholds) 
         for (auto& b : breaches(s, t, key.second)) out.push_back(std::move(b));
   std::stable_sort(out.begin(), out.end(),
                    [](const Breach& a, const Breach& b) { return a.start < b.start; });
+  return out;
+}
+
+namespace {
+
+std::string with_unit(Metric metric, double value) {
+  return metric == Metric::LatencyMs ? fmt::format("{:.0f}ms", value) : fmt::format("{:.1f}%", value);
+}
+
+}  // namespace
+
+nlohmann::json watch_summary_json(const Monitor& monitor, const std::vector<Threshold>& thresholds,
+                                  const std::vector<Breach>& found) {
+  nlohmann::json series = nlohmann::json::array(), limits = nlohmann::json::array(),
+                 breach_list = nlohmann::json::array();
+  for (const auto& [key, s] : monitor.all()) {
+    nlohmann::json item = {{"metric", metric_name(key.first)}, {"subject", key.second},
+                           {"count", s.size()}, {"dropped", s.dropped()}};
+    if (key.first == Metric::Error) {
+      item["error_rate"] = error_rate_percent(s);
+    } else if (auto st = stats(s)) {
+      item.update({{"min", st->min}, {"median", st->median}, {"p95", st->p95}, {"max", st->max}});
+    }
+    series.push_back(std::move(item));
+  }
+  for (const auto& t : thresholds) limits.push_back(describe(t));
+  for (const auto& b : found)
+    breach_list.push_back({{"metric", metric_name(b.metric)}, {"subject", b.subject},
+                           {"start", format_utc(b.start)}, {"end", format_utc(b.end)},
+                           {"worst", b.worst}});
+  return {{"series", series}, {"thresholds", limits}, {"breaches", breach_list}};
+}
+
+std::string watch_summary_markdown(const Monitor& monitor, const std::vector<Breach>& found) {
+  std::string out = "| metric | subject | samples | min | median | p95 | max |\n"
+                    "|---|---|---|---|---|---|---|\n";
+  for (const auto& [key, s] : monitor.all()) {
+    auto m = key.first;
+    if (m == Metric::Error) {
+      out += fmt::format("| {} | {} | {} | {} | | | |\n", metric_name(m), key.second, s.size(),
+                         with_unit(m, error_rate_percent(s)));
+    } else if (auto st = stats(s)) {
+      out += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", metric_name(m), key.second,
+                         st->count, with_unit(m, st->min), with_unit(m, st->median),
+                         with_unit(m, st->p95), with_unit(m, st->max));
+    }
+  }
+  out += "\n";
+  if (found.empty()) return out + "No threshold was breached.\n";
+  for (const auto& b : found)
+    out += fmt::format("- {} `{}`: {} to {}, worst {}\n", metric_name(b.metric), b.subject,
+                       format_utc(b.start), format_utc(b.end), with_unit(b.metric, b.worst));
   return out;
 }
 

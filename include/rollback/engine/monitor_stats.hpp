@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <rollback/util/duration.hpp>
@@ -126,6 +127,7 @@ class Monitor {
   void add(Metric metric, const std::string& subject, SystemTime at, double value);
   const Series* series(Metric metric, const std::string& subject) const;
   std::vector<std::string> subjects(Metric metric) const;
+  const std::map<std::pair<Metric, std::string>, Series>& all() const { return series_; }
   // Breaches of every threshold over every subject of its metric, oldest first.
   std::vector<Breach> evaluate(const std::vector<Threshold>& thresholds) const;
 
@@ -133,6 +135,16 @@ class Monitor {
   std::map<std::pair<Metric, std::string>, Series> series_;
   size_t capacity_;
 };
+
+// For report.json's monitoring section: {"series": [{metric, subject, count, dropped, min,
+// median, p95, max, error_rate?}], "thresholds": ["latency < 2000ms", ...], "breaches":
+// [{metric, subject, start, end, worst}]} (times UTC ISO-8601).
+nlohmann::json watch_summary_json(const Monitor& monitor, const std::vector<Threshold>& thresholds,
+                                  const std::vector<Breach>& found);
+
+// The same as Markdown for the report: a table of the series, then one line per breach
+// ("No threshold was breached." when none).
+std::string watch_summary_markdown(const Monitor& monitor, const std::vector<Breach>& found);
 
 // One line of `docker stats --no-stream --format '{{json .}}'`.
 struct ContainerStats {
