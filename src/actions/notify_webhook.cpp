@@ -74,7 +74,7 @@ Outcome post(ActionContext& ctx, const Params& p) {
 
   std::vector<std::string> names;
   for (const auto& [name, value] : p.map("headers")) names.push_back(name);
-  ctx.log(fmt::format("POST {} ({} bytes{}{})", shown, body.size(),
+  if (ctx.log) ctx.log(fmt::format("POST {} ({} bytes{}{})", shown, body.size(),
                       names.empty() ? "" : ", headers: ", fmt::join(names, ", ")));
 
   CURLcode rc = curl_easy_perform(h);
