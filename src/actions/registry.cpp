@@ -11,6 +11,7 @@ const Registry& builtin_registry() {
     register_postgres_actions(r);
     register_http_actions(r);
     register_git_coolify_actions(r);
+    register_notify_actions(r);
     return r;
   }();
   return registry;

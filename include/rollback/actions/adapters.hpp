@@ -13,5 +13,6 @@ void register_wait_actions(Registry& registry);      // wait.sleep
 void register_postgres_actions(Registry& registry);  // pg.ready, pg.query, pg.dump, pg.restore
 void register_http_actions(Registry& registry);      // http.probe, http.request
 void register_git_coolify_actions(Registry& registry);  // git.revert, git.current, coolify.rollback
+void register_notify_actions(Registry& registry);  // notify.webhook, notify.email
 
 }  // namespace rollback::actions
