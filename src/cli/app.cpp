@@ -17,7 +17,8 @@ using AddCommand = void (*)(CLI::App&, GlobalOptions&, Selected&);
 // The subcommand table (ninja's `Tool` list): help and suggestions come from here.
 constexpr AddCommand kCommands[] = {
     add_run_command,     add_backup_command,  add_validate_command, add_list_command,
-    add_targets_command, add_resume_command,  add_history_command,  add_version_command,
+    add_targets_command, add_check_command,   add_watch_command,    add_resume_command,
+    add_history_command, add_version_command,
 };
 
 }  // namespace

@@ -63,7 +63,7 @@ int run_plan(const GlobalOptions& global, const RunArgs& args) {
 
   // A dry run changes nothing, so it takes no lock and writes no state.
   engine::RunLock lock;
-  if (!args.dry_run) {
+  if (!args.dry_run && !args.lock_held) {
     auto taken = take_run_lock(global, run.record);
     if (!taken) return to_int(ExitCode::Locked);
     lock = std::move(*taken);

@@ -51,6 +51,10 @@ Result<std::map<std::string, std::string>> collect_overrides(const RunArgs& args
 
 std::string format_compact_utc(engine::SystemTime time) { return format_time(time, "%Y%m%d-%H%M%S"); }
 
+std::string new_run_id(const std::string& plan_name, engine::SystemTime started) {
+  return fmt::format("{}-{}-{}", format_compact_utc(started), plan_name, random_suffix());
+}
+
 std::string destructive_step_ids(const plan::Plan& plan) {
   std::string ids;
   for (const auto& step : plan.steps)
@@ -79,7 +83,7 @@ int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions
                 PreparedRun& run) {
   auto& record = run.record;
   record.started = std::chrono::system_clock::now();
-  record.run_id = fmt::format("{}-{}-{}", format_compact_utc(record.started), plan.name, random_suffix());
+  record.run_id = !args.run_id.empty() ? args.run_id : new_run_id(plan.name, record.started);
   record.plan_name = plan.name;
   record.plan_path = plan.path.string();
   record.kind = plan.kind;

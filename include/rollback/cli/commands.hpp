@@ -25,6 +25,10 @@ struct RunArgs {
   std::string reason;
   std::string operator_name;
   std::string report;
+  // Set by `check --auto`, which takes the lock itself before deciding to run (so 20 cron
+  // invocations can never start two rollbacks) and names the run before it starts.
+  bool lock_held = false;
+  std::string run_id;
 };
 
 // The options shared by `rollback PLAN`, `rollback run PLAN` and `rollback backup`.
@@ -38,6 +42,8 @@ void add_validate_command(CLI::App& app, GlobalOptions& global, Selected& select
 void add_list_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_targets_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_resume_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_check_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_watch_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_history_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_version_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 

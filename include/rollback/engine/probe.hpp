@@ -1,0 +1,25 @@
+// Running one read-only action outside a step: a `check` criterion or a `watch` probe.
+#pragma once
+
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/plan/interpolate.hpp>
+#include <rollback/proc/runner.hpp>
+
+namespace rollback::engine {
+
+struct ProbeOutcome {
+  actions::Outcome outcome;
+  std::string observed;  // "status=200 latency=35ms", else the outcome's message (redacted)
+};
+
+// Resolves `with` against the scope and runs the action with a deadline. An unknown action
+// or a parameter that cannot be resolved is a failed probe whose message says so.
+ProbeOutcome run_probe(const actions::Registry& registry, proc::Runner& runner,
+                       const std::string& action, const YAML::Node& with,
+                       const plan::Scope& scope, Millis timeout);
+
+}  // namespace rollback::engine

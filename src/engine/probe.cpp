@@ -1,0 +1,36 @@
+#include <rollback/engine/probe.hpp>
+
+#include <fmt/format.h>
+
+#include <rollback/util/redact.hpp>
+
+namespace rollback::engine {
+
+ProbeOutcome run_probe(const actions::Registry& registry, proc::Runner& runner,
+                       const std::string& action_name, const YAML::Node& with,
+                       const plan::Scope& scope, Millis timeout) {
+  ProbeOutcome result;
+  const auto* action = registry.find(action_name);
+  if (!action) {
+    result.outcome = actions::Outcome::failure(fmt::format("unknown action {}", action_name));
+  } else if (auto params = plan::resolve_params(with, scope, *action); !params) {
+    result.outcome = actions::Outcome::failure(params.error().message);
+  } else {
+    actions::ActionContext ctx{.step_id = "probe",
+                               .runner = runner,
+                               .set_var = [](const std::string&, const std::string&) {},
+                               .log = [](std::string_view) {},
+                               .timeout = timeout,
+                               .deadline = std::chrono::steady_clock::now() + timeout};
+    result.outcome = action->run(ctx, *params);
+  }
+  std::string observed;
+  for (const auto& o : result.outcome.observations)
+    observed += (observed.empty() ? "" : " ") + o.name + "=" + o.value;
+  if (!result.outcome.ok || observed.empty())
+    observed += (observed.empty() ? "" : "; ") + result.outcome.message;
+  result.observed = redact(observed);
+  return result;
+}
+
+}  // namespace rollback::engine
