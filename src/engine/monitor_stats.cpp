@@ -278,6 +278,8 @@ std::string watch_summary_markdown(const Monitor& monitor, const std::vector<Bre
   }
   out += "\n";
   if (found.empty()) return out + "No threshold was breached.\n";
+  out += fmt::format("**{} threshold breach{}** (beyond the limit for longer than allowed):\n\n",
+                     found.size(), found.size() == 1 ? "" : "es");
   for (const auto& b : found)
     out += fmt::format("- {} `{}`: {} to {}, worst {}\n", metric_name(b.metric), b.subject,
                        format_utc(b.start), format_utc(b.end), with_unit(b.metric, b.worst));

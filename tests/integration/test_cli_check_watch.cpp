@@ -1,0 +1,170 @@
+// `check`, `check --auto`, `watch` and notifications through the binary, against real
+// in-process HTTP servers.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <thread>
+
+#include "support/http_servers.hpp"
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using testing::read_text;
+using testing::write_text;
+
+namespace {
+
+// A plan whose critical criterion probes ${url} and must fail for 1500ms to hold; its one
+// step appends to a marker file, so the test can count rollbacks.
+std::string check_plan(const fs::path& dir) {
+  return fmt::format(R"(version: 1
+name: guarded
+vars:
+  url: http://127.0.0.1:1/
+  marker: {0}/rollbacks
+cooldown: 1h
+criteria:
+  critical:
+    - name: API answers
+      probe: {{action: http.probe, with: {{url: "${{url}}", timeout: 2s}}}}
+      for: 1500ms
+steps:
+  - id: roll-back
+    action: exec.run
+    with: {{argv: [sh, -c, 'echo rolled >> "$M"'], env: {{M: "${{marker}}"}}}}
+)",
+                     dir.string());
+}
+
+testing::CommandResult check(const testing::TempDir& dir, const std::string& url, bool auto_run) {
+  std::vector<std::string> args = {"--state-dir", (dir / "state").string(), "check",
+                                   (dir / "plan.yaml").string(), "--var", "url=" + url};
+  if (auto_run) args.push_back("--auto");
+  return testing::run_rollback(args);
+}
+
+size_t rollbacks(const testing::TempDir& dir) {
+  auto text = read_text(dir / "rollbacks");
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+}  // namespace
+
+TEST_CASE("a criterion failing for less than its `for:` never triggers across repeated checks",
+          "[cli][check]") {
+  testing::TempDir dir;
+  write_text(dir / "plan.yaml", check_plan(dir.path()));
+  auto down = testing::HttpServer::failing();
+  for (int i = 0; i < 3; ++i) {
+    auto r = check(dir, down->url("/health"), true);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("would hold at 1.5s"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK(rollbacks(dir) == 0);
+}
+
+TEST_CASE("a criterion failing longer than `for:` triggers exactly one rollback, then the cooldown holds, "
+          "and recovery clears the state", "[cli][check]") {
+  testing::TempDir dir;
+  write_text(dir / "plan.yaml", check_plan(dir.path()));
+  auto down = testing::HttpServer::failing();
+  CHECK(check(dir, down->url("/health"), true).exit_code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+
+  auto fired = check(dir, down->url("/health"), true);
+  INFO(fired.out << fired.err);
+  CHECK(fired.exit_code == 0);  // the plan's own exit code
+  CHECK(rollbacks(dir) == 1);
+  auto report_path = fired.out.substr(fired.out.rfind("report: ") + 8);
+  report_path.erase(report_path.find_last_not_of('\n') + 1);
+  CHECK_THAT(read_text(report_path), Catch::Contains("API answers"));  // the reason names it
+
+  // Still failing, for longer than `for:` again: the cooldown keeps it from running twice.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+  CHECK(check(dir, down->url("/health"), true).exit_code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+  auto cooled = check(dir, down->url("/health"), true);
+  CHECK(cooled.exit_code == 11);
+  CHECK_THAT(cooled.out, Catch::Contains("not running again"));
+  CHECK(rollbacks(dir) == 1);
+
+  auto up = testing::HttpServer::healthy();
+  auto recovered = check(dir, up->url("/health"), false);
+  CHECK(recovered.exit_code == 0);
+  CHECK_THAT(read_text(dir / "state/criteria.json"), Catch::Contains("\"first_failed_at\": null"));
+}
+
+TEST_CASE("check without --auto only reports: exit 11 while a critical criterion holds", "[cli][check]") {
+  testing::TempDir dir;
+  write_text(dir / "plan.yaml", check_plan(dir.path()));
+  auto down = testing::HttpServer::failing();
+  check(dir, down->url("/"), false);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+  auto r = check(dir, down->url("/"), false);
+  CHECK(r.exit_code == 11);
+  CHECK(rollbacks(dir) == 0);
+}
+
+TEST_CASE("watch reports a latency breach with its time and adds a monitoring section to the report",
+          "[cli][watch]") {
+  testing::TempDir dir;
+  auto slow = testing::HttpServer::slow(std::chrono::milliseconds(300));
+  write_text(dir / "plan.yaml", fmt::format(R"(version: 1
+name: watched
+steps:
+  - id: noop
+    action: exec.run
+    with: {{argv: ["true"]}}
+monitor:
+  interval: 400ms
+  duration: 2s
+  http: {{url: "{}"}}
+  thresholds:
+    latency: "< 100ms"
+)",
+                                            slow->url("/health")));
+  auto state = (dir / "state").string();
+  REQUIRE(testing::run_rollback({"--state-dir", state, (dir / "plan.yaml").string()}).exit_code == 0);
+  auto r = testing::run_rollback({"--state-dir", state, "watch", (dir / "plan.yaml").string()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 5);
+  CHECK_THAT(r.out, Catch::Contains("latency") && Catch::Contains("breach"));
+  auto report_path = r.out.substr(r.out.rfind("report: ") + 8);
+  report_path.erase(report_path.find_last_not_of('\n') + 1);
+  auto report = read_text(report_path);
+  CHECK_THAT(report, Catch::Contains("## Post-rollback monitoring"));
+  CHECK_THAT(read_text(fs::path(report_path).replace_extension(".json")), Catch::Contains("\"monitoring\""));
+}
+
+TEST_CASE("a webhook notification reaches the server as Slack-style JSON, and a down endpoint does not fail the run",
+          "[cli][notify]") {
+  testing::TempDir dir;
+  auto hook = testing::HttpServer::healthy();
+  auto plan = [&](const std::string& url) {
+    return fmt::format(R"(version: 1
+name: notified
+steps:
+  - id: tell
+    phase: notify
+    action: notify.webhook
+    with: {{url: "{}", message: "rollback ${{run.id}} started"}}
+)",
+                       url);
+  };
+  write_text(dir / "ok.yaml", plan(hook->url("/hook")));
+  auto sent = testing::run_rollback({"--state-dir", (dir / "state").string(), (dir / "ok.yaml").string()});
+  INFO(sent.out << sent.err);
+  CHECK(sent.exit_code == 0);
+  CHECK(hook->requests() == 1);
+  CHECK_THAT(hook->last_body(), Catch::StartsWith("{\"text\":\"rollback ") && Catch::Contains("started"));
+
+  write_text(dir / "down.yaml", plan(fmt::format("http://127.0.0.1:{}/hook", testing::unused_port())));
+  auto down = testing::run_rollback({"--state-dir", (dir / "state").string(), (dir / "down.yaml").string()});
+  INFO(down.out << down.err);
+  CHECK(down.exit_code == 0);
+  auto report = down.out.substr(down.out.rfind("report: ") + 8);
+  report.erase(report.find_last_not_of('\n') + 1);
+  CHECK_THAT(read_text(report), Catch::Contains("not delivered"));
+}
