@@ -8,6 +8,7 @@ const Registry& builtin_registry() {
     register_exec_actions(r);
     register_fs_actions(r);
     register_wait_actions(r);
+    register_docker_actions(r);
     return r;
   }();
   return registry;

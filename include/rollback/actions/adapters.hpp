@@ -10,5 +10,6 @@ void register_exec_actions(Registry& registry);    // exec.run
 void register_fs_actions(Registry& registry);      // fs.copy, move, mkdir, remove, latest
 void register_checksum_action(Registry& registry); // fs.checksum
 void register_wait_actions(Registry& registry);    // wait.sleep
+void register_docker_actions(Registry& registry);  // docker.compose, stop, ps, volume.*
 
 }  // namespace rollback::actions
