@@ -29,9 +29,9 @@ Outcome run_exec(ActionContext& ctx, const Params& p) {
   long long expected = p.integer("expect_exit", 0);
   auto outcome = done->exit_code == expected && !done->timed_out && !done->cancelled
                      ? Outcome::success(fmt::format("{}: {}", command.argv[0], done->outcome()))
-                     : Outcome::failure(fmt::format("{}: {} (expected exit {})",
-                                                    proc::display_command(command.argv),
-                                                    done->outcome(), expected),
+                     : Outcome::failure(redact(fmt::format("{}: {} (expected exit {})",
+                                                           proc::display_command(command.argv),
+                                                           done->outcome(), expected)),
                                         done->timed_out);
   outcome.log_excerpt = output_excerpt(*done);
   outcome.observations.push_back({"exit", std::to_string(done->exit_code), outcome.ok});

@@ -1,12 +1,76 @@
 #include <rollback/cli/app.hpp>
 
+#include <csignal>
 #include <cstdio>
+#include <exception>
+
+#include <rollback/cli/commands.hpp>
+#include <rollback/util/exit_code.hpp>
+#include <rollback/util/log.hpp>
+#include <rollback/util/redact.hpp>
 
 namespace rollback::cli {
+namespace {
 
-int main(int, char**) {
-  std::puts("rollback: not yet wired");
-  return 0;
+using AddCommand = void (*)(CLI::App&, GlobalOptions&, Selected&);
+
+// The subcommand table (ninja's `Tool` list): help and suggestions come from here.
+constexpr AddCommand kCommands[] = {
+    add_run_command,     add_backup_command,  add_validate_command, add_list_command,
+    add_targets_command, add_resume_command,  add_history_command,  add_version_command,
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"rollback: run rollback plans for Docker Compose / Coolify stacks safely",
+               "rollback"};
+  app.footer("Exit codes: 0 ok, 1 step failed, 2 usage or plan error, 3 locked, 4 preflight "
+             "failed, 5 verification failed, 10/11 check warning/critical, 130 interrupted.");
+  GlobalOptions global;
+  app.add_option("--plans-dir", global.plans_dir, "Where plans are looked up by name");
+  app.add_option("--state-dir", global.state_dir, "Where runs, journals, reports and the lock live");
+  app.add_flag("--json", global.json, "Machine-readable output on stdout; logs go to stderr");
+  app.add_flag("-v,--verbose", global.verbose, "More log output (repeatable)");
+  app.add_flag("-q,--quiet", global.quiet, "Only failures and the final line");
+
+  // `rollback PLAN [options]` is `rollback run PLAN [options]`.
+  RunArgs direct;
+  app.add_option("plan", direct.plan, "Plan name (in the plans dir) or path to a .yaml");
+  add_run_options(app, direct);
+
+  Selected selected;
+  for (auto add : kCommands) add(app, global, selected);
+  for (auto* sub : app.get_subcommands({})) sub->fallthrough();
+  app.require_subcommand(0, 1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "Run 'rollback --help' for usage. Nothing ran.\n");
+    return to_int(ExitCode::Usage);
+  }
+
+  setup_logging(global.verbosity());
+  if (!selected) {
+    if (direct.plan.empty()) {
+      std::fputs(app.help().c_str(), stdout);
+      return to_int(ExitCode::Usage);
+    }
+    selected = [&] { return run_plan(global, direct); };
+  }
+  try {
+    return selected();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "internal error: %s\n", redact(e.what()).c_str());
+    return to_int(ExitCode::StepFailed);
+  }
 }
 
 }  // namespace rollback::cli

@@ -1,9 +1,9 @@
 #include <rollback/plan/interpolate.hpp>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <fmt/format.h>
 
 #include <rollback/util/redact.hpp>
 
@@ -81,8 +81,8 @@ std::optional<std::string> Scope::lookup(std::string_view ref) const {
   return std::nullopt;
 }
 
-Result<std::vector<std::string>> references(std::string_view text) {
-  std::vector<std::string> refs;
+ReferenceScan scan_references(std::string_view text) {
+  ReferenceScan scan;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] != '$' || i + 1 >= text.size()) continue;
     if (text[i + 1] == '$' && i + 2 < text.size() && text[i + 2] == '{') {
@@ -91,18 +91,31 @@ Result<std::vector<std::string>> references(std::string_view text) {
     }
     if (text[i + 1] != '{') continue;
     auto close = text.find('}', i + 2);
-    if (close == std::string_view::npos)
-      return fail(fmt::format("unclosed \"${{\" at offset {}", i));
+    if (close == std::string_view::npos) {
+      scan.error = "unclosed \"${\"";
+      scan.error_offset = i;
+      return scan;
+    }
     std::string ref(text.substr(i + 2, close - i - 2));
-    auto trim = [](std::string& s) {
-      s.erase(0, s.find_first_not_of(" \t"));
-      s.erase(s.find_last_not_of(" \t") + 1);
-    };
-    trim(ref);
-    if (ref.empty()) return fail(fmt::format("empty \"${{}}\" at offset {}", i));
-    refs.push_back(ref);
+    ref.erase(0, ref.find_first_not_of(" \t"));
+    ref.erase(ref.find_last_not_of(" \t") + 1);
+    if (ref.empty()) {
+      scan.error = "empty \"${}\"";
+      scan.error_offset = i;
+      return scan;
+    }
+    scan.refs.push_back({std::move(ref), i});
     i = close;
   }
+  return scan;
+}
+
+Result<std::vector<std::string>> references(std::string_view text) {
+  auto scan = scan_references(text);
+  if (!scan.error.empty())
+    return fail(fmt::format("{} at offset {}", scan.error, scan.error_offset));
+  std::vector<std::string> refs;
+  for (auto& ref : scan.refs) refs.push_back(std::move(ref.name));
   return refs;
 }
 
@@ -132,7 +145,8 @@ Result<std::string> interpolate(std::string_view text, const Scope& scope) {
     auto value = scope.lookup(ref);
     if (!value) {
       if (ref.starts_with("env."))
-        return fail(fmt::format("environment variable {} is not set (${{{}}})", ref.substr(4), ref));
+        return fail(
+            fmt::format("environment variable {} is not set (${{{}}})", ref.substr(4), ref));
       return fail(fmt::format("undefined variable ${{{}}}", ref));
     }
     out += *value;  // appended, never rescanned
@@ -161,8 +175,8 @@ Result<actions::Params> resolve_params(const YAML::Node& with, const Scope& scop
         auto text = interpolate(node.Scalar(), scope);
         if (!text) return fail(fmt::format("{}: {}", where, text.error().message));
         if (type == ParamType::Duration && !parse_duration(*text))
-          return fail(fmt::format("{}: \"{}\" is not a duration (use 500ms, 30s, 5m, 2h)",
-                                  where, redact(*text)));
+          return fail(fmt::format("{}: \"{}\" is not a duration (use 500ms, 30s, 5m, 2h)", where,
+                                  redact(*text)));
         values[key] = *text;
         break;
       }

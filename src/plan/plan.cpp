@@ -1,7 +1,7 @@
 #include <rollback/plan/plan.hpp>
 
-#include <array>
 #include <fmt/format.h>
+#include <array>
 
 namespace rollback::plan {
 namespace {
@@ -45,7 +45,9 @@ Location location_of(const std::string& file, const YAML::Node& node) {
   return loc;
 }
 
-std::string Diagnostic::str() const { return fmt::format("{}: {}", where.str(), message); }
+std::string Diagnostic::str() const {
+  return fmt::format("{}: {}", where.str(), message);
+}
 
 std::string_view to_string(Phase phase) {
   for (auto [p, name] : kPhases)

@@ -1,5 +1,6 @@
 #include <rollback/proc/runner.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -278,7 +279,9 @@ Result<Completed> SystemRunner::run(const Command& command) {
     int out_idx = -1, err_idx = -1;
     if (out_fd >= 0) { out_idx = nfds; fds[nfds++] = {out_fd, POLLIN, 0}; }
     if (err_fd >= 0) { err_idx = nfds; fds[nfds++] = {err_fd, POLLIN, 0}; }
-    if (g_cancel_pipe[0] >= 0) fds[nfds++] = {g_cancel_pipe[0], POLLIN, 0};
+    // Once the group is being stopped the pipe stays readable (drained only by
+    // reset_cancel): polling it then would spin at 100% CPU through the grace period.
+    if (g_cancel_pipe[0] >= 0 && !kill_at) fds[nfds++] = {g_cancel_pipe[0], POLLIN, 0};
     int ready = ::poll(fds, static_cast<nfds_t>(nfds), wait_ms);
     if (ready > 0) {
       if (out_idx >= 0 && (fds[out_idx].revents & (POLLIN | POLLHUP | POLLERR)))

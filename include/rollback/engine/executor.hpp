@@ -37,8 +37,15 @@ class Executor {
   // Returns the failures, one per step ("step restore-db: dump /x is empty").
   std::vector<std::string> preflight(const plan::Plan& plan, plan::Scope& scope);
 
-  // Runs the steps. `record` must hold the run's identity; steps and result are filled in.
-  // Returns the exit code per spec (Success, StepFailed, VerifyFailed, Interrupted).
+  // Runs the steps. `record` must hold the run's identity (run id, operator, reason, target,
+  // started); plan name/path/kind/report spec are taken from `plan`, steps and result are
+  // filled in. With a journal, writes run_started first and run_finished last (a resumed run
+  // writes run_started again with "resumed": true). Steps after a failed (abort) or
+  // interrupted one stay Pending. A step's timeout bounds each attempt: actions pass
+  // ctx.remaining() to their child processes, and an attempt that overruns is a failure
+  // "timed out after X" (an action that ignores its deadline cannot be preempted).
+  // Returns the exit code per spec (Success, StepFailed, VerifyFailed, Interrupted): a
+  // failure ignored by on_failure: continue does not count, in any phase.
   ExitCode execute(const plan::Plan& plan, plan::Scope& scope, RunRecord& record,
                    Journal* journal, const ExecuteOptions& options);
 

@@ -27,6 +27,12 @@ class Journal {
   std::filesystem::path file_;
 };
 
+// The run_started event: the run's identity, report spec, non-secret vars and every
+// planned step (so steps that never started still show as not run after a crash).
+nlohmann::json run_started_event(const RunRecord& record);
+// The run_finished event: result code and message, end time, final non-secret vars.
+nlohmann::json run_finished_event(const RunRecord& record);
+
 // Reads a journal back into a record (steps in their last known state). A torn last line
 // (crash mid-write) is ignored.
 Result<RunRecord> read_journal(const std::filesystem::path& file);

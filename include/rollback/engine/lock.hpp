@@ -19,6 +19,9 @@ struct LockHolder {
   std::string operator_name;
   std::string started;  // UTC ISO-8601
   std::string plan;
+  // Set when the lock could not be taken for another reason than a holder (cannot create
+  // the lock file): then describe() returns this instead.
+  std::string error;
   std::string describe() const;  // "run 2025...-full (pid 123, operator ana, since ...)"
 };
 
@@ -35,6 +38,8 @@ class RunLock {
   static std::expected<RunLock, LockHolder> acquire(const std::filesystem::path& lock_file,
                                                     const LockHolder& me);
   bool held() const { return fd_ >= 0; }
+  // Releases early (the destructor does it otherwise); clears the holder text first.
+  void release();
 
  private:
   int fd_ = -1;

@@ -65,4 +65,19 @@ struct RunRecord {
   nlohmann::json extra = nlohmann::json::object();  // sections added later (monitoring)
 };
 
+// Times as UTC ISO-8601 with milliseconds ("2025-01-27T18:00:00.123Z"), for the journal
+// and report.json; parse returns nullopt on anything else.
+std::string format_iso_utc(SystemTime time);
+std::optional<SystemTime> parse_iso_utc(std::string_view text);
+
+// A step's record as JSON (times ISO-8601, durations in ms) and back; used by the journal
+// and the report's JSON twin, so both spell fields the same way.
+nlohmann::json step_to_json(const StepRecord& step);
+StepRecord step_from_json(const nlohmann::json& j);
+
+// At most `max_lines` lines of `text` (head and tail kept, the middle counted) and each line
+// at most `max_line_bytes`: log excerpts stay readable in a report whatever a step printed.
+std::string bound_excerpt(std::string_view text, size_t max_lines = 40,
+                          size_t max_line_bytes = 400);
+
 }  // namespace rollback::engine

@@ -39,6 +39,22 @@ class Scope {
   std::map<std::string, std::string> builtins_;  // target.*, run.*
 };
 
+// One `${...}` occurrence: its trimmed name and the offset of its "${" in the text.
+struct Reference {
+  std::string name;
+  size_t offset = 0;
+};
+
+// Every reference in `text`, in order, with offsets (the loader turns them into columns).
+// Scanning stops at the first malformed one: `error` says what ("unclosed \"${\"") and
+// `error_offset` where it starts.
+struct ReferenceScan {
+  std::vector<Reference> refs;
+  std::string error;
+  size_t error_offset = 0;
+};
+ReferenceScan scan_references(std::string_view text);
+
 // The references in `text`, in order ("${a} ${env.B}" -> {"a", "env.B"}); an unclosed
 // "${" is returned as an error message.
 Result<std::vector<std::string>> references(std::string_view text);

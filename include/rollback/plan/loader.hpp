@@ -25,6 +25,10 @@ LoadResult load_plan_text(const std::string& text, const std::string& file_name,
 Result<std::filesystem::path> find_plan(const std::string& name_or_path,
                                         const std::filesystem::path& plans_dir);
 
+// The plan files (*.yaml, *.yml) directly in `plans_dir`, sorted by name; empty when the
+// dir does not exist. For `rollback list` and `rollback validate` with no plan named.
+std::vector<std::filesystem::path> list_plan_files(const std::filesystem::path& plans_dir);
+
 // The closest of `candidates` to `word` (edit distance), or "" when none is close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 

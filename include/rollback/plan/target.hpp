@@ -34,6 +34,12 @@ struct Verification {
 using TargetLister = std::function<Result<std::vector<Target>>(const TargetSpec&, const Scope&)>;
 void register_target_source(const std::string& from, TargetLister lister);
 
+// The registered `from:` names ("dir" is built in), sorted.
+std::vector<std::string> target_sources();
+
+// "2025-01-27 18:00:00 UTC": how targets' times are shown in lists and errors.
+std::string format_target_time(std::chrono::system_clock::time_point time);
+
 Result<std::vector<Target>> list_targets(const TargetSpec& spec, const Scope& scope);
 
 // Resolves what the user typed (or the plan's default): an exact name, a unique prefix,
@@ -42,6 +48,12 @@ Result<std::vector<Target>> list_targets(const TargetSpec& spec, const Scope& sc
 Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const std::string& wanted);
 
 // For dir targets: `require` paths exist, SHA256SUMS (or manifest.json) verified when present.
+// Sets ${target.name} and ${target.path} for the chosen target (both "" for none).
+void bind_target(Scope& scope, const Target& target);
+
+// `require` entries may use ${vars}: the overload with a scope resolves them (the other
+// takes them literally).
 Verification verify_target(const TargetSpec& spec, const Target& target);
+Verification verify_target(const TargetSpec& spec, const Target& target, const Scope& scope);
 
 }  // namespace rollback::plan

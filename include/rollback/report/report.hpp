@@ -15,6 +15,9 @@ namespace rollback::report {
 std::string render_markdown(const engine::RunRecord& record);
 nlohmann::json render_json(const engine::RunRecord& record);
 
+// The JSON twin of a Markdown path: "report.md" -> "report.json", "x" -> "x.json".
+std::filesystem::path json_twin(const std::filesystem::path& md_path);
+
 // Writes <md_path> and its twin (same name, .json). Returns the Markdown path.
 Result<std::filesystem::path> write_report(const engine::RunRecord& record,
                                            const std::filesystem::path& md_path);

@@ -1,0 +1,44 @@
+// One function per subcommand file: it adds its CLI11 subcommand and, when chosen, stores
+// the work to do in `selected` (run after parsing, so --help and parse errors never touch
+// a lock, the state dir or anything else: field lesson 4).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <rollback/cli/common.hpp>
+
+namespace rollback::cli {
+
+using Selected = std::function<int()>;
+
+struct RunArgs {
+  std::string plan;
+  std::string target;
+  bool dry_run = false;
+  bool yes = false;
+  std::vector<std::string> vars;   // KEY=VALUE
+  std::string vars_file;
+  std::string reason;
+  std::string operator_name;
+  std::string report;
+};
+
+// The options shared by `rollback PLAN`, `rollback run PLAN` and `rollback backup`.
+void add_run_options(CLI::App& app, RunArgs& args);
+// Runs a plan per the spec; returns the exit code.
+int run_plan(const GlobalOptions& global, const RunArgs& args);
+
+void add_run_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_backup_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_validate_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_list_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_targets_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_resume_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_history_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_version_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+
+}  // namespace rollback::cli

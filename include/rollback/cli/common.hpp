@@ -1,0 +1,38 @@
+// What every subcommand shares: global options, where plans and state live, loading a
+// plan with its diagnostics printed, and the operator's name.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <rollback/plan/plan.hpp>
+
+namespace rollback::cli {
+
+struct GlobalOptions {
+  std::string plans_dir;   // --plans-dir
+  std::string state_dir;   // --state-dir
+  bool json = false;       // --json: machine-readable stdout
+  int verbose = 0;         // -v (repeatable)
+  bool quiet = false;      // -q
+  int verbosity() const { return quiet ? -1 : verbose; }
+};
+
+// --plans-dir, else $ROLLBACK_PLANS, else ./plans, else /etc/rollback/plans.
+std::filesystem::path plans_dir(const GlobalOptions& options);
+// --state-dir, else $ROLLBACK_STATE, else $XDG_STATE_HOME/rollback, else
+// ~/.local/state/rollback (/var/lib/rollback for root).
+std::filesystem::path state_dir(const GlobalOptions& options);
+
+// Finds and loads a plan; prints every diagnostic to stderr. nullopt = exit 2.
+std::optional<plan::Plan> load_plan_or_report(const std::string& name_or_path,
+                                              const GlobalOptions& options);
+
+std::string login_name();
+std::string host_name();
+
+// "error: ..." on stderr (redacted).
+void print_error(const std::string& message);
+
+}  // namespace rollback::cli

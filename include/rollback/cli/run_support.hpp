@@ -1,0 +1,66 @@
+// The stages of a run that `run`, `backup`, `resume` and `check --auto` share: preparing
+// the scope and target, confirming, and finishing (journal, report, final line).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <rollback/cli/commands.hpp>
+#include <rollback/engine/journal.hpp>
+#include <rollback/engine/lock.hpp>
+#include <rollback/engine/run_record.hpp>
+#include <rollback/plan/interpolate.hpp>
+#include <rollback/plan/plan.hpp>
+#include <rollback/plan/target.hpp>
+#include <rollback/report/console.hpp>
+#include <rollback/util/exit_code.hpp>
+
+namespace rollback::cli {
+
+struct PreparedRun {
+  plan::Scope scope;
+  engine::RunRecord record;
+  std::filesystem::path run_dir;  // <state>/runs/<run-id>
+  std::optional<plan::Target> target;
+};
+
+// Reads --vars/--var overrides and secrets, binds the plan's vars. 0 or the exit code.
+// Listing targets needs no secrets unless the target section uses one: need_secrets=false
+// lets `targets` work for a person who does not hold the run's credentials.
+int bind_scope(const plan::Plan& plan, const RunArgs& args, plan::Scope& scope,
+               bool need_secrets = true);
+
+// Builds the run's identity, binds vars (--vars, --var), reads secrets, resolves and
+// verifies the target. Returns 0, or the exit code to stop with (message printed).
+int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions& global,
+                PreparedRun& run);
+
+// The second half of prepare_run for a record that already has its identity (resume):
+// binds vars and secrets, resolves and verifies the target.
+int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, PreparedRun& run);
+
+// Asks on the terminal; true when the operator typed "yes" or the target's name.
+bool confirm_on_terminal(const plan::Plan& plan, const PreparedRun& run);
+
+// After the executor ran: writes the report (not for a dry run without --report), prints
+// the summary and, last, the report path. Returns the process exit code.
+int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code, const RunArgs& args,
+               const GlobalOptions& global, report::ConsoleProgress& console);
+
+// When the run stopped before the executor (preflight failed, not confirmed): records the
+// result, journals run_started/run_finished and writes the report all the same.
+int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
+                      const std::string& message, const RunArgs& args,
+                      const GlobalOptions& global, report::ConsoleProgress& console);
+
+// The state dir's flock; on contention prints the holder and returns nullopt (exit 3).
+std::optional<engine::RunLock> take_run_lock(const GlobalOptions& global,
+                                            const engine::RunRecord& record);
+
+report::ConsoleOptions console_options(const GlobalOptions& global);
+
+std::string destructive_step_ids(const plan::Plan& plan);
+std::string format_compact_utc(engine::SystemTime time);  // 20250127-180000
+
+}  // namespace rollback::cli

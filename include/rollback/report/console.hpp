@@ -1,0 +1,44 @@
+// Console progress for a run: one line per step ("[3/12] Restore volume ... ok (1.2s)"),
+// a summary line, and the report's path as the very last line (scripts read it).
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include <rollback/engine/run_record.hpp>
+
+namespace rollback::report {
+
+struct ConsoleOptions {
+  bool quiet = false;    // -q: only failures, the summary and the report path
+  bool verbose = false;  // -v: step log lines too
+  bool color = false;    // see use_color()
+};
+
+// True when `fd` is a terminal and NO_COLOR is unset (or empty).
+bool use_color(int fd);
+
+class ConsoleProgress {
+ public:
+  ConsoleProgress(std::ostream& out, ConsoleOptions options) : out_(out), options_(options) {}
+
+  // Signatures match engine::ExecuteOptions' callbacks.
+  void step_started(const engine::StepRecord& step, size_t index, size_t total);
+  void step_finished(const engine::StepRecord& step, size_t index, size_t total);
+  void log_line(const std::string& step_id, std::string_view line);  // shown with -v
+  void summary(const engine::RunRecord& record);
+  void report_path(const std::filesystem::path& path);
+
+ private:
+  std::string paint(std::string_view text, const char* code) const;
+  std::string result_text(const engine::StepRecord& step) const;
+  void break_open_line();
+
+  std::ostream& out_;
+  ConsoleOptions options_;
+  bool line_open_ = false;  // "[3/12] name ... " printed, result not yet
+};
+
+}  // namespace rollback::report

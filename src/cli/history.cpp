@@ -1,0 +1,72 @@
+// `rollback history`: past runs from their journals, newest first.
+#include <algorithm>
+#include <cstdio>
+#include <fmt/format.h>
+
+#include <rollback/cli/commands.hpp>
+#include <rollback/cli/run_support.hpp>
+#include <rollback/engine/journal.hpp>
+#include <rollback/util/exit_code.hpp>
+
+namespace rollback::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string result_word(const engine::RunRecord& r) {
+  if (!r.ended) return "interrupted?";
+  switch (r.result) {
+    case ExitCode::Success: return "ok";
+    case ExitCode::StepFailed: return "failed";
+    case ExitCode::PreflightFailed: return "preflight-failed";
+    case ExitCode::VerifyFailed: return "verify-failed";
+    case ExitCode::Interrupted: return "interrupted";
+    default: return fmt::format("exit {}", to_int(r.result));
+  }
+}
+
+int history(const GlobalOptions& global, int limit) {
+  auto runs_dir = state_dir(global) / "runs";
+  std::vector<engine::RunRecord> runs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(runs_dir, ec)) {
+    auto journal = entry.path() / "journal.jsonl";
+    if (!fs::exists(journal)) continue;
+    auto record = engine::read_journal(journal);
+    if (record) runs.push_back(std::move(*record));
+  }
+  std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.started > b.started; });
+  if (limit > 0 && runs.size() > static_cast<size_t>(limit)) runs.resize(static_cast<size_t>(limit));
+  nlohmann::json out = nlohmann::json::array();
+  if (!global.json && !runs.empty())
+    std::printf("%-40s %-10s %-28s %-16s %-8s %s\n", "RUN", "PLAN", "TARGET", "RESULT", "TIME", "REPORT");
+  for (const auto& r : runs) {
+    std::string duration = r.ended ? format_duration(std::chrono::duration_cast<Millis>(*r.ended - r.started)) : "-";
+    auto report = (runs_dir / r.run_id / "report.md");
+    std::string report_path = r.extra.contains("report") ? r.extra["report"].get<std::string>()
+                              : fs::exists(report) ? report.string() : "-";
+    out.push_back({{"run_id", r.run_id}, {"plan", r.plan_name}, {"target", r.target_name},
+                   {"result", result_word(r)}, {"exit_code", to_int(r.result)},
+                   {"started", engine::format_iso_utc(r.started)}, {"duration", duration}, {"report", report_path}});
+    if (!global.json)
+      std::printf("%-40s %-10s %-28s %-16s %-8s %s\n", r.run_id.c_str(), r.plan_name.c_str(),
+                  r.target_name.empty() ? "-" : r.target_name.c_str(), result_word(r).c_str(),
+                  duration.c_str(), report_path.c_str());
+  }
+  if (global.json) std::printf("%s\n", out.dump(2).c_str());
+  else if (runs.empty()) std::printf("no runs recorded in %s\n", runs_dir.c_str());
+  return to_int(ExitCode::Success);
+}
+
+}  // namespace
+
+void add_history_command(CLI::App& app, GlobalOptions& global, Selected& selected) {
+  auto* sub = app.add_subcommand("history", "Past runs: id, plan, target, result, duration, report");
+  auto limit = std::make_shared<int>(20);
+  sub->add_option("--limit", *limit, "How many runs to show")->capture_default_str();
+  sub->final_callback([&global, &selected, limit] {
+    selected = [&global, limit] { return history(global, *limit); };
+  });
+}
+
+}  // namespace rollback::cli

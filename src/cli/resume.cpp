@@ -1,0 +1,172 @@
+// `rollback resume [RUN_ID]`: continue an interrupted, crashed or failed run from its
+// journal (field lesson 8). Steps that finished are not run again; the step that was in
+// flight (or failed) runs again only when its action says that is safe, or with --yes. The
+// plan is read as it is now (lesson 2), with the same target and --var values; secrets are
+// read again, never taken from the journal.
+#include <cstdio>
+#include <fmt/format.h>
+#include <iostream>
+#include <unistd.h>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/cli/commands.hpp>
+#include <rollback/cli/run_support.hpp>
+#include <rollback/engine/executor.hpp>
+#include <rollback/engine/signals.hpp>
+#include <rollback/util/redact.hpp>
+
+namespace rollback::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ResumeArgs {
+  std::string run_id;
+  bool yes = false;
+};
+
+bool resumable(const engine::RunRecord& r) {
+  if (r.dry_run) return false;
+  if (!r.ended) return true;  // crashed: no run_finished
+  return r.result == ExitCode::Interrupted || r.result == ExitCode::StepFailed;
+}
+
+std::optional<std::string> latest_resumable(const fs::path& runs_dir) {
+  std::optional<engine::RunRecord> best;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(runs_dir, ec)) {
+    auto record = engine::read_journal(entry.path() / "journal.jsonl");
+    if (!record || !resumable(*record)) continue;
+    if (!best || record->started > best->started) best = std::move(*record);
+  }
+  if (!best) return std::nullopt;
+  return best->run_id;
+}
+
+int resume(const GlobalOptions& global, const ResumeArgs& a) {
+  auto runs_dir = state_dir(global) / "runs";
+  std::string id = a.run_id;
+  if (id.empty()) {
+    auto found = latest_resumable(runs_dir);
+    if (!found) {
+      print_error(fmt::format("no interrupted or failed run to resume in {}", runs_dir.string()));
+      return to_int(ExitCode::Usage);
+    }
+    id = *found;
+  }
+  auto journal_path = runs_dir / id / "journal.jsonl";
+  auto previous = engine::read_journal(journal_path);
+  if (!previous) {
+    print_error(fmt::format("run {}: {} (see `rollback history`)", id, previous.error().message));
+    return to_int(ExitCode::Usage);
+  }
+  if (!resumable(*previous)) {
+    print_error(fmt::format("run {} ended with exit {} ({}); there is nothing to resume", id,
+                            to_int(previous->result), previous->result_message));
+    return to_int(ExitCode::Usage);
+  }
+  auto loaded = load_plan_or_report(previous->plan_path, global);
+  if (!loaded) return to_int(ExitCode::Usage);
+  const plan::Plan& plan = *loaded;
+
+  RunArgs args;
+  args.plan = previous->plan_path;
+  args.target = previous->target_name;
+  args.yes = a.yes;
+  if (auto it = previous->extra.find("overrides"); it != previous->extra.end() && it->is_object())
+    for (const auto& [k, v] : it->items()) args.vars.push_back(k + "=" + v.get<std::string>());
+
+  PreparedRun run;
+  run.record = *previous;
+  run.record.ended.reset();
+  run.run_dir = runs_dir / id;
+  if (int code = bind_and_resolve_target(plan, args, run); code != 0) return code;
+  // Values earlier steps set with `into:`. One that held a secret was redacted in the
+  // journal: it stays unset, so a step that uses it fails naming the variable rather than
+  // running with "***".
+  for (const auto& [k, v] : previous->vars) {
+    if (run.scope.lookup(k)) continue;
+    if (v.find(kRedacted) != std::string::npos)
+      std::fprintf(stderr, "warning: ${%s} held a secret and is not restored from the journal\n", k.c_str());
+    else
+      run.scope.set_var(k, v);
+  }
+
+  engine::ExecuteOptions options;
+  std::vector<std::string> rerun;
+  for (const auto& step : plan.steps) {
+    auto it = std::find_if(previous->steps.begin(), previous->steps.end(),
+                           [&](const auto& s) { return s.id == step.id; });
+    if (it == previous->steps.end()) continue;
+    if (it->status == engine::StepStatus::Ok || it->status == engine::StepStatus::Skipped) {
+      options.completed_steps.insert(step.id);
+      continue;
+    }
+    if (it->status == engine::StepStatus::Pending) continue;
+    const auto* action = actions::builtin_registry().find(step.action);
+    if (action && !action->rerun_safe) rerun.push_back(step.id + " (" + step.action + ")");
+  }
+  if (!rerun.empty() && !a.yes) {
+    std::string list;
+    for (const auto& r : rerun) list += (list.empty() ? "" : ", ") + r;
+    print_error(fmt::format("step {} was in flight or failed and is not safe to run again "
+                            "automatically; check what it left, then `rollback resume {} --yes`. "
+                            "Nothing ran.", list, id));
+    return to_int(ExitCode::Usage);
+  }
+  bool destructive_left = false;
+  for (const auto& step : plan.steps)
+    destructive_left = destructive_left || (step.destructive && !options.completed_steps.contains(step.id));
+  if (destructive_left && !a.yes && !::isatty(STDIN_FILENO)) {
+    print_error("the remaining steps are destructive and stdin is not a terminal; pass --yes. Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
+
+  auto lock = take_run_lock(global, run.record);
+  if (!lock) return to_int(ExitCode::Locked);
+  engine::SignalGuard signals;
+  proc::SystemRunner runner;
+  engine::Executor executor(actions::builtin_registry(), runner);
+  report::ConsoleProgress console(global.json ? std::cerr : std::cout, console_options(global));
+  engine::Journal journal(journal_path);
+
+  // Built by copy-construction only: assigning a YAML::Node (as erase_if's moves would)
+  // writes through to the node it refers to, which would change the plan's other steps.
+  plan::Plan remaining = plan;
+  std::vector<plan::Step> kept;
+  for (const auto& step : plan.steps)
+    if (!options.completed_steps.contains(step.id)) kept.push_back(step);
+  remaining.steps = std::move(kept);
+  auto failures = executor.preflight(remaining, run.scope);
+  if (!failures.empty()) {
+    print_error("preflight failed; nothing more was changed:");
+    for (const auto& failure : failures) std::fprintf(stderr, "  - %s\n", redact(failure).c_str());
+    return finish_unexecuted(run, &journal, ExitCode::PreflightFailed,
+                             "resume: preflight failed: " + failures.front(), args, global, console);
+  }
+  if (destructive_left && !a.yes && !confirm_on_terminal(plan, run))
+    return finish_unexecuted(run, &journal, ExitCode::Usage, "resume not confirmed", args, global, console);
+
+  if (!global.quiet)
+    std::fprintf(global.json ? stderr : stdout, "resuming run %s: %zu step(s) already done\n", id.c_str(),
+                 options.completed_steps.size());
+  options.on_step_start = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_started(s, i, n); };
+  options.on_step_end = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_finished(s, i, n); };
+  options.on_log = [&](const std::string& step, std::string_view line) { console.log_line(step, line); };
+  auto code = executor.execute(plan, run.scope, run.record, &journal, options);
+  return finish_run(run, &journal, code, args, global, console);
+}
+
+}  // namespace
+
+void add_resume_command(CLI::App& app, GlobalOptions& global, Selected& selected) {
+  auto* sub = app.add_subcommand("resume", "Continue an interrupted or failed run from its journal");
+  auto args = std::make_shared<ResumeArgs>();
+  sub->add_option("run_id", args->run_id, "Run id (default: the latest interrupted or failed run)");
+  sub->add_flag("--yes", args->yes, "Re-run a step that is not safe to repeat; no confirmation");
+  sub->final_callback([&global, &selected, args] {
+    selected = [&global, args] { return resume(global, *args); };
+  });
+}
+
+}  // namespace rollback::cli

@@ -1,0 +1,239 @@
+#include <rollback/cli/run_support.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <fmt/format.h>
+#include <iostream>
+#include <random>
+#include <unistd.h>
+
+#include <rollback/plan/vars.hpp>
+#include <rollback/report/report.hpp>
+#include <rollback/engine/run_record.hpp>
+#include <rollback/util/redact.hpp>
+
+namespace rollback::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string format_time(engine::SystemTime time, const char* pattern) {
+  std::time_t t = std::chrono::system_clock::to_time_t(time);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, pattern, &tm);
+  return buf;
+}
+
+std::string random_suffix() {
+  std::random_device rd;
+  return fmt::format("{:04x}", rd() & 0xffff);
+}
+
+Result<std::map<std::string, std::string>> collect_overrides(const RunArgs& args) {
+  std::map<std::string, std::string> overrides;
+  if (!args.vars_file.empty()) {
+    auto from_file = plan::load_vars_file(args.vars_file);
+    if (!from_file) return std::unexpected(from_file.error());
+    overrides = *from_file;
+  }
+  for (const auto& kv : args.vars) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return fail(fmt::format("--var {}: expected KEY=VALUE", kv));
+    overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return overrides;
+}
+
+}  // namespace
+
+std::string format_compact_utc(engine::SystemTime time) { return format_time(time, "%Y%m%d-%H%M%S"); }
+
+std::string destructive_step_ids(const plan::Plan& plan) {
+  std::string ids;
+  for (const auto& step : plan.steps)
+    if (step.destructive) ids += (ids.empty() ? "" : ", ") + step.id;
+  return ids;
+}
+
+int bind_scope(const plan::Plan& plan, const RunArgs& args, plan::Scope& scope, bool need_secrets) {
+  auto overrides = collect_overrides(args);
+  if (!overrides) {
+    print_error(overrides.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
+  if (auto secrets = plan::load_secrets(plan, scope); !secrets && need_secrets) {
+    print_error(secrets.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
+  if (auto bound = plan::bind_vars(plan, scope, *overrides); !bound) {
+    print_error(bound.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
+  return 0;
+}
+
+int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions& global,
+                PreparedRun& run) {
+  auto& record = run.record;
+  record.started = std::chrono::system_clock::now();
+  record.run_id = fmt::format("{}-{}-{}", format_compact_utc(record.started), plan.name, random_suffix());
+  record.plan_name = plan.name;
+  record.plan_path = plan.path.string();
+  record.kind = plan.kind;
+  record.title = !plan.report.title.empty() ? plan.report.title
+                 : !plan.description.empty() ? plan.description
+                                             : plan.name;
+  record.operator_name = args.operator_name.empty() ? login_name() : args.operator_name;
+  record.reason = args.reason;
+  record.host = host_name();
+  record.budget = plan.budget;
+  record.dry_run = args.dry_run;
+  record.report = plan.report;
+  run.run_dir = state_dir(global) / "runs" / record.run_id;
+
+  return bind_and_resolve_target(plan, args, run);
+}
+
+int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, PreparedRun& run) {
+  auto& record = run.record;
+  run.scope.set_builtin("run.id", record.run_id);
+  run.scope.set_builtin("run.started", format_compact_utc(record.started));
+
+  if (int code = bind_scope(plan, args, run.scope); code != 0) return code;
+  if (auto overrides = collect_overrides(args); overrides && !overrides->empty())
+    record.extra["overrides"] = *overrides;
+
+  if (plan.target.from.empty()) {
+    if (!args.target.empty()) {
+      print_error(fmt::format("--target {}: plan '{}' takes no target. Nothing ran.", args.target, plan.name));
+      return to_int(ExitCode::Usage);
+    }
+    return 0;
+  }
+  std::string wanted = args.target.empty() ? plan.target.default_target : args.target;
+  if (wanted.empty() || wanted == "none") {
+    print_error(fmt::format("plan '{}' needs --target (see `rollback targets {}` for what exists). "
+                            "Nothing ran.", plan.name, plan.name));
+    return to_int(ExitCode::Usage);
+  }
+  auto target = plan::resolve_target(plan.target, run.scope, wanted);
+  if (!target) {
+    print_error(fmt::format("target '{}': {}. Nothing was changed.", wanted, target.error().message));
+    return to_int(ExitCode::PreflightFailed);
+  }
+  auto verification = plan::verify_target(plan.target, *target, run.scope);
+  if (!verification.ok) {
+    print_error(fmt::format("target {} does not verify; nothing was changed:", target->name));
+    for (const auto& problem : verification.problems) std::fprintf(stderr, "  - %s\n", redact(problem).c_str());
+    return to_int(ExitCode::PreflightFailed);
+  }
+  run.scope.set_builtin("target.name", target->name);
+  run.scope.set_builtin("target.path", target->path);
+  // Vars that use ${target.*} could only be bound now.
+  if (auto bound = plan::bind_vars(plan, run.scope, collect_overrides(args).value_or(
+                                                        std::map<std::string, std::string>{}));
+      !bound) {
+    print_error(bound.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
+  record.target_name = target->name;
+  record.target_path = target->path;
+  run.target = *target;
+  return 0;
+}
+
+bool confirm_on_terminal(const plan::Plan& plan, const PreparedRun& run) {
+  std::fprintf(stderr, "\nPlan '%s' will change the system. Destructive steps: %s\n", plan.name.c_str(),
+               destructive_step_ids(plan).c_str());
+  if (run.target) std::fprintf(stderr, "Target: %s (%s)\n", run.target->name.c_str(), run.target->path.c_str());
+  std::fprintf(stderr, "Type 'yes' to continue: ");
+  std::fflush(stderr);
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "yes" || (run.target && answer == run.target->name);
+}
+
+std::optional<engine::RunLock> take_run_lock(const GlobalOptions& global,
+                                            const engine::RunRecord& record) {
+  auto dir = state_dir(global);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  engine::LockHolder me{record.run_id, static_cast<long>(::getpid()), record.operator_name,
+                        engine::format_iso_utc(std::chrono::system_clock::now()), record.plan_name};
+  auto taken = engine::RunLock::acquire(dir / "lock", me);
+  if (!taken) {
+    print_error(fmt::format("another run holds the lock: {}. Nothing ran.", taken.error().describe()));
+    return std::nullopt;
+  }
+  return std::move(*taken);
+}
+
+report::ConsoleOptions console_options(const GlobalOptions& global) {
+  report::ConsoleOptions options;
+  options.quiet = global.quiet;
+  options.verbose = global.verbose > 0;
+  options.color = report::use_color(global.json ? 2 : 1);
+  return options;
+}
+
+namespace {
+
+std::optional<fs::path> write_run_report(engine::RunRecord& record, const fs::path& run_dir,
+                                         const RunArgs& args) {
+  if (record.dry_run && args.report.empty()) return std::nullopt;
+  fs::path md = args.report.empty() ? run_dir / "report.md" : fs::path(args.report);
+  auto written = report::write_report(record, md);
+  if (!written) {
+    print_error("cannot write the report: " + written.error().message);
+    return std::nullopt;
+  }
+  return *written;
+}
+
+// --json: one object on stdout instead of the human lines (which went to stderr).
+void print_json_result(const engine::RunRecord& record, const std::optional<fs::path>& report_path) {
+  auto out = report::render_json(record);
+  out["exit_code"] = to_int(record.result);
+  out["report_path"] = report_path ? nlohmann::json(report_path->string()) : nlohmann::json();
+  std::printf("%s\n", redact(out.dump(2)).c_str());
+}
+
+int conclude(engine::RunRecord& record, const fs::path& run_dir, engine::Journal* journal,
+             const RunArgs& args, const GlobalOptions& global, report::ConsoleProgress& console) {
+  auto report_path = write_run_report(record, run_dir, args);
+  if (journal && report_path)
+    (void)journal->append({{"event", "report_written"}, {"path", report_path->string()}});
+  console.summary(record);
+  if (global.json) print_json_result(record, report_path);
+  else if (report_path) console.report_path(*report_path);
+  return to_int(record.result);
+}
+
+}  // namespace
+
+int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code, const RunArgs& args,
+               const GlobalOptions& global, report::ConsoleProgress& console) {
+  run.record.result = code;
+  return conclude(run.record, run.run_dir, journal, args, global, console);
+}
+
+int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
+                      const std::string& message, const RunArgs& args,
+                      const GlobalOptions& global, report::ConsoleProgress& console) {
+  auto& record = run.record;
+  record.result = code;
+  record.result_message = redact(message);
+  record.ended = std::chrono::system_clock::now();
+  for (const auto& [k, v] : run.scope.vars()) record.vars[k] = redact(v);
+  if (record.to_version.empty()) record.to_version = record.target_name;
+  if (journal) {
+    (void)journal->append(engine::run_started_event(record));
+    (void)journal->append(engine::run_finished_event(record));
+  }
+  return conclude(record, run.run_dir, journal, args, global, console);
+}
+
+}  // namespace rollback::cli

@@ -1,0 +1,202 @@
+#include <rollback/engine/executor.hpp>
+
+#include <fmt/format.h>
+
+#include <rollback/util/redact.hpp>
+
+#include "step_runner.hpp"
+
+namespace rollback::engine {
+namespace {
+
+StepRecord planned_record(const plan::Step& step) {
+  StepRecord r;
+  r.id = step.id;
+  r.name = step.name.empty() ? step.id : step.name;
+  r.action = step.action;
+  r.phase = step.phase;
+  r.destructive = step.destructive;
+  return r;
+}
+
+// Keeps what an earlier run (resume) recorded for a step, else starts it as pending.
+void prepare_steps(const plan::Plan& plan, RunRecord& record) {
+  std::vector<StepRecord> steps;
+  for (const auto& step : plan.steps) {
+    StepRecord fresh = planned_record(step);
+    for (const auto& old : record.steps)
+      if (old.id == step.id) {
+        fresh.status = old.status;
+        fresh.message = old.message;
+        fresh.attempts = old.attempts;
+        fresh.started = old.started;
+        fresh.ended = old.ended;
+        fresh.duration = old.duration;
+        fresh.failure_ignored = old.failure_ignored;
+        fresh.observations = old.observations;
+        fresh.log_excerpt = old.log_excerpt;
+        fresh.data = old.data;
+      }
+    steps.push_back(std::move(fresh));
+  }
+  record.steps = std::move(steps);
+}
+
+bool failed_hard(const StepRecord& s) {
+  return s.status == StepStatus::Failed && !s.failure_ignored;
+}
+
+ExitCode exit_code_for(const RunRecord& record, bool interrupted) {
+  if (interrupted) return ExitCode::Interrupted;
+  bool non_verify_failed = false, verify_failed = false;
+  for (const auto& s : record.steps) {
+    bool is_verify = s.phase == plan::Phase::Verify;
+    // A failed verification counts even with on_failure: continue (that only means "check
+    // the rest too"): the rollback ran but the system is not verified healthy.
+    if (is_verify && (failed_hard(s) || s.failure_ignored)) verify_failed = true;
+    if (!is_verify && failed_hard(s)) non_verify_failed = true;
+  }
+  if (non_verify_failed) return ExitCode::StepFailed;
+  return verify_failed ? ExitCode::VerifyFailed : ExitCode::Success;
+}
+
+std::string result_message(const RunRecord& record, ExitCode code, bool dry_run) {
+  const StepRecord* culprit = nullptr;
+  size_t not_run = 0;
+  for (const auto& s : record.steps) {
+    if (!culprit && (failed_hard(s) || s.status == StepStatus::Interrupted)) culprit = &s;
+    if (!culprit && code == ExitCode::VerifyFailed && s.phase == plan::Phase::Verify &&
+        s.failure_ignored)
+      culprit = &s;
+    if (s.status == StepStatus::Pending) ++not_run;
+  }
+  std::string after = not_run == 0 ? std::string()
+                                   : fmt::format("; {} later step{} did not run", not_run,
+                                                 not_run == 1 ? "" : "s");
+  switch (code) {
+    case ExitCode::Success: {
+      size_t ignored = 0;
+      for (const auto& s : record.steps) ignored += s.failure_ignored ? 1 : 0;
+      std::string base = dry_run ? "dry run complete: nothing was changed"
+                                 : "rollback completed: every step succeeded";
+      if (ignored > 0)
+        base = fmt::format("{} ({} failure{} ignored by on_failure: continue)",
+                           dry_run ? "dry run complete: nothing was changed" : "rollback completed",
+                           ignored, ignored == 1 ? "" : "s");
+      return base;
+    }
+    case ExitCode::VerifyFailed:
+      return fmt::format("the rollback ran but verification failed at step {} ({}): {}{}",
+                         culprit->id, culprit->name, culprit->message, after);
+    case ExitCode::Interrupted:
+      return culprit ? fmt::format("interrupted during step {} ({}){}", culprit->id,
+                                   culprit->name, after)
+                     : fmt::format("interrupted before a step started{}", after);
+    default:
+      return fmt::format("step {} ({}) failed: {}{}", culprit->id, culprit->name,
+                         culprit->message, after);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope& scope) {
+  std::vector<std::string> failures;
+  for (const auto& step : plan.steps) {
+    const actions::Action* action = registry_.find(step.action);
+    std::string label = fmt::format("step {} ({})", step.id, step.name.empty() ? step.id : step.name);
+    if (!action) {
+      failures.push_back(fmt::format("{}: unknown action \"{}\"", label, step.action));
+      continue;
+    }
+    if (!action->preflight) continue;
+    // Params naming vars that earlier steps set are checked just before the step runs.
+    if (!detail::references_defined(step.with, scope)) continue;
+    if (auto when = detail::evaluate_when(step.when, scope); when && !*when) continue;
+    auto params = plan::resolve_params(step.with, scope, *action);
+    if (!params) {
+      failures.push_back(redact(fmt::format("{}: {}", label, params.error().message)));
+      continue;
+    }
+    actions::ActionContext ctx{.step_id = step.id, .runner = runner_, .set_var = {}, .log = {}};
+    ctx.dry_run = true;
+    ctx.set_var = [](const std::string&, const std::string&) {};
+    ctx.log = [](std::string_view) {};
+    ctx.timeout = step.timeout.value_or(Millis(0));
+    if (step.timeout) ctx.deadline = std::chrono::steady_clock::now() + *step.timeout;
+    actions::Outcome outcome;
+    try {
+      outcome = action->preflight(ctx, *params);
+    } catch (const std::exception& e) {
+      outcome = actions::Outcome::failure(fmt::format("internal error: {}", e.what()));
+    }
+    if (!outcome.ok) failures.push_back(redact(fmt::format("{}: {}", label, outcome.message)));
+  }
+  return failures;
+}
+
+ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord& record,
+                           Journal* journal, const ExecuteOptions& options) {
+  prepare_steps(plan, record);
+  // The caller fills who/why/target; what the plan itself says is taken from it here.
+  if (record.plan_name.empty()) record.plan_name = plan.name;
+  if (record.plan_path.empty()) record.plan_path = plan.path.string();
+  record.kind = plan.kind;
+  bool plan_has_report = !plan.report.title.empty() || !plan.report.contacts.empty() ||
+                         !plan.report.checklist.empty() || !plan.report.follow_up.empty() ||
+                         plan.report.lang != "en";
+  if (plan_has_report) record.report = plan.report;
+  if (record.title.empty()) record.title = plan.report.title;
+  record.dry_run = options.dry_run;
+  if (!record.budget) record.budget = plan.budget;
+  for (const auto& [k, v] : scope.vars()) record.vars[k] = redact(v);
+  if (journal) {
+    auto started = run_started_event(record);
+    if (!options.completed_steps.empty()) started["resumed"] = true;
+    (void)journal->append(std::move(started));
+  }
+
+  detail::StepEnv env{registry_, runner_, scope, journal, options};
+  const size_t total = plan.steps.size();
+  bool interrupted = false;
+  for (size_t i = 0; i < total; ++i) {
+    const plan::Step& step = plan.steps[i];
+    StepRecord& rec = record.steps[i];
+    if (options.completed_steps.contains(step.id)) {
+      if (rec.status != StepStatus::Ok && rec.status != StepStatus::Skipped) {
+        rec.status = StepStatus::Ok;
+        rec.message = "done in an earlier run";
+      }
+      continue;
+    }
+    if (proc::cancel_requested()) {
+      interrupted = true;
+      break;
+    }
+    rec.status = StepStatus::Running;
+    if (options.on_step_start) options.on_step_start(rec, i + 1, total);
+    detail::run_step(step, rec, env);
+    if (options.on_step_end) options.on_step_end(rec, i + 1, total);
+    if (rec.status == StepStatus::Interrupted || proc::cancel_requested()) {
+      if (rec.status != StepStatus::Interrupted) rec.status = StepStatus::Interrupted;
+      interrupted = true;
+      break;
+    }
+    if (failed_hard(rec)) break;
+  }
+
+  for (const auto& [k, v] : scope.vars()) record.vars[k] = redact(v);
+  if (record.from_version.empty())
+    if (auto v = scope.lookup("from_version")) record.from_version = redact(*v);
+  if (record.to_version.empty()) {
+    if (auto v = scope.lookup("to_version")) record.to_version = redact(*v);
+    else record.to_version = record.target_name;
+  }
+  record.ended = std::chrono::system_clock::now();
+  record.result = exit_code_for(record, interrupted);
+  record.result_message = redact(result_message(record, record.result, options.dry_run));
+  if (journal) (void)journal->append(run_finished_event(record));
+  return record.result;
+}
+
+}  // namespace rollback::engine

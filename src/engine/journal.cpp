@@ -1,0 +1,185 @@
+#include <rollback/engine/journal.hpp>
+
+#include <fmt/format.h>
+
+#include <rollback/util/fs.hpp>
+#include <rollback/util/redact.hpp>
+
+namespace rollback::engine {
+namespace {
+
+using nlohmann::json;
+
+std::string str_or(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::vector<std::string> str_list(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (auto it = j.find(key); it != j.end() && it->is_array())
+    for (const auto& item : *it)
+      if (item.is_string()) out.push_back(item.get<std::string>());
+  return out;
+}
+
+StepRecord* find_step(RunRecord& record, const std::string& id) {
+  for (auto& step : record.steps)
+    if (step.id == id) return &step;
+  record.steps.push_back(StepRecord{});
+  record.steps.back().id = id;
+  return &record.steps.back();
+}
+
+void apply_run_started(RunRecord& record, const json& e) {
+  record.run_id = str_or(e, "run_id");
+  record.plan_name = str_or(e, "plan");
+  record.plan_path = str_or(e, "plan_path");
+  if (auto kind = plan::parse_kind(str_or(e, "kind"))) record.kind = *kind;
+  record.title = str_or(e, "title");
+  record.operator_name = str_or(e, "operator");
+  record.reason = str_or(e, "reason");
+  record.host = str_or(e, "host");
+  record.target_name = str_or(e, "target");
+  record.target_path = str_or(e, "target_path");
+  record.from_version = str_or(e, "from_version");
+  record.to_version = str_or(e, "to_version");
+  if (auto t = parse_iso_utc(str_or(e, "started"))) record.started = *t;
+  if (auto it = e.find("budget_ms"); it != e.end() && it->is_number())
+    record.budget = Millis(it->get<long long>());
+  record.dry_run = e.value("dry_run", false);
+  if (auto it = e.find("vars"); it != e.end() && it->is_object())
+    for (const auto& [k, v] : it->items())
+      if (v.is_string()) record.vars[k] = v.get<std::string>();
+  if (auto it = e.find("report"); it != e.end() && it->is_object()) {
+    record.report.title = str_or(*it, "title");
+    record.report.contacts = str_list(*it, "contacts");
+    record.report.checklist = str_list(*it, "checklist");
+    record.report.follow_up = str_list(*it, "follow_up");
+    if (auto lang = str_or(*it, "lang"); !lang.empty()) record.report.lang = lang;
+  }
+  if (auto it = e.find("overrides"); it != e.end() && it->is_object()) record.extra["overrides"] = *it;
+  // A resumed run writes run_started again: keep what earlier events said about steps.
+  if (auto it = e.find("steps"); it != e.end() && it->is_array())
+    for (const auto& s : *it) {
+      auto planned = step_from_json(s);
+      StepRecord* step = find_step(record, planned.id);
+      step->name = planned.name;
+      step->action = planned.action;
+      step->phase = planned.phase;
+      step->destructive = planned.destructive;
+    }
+}
+
+Status apply_event(RunRecord& record, const json& e) {
+  auto event = str_or(e, "event");
+  if (event == "run_started") {
+    apply_run_started(record, e);
+  } else if (event == "step_started") {
+    StepRecord* step = find_step(record, str_or(e, "step"));
+    step->status = StepStatus::Running;
+    if (auto name = str_or(e, "name"); !name.empty()) step->name = name;
+    if (auto t = parse_iso_utc(str_or(e, "started"))) step->started = *t;
+  } else if (event == "step_finished") {
+    auto done = step_from_json(e);
+    done.id = str_or(e, "step");
+    StepRecord* step = find_step(record, done.id);
+    if (done.name.empty()) done.name = step->name;
+    *step = std::move(done);
+  } else if (event == "var_set") {
+    record.vars[str_or(e, "name")] = str_or(e, "value");
+  } else if (event == "report_written") {
+    record.extra["report"] = str_or(e, "path");
+  } else if (event == "run_finished") {
+    record.result = static_cast<ExitCode>(e.value("result", 0));
+    record.result_message = str_or(e, "message");
+    if (auto t = parse_iso_utc(str_or(e, "ended"))) record.ended = *t;
+    if (auto it = e.find("vars"); it != e.end() && it->is_object())
+      for (const auto& [k, v] : it->items())
+        if (v.is_string()) record.vars[k] = v.get<std::string>();
+  }
+  return ok();
+}
+
+}  // namespace
+
+Status Journal::append(json event) {
+  if (!event.contains("time")) event["time"] = format_iso_utc(std::chrono::system_clock::now());
+  // Redact the whole dumped line: a secret may hide in any field (a message, a var, data).
+  return append_line_synced(file_, redact(event.dump()));
+}
+
+json run_started_event(const RunRecord& record) {
+  json steps = json::array();
+  for (const auto& step : record.steps)
+    steps.push_back({{"id", step.id},
+                     {"name", step.name},
+                     {"action", step.action},
+                     {"phase", std::string(plan::to_string(step.phase))},
+                     {"destructive", step.destructive}});
+  json e = {{"event", "run_started"},
+            {"run_id", record.run_id},
+            {"plan", record.plan_name},
+            {"plan_path", record.plan_path},
+            {"kind", std::string(plan::to_string(record.kind))},
+            {"title", record.title},
+            {"operator", record.operator_name},
+            {"reason", record.reason},
+            {"host", record.host},
+            {"target", record.target_name},
+            {"target_path", record.target_path},
+            {"from_version", record.from_version},
+            {"to_version", record.to_version},
+            {"started", format_iso_utc(record.started)},
+            {"dry_run", record.dry_run},
+            {"vars", record.vars},
+            {"report",
+             {{"title", record.report.title},
+              {"contacts", record.report.contacts},
+              {"checklist", record.report.checklist},
+              {"follow_up", record.report.follow_up},
+              {"lang", record.report.lang}}},
+            {"steps", std::move(steps)}};
+  if (record.budget) e["budget_ms"] = record.budget->count();
+  // What the operator passed (--var/--vars), so `resume` binds the same values.
+  if (auto it = record.extra.find("overrides"); it != record.extra.end()) e["overrides"] = *it;
+  return e;
+}
+
+json run_finished_event(const RunRecord& record) {
+  json e = {{"event", "run_finished"},
+            {"result", to_int(record.result)},
+            {"message", record.result_message},
+            {"vars", record.vars}};
+  if (record.ended) e["ended"] = format_iso_utc(*record.ended);
+  return e;
+}
+
+Result<RunRecord> read_journal(const std::filesystem::path& file) {
+  auto text = read_file(file);
+  if (!text) return std::unexpected(text.error());
+  RunRecord record;
+  std::string_view rest = *text;
+  int line_no = 0;
+  bool any = false;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    bool last = nl == std::string_view::npos || nl + 1 == rest.size();
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    ++line_no;
+    if (line.empty()) continue;
+    json event = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (event.is_discarded() || !event.is_object()) {
+      // A crash mid-write leaves a torn last line; anything torn earlier is corruption.
+      if (last) break;
+      return fail(fmt::format("{}:{}: not a JSON journal event", file.string(), line_no));
+    }
+    RB_TRY(apply_event(record, event));
+    any = true;
+  }
+  if (!any) return fail(fmt::format("{}: empty journal", file.string()));
+  return record;
+}
+
+}  // namespace rollback::engine

@@ -1,0 +1,120 @@
+#include <rollback/engine/lock.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace rollback::engine {
+namespace {
+
+nlohmann::json holder_json(const LockHolder& h) {
+  return {{"run_id", h.run_id}, {"pid", h.pid}, {"operator", h.operator_name},
+          {"started", h.started}, {"plan", h.plan}};
+}
+
+LockHolder read_holder(int fd) {
+  std::string text;
+  char buf[4096];
+  off_t offset = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    offset += n;
+  }
+  LockHolder h;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    // The holder is between flock() and writing its name: still a holder.
+    h.run_id = "(unknown run, still starting)";
+    return h;
+  }
+  h.run_id = j.value("run_id", "");
+  h.pid = j.value("pid", 0L);
+  h.operator_name = j.value("operator", "");
+  h.started = j.value("started", "");
+  h.plan = j.value("plan", "");
+  return h;
+}
+
+}  // namespace
+
+std::string LockHolder::describe() const {
+  if (!error.empty()) return error;
+  std::string out = fmt::format("run {} (pid {}", run_id.empty() ? "(unknown)" : run_id, pid);
+  if (!plan.empty()) out += fmt::format(", plan {}", plan);
+  if (!operator_name.empty()) out += fmt::format(", operator {}", operator_name);
+  if (!started.empty()) out += fmt::format(", since {}", started);
+  return out + ")";
+}
+
+RunLock::RunLock(RunLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+RunLock& RunLock::operator=(RunLock&& other) noexcept {
+  if (this != &other) {
+    release();
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+RunLock::~RunLock() { release(); }
+
+void RunLock::release() {
+  if (fd_ < 0) return;
+  // Still holding the lock, so nobody reads a half-cleared file.
+  if (::ftruncate(fd_, 0) != 0) {
+  }
+  ::close(fd_);  // closing drops the flock
+  fd_ = -1;
+}
+
+std::expected<RunLock, LockHolder> RunLock::acquire(const std::filesystem::path& lock_file,
+                                                    const LockHolder& me) {
+  std::error_code ec;
+  if (lock_file.has_parent_path()) std::filesystem::create_directories(lock_file.parent_path(), ec);
+  // O_CLOEXEC: a child (docker, pg_restore, a daemonized helper) must not inherit the lock
+  // and keep it after we die.
+  int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    LockHolder err;
+    err.error = fmt::format("cannot open lock file {}: {}", lock_file.string(), std::strerror(errno));
+    return std::unexpected(err);
+  }
+  int rc;
+  do rc = ::flock(fd, LOCK_EX | LOCK_NB);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    int saved = errno;
+    LockHolder holder;
+    if (saved == EWOULDBLOCK) holder = read_holder(fd);
+    else holder.error = fmt::format("cannot lock {}: {}", lock_file.string(), std::strerror(saved));
+    ::close(fd);
+    return std::unexpected(holder);
+  }
+  RunLock lock;
+  lock.fd_ = fd;
+  std::string content = holder_json(me).dump() + "\n";
+  if (::ftruncate(fd, 0) == 0) {
+    const char* p = content.data();
+    size_t left = content.size();
+    off_t offset = 0;
+    while (left > 0) {
+      ssize_t n = ::pwrite(fd, p, left, offset);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // the lock is ours anyway; only the loser's message is poorer
+      p += n;
+      left -= static_cast<size_t>(n);
+      offset += n;
+    }
+    ::fsync(fd);
+  }
+  return lock;
+}
+
+}  // namespace rollback::engine

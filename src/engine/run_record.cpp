@@ -1,0 +1,148 @@
+#include <rollback/engine/run_record.hpp>
+
+#include <array>
+#include <ctime>
+#include <fmt/format.h>
+
+namespace rollback::engine {
+namespace {
+
+constexpr std::array<std::pair<StepStatus, std::string_view>, 7> kStatuses{{
+    {StepStatus::Pending, "pending"},
+    {StepStatus::Running, "running"},
+    {StepStatus::Ok, "ok"},
+    {StepStatus::Failed, "failed"},
+    {StepStatus::Skipped, "skipped"},
+    {StepStatus::Interrupted, "interrupted"},
+    {StepStatus::Described, "described"},
+}};
+
+std::string str_or(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<SystemTime> time_or(const nlohmann::json& j, const char* key) {
+  auto text = str_or(j, key);
+  if (text.empty()) return std::nullopt;
+  return parse_iso_utc(text);
+}
+
+}  // namespace
+
+std::string_view to_string(StepStatus status) {
+  for (auto [s, name] : kStatuses)
+    if (s == status) return name;
+  return "pending";
+}
+
+std::optional<StepStatus> parse_step_status(std::string_view text) {
+  for (auto [s, name] : kStatuses)
+    if (name == text) return s;
+  return std::nullopt;
+}
+
+std::string format_iso_utc(SystemTime time) {
+  auto ms = std::chrono::duration_cast<Millis>(time.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  long long frac = ms - static_cast<long long>(secs) * 1000;
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+std::optional<SystemTime> parse_iso_utc(std::string_view text) {
+  std::tm tm{};
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
+  std::string s(text);
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
+                  &second, &consumed) != 6)
+    return std::nullopt;
+  long long frac = 0;
+  size_t i = static_cast<size_t>(consumed);
+  if (i < s.size() && s[i] == '.') {
+    int digits = 0;
+    for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, ++digits)
+      if (digits < 3) frac = frac * 10 + (s[i] - '0');
+    for (; digits < 3; ++digits) frac *= 10;
+  }
+  if (i >= s.size() || s[i] != 'Z') return std::nullopt;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  std::time_t secs = ::timegm(&tm);
+  return SystemTime(Millis(static_cast<long long>(secs) * 1000 + frac));
+}
+
+nlohmann::json step_to_json(const StepRecord& step) {
+  nlohmann::json j;
+  j["id"] = step.id;
+  j["name"] = step.name;
+  j["action"] = step.action;
+  j["phase"] = std::string(plan::to_string(step.phase));
+  j["destructive"] = step.destructive;
+  j["status"] = std::string(to_string(step.status));
+  j["message"] = step.message;
+  j["attempts"] = step.attempts;
+  j["started"] = step.started ? nlohmann::json(format_iso_utc(*step.started)) : nlohmann::json();
+  j["ended"] = step.ended ? nlohmann::json(format_iso_utc(*step.ended)) : nlohmann::json();
+  j["duration_ms"] = step.duration.count();
+  j["failure_ignored"] = step.failure_ignored;
+  auto obs = nlohmann::json::array();
+  for (const auto& o : step.observations)
+    obs.push_back({{"name", o.name}, {"value", o.value}, {"ok", o.ok}});
+  j["observations"] = std::move(obs);
+  j["log_excerpt"] = step.log_excerpt;
+  j["data"] = step.data;
+  return j;
+}
+
+StepRecord step_from_json(const nlohmann::json& j) {
+  StepRecord step;
+  step.id = str_or(j, "id");
+  step.name = str_or(j, "name");
+  step.action = str_or(j, "action");
+  if (auto phase = plan::parse_phase(str_or(j, "phase"))) step.phase = *phase;
+  step.destructive = j.value("destructive", false);
+  if (auto status = parse_step_status(str_or(j, "status"))) step.status = *status;
+  step.message = str_or(j, "message");
+  step.attempts = j.value("attempts", 0);
+  step.started = time_or(j, "started");
+  step.ended = time_or(j, "ended");
+  step.duration = Millis(j.value("duration_ms", 0LL));
+  step.failure_ignored = j.value("failure_ignored", false);
+  if (auto it = j.find("observations"); it != j.end() && it->is_array())
+    for (const auto& o : *it)
+      step.observations.push_back({str_or(o, "name"), str_or(o, "value"), o.value("ok", true)});
+  step.log_excerpt = str_or(j, "log_excerpt");
+  if (auto it = j.find("data"); it != j.end() && it->is_object()) step.data = *it;
+  return step;
+}
+
+std::string bound_excerpt(std::string_view text, size_t max_lines, size_t max_line_bytes) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    lines.push_back(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+  }
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  auto clip = [&](std::string_view line) {
+    if (line.size() <= max_line_bytes) return std::string(line);
+    return std::string(line.substr(0, max_line_bytes)) + " [...]";
+  };
+  std::string out;
+  size_t head = lines.size() <= max_lines ? lines.size() : max_lines / 4;
+  for (size_t i = 0; i < head; ++i) out += clip(lines[i]) + "\n";
+  if (head == lines.size()) return out;
+  size_t tail = max_lines - head;
+  out += fmt::format("[... {} lines omitted ...]\n", lines.size() - head - tail);
+  for (size_t i = lines.size() - tail; i < lines.size(); ++i) out += clip(lines[i]) + "\n";
+  return out;
+}
+
+}  // namespace rollback::engine

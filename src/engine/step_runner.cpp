@@ -1,0 +1,219 @@
+#include "step_runner.hpp"
+
+#include <cmath>
+#include <deque>
+#include <fmt/format.h>
+#include <thread>
+
+#include <rollback/util/redact.hpp>
+
+namespace rollback::engine::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kKeptLogLines = 400;  // per step, before bound_excerpt trims for the report
+
+// A journal that cannot be written (disk full) must not stop a rollback halfway: the
+// problem goes to the log, once per event, and the report is still written at the end.
+void journal_event(Journal* journal, nlohmann::json event, const ExecuteOptions& options) {
+  if (!journal) return;
+  auto written = journal->append(std::move(event));
+  if (!written && options.on_log) options.on_log("journal", redact(written.error().message));
+}
+
+void finish(const plan::Step& step, StepRecord& record, StepStatus status, std::string message,
+            StepEnv& env) {
+  record.status = status;
+  record.failure_ignored = status == StepStatus::Failed && step.on_failure == plan::OnFailure::Continue;
+  record.message = redact(message);
+  record.ended = std::chrono::system_clock::now();
+  if (record.started)
+    record.duration = std::chrono::duration_cast<Millis>(*record.ended - *record.started);
+  auto event = step_to_json(record);
+  event["event"] = "step_finished";
+  event["step"] = record.id;
+  journal_event(env.journal, std::move(event), env.options);
+}
+
+actions::Outcome call(const std::function<actions::Outcome(actions::ActionContext&,
+                                                             const actions::Params&)>& fn,
+                      actions::ActionContext& ctx, const actions::Params& params) {
+  try {
+    return fn(ctx, params);
+  } catch (const std::exception& e) {
+    return actions::Outcome::failure(fmt::format("internal error: {}", e.what()));
+  } catch (...) {
+    return actions::Outcome::failure("internal error: unknown exception");
+  }
+}
+
+// The wait before try number `attempt + 1` (attempt counts from 1).
+Millis retry_delay(const plan::RetryPolicy& retry, int attempt) {
+  if (retry.until) return retry.every;
+  double factor = std::pow(retry.backoff, attempt - 1);
+  return Millis(static_cast<long long>(static_cast<double>(retry.delay.count()) * factor));
+}
+
+}  // namespace
+
+Result<bool> evaluate_when(const std::string& when, const plan::Scope& scope) {
+  if (when.empty()) return true;
+  if (when.find("${") != std::string::npos) {
+    auto text = plan::interpolate(when, scope);
+    if (!text) return std::unexpected(text.error());
+    return plan::truthy(*text);
+  }
+  auto value = scope.lookup(when);
+  return value && plan::truthy(*value);
+}
+
+bool references_defined(const YAML::Node& node, const plan::Scope& scope) {
+  if (!node.IsDefined() || node.IsNull()) return true;
+  if (node.IsScalar()) {
+    auto refs = plan::references(node.Scalar());
+    if (!refs) return false;
+    for (const auto& ref : *refs)
+      if (!scope.lookup(ref)) return false;
+    return true;
+  }
+  for (const auto& item : node) {
+    const YAML::Node& child = node.IsMap() ? item.second : item;
+    if (!references_defined(child, scope)) return false;
+  }
+  return true;
+}
+
+bool interruptible_sleep(Millis d) {
+  auto until = Clock::now() + d;
+  while (Clock::now() < until) {
+    if (proc::cancel_requested()) return false;
+    auto left = std::chrono::duration_cast<Millis>(until - Clock::now());
+    std::this_thread::sleep_for(std::min(left, Millis(20)));
+  }
+  return !proc::cancel_requested();
+}
+
+void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
+  record.started = std::chrono::system_clock::now();
+  record.status = StepStatus::Running;
+  journal_event(env.journal, {{"event", "step_started"},
+                              {"step", step.id},
+                              {"name", step.name},
+                              {"action", step.action},
+                              {"started", format_iso_utc(*record.started)}},
+                env.options);
+
+  auto when = evaluate_when(step.when, env.scope);
+  if (!when) {
+    finish(step, record, StepStatus::Failed,
+           fmt::format("step {}: when: {}", step.id, when.error().message), env);
+    return;
+  }
+  if (!*when) {
+    finish(step, record, StepStatus::Skipped, fmt::format("skipped: {} is not true", step.when), env);
+    return;
+  }
+
+  const actions::Action* action = env.registry.find(step.action);
+  if (!action || !action->run) {
+    finish(step, record, StepStatus::Failed,
+           fmt::format("step {}: unknown action \"{}\"", step.id, step.action), env);
+    return;
+  }
+  auto params = plan::resolve_params(step.with, env.scope, *action);
+  if (!params) {
+    finish(step, record, StepStatus::Failed,
+           fmt::format("step {}: {}", step.id, params.error().message), env);
+    return;
+  }
+
+  const bool dry = env.options.dry_run;
+  if (dry && !action->read_only) {
+    std::string text = fmt::format("{} {}", step.action, params->all().dump());
+    try {
+      if (action->describe) text = action->describe(*params);
+    } catch (const std::exception& e) {
+      text += fmt::format(" (describe failed: {})", e.what());
+    }
+    finish(step, record, StepStatus::Described, text, env);
+    return;
+  }
+
+  std::deque<std::string> log_lines;
+  actions::ActionContext ctx{.step_id = step.id, .runner = env.runner, .set_var = {}, .log = {}};
+  ctx.dry_run = dry;
+  ctx.timeout = step.timeout.value_or(Millis(0));
+  ctx.set_var = [&](const std::string& name, const std::string& value) {
+    env.scope.set_var(name, value);
+    journal_event(env.journal, {{"event", "var_set"}, {"step", step.id}, {"name", name},
+                                {"value", redact(value)}},
+                  env.options);
+  };
+  ctx.log = [&](std::string_view line) {
+    std::string clean = redact(line);
+    if (env.options.on_log) env.options.on_log(step.id, clean);
+    log_lines.push_back(std::move(clean));
+    if (log_lines.size() > kKeptLogLines) log_lines.pop_front();
+  };
+
+  if (!dry && step.destructive && action->preflight) {
+    auto check = call(action->preflight, ctx, *params);
+    if (!check.ok) {
+      finish(step, record, StepStatus::Failed,
+             fmt::format("preflight failed, step not run: {}", check.message), env);
+      return;
+    }
+  }
+
+  const auto first_try = Clock::now();
+  const int max_attempts = step.retry.until ? INT32_MAX : std::max(1, step.retry.attempts);
+  actions::Outcome outcome;
+  bool interrupted = false;
+  for (int attempt = 1;; ++attempt) {
+    record.attempts = attempt;
+    auto begin = Clock::now();
+    ctx.deadline = step.timeout ? begin + *step.timeout : Clock::time_point::max();
+    outcome = call(action->run, ctx, *params);
+    auto took = std::chrono::duration_cast<Millis>(Clock::now() - begin);
+    if (proc::cancel_requested()) {
+      interrupted = true;
+      break;
+    }
+    if (step.timeout && took >= *step.timeout) {
+      std::string why = outcome.ok ? std::string() : outcome.message;
+      outcome.ok = false;
+      outcome.message = fmt::format("timed out after {}", format_duration(*step.timeout));
+      if (!why.empty()) outcome.message += fmt::format(" ({})", why);
+    }
+    if (outcome.ok || attempt >= max_attempts) break;
+    Millis wait = retry_delay(step.retry, attempt);
+    if (step.retry.until && Clock::now() + wait > first_try + *step.retry.until) break;
+    ctx.log(fmt::format("attempt {} failed: {}; retrying in {}", attempt, outcome.message,
+                        format_duration(wait)));
+    if (!interruptible_sleep(wait)) {
+      interrupted = true;
+      break;
+    }
+  }
+
+  for (auto& o : outcome.observations) o.value = redact(o.value);
+  record.observations = std::move(outcome.observations);
+  std::string log = outcome.log_excerpt;
+  if (log.empty())
+    for (const auto& line : log_lines) log += line + "\n";
+  record.log_excerpt = redact(bound_excerpt(log));
+  record.data = nlohmann::json::parse(redact(outcome.data.dump()), nullptr, false);
+  if (record.data.is_discarded()) record.data = nlohmann::json::object();
+
+  if (interrupted) {
+    finish(step, record, StepStatus::Interrupted, "interrupted", env);
+    return;
+  }
+  std::string message = outcome.message;
+  if (!outcome.ok && record.attempts > 1)
+    message = fmt::format("{} (after {} attempts)", message, record.attempts);
+  finish(step, record, outcome.ok ? StepStatus::Ok : StepStatus::Failed, message, env);
+}
+
+}  // namespace rollback::engine::detail

@@ -1,0 +1,213 @@
+// Plan files -> Plan: the top level, vars, secrets and report. Steps, target and criteria
+// are read in loader_steps.cpp and loader_target.cpp; ${...} checks in loader_refs.cpp.
+#include <rollback/plan/loader.hpp>
+
+#include <fmt/format.h>
+
+#include <rollback/util/fs.hpp>
+
+#include "loader_internal.hpp"
+
+namespace rollback::plan {
+namespace detail {
+
+const std::vector<std::string> kTopKeys = {
+    "version", "name",  "description", "kind",    "budget",   "vars",  "secrets",
+    "target",  "steps", "criteria",    "monitor", "cooldown", "report"};
+const std::vector<std::string> kKinds = {"quick",   "full",   "emergency", "coolify",
+                                         "git-sql", "backup", "custom"};
+
+void read_vars(Loader& l, const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    l.r.error(node, fmt::format("vars: expected a map of names to values, got {}", describe(node)));
+    return;
+  }
+  std::map<std::string, int> first_line;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {
+      l.r.error(kv.first, fmt::format("vars: names must be text, got {}", describe(kv.first)));
+      continue;
+    }
+    std::string name = kv.first.Scalar();
+    if (!is_name(name)) {
+      l.r.error(kv.first, fmt::format("vars: '{}' is not a valid var name (letters, digits, "
+                                      "'_' and '-')",
+                                      name));
+      continue;
+    }
+    if (auto it = first_line.find(name); it != first_line.end()) {
+      l.r.error(kv.first,
+                fmt::format("vars: duplicate var '{}' (first at line {})", name, it->second));
+      continue;
+    }
+    first_line[name] = l.r.where(kv.first).line;
+    if (!kv.second.IsNull() && !kv.second.IsScalar()) {
+      l.r.error(kv.second,
+                fmt::format("vars.{}: expected a text value, got {}", name, describe(kv.second)));
+      continue;
+    }
+    l.names.vars.insert(name);
+    l.plan.vars.emplace_back(name, kv.second);
+  }
+}
+
+void read_secrets(Loader& l, const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    l.r.error(node, fmt::format("secrets: expected a map of names to {{env: NAME}} or "
+                                "{{file: PATH}}, got {}",
+                                describe(node)));
+    return;
+  }
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar() || !is_name(kv.first.Scalar())) {
+      l.r.error(kv.first, fmt::format("secrets: {} is not a valid secret name (letters, digits, "
+                                      "'_' and '-')",
+                                      describe(kv.first)));
+      continue;
+    }
+    SecretSource secret;
+    secret.name = kv.first.Scalar();
+    secret.where = l.r.where(kv.first);
+    std::string context = fmt::format("secret '{}'", secret.name);
+    if (l.names.secrets.count(secret.name)) {
+      l.r.error(kv.first, fmt::format("secrets: duplicate secret '{}'", secret.name));
+      continue;
+    }
+    l.names.secrets.insert(secret.name);
+    if (!kv.second.IsMap()) {
+      l.r.error(kv.second, fmt::format("{}: expected {{env: NAME}} or {{file: PATH}}, got {}",
+                                       context, describe(kv.second)));
+      continue;
+    }
+    MapView map(l.r, kv.second, {"env", "file"}, context);
+    secret.env = get_text(l.r, map, "env", context).value_or("");
+    secret.file = get_text(l.r, map, "file", context).value_or("");
+    if (secret.env.empty() == secret.file.empty()) {
+      l.r.error(kv.second, fmt::format("{}: needs exactly one of 'env' or 'file'", context));
+      continue;
+    }
+    if (!secret.file.empty())
+      check_refs(l, map.get("file"), context + ": file", RefPlace::SecretFile);
+    l.plan.secrets.push_back(std::move(secret));
+  }
+}
+
+void read_report(Loader& l, const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    l.r.error(node, fmt::format("report: expected a map, got {}", describe(node)));
+    return;
+  }
+  const std::string context = "report";
+  MapView map(l.r, node, {"title", "contacts", "checklist", "follow_up", "lang"}, context);
+  auto& report = l.plan.report;
+  report.title = get_text(l.r, map, "title", context).value_or("");
+  report.contacts = get_text_list(l.r, map, "contacts", context).value_or(report.contacts);
+  report.checklist = get_text_list(l.r, map, "checklist", context).value_or(report.checklist);
+  report.follow_up = get_text_list(l.r, map, "follow_up", context).value_or(report.follow_up);
+  report.lang = get_choice(l.r, map, "lang", context, {"en", "es"}).value_or(report.lang);
+}
+
+namespace {
+
+void read_monitor(Loader& l, const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    l.r.error(node, fmt::format("monitor: expected a map, got {}", describe(node)));
+    return;
+  }
+  // The thresholds belong to `watch`; only the timing keys every monitor has are checked here.
+  for (const char* key : {"interval", "duration"}) {
+    YAML::Node value = node[key];
+    if (!value.IsDefined() || value.IsNull()) continue;
+    if (!value.IsScalar() || !parse_duration(value.Scalar()))
+      l.r.error(value, fmt::format("monitor.{}: {} is not a duration (use 500ms, 30s, 5m, 2h, "
+                                   "1h30m)",
+                                   key, describe(value)));
+  }
+  l.plan.monitor = node;
+}
+
+void read_top(Loader& l, const YAML::Node& root) {
+  Reader& r = l.r;
+  MapView top(r, root, kTopKeys, "");
+  for (const char* key : {"version", "name", "steps"})
+    if (!top.has_value(key)) r.error(root, fmt::format("missing required key '{}'", key));
+
+  if (auto version = get_text(r, top, "version", "")) {
+    if (*version != "1")
+      r.error(top.get("version"), fmt::format("version: expected 1, got '{}' (this rollback reads "
+                                              "plan version 1)",
+                                              *version));
+  }
+  if (auto name = get_text(r, top, "name", "")) {
+    if (name->empty()) r.error(top.get("name"), "name: must not be empty");
+    l.plan.name = *name;
+  }
+  l.plan.description = get_text(r, top, "description", "").value_or("");
+  if (auto kind = get_choice(r, top, "kind", "", kKinds)) l.plan.kind = *parse_kind(*kind);
+  l.plan.budget = get_duration(r, top, "budget", "");
+  l.plan.cooldown = get_duration(r, top, "cooldown", "");
+
+  // Order matters: names must be known before the sections that reference them.
+  read_vars(l, top.get("vars"));
+  read_secrets(l, top.get("secrets"));
+  check_var_graph(l);
+  for (const auto& [name, value] : l.plan.vars) check_refs(l, value, "vars." + name, RefPlace::Var);
+  read_target(l, top.get("target"));
+  read_steps(l, top.get("steps"));
+  read_criteria(l, top.get("criteria"));
+  read_monitor(l, top.get("monitor"));
+  read_report(l, top.get("report"));
+}
+
+}  // namespace
+}  // namespace detail
+
+LoadResult load_plan_text(const std::string& text, const std::string& file_name,
+                          const actions::Registry& registry) {
+  LoadResult result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    Location where{file_name, e.mark.line >= 0 ? e.mark.line + 1 : 0,
+                   e.mark.column >= 0 ? e.mark.column + 1 : 0};
+    result.diagnostics.push_back({where, fmt::format("YAML syntax error: {}", e.msg)});
+    return result;
+  }
+  if (!root.IsDefined() || root.IsNull()) {
+    result.diagnostics.push_back(
+        {Location{file_name, 1, 1},
+         "the plan is empty: expected a map with version, name and steps"});
+    return result;
+  }
+  if (!root.IsMap()) {
+    result.diagnostics.push_back(
+        {location_of(file_name, root),
+         fmt::format("expected a plan (a map with version, name and steps), got {}",
+                     detail::describe(root))});
+    return result;
+  }
+  Plan plan;
+  plan.path = file_name;
+  detail::Reader reader(file_name, text, result.diagnostics);
+  detail::Loader loader{reader, registry, plan, {}};
+  detail::read_top(loader, root);
+  if (result.diagnostics.empty()) result.plan = std::move(plan);
+  return result;
+}
+
+LoadResult load_plan(const std::filesystem::path& path, const actions::Registry& registry) {
+  auto text = read_file(path);
+  if (!text) {
+    LoadResult result;
+    result.diagnostics.push_back({Location{path.string(), 0, 0}, text.error().message});
+    return result;
+  }
+  return load_plan_text(*text, path.string(), registry);
+}
+
+}  // namespace rollback::plan

@@ -1,0 +1,167 @@
+// steps: each step's keys, retry policy, action and its parameters.
+#include <fmt/format.h>
+#include <algorithm>
+
+#include "loader_internal.hpp"
+
+namespace rollback::plan::detail {
+namespace {
+
+const std::vector<std::string> kStepKeys = {"id",   "name",       "phase", "action",
+                                            "with", "timeout",    "retry", "on_failure",
+                                            "when", "destructive"};
+const std::vector<std::string> kPhases = {"assess", "backup", "stop",  "restore",
+                                          "start",  "verify", "notify"};
+
+std::string raw_text(const YAML::Node& map, const char* key) {
+  YAML::Node value = map[key];
+  return value.IsDefined() && value.IsScalar() ? value.Scalar() : std::string();
+}
+
+// Which vars each step sets, before reading the steps, so that a use before the setting
+// step can say which step sets it.
+void collect_step_vars(Loader& l, const YAML::Node& steps) {
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const YAML::Node& step = steps[i];
+    if (!step.IsMap()) continue;
+    const actions::Action* action = l.registry.find(raw_text(step, "action"));
+    if (!action) continue;
+    std::string id = raw_text(step, "id");
+    for (const auto& name : names_set_by(*action, step["with"]))
+      l.names.all_step_vars.emplace(name, id.empty() ? fmt::format("#{}", i + 1) : id);
+  }
+}
+
+void read_retry(Loader& l, const YAML::Node& node, const std::string& context, Step& step) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    l.r.error(node, fmt::format("{}: retry: expected a map such as {{attempts: 3, delay: 5s}} or "
+                                "{{until: 2m, every: 5s}}, got {}",
+                                context, describe(node)));
+    return;
+  }
+  MapView map(l.r, node, {"attempts", "delay", "backoff", "until", "every"}, "retry of " + context);
+  auto& retry = step.retry;
+  if (auto attempts = get_int(l.r, map, "attempts", context, 1, "retry.attempts"))
+    retry.attempts = static_cast<int>(*attempts);
+  if (auto delay = get_duration(l.r, map, "delay", context, "retry.delay")) retry.delay = *delay;
+  if (auto backoff = get_number(l.r, map, "backoff", context, 1.0, "retry.backoff"))
+    retry.backoff = *backoff;
+  retry.until = get_duration(l.r, map, "until", context, "retry.until");
+  if (auto every = get_duration(l.r, map, "every", context, "retry.every")) retry.every = *every;
+  if (map.has("until") && (map.has("attempts") || map.has("backoff")))
+    l.r.error(node, fmt::format("{}: retry: use attempts/delay/backoff or until/every, not both",
+                                context));
+  if (map.has("every") && !map.has("until"))
+    l.r.error(map.get("every"), fmt::format("{}: retry.every needs retry.until (how long to keep "
+                                            "trying)",
+                                            context));
+}
+
+void read_when(Loader& l, const MapView& map, const std::string& context, Step& step) {
+  auto when = get_text(l.r, map, "when", context);
+  if (!when) return;
+  step.when = *when;
+  YAML::Node node = map.get("when");
+  if (when->find("${") != std::string::npos) {
+    check_refs(l, node, context + ": when", RefPlace::Step);
+    return;
+  }
+  std::string name = *when;
+  name.erase(0, name.find_first_not_of(" \t"));
+  name.erase(name.find_last_not_of(" \t") + 1);
+  if (name.empty()) {
+    l.r.error(node, fmt::format("{}: when: expected a var name or ${{...}}, got nothing", context));
+    return;
+  }
+  check_name_ref(l, l.r.where(node), name, context + ": when", RefPlace::Step);
+}
+
+void read_step(Loader& l, const YAML::Node& node, size_t index,
+               std::map<std::string, int>& id_lines) {
+  std::string raw_id = raw_text(node, "id");
+  std::string context =
+      raw_id.empty() ? fmt::format("step #{}", index + 1) : fmt::format("step '{}'", raw_id);
+  MapView map(l.r, node, kStepKeys, context);
+  l.names.current_step = raw_id.empty() ? fmt::format("#{}", index + 1) : raw_id;
+  Step step;
+  step.where = l.r.where(node);
+
+  if (auto id = get_text(l.r, map, "id", context)) {
+    step.id = *id;
+    if (!is_name(*id, true)) {
+      l.r.error(map.get("id"), fmt::format("{}: id may use letters, digits, '-', '_' and '.' "
+                                           "only",
+                                           context));
+    } else if (auto it = id_lines.find(*id); it != id_lines.end()) {
+      l.r.error(map.get("id"),
+                fmt::format("duplicate step id '{}' (first defined at line {})", *id, it->second));
+    } else {
+      id_lines[*id] = l.r.where(map.get("id")).line;
+    }
+  } else if (!map.has_value("id")) {
+    l.r.error(node, fmt::format("{}: missing required key 'id'", context));
+  }
+  step.name = get_text(l.r, map, "name", context).value_or(step.id);
+  if (step.name.empty()) step.name = step.id;
+  if (auto phase = get_choice(l.r, map, "phase", context, kPhases))
+    step.phase = *parse_phase(*phase);
+  step.timeout = get_duration(l.r, map, "timeout", context);
+  read_retry(l, map.get("retry"), context, step);
+  if (auto on_failure = get_choice(l.r, map, "on_failure", context, {"abort", "continue"}))
+    step.on_failure = *on_failure == "continue" ? OnFailure::Continue : OnFailure::Abort;
+  read_when(l, map, context, step);
+  auto destructive = get_bool(l.r, map, "destructive", context);
+
+  YAML::Node with = map.get("with");
+  if (with.IsDefined()) step.with = with;
+  const actions::Action* action = nullptr;
+  if (auto name = get_text(l.r, map, "action", context)) {
+    step.action = *name;
+    action = l.registry.find(*name);
+    if (!action) {
+      auto names = l.registry.names();
+      auto hint = suggestion(*name, names);
+      if (hint.empty()) hint = fmt::format(" (known actions: {})", join(names));
+      l.r.error(map.get("action"), fmt::format("{}: unknown action '{}'{}", context, *name, hint));
+    }
+  } else if (!map.has_value("action")) {
+    l.r.error(node, fmt::format("{}: missing required key 'action'", context));
+  }
+  if (action) {
+    check_params(l, with, *action, context, "with", step.where, RefPlace::Step);
+    step.destructive = destructive.value_or(action->destructive);
+    for (const auto& name : names_set_by(*action, with)) l.names.step_vars.insert(name);
+  } else {
+    check_refs(l, with, context + ": with", RefPlace::Step);
+    step.destructive = destructive.value_or(false);
+  }
+  l.plan.steps.push_back(std::move(step));
+}
+
+}  // namespace
+
+void read_steps(Loader& l, const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return;  // reported as a missing key
+  if (!node.IsSequence()) {
+    l.r.error(node, fmt::format("steps: expected a list of steps, got {}", describe(node)));
+    return;
+  }
+  if (node.size() == 0) {
+    l.r.error(node, "steps: the plan has no steps");
+    return;
+  }
+  collect_step_vars(l, node);
+  std::map<std::string, int> id_lines;
+  for (size_t i = 0; i < node.size(); ++i) {
+    if (!node[i].IsMap()) {
+      l.r.error(node[i], fmt::format("steps[{}]: expected a step (a map with id and action), got "
+                                     "{}",
+                                     i, describe(node[i])));
+      continue;
+    }
+    read_step(l, node[i], i, id_lines);
+  }
+}
+
+}  // namespace rollback::plan::detail

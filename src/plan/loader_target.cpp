@@ -1,0 +1,173 @@
+// The target section (how rollback targets are found) and criteria (when to roll back).
+#include <fmt/format.h>
+#include <algorithm>
+
+#include <rollback/plan/target.hpp>
+
+#include "loader_internal.hpp"
+
+namespace rollback::plan::detail {
+namespace {
+
+std::vector<std::string> known_sources() {
+  std::vector<std::string> out = {"dir", "coolify", "git"};
+  for (const auto& name : target_sources())
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  return out;
+}
+
+void read_require(Loader& l, const MapView& map, TargetSpec& spec) {
+  auto require = get_text_list(l.r, map, "require", "target");
+  if (!require) return;
+  YAML::Node node = map.get("require");
+  for (size_t i = 0; i < require->size(); ++i) {
+    const std::string& path = (*require)[i];
+    YAML::Node item = node.IsSequence() ? node[i] : node;
+    // Paths are inside the target: an absolute or escaping path would check something else.
+    if (path.empty() || path.starts_with("/") || path == ".." || path.starts_with("../") ||
+        path.find("/../") != std::string::npos)
+      l.r.error(item, fmt::format("target.require[{}]: '{}' must be a path inside the target "
+                                  "(relative, without '..')",
+                                  i, path));
+    check_refs(l, item, fmt::format("target.require[{}]", i), RefPlace::Target);
+  }
+  spec.require = *require;
+}
+
+void read_criterion(Loader& l, const YAML::Node& node, bool critical, size_t index,
+                    std::map<std::string, int>& name_lines) {
+  std::string list = critical ? "critical" : "warning";
+  YAML::Node raw_name = node["name"];
+  std::string context = raw_name.IsDefined() && raw_name.IsScalar()
+                            ? fmt::format("criterion '{}'", raw_name.Scalar())
+                            : fmt::format("criteria.{}[{}]", list, index);
+  MapView map(l.r, node, {"name", "probe", "for"}, context);
+  Criterion criterion;
+  criterion.critical = critical;
+  criterion.where = l.r.where(node);
+  if (auto name = get_text(l.r, map, "name", context)) {
+    criterion.name = *name;
+    // `for:` state is kept per name across cron runs: two criteria must not share one.
+    if (auto it = name_lines.find(*name); it != name_lines.end())
+      l.r.error(map.get("name"),
+                fmt::format("duplicate criterion name '{}' (first at line {})", *name, it->second));
+    else
+      name_lines[*name] = l.r.where(map.get("name")).line;
+  } else if (!map.has_value("name")) {
+    l.r.error(node, fmt::format("{}: missing required key 'name'", context));
+  }
+  criterion.hold_for = get_duration(l.r, map, "for", context);
+  YAML::Node probe = map.get("probe");
+  if (!probe.IsDefined() || probe.IsNull()) {
+    l.r.error(node, fmt::format("{}: missing required key 'probe'", context));
+  } else if (!probe.IsMap()) {
+    l.r.error(probe, fmt::format("{}: probe: expected {{action: ..., with: {{...}}}}, got {}",
+                                 context, describe(probe)));
+  } else {
+    std::string probe_context = fmt::format("probe of {}", context);
+    MapView probe_map(l.r, probe, {"action", "with"}, probe_context);
+    criterion.with = probe_map.get("with");
+    if (auto action_name = get_text(l.r, probe_map, "action", context)) {
+      criterion.action = *action_name;
+      const actions::Action* action = l.registry.find(*action_name);
+      if (!action) {
+        l.r.error(probe_map.get("action"),
+                  fmt::format("{}: unknown action '{}'{}", context, *action_name,
+                              suggestion(*action_name, l.registry.names())));
+      } else {
+        if (!action->read_only)
+          l.r.error(probe_map.get("action"),
+                    fmt::format("{}: {} changes things; a criterion's probe must be a read-only "
+                                "action",
+                                context, *action_name));
+        check_params(l, criterion.with, *action, context, "probe.with", criterion.where,
+                     RefPlace::Criterion);
+      }
+    } else if (!probe_map.has_value("action")) {
+      l.r.error(probe, fmt::format("{}: probe: missing required key 'action'", context));
+    }
+    if (!criterion.action.empty() && !l.registry.find(criterion.action))
+      check_refs(l, criterion.with, context + ": probe.with", RefPlace::Criterion);
+  }
+  l.plan.criteria.push_back(std::move(criterion));
+}
+
+}  // namespace
+
+void read_target(Loader& l, const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    l.r.error(node, fmt::format("target: expected a map such as {{from: dir, dir: /backups, "
+                                "glob: 'staging-*'}}, got {}",
+                                describe(node)));
+    return;
+  }
+  const std::string context = "target";
+  MapView map(l.r, node, {"from", "dir", "glob", "default", "require", "with"}, context);
+  auto& spec = l.plan.target;
+  spec.where = l.r.where(node);
+  if (auto from = get_choice(l.r, map, "from", context, known_sources()))
+    spec.from = *from;
+  else if (!map.has_value("from"))
+    l.r.error(node, "target: missing required key 'from'");
+  if (auto dflt = get_choice(l.r, map, "default", context, {"latest", "previous", "none"}))
+    spec.default_target = *dflt;
+  if (auto dir = get_text(l.r, map, "dir", context)) spec.dir = *dir;
+  if (auto glob = get_text(l.r, map, "glob", context)) spec.glob = *glob;
+  read_require(l, map, spec);
+  YAML::Node with = map.get("with");
+  if (with.IsDefined() && !with.IsNull() && !with.IsMap())
+    l.r.error(with, fmt::format("target.with: expected a map, got {}", describe(with)));
+  else if (with.IsDefined())
+    spec.with = with;
+  check_refs(l, map.get("dir"), "target.dir", RefPlace::Target);
+  check_refs(l, map.get("glob"), "target.glob", RefPlace::Target);
+  check_refs(l, with, "target.with", RefPlace::Target);
+
+  if (spec.from == "dir") {
+    if (!map.has_value("dir"))
+      l.r.error(node, "target: from: dir needs 'dir' (where the targets are)");
+    if (map.has("with"))
+      l.r.error(map.find("with")->key_node,
+                "target.with is for from: coolify and from: git; from: dir uses dir, glob and "
+                "require");
+  } else if (!spec.from.empty()) {
+    for (const char* key : {"dir", "glob", "require"})
+      if (const Entry* entry = map.find(key))
+        l.r.error(entry->key_node, fmt::format("target.{} only applies to from: dir (this target "
+                                               "is from: {}; use target.with)",
+                                               key, spec.from));
+  }
+}
+
+void read_criteria(Loader& l, const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    l.r.error(node, fmt::format("criteria: expected a map with 'critical' and/or 'warning' "
+                                "lists, got {}",
+                                describe(node)));
+    return;
+  }
+  MapView map(l.r, node, {"critical", "warning"}, "criteria");
+  std::map<std::string, int> name_lines;
+  for (const char* list : {"critical", "warning"}) {
+    YAML::Node items = map.get(list);
+    if (!items.IsDefined() || items.IsNull()) continue;
+    if (!items.IsSequence()) {
+      l.r.error(items, fmt::format("criteria.{}: expected a list of criteria, got {}", list,
+                                   describe(items)));
+      continue;
+    }
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!items[i].IsMap()) {
+        l.r.error(items[i], fmt::format("criteria.{}[{}]: expected a map with name and probe, "
+                                        "got {}",
+                                        list, i, describe(items[i])));
+        continue;
+      }
+      read_criterion(l, items[i], std::string_view(list) == "critical", i, name_lines);
+    }
+  }
+}
+
+}  // namespace rollback::plan::detail

@@ -1,0 +1,153 @@
+// Target sources and resolving what the operator typed (--target) into one target.
+#include <rollback/plan/target.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <algorithm>
+#include <ctime>
+#include <map>
+
+#include <rollback/plan/loader.hpp>
+
+#include "target_dir.hpp"
+
+namespace rollback::plan {
+namespace {
+
+std::map<std::string, TargetLister>& sources() {
+  static std::map<std::string, TargetLister> registered = {{"dir", detail::list_dir_targets}};
+  return registered;
+}
+
+// "in /backups matching 'staging-*'" for dir targets, "from coolify" otherwise.
+std::string where_targets(const TargetSpec& spec, const Scope& scope) {
+  if (spec.from != "dir") return fmt::format("from {}", spec.from);
+  auto dir = interpolate(spec.dir, scope);
+  auto glob = interpolate(spec.glob, scope);
+  return fmt::format("in {} matching '{}'", dir ? *dir : spec.dir, glob ? *glob : spec.glob);
+}
+
+std::string target_line(const Target& target) {
+  std::string line = fmt::format("  {}  ({}", target.name, format_target_time(target.created));
+  if (target.current) line += ", current";
+  if (!target.detail.empty()) line += ", " + target.detail;
+  return line + ")";
+}
+
+Result<Target> previous_of(const std::vector<Target>& targets, const std::string& where) {
+  auto current =
+      std::find_if(targets.begin(), targets.end(), [](const Target& t) { return t.current; });
+  if (current == targets.end()) {
+    // No source-marked current one: the newest is what is running now.
+    if (targets.size() < 2)
+      return fail(
+          fmt::format("no previous target: only one target ({}) {}", targets[0].name, where));
+    return targets[1];
+  }
+  const Target* best = nullptr;
+  for (const auto& target : targets)
+    if (target.created < current->created && (!best || target.created > best->created))
+      best = &target;
+  if (!best)
+    return fail(fmt::format("no previous target: nothing {} is older than the current one ({})",
+                            where, current->name));
+  return *best;
+}
+
+}  // namespace
+
+void register_target_source(const std::string& from, TargetLister lister) {
+  sources()[from] = std::move(lister);
+}
+
+std::vector<std::string> target_sources() {
+  std::vector<std::string> names;
+  for (const auto& [name, lister] : sources()) names.push_back(name);
+  return names;
+}
+
+std::string format_target_time(std::chrono::system_clock::time_point time) {
+  std::time_t t = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &utc);
+  return buf;
+}
+
+Result<std::vector<Target>> list_targets(const TargetSpec& spec, const Scope& scope) {
+  if (spec.from.empty()) return fail("the plan has no target section, so it has no targets");
+  auto it = sources().find(spec.from);
+  if (it == sources().end())
+    return fail(fmt::format("target source 'from: {}' is not available (known: {})", spec.from,
+                            fmt::join(target_sources(), ", ")));
+  return it->second(spec, scope);
+}
+
+Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope,
+                              const std::string& wanted) {
+  std::string want = wanted;
+  want.erase(0, want.find_first_not_of(" \t"));
+  want.erase(want.find_last_not_of(" \t") + 1);
+  if (spec.from.empty()) {
+    if (want.empty() || want == "none") return Target{};
+    return fail(
+        fmt::format("--target {}: this plan has no target section, so it takes no target", want));
+  }
+  if (want.empty()) want = spec.default_target;
+  if (want.empty() || want == "none")
+    return fail(
+        "this plan needs a target: pass --target latest, --target previous or a target "
+        "name (`rollback targets PLAN` lists them)");
+
+  auto listed = list_targets(spec, scope);
+  if (!listed) return std::unexpected(listed.error());
+  const auto& targets = *listed;
+  std::string where = where_targets(spec, scope);
+  if (targets.empty()) return fail(fmt::format("no targets found {}", where));
+  if (want == "latest") return targets.front();
+  if (want == "previous") return previous_of(targets, where);
+
+  for (const auto& target : targets)
+    if (target.name == want) return target;
+  std::vector<const Target*> matches;
+  for (const auto& target : targets)
+    if (target.name.starts_with(want)) matches.push_back(&target);
+  if (matches.size() == 1) return *matches.front();
+  if (matches.size() > 1) {
+    std::string lines;
+    for (const Target* match : matches) lines += "\n" + target_line(*match);
+    return fail(
+        fmt::format("target '{}' is ambiguous: it matches {} targets {}; give more of the "
+                    "name:{}",
+                    want, matches.size(), where, lines));
+  }
+  std::vector<std::string> names;
+  std::string newest;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    names.push_back(targets[i].name);
+    if (i < 5) newest += "\n" + target_line(targets[i]);
+  }
+  auto best = did_you_mean(want, names);
+  return fail(fmt::format("no target '{}' {}{}; the newest are:{}", want, where,
+                          best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best), newest));
+}
+
+void bind_target(Scope& scope, const Target& target) {
+  scope.set_builtin("target.name", target.name);
+  scope.set_builtin("target.path", target.path);
+}
+
+Verification verify_target(const TargetSpec& spec, const Target& target) {
+  return verify_target(spec, target, Scope());
+}
+
+Verification verify_target(const TargetSpec& spec, const Target& target, const Scope& scope) {
+  Verification result;
+  if (spec.from != "dir" || target.path.empty()) return result;  // other sources verify themselves
+  result.problems = detail::verify_dir_target(spec, target, scope);
+  result.ok = result.problems.empty();
+  return result;
+}
+
+}  // namespace rollback::plan

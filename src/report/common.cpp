@@ -1,0 +1,80 @@
+#include <ctime>
+#include <fmt/format.h>
+
+#include "strings.hpp"
+
+namespace rollback::report::detail {
+namespace {
+
+using engine::StepRecord;
+using engine::StepStatus;
+
+bool failed_hard(const StepRecord& s) { return s.status == StepStatus::Failed && !s.failure_ignored; }
+
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+Millis total_duration(const engine::RunRecord& record) {
+  if (!record.ended) return Millis(0);
+  return std::chrono::duration_cast<Millis>(*record.ended - record.started);
+}
+
+std::string format_utc(engine::SystemTime time, bool with_date) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(time);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  if (!with_date) return fmt::format("{:02}:{:02}:{:02} UTC", tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string outcome_sentence(const Strings& s, const engine::RunRecord& record) {
+  const StepRecord* culprit = nullptr;
+  std::vector<std::string> not_run, ignored;
+  for (const auto& step : record.steps) {
+    if (!culprit && (failed_hard(step) || step.status == StepStatus::Interrupted)) culprit = &step;
+    if (step.status == StepStatus::Pending) not_run.push_back(step.id);
+    if (step.failure_ignored) ignored.push_back(step.id);
+  }
+  std::string out;
+  if (culprit && culprit->status == StepStatus::Interrupted) {
+    out = fill(s.out_interrupted, {culprit->id, culprit->name, record.run_id});
+  } else if (culprit) {
+    auto pattern = record.result == ExitCode::VerifyFailed ? s.out_verify_failed : s.out_failed;
+    out = fill(pattern, {culprit->id, culprit->name, one_line(culprit->message)});
+  } else {
+    out = std::string(record.dry_run ? s.out_dry_ok : s.out_all_ok);
+  }
+  auto join = [](const std::vector<std::string>& ids) {
+    std::string text;
+    for (const auto& id : ids) text += (text.empty() ? "" : ", ") + id;
+    return text;
+  };
+  if (!not_run.empty())
+    out += " " + fill(s.out_not_run, {std::to_string(not_run.size()), join(not_run)});
+  if (!ignored.empty())
+    out += " " + fill(s.out_ignored, {std::to_string(ignored.size()), join(ignored)});
+  return out;
+}
+
+std::vector<std::string> follow_up_actions(const Strings& s, const engine::RunRecord& record) {
+  std::vector<std::string> out = record.report.follow_up;
+  for (const auto& step : record.steps)
+    if (step.status == StepStatus::Failed)
+      out.push_back(fill(s.fu_investigate, {step.id, step.name, one_line(step.message)}));
+  if (record.result == ExitCode::VerifyFailed) out.push_back(std::string(s.fu_verify));
+  if (record.result == ExitCode::Interrupted) out.push_back(fill(s.fu_resume, {record.run_id}));
+  // Plans that snapshot the current state first set `pre_rollback_target`: the way back.
+  if (auto it = record.vars.find("pre_rollback_target");
+      it != record.vars.end() && !it->second.empty() && !record.dry_run)
+    out.push_back(fill(s.fu_undo, {it->second}));
+  return out;
+}
+
+}  // namespace rollback::report::detail

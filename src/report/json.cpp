@@ -1,0 +1,67 @@
+#include <rollback/report/report.hpp>
+
+#include <rollback/util/redact.hpp>
+
+#include "strings.hpp"
+
+namespace rollback::report {
+
+// The same data as the Markdown, for scripts: times ISO-8601 UTC, durations in ms, words
+// in English whatever the report's language.
+nlohmann::json render_json(const engine::RunRecord& r) {
+  const auto& en = detail::strings_for("en");
+  using nlohmann::json;
+  Millis total = detail::total_duration(r);
+  json steps = json::array();
+  json post = json::array();
+  for (const auto& step : r.steps) {
+    steps.push_back(engine::step_to_json(step));
+    if (step.phase != plan::Phase::Verify || step.status == engine::StepStatus::Pending) continue;
+    json obs = json::array();
+    for (const auto& o : step.observations)
+      obs.push_back({{"name", o.name}, {"value", o.value}, {"ok", o.ok}});
+    post.push_back({{"step", step.id},
+                    {"name", step.name},
+                    {"status", std::string(engine::to_string(step.status))},
+                    {"ok", step.status == engine::StepStatus::Ok},
+                    {"message", step.message},
+                    {"observations", std::move(obs)}});
+  }
+  json j = {
+      {"schema_version", 1},
+      {"run_id", r.run_id},
+      {"title", !r.report.title.empty() ? r.report.title : r.title},
+      {"plan", {{"name", r.plan_name}, {"path", r.plan_path}, {"kind", std::string(plan::to_string(r.kind))}}},
+      {"operator", r.operator_name},
+      {"host", r.host},
+      {"reason", r.reason},
+      {"dry_run", r.dry_run},
+      {"lang", r.report.lang},
+      {"from_version", r.from_version},
+      {"to_version", r.to_version.empty() ? r.target_name : r.to_version},
+      {"target", {{"name", r.target_name}, {"path", r.target_path}}},
+      {"started", engine::format_iso_utc(r.started)},
+      {"ended", r.ended ? json(engine::format_iso_utc(*r.ended)) : json()},
+      {"duration_ms", total.count()},
+      {"budget_ms", r.budget ? json(r.budget->count()) : json()},
+      {"over_budget", r.budget && r.ended && total > *r.budget},
+      {"result",
+       {{"exit_code", to_int(r.result)},
+        {"name", std::string(detail::result_label(en, r.result))},
+        {"message", r.result_message},
+        {"outcome", detail::outcome_sentence(en, r)}}},
+      {"steps", std::move(steps)},
+      {"post_rollback", std::move(post)},
+      {"follow_up", detail::follow_up_actions(en, r)},
+      {"lessons_learned", nullptr},
+      {"contacts", r.report.contacts},
+      {"checklist", r.report.checklist},
+      {"vars", r.vars},
+      {"extra", r.extra},
+  };
+  // Redact the serialized form: a secret may sit in any string of any depth.
+  auto clean = json::parse(redact(j.dump()), nullptr, false);
+  return clean.is_discarded() ? j : clean;
+}
+
+}  // namespace rollback::report

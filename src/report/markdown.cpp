@@ -1,0 +1,160 @@
+#include <rollback/report/report.hpp>
+
+#include <fmt/format.h>
+
+#include <rollback/util/redact.hpp>
+
+#include "strings.hpp"
+
+namespace rollback::report {
+namespace {
+
+using detail::fill;
+using detail::Strings;
+using engine::RunRecord;
+using engine::StepRecord;
+using engine::StepStatus;
+
+std::string inline_text(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c == '\n' || c == '\r') c = ' ';
+  return out;
+}
+
+// A fence longer than any backtick run inside, so log text cannot close it.
+std::string fence_for(std::string_view text) {
+  size_t longest = 0, run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return std::string(std::max<size_t>(3, longest + 1), '`');
+}
+
+void header(std::string& md, const Strings& s, const RunRecord& r) {
+  std::string title = !r.report.title.empty() ? r.report.title : r.title;
+  md += title.empty() ? fmt::format("# {}\n\n", s.title) : fmt::format("# {}: {}\n\n", s.title, title);
+  md += fmt::format("**{}**: {}  \n", s.date, detail::format_utc(r.started));
+  md += fmt::format("**{}**: {}  \n", s.operator_name, r.operator_name.empty() ? std::string(s.unknown) : r.operator_name);
+  md += fmt::format("**{}**: {}  \n", s.kind, s.kind_names[static_cast<int>(r.kind)]);
+  md += fmt::format("**{}**: {}{}  \n", s.plan, r.plan_name,
+                    r.plan_path.empty() ? "" : fmt::format(" (`{}`)", r.plan_path));
+  if (!r.host.empty()) md += fmt::format("**{}**: {}  \n", s.host, r.host);
+  md += fmt::format("**{}**: `{}`\n\n", s.run_id, r.run_id);
+  if (r.dry_run) md += fmt::format("> {}\n\n", s.dry_run_banner);
+
+  md += fmt::format("## {}\n{}\n\n", s.reason_heading, r.reason.empty() ? std::string(s.no_reason) : r.reason);
+
+  auto or_unknown = [&](const std::string& v) { return v.empty() ? std::string(s.unknown) : v; };
+  md += fmt::format("## {}\n", s.versions_heading);
+  md += fmt::format("- **{}**: {}\n", s.from_version, or_unknown(r.from_version));
+  md += fmt::format("- **{}**: {}\n", s.to_version, or_unknown(r.to_version.empty() ? r.target_name : r.to_version));
+  if (!r.target_name.empty())
+    md += fmt::format("- **{}**: {}{}\n", s.target, r.target_name,
+                      r.target_path.empty() ? "" : fmt::format(" (`{}`)", r.target_path));
+  md += "\n";
+}
+
+void procedure(std::string& md, const Strings& s, const RunRecord& r) {
+  md += fmt::format("## {}\n", s.procedure_heading);
+  std::optional<plan::Phase> current;
+  for (const auto& step : r.steps) {
+    if (!current || *current != step.phase) {
+      current = step.phase;
+      md += fmt::format("\n### {}\n", detail::phase_label(s, step.phase));
+    }
+    bool done = step.status == StepStatus::Ok;
+    std::string line = fmt::format("- [{}] {} (`{}`): **{}**", done ? 'x' : ' ',
+                                   inline_text(step.name), step.id, detail::status_label(s, step));
+    if (step.started && step.status != StepStatus::Pending && step.status != StepStatus::Skipped)
+      line += fmt::format(", {}", format_duration(step.duration));
+    if (step.attempts > 1) line += fmt::format(", {} {}", step.attempts, s.attempts);
+    if (!step.message.empty()) line += fmt::format(": {}", inline_text(step.message));
+    md += line + "\n";
+  }
+  md += "\n";
+}
+
+void timing(std::string& md, const Strings& s, const RunRecord& r) {
+  md += fmt::format("## {}\n", s.time_heading);
+  md += fmt::format("- **{}**: {}\n", s.start, detail::format_utc(r.started, false));
+  md += fmt::format("- **{}**: {}\n", s.end, r.ended ? detail::format_utc(*r.ended, false) : "-");
+  Millis total = detail::total_duration(r);
+  std::string budget;
+  if (!r.budget) budget = std::string(s.no_budget);
+  else if (total > *r.budget)
+    budget = fmt::format("{} {}: **{}**", s.budget, format_duration(*r.budget),
+                         fill(s.over_budget, {format_duration(total - *r.budget)}));
+  else budget = fmt::format("{} {}: {}", s.budget, format_duration(*r.budget), s.within_budget);
+  md += fmt::format("- **{}**: {} ({})\n\n", s.total, format_duration(total), budget);
+}
+
+void post_state(std::string& md, const Strings& s, const RunRecord& r) {
+  md += fmt::format("## {}\n", s.state_heading);
+  bool any = false;
+  for (const auto& step : r.steps) {
+    if (step.phase != plan::Phase::Verify || step.status == StepStatus::Pending) continue;
+    any = true;
+    bool good = step.status == StepStatus::Ok;
+    std::string verdict = step.status == StepStatus::Ok || step.status == StepStatus::Failed
+                              ? std::string(good ? s.state_ok : s.state_error)
+                              : detail::status_label(s, step);
+    md += fmt::format("- **{}**: {}", inline_text(step.name), verdict);
+    if (!step.message.empty()) md += fmt::format(" ({})", inline_text(step.message));
+    md += "\n";
+    for (const auto& o : step.observations)
+      md += fmt::format("  - {}: {} [{}]\n", inline_text(o.name), inline_text(o.value),
+                        o.ok ? s.state_ok : s.state_error);
+  }
+  if (!any) md += fmt::format("{}\n", s.no_verify);
+  md += "\n";
+}
+
+void outcome_and_follow_up(std::string& md, const Strings& s, const RunRecord& r) {
+  md += fmt::format("## {}\n**{}** ({} {}). {}\n\n", s.outcome_heading,
+                    detail::result_label(s, r.result), s.exit_code, to_int(r.result),
+                    detail::outcome_sentence(s, r));
+  md += fmt::format("## {}\n", s.follow_heading);
+  auto items = detail::follow_up_actions(s, r);
+  if (items.empty()) md += fmt::format("1. {}\n", s.fu_none);
+  for (size_t i = 0; i < items.size(); ++i) md += fmt::format("{}. {}\n", i + 1, inline_text(items[i]));
+  md += fmt::format("\n## {}\n{}\n\n", s.lessons_heading, s.lessons_placeholder);
+}
+
+void tail_sections(std::string& md, const Strings& s, const RunRecord& r) {
+  md += fmt::format("## {}\n", s.logs_heading);
+  bool any = false;
+  for (const auto& step : r.steps) {
+    if (step.log_excerpt.empty()) continue;
+    any = true;
+    std::string excerpt = engine::bound_excerpt(step.log_excerpt);
+    std::string fence = fence_for(excerpt);
+    md += fmt::format("\n**{}** (`{}`):\n{}text\n{}{}\n", inline_text(step.name), step.id, fence,
+                      excerpt, fence);
+  }
+  if (!any) md += fmt::format("{}\n", s.no_logs);
+  md += fmt::format("\n## {}\n", s.contacts_heading);
+  if (r.report.contacts.empty()) md += fmt::format("- {}\n", s.no_contacts);
+  for (const auto& c : r.report.contacts) md += fmt::format("- {}\n", inline_text(c));
+  if (!r.report.checklist.empty()) {
+    md += fmt::format("\n## {}\n", s.checklist_heading);
+    for (const auto& item : r.report.checklist) md += fmt::format("- [ ] {}\n", inline_text(item));
+  }
+}
+
+}  // namespace
+
+std::string render_markdown(const RunRecord& record) {
+  const Strings& s = detail::strings_for(record.report.lang);
+  std::string md;
+  header(md, s, record);
+  procedure(md, s, record);
+  timing(md, s, record);
+  post_state(md, s, record);
+  outcome_and_follow_up(md, s, record);
+  tail_sections(md, s, record);
+  return redact(md);
+}
+
+}  // namespace rollback::report

@@ -1,0 +1,143 @@
+#include "strings.hpp"
+
+namespace rollback::report::detail {
+namespace {
+
+const Strings kEnglish{
+    .title = "ROLLBACK REPORT", .date = "Date", .operator_name = "Executed by", .host = "Host",
+    .plan = "Plan", .kind = "Rollback type", .run_id = "Run ID",
+    .dry_run_banner = "**DRY RUN**: nothing was changed; destructive steps were only described.",
+    .reason_heading = "Reason for the Rollback", .no_reason = "[No reason given: add it here]",
+    .versions_heading = "Versions", .from_version = "Rolled back from",
+    .to_version = "Restored to", .target = "Target", .unknown = "unknown",
+    .procedure_heading = "Procedure Executed",
+    .st_ok = "ok", .st_failed = "FAILED", .st_ignored = "failed (ignored: on_failure continue)",
+    .st_skipped = "skipped", .st_not_run = "not run", .st_interrupted = "INTERRUPTED",
+    .st_described = "dry-run, not run", .st_running = "running when the report was written",
+    .attempts = "attempts",
+    .time_heading = "Execution Time", .start = "Start", .end = "End", .total = "Total duration",
+    .budget = "Budget", .over_budget = "OVER BUDGET by {}", .within_budget = "within budget",
+    .no_budget = "no budget set",
+    .state_heading = "Post-Rollback State",
+    .no_verify = "No verification step ran: the state after the rollback is unverified.",
+    .state_ok = "OK", .state_error = "ERROR",
+    .outcome_heading = "Outcome", .res_success = "SUCCESS", .res_step_failed = "STEP FAILED",
+    .res_verify_failed = "VERIFICATION FAILED", .res_interrupted = "INTERRUPTED",
+    .res_other = "ERROR", .exit_code = "exit code",
+    .out_all_ok = "Every step succeeded.", .out_dry_ok = "Dry run complete: nothing was changed.",
+    .out_failed = "Step {} ({}) failed: {}.",
+    .out_verify_failed = "The rollback ran, but verification step {} ({}) failed: {}.",
+    .out_interrupted = "Interrupted during step {} ({}); `rollback resume {}` continues it.",
+    .out_not_run = "{} step(s) after it did not run: {}.",
+    .out_ignored = "{} failure(s) ignored (on_failure: continue): {}.",
+    .follow_heading = "Follow-up Actions", .fu_investigate = "Investigate failed step {} ({}): {}",
+    .fu_undo = "To undo this rollback, run the plan with `--target {}`",
+    .fu_resume = "Continue the interrupted run: `rollback resume {}`",
+    .fu_verify = "Check the services by hand: post-rollback verification failed",
+    .fu_none = "[None recorded]",
+    .lessons_heading = "Lessons Learned",
+    .lessons_placeholder = "[What could be improved for future deployments]",
+    .logs_heading = "Relevant Log Excerpts", .no_logs = "No log output was kept.",
+    .contacts_heading = "Escalation Contacts", .no_contacts = "[None listed in the plan]",
+    .checklist_heading = "Manual Checklist",
+    .phase_names = {"Assessment", "Backup of current state", "Stopping services",
+                    "Restoring data", "Starting services", "Post-rollback validation",
+                    "Notification"},
+    .kind_names = {"Quick (quick)", "Full (full)", "Emergency (emergency)", "Coolify (coolify)",
+                   "Git + SQL (git-sql)", "Backup (backup)", "Custom (custom)"},
+};
+
+const Strings kSpanish{
+    .title = "REPORTE DE ROLLBACK", .date = "Fecha", .operator_name = "Ejecutado por",
+    .host = "Servidor", .plan = "Plan", .kind = "Tipo de Rollback", .run_id = "ID de ejecución",
+    .dry_run_banner = "**SIMULACIÓN (dry-run)**: no se modificó nada; los pasos destructivos solo se describieron.",
+    .reason_heading = "Motivo del Rollback", .no_reason = "[Sin motivo indicado: agréguelo aquí]",
+    .versions_heading = "Versión Anterior", .from_version = "Versión Rollback",
+    .to_version = "Versión Restaurada", .target = "Objetivo", .unknown = "desconocida",
+    .procedure_heading = "Procedimiento Ejecutado",
+    .st_ok = "ok", .st_failed = "FALLÓ", .st_ignored = "falló (ignorado: on_failure continue)",
+    .st_skipped = "omitido", .st_not_run = "no ejecutado", .st_interrupted = "INTERRUMPIDO",
+    .st_described = "simulación, no ejecutado", .st_running = "en curso al escribir el reporte",
+    .attempts = "intentos",
+    .time_heading = "Tiempo de Ejecución", .start = "Inicio", .end = "Fin",
+    .total = "Duración Total", .budget = "Presupuesto", .over_budget = "EXCEDE el presupuesto por {}",
+    .within_budget = "dentro del presupuesto", .no_budget = "sin presupuesto definido",
+    .state_heading = "Estado Post-Rollback",
+    .no_verify = "No se ejecutó ninguna verificación: el estado posterior no está verificado.",
+    .state_ok = "OK", .state_error = "ERROR",
+    .outcome_heading = "Resultado", .res_success = "ÉXITO", .res_step_failed = "PASO FALLIDO",
+    .res_verify_failed = "VERIFICACIÓN FALLIDA", .res_interrupted = "INTERRUMPIDO",
+    .res_other = "ERROR", .exit_code = "código de salida",
+    .out_all_ok = "Todos los pasos terminaron bien.",
+    .out_dry_ok = "Simulación completa: no se modificó nada.",
+    .out_failed = "El paso {} ({}) falló: {}.",
+    .out_verify_failed = "El rollback se ejecutó, pero la verificación {} ({}) falló: {}.",
+    .out_interrupted = "Interrumpido durante el paso {} ({}); `rollback resume {}` lo continúa.",
+    .out_not_run = "{} paso(s) posteriores no se ejecutaron: {}.",
+    .out_ignored = "{} fallo(s) ignorados (on_failure: continue): {}.",
+    .follow_heading = "Acciones de Seguimiento",
+    .fu_investigate = "Investigar el paso fallido {} ({}): {}",
+    .fu_undo = "Para deshacer este rollback, ejecutar el plan con `--target {}`",
+    .fu_resume = "Continuar la ejecución interrumpida: `rollback resume {}`",
+    .fu_verify = "Revisar los servicios manualmente: falló la verificación post-rollback",
+    .fu_none = "[Ninguna registrada]",
+    .lessons_heading = "Lecciones Aprendidas",
+    .lessons_placeholder = "[Qué se puede mejorar para futuros deployments]",
+    .logs_heading = "Extractos de Log Relevantes", .no_logs = "No se guardó salida de log.",
+    .contacts_heading = "Contactos de Escalamiento", .no_contacts = "[El plan no lista contactos]",
+    .checklist_heading = "Checklist Manual",
+    .phase_names = {"Evaluación", "Backup de estado actual", "Detención de servicios",
+                    "Restauración de datos", "Inicio de servicios", "Validación post-rollback",
+                    "Notificación"},
+    .kind_names = {"Rápido (quick)", "Completo (full)", "Emergencia (emergency)",
+                   "Coolify (coolify)", "Git + SQL (git-sql)", "Backup (backup)",
+                   "Personalizado (custom)"},
+};
+
+}  // namespace
+
+const Strings& strings_for(std::string_view lang) { return lang == "es" ? kSpanish : kEnglish; }
+
+std::string fill(std::string_view pattern, const std::vector<std::string>& args) {
+  std::string out;
+  size_t next = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '{' && i + 1 < pattern.size() && pattern[i + 1] == '}') {
+      if (next < args.size()) out += args[next++];
+      ++i;
+    } else {
+      out.push_back(pattern[i]);
+    }
+  }
+  return out;
+}
+
+std::string_view phase_label(const Strings& s, plan::Phase phase) {
+  return s.phase_names[static_cast<int>(phase)];
+}
+
+std::string_view result_label(const Strings& s, ExitCode code) {
+  switch (code) {
+    case ExitCode::Success: return s.res_success;
+    case ExitCode::StepFailed: return s.res_step_failed;
+    case ExitCode::VerifyFailed: return s.res_verify_failed;
+    case ExitCode::Interrupted: return s.res_interrupted;
+    default: return s.res_other;
+  }
+}
+
+std::string status_label(const Strings& s, const engine::StepRecord& step) {
+  using engine::StepStatus;
+  switch (step.status) {
+    case StepStatus::Ok: return std::string(s.st_ok);
+    case StepStatus::Failed: return std::string(step.failure_ignored ? s.st_ignored : s.st_failed);
+    case StepStatus::Skipped: return std::string(s.st_skipped);
+    case StepStatus::Pending: return std::string(s.st_not_run);
+    case StepStatus::Interrupted: return std::string(s.st_interrupted);
+    case StepStatus::Described: return std::string(s.st_described);
+    case StepStatus::Running: return std::string(s.st_running);
+  }
+  return std::string(s.st_not_run);
+}
+
+}  // namespace rollback::report::detail

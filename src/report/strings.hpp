@@ -1,0 +1,52 @@
+// The report's words in each language (en, es), and the pieces that markdown.cpp and
+// json.cpp both derive from a record (follow-up actions, the outcome sentence).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rollback/engine/run_record.hpp>
+
+namespace rollback::report::detail {
+
+struct Strings {
+  std::string_view title, date, operator_name, host, plan, kind, run_id, dry_run_banner;
+  std::string_view reason_heading, no_reason;
+  std::string_view versions_heading, from_version, to_version, target, unknown;
+  std::string_view procedure_heading;
+  std::string_view st_ok, st_failed, st_ignored, st_skipped, st_not_run, st_interrupted,
+      st_described, st_running, attempts;
+  std::string_view time_heading, start, end, total, budget, over_budget, within_budget, no_budget;
+  std::string_view state_heading, no_verify, state_ok, state_error;
+  std::string_view outcome_heading, res_success, res_step_failed, res_verify_failed,
+      res_interrupted, res_other, exit_code;
+  std::string_view out_all_ok, out_dry_ok, out_failed, out_verify_failed, out_interrupted,
+      out_not_run, out_ignored;
+  std::string_view follow_heading, fu_investigate, fu_undo, fu_resume, fu_verify, fu_none;
+  std::string_view lessons_heading, lessons_placeholder;
+  std::string_view logs_heading, no_logs;
+  std::string_view contacts_heading, no_contacts;
+  std::string_view checklist_heading;
+  std::string_view phase_names[7];
+  std::string_view kind_names[7];  // plan::Kind order
+};
+
+const Strings& strings_for(std::string_view lang);
+
+// Replaces "{}" placeholders in order: the tables hold whole sentences per language.
+std::string fill(std::string_view pattern, const std::vector<std::string>& args);
+
+std::string_view phase_label(const Strings& s, plan::Phase phase);
+std::string status_label(const Strings& s, const engine::StepRecord& step);
+std::string_view result_label(const Strings& s, ExitCode code);
+
+// The outcome sentence: result, which step failed, what state is left.
+std::string outcome_sentence(const Strings& s, const engine::RunRecord& record);
+// The plan's follow_up items, then automatic ones (investigate, resume, undo).
+std::vector<std::string> follow_up_actions(const Strings& s, const engine::RunRecord& record);
+
+Millis total_duration(const engine::RunRecord& record);
+std::string format_utc(engine::SystemTime time, bool with_date = true);  // "2025-01-27 18:00:00 UTC"
+
+}  // namespace rollback::report::detail

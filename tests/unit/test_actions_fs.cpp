@@ -1,0 +1,82 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <thread>
+
+#include "support/action_harness.hpp"
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using testing::read_text;
+using testing::write_text;
+
+TEST_CASE("fs.copy puts a file back and refuses a missing source before writing", "[actions][fs]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  write_text(dir / "backup/docker-compose.yml", "version: good\n");
+  write_text(dir / "live/docker-compose.yml", "version: broken\n");
+
+  auto copied = h.run("fs.copy", {{"from", (dir / "backup/docker-compose.yml").string()},
+                                  {"to", (dir / "live/").string()}});
+  REQUIRE(copied.ok);
+  CHECK(read_text(dir / "live/docker-compose.yml") == "version: good\n");
+
+  auto missing = h.preflight("fs.copy", {{"from", (dir / "backup/nope.env").string()},
+                                         {"to", (dir / "live/.env").string()}});
+  CHECK_FALSE(missing.ok);
+  CHECK_THAT(missing.message, Catch::Contains("nope.env does not exist"));
+  CHECK_FALSE(fs::exists(dir / "live/.env"));
+}
+
+TEST_CASE("fs.copy with contents copies a directory's entries into another", "[actions][fs]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  write_text(dir / "stable/docker-compose.yml", "a");
+  write_text(dir / "stable/.env.staging", "b");
+  auto copied = h.run("fs.copy", {{"from", (dir / "stable").string()}, {"to", (dir / "live").string()},
+                                  {"contents", true}});
+  REQUIRE(copied.ok);
+  CHECK(read_text(dir / "live/docker-compose.yml") == "a");
+  CHECK(read_text(dir / "live/.env.staging") == "b");
+}
+
+TEST_CASE("fs.latest picks the newest match like ls -t | head -1", "[actions][fs]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  write_text(dir / "staging-20250101-000000/x", "old");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  write_text(dir / "staging-20250102-000000/x", "new");
+  fs::last_write_time(dir / "staging-20250101-000000", fs::file_time_type::clock::now() - std::chrono::hours(1));
+  auto found = h.run("fs.latest", {{"glob", (dir / "staging-*").string()}, {"into", "latest"}});
+  REQUIRE(found.ok);
+  CHECK(h.vars["latest"] == (dir / "staging-20250102-000000").string());
+
+  auto none = h.run("fs.latest", {{"glob", (dir / "nothing-*").string()}, {"into", "latest"}});
+  CHECK_FALSE(none.ok);
+  CHECK_THAT(none.message, Catch::Contains("nothing matches"));
+}
+
+TEST_CASE("fs.checksum writes SHA256SUMS and verification catches a tampered file", "[actions][fs]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  write_text(dir / "b/postgres_data.tar.gz", "archive bytes");
+  write_text(dir / "b/sub/.env", "KEY=1\n");
+  REQUIRE(h.run("fs.checksum", {{"dir", (dir / "b").string()}, {"mode", "write"}}).ok);
+  CHECK_THAT(read_text(dir / "b/SHA256SUMS"), Catch::Contains("  sub/.env"));
+  CHECK(h.run("fs.checksum", {{"dir", (dir / "b").string()}, {"mode", "verify"}}).ok);
+
+  write_text(dir / "b/postgres_data.tar.gz", "archive bytes, truncated");
+  auto bad = h.preflight("fs.checksum", {{"dir", (dir / "b").string()}, {"mode", "verify"}});
+  CHECK_FALSE(bad.ok);
+  CHECK_THAT(bad.message, Catch::Contains("postgres_data.tar.gz: checksum differs"));
+}
+
+TEST_CASE("fs.remove treats an absent path as done unless must_exist", "[actions][fs]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  write_text(dir / "old/file", "x");
+  CHECK(h.run("fs.remove", {{"path", (dir / "old").string()}}).ok);
+  CHECK_FALSE(fs::exists(dir / "old"));
+  CHECK(h.run("fs.remove", {{"path", (dir / "old").string()}}).ok);
+  CHECK_FALSE(h.run("fs.remove", {{"path", (dir / "old").string()}, {"must_exist", true}}).ok);
+}

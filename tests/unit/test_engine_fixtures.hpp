@@ -1,0 +1,139 @@
+// Test actions and plan builders for the engine's unit tests: a recording action, a read-only
+// probe, one that fails N times then succeeds, one that runs a real child, one that cancels.
+#pragma once
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/engine/executor.hpp>
+#include <rollback/plan/plan.hpp>
+#include <rollback/proc/runner.hpp>
+
+namespace engine_test {
+
+using namespace rollback;
+using Clock = std::chrono::steady_clock;
+
+struct Calls {
+  std::vector<std::string> ran;                // step ids, in order
+  std::vector<Clock::time_point> flaky_tries;  // when test.flaky was called
+  int preflights = 0;
+};
+
+inline Calls& calls() {
+  static Calls c;
+  return c;
+}
+
+inline actions::Registry test_registry() {
+  actions::Registry r;
+  actions::Action record;
+  record.name = "test.record";
+  record.destructive = true;
+  record.describe = [](const actions::Params& p) { return "would record " + p.str("what"); };
+  record.run = [](actions::ActionContext& ctx, const actions::Params& p) {
+    calls().ran.push_back(ctx.step_id);
+    if (p.has("log")) ctx.log(p.str("log"));
+    if (p.has("into")) ctx.set_var(p.str("into"), p.str("value"));
+    if (p.flag("fail")) return actions::Outcome::failure("asked to fail: " + p.str("what"));
+    auto out = actions::Outcome::success("recorded " + p.str("what"));
+    if (p.has("observe")) out.observations.push_back({"seen", p.str("observe"), true});
+    return out;
+  };
+  r.add(record);
+
+  actions::Action guarded = record;
+  guarded.name = "test.guarded";
+  guarded.preflight = [](actions::ActionContext&, const actions::Params& p) {
+    ++calls().preflights;
+    if (p.str("source") == "missing") return actions::Outcome::failure("source missing is absent");
+    return actions::Outcome::success();
+  };
+  r.add(guarded);
+
+  actions::Action probe;
+  probe.name = "test.probe";
+  probe.read_only = true;
+  probe.run = [](actions::ActionContext& ctx, const actions::Params& p) {
+    calls().ran.push_back(ctx.step_id);
+    ctx.set_var(p.str("into"), p.str("value"));
+    return actions::Outcome::success("probed");
+  };
+  r.add(probe);
+
+  actions::Action flaky;
+  flaky.name = "test.flaky";
+  flaky.run = [](actions::ActionContext& ctx, const actions::Params& p) {
+    calls().ran.push_back(ctx.step_id);
+    calls().flaky_tries.push_back(Clock::now());
+    if (static_cast<long long>(calls().flaky_tries.size()) <= p.integer("fail_times"))
+      return actions::Outcome::failure("not yet", true);
+    return actions::Outcome::success("finally");
+  };
+  r.add(flaky);
+
+  actions::Action child;
+  child.name = "test.child";
+  child.run = [](actions::ActionContext& ctx, const actions::Params& p) {
+    proc::Command cmd;
+    cmd.argv = p.list("argv");
+    cmd.timeout = ctx.remaining(Millis(0));
+    cmd.kill_grace = p.duration("grace", Millis(500));
+    auto done = ctx.runner.run(cmd);
+    if (!done) return actions::Outcome::failure(done.error().message);
+    if (!done->succeeded()) return actions::Outcome::failure(done->outcome());
+    return actions::Outcome::success();
+  };
+  r.add(child);
+
+  actions::Action cancel;
+  cancel.name = "test.cancel";
+  cancel.run = [](actions::ActionContext& ctx, const actions::Params&) {
+    calls().ran.push_back(ctx.step_id);
+    proc::request_cancel();
+    return actions::Outcome::success();
+  };
+  r.add(cancel);
+  return r;
+}
+
+inline plan::Step step(std::string id, std::string action, const std::string& with_yaml = "{}",
+                       plan::Phase phase = plan::Phase::Restore) {
+  plan::Step s;
+  s.id = id;
+  s.name = "Step " + id;
+  s.action = std::move(action);
+  s.with = YAML::Load(with_yaml);
+  s.phase = phase;
+  s.destructive = s.action == "test.record" || s.action == "test.guarded";
+  return s;
+}
+
+inline plan::Plan make_plan(std::vector<plan::Step> steps) {
+  plan::Plan p;
+  p.name = "test-plan";
+  p.kind = plan::Kind::Quick;
+  p.steps = std::move(steps);
+  return p;
+}
+
+inline void reset() {
+  calls() = Calls{};
+  proc::reset_cancel();
+}
+
+// Alive and not a zombie.
+inline bool process_alive(long pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+}
+
+}  // namespace engine_test

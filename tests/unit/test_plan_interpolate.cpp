@@ -1,0 +1,102 @@
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include <rollback/plan/interpolate.hpp>
+#include <rollback/plan/loader.hpp>
+#include <rollback/util/redact.hpp>
+
+#include "support/temp_dir.hpp"
+
+using namespace rollback;
+using namespace rollback::plan;
+
+TEST_CASE("interpolation substitutes vars, env, secrets and builtins", "[plan]") {
+  ::setenv("ROLLBACK_TEST_HOME", "/home/ops", 1);
+  Scope scope;
+  scope.set_var("backups", "/backups");
+  scope.set_secret("token", "tok-123");
+  scope.set_builtin("run.id", "r1");
+  auto text =
+      interpolate("${backups}/${run.id} ${env.ROLLBACK_TEST_HOME} ${ secrets.token }", scope);
+  REQUIRE(text);
+  CHECK(*text == "/backups/r1 /home/ops tok-123");
+  clear_secrets();
+}
+
+TEST_CASE("substituted values are never expanded again", "[plan]") {
+  Scope scope;
+  scope.set_var("x", "expanded");
+  scope.set_var("template", "${x}");
+  scope.set_secret("odd", "p${x}ss");
+  auto text = interpolate("${template} ${secrets.odd}", scope);
+  REQUIRE(text);
+  CHECK(*text == "${x} p${x}ss");
+  clear_secrets();
+}
+
+TEST_CASE("$${ writes a literal ${ and a lone $ stays as it is", "[plan]") {
+  Scope scope;
+  scope.set_var("a", "1");
+  auto text = interpolate("cost $5, $${a} is ${a}", scope);
+  REQUIRE(text);
+  CHECK(*text == "cost $5, ${a} is 1");
+}
+
+TEST_CASE("an undefined var or unset environment variable is an error naming it", "[plan]") {
+  ::unsetenv("ROLLBACK_TEST_UNSET");
+  Scope scope;
+  auto undefined = interpolate("${nope}/x", scope);
+  REQUIRE_FALSE(undefined);
+  CHECK(undefined.error().message == "undefined variable ${nope}");
+  auto unset = interpolate("${env.ROLLBACK_TEST_UNSET}", scope);
+  REQUIRE_FALSE(unset);
+  CHECK(unset.error().message ==
+        "environment variable ROLLBACK_TEST_UNSET is not set (${env.ROLLBACK_TEST_UNSET})");
+  CHECK_FALSE(interpolate("${open", scope));
+}
+
+TEST_CASE("reference scanning gives names and offsets and stops at an unclosed ${", "[plan]") {
+  auto scan = scan_references("a ${x} $${y} ${ env.Z }${w");
+  REQUIRE(scan.refs.size() == 2);
+  CHECK(scan.refs[0].name == "x");
+  CHECK(scan.refs[0].offset == 2);
+  CHECK(scan.refs[1].name == "env.Z");
+  CHECK(scan.refs[1].offset == 13);
+  CHECK(scan.error == "unclosed \"${\"");
+  CHECK(scan.error_offset == 23);
+  CHECK(references("${a}${b}") == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("truthy accepts the usual spellings of yes", "[plan]") {
+  for (const char* yes : {"true", "Yes", "1", "on", "anything"}) CHECK(truthy(yes));
+  for (const char* no : {"", "false", "NO", "0", "off", " "}) CHECK_FALSE(truthy(no));
+}
+
+TEST_CASE("did-you-mean suggests only close names", "[plan]") {
+  std::vector<std::string> keys = {"steps", "vars", "secrets", "target", "version"};
+  CHECK(did_you_mean("stpes", keys) == "steps");  // a transposition is one edit
+  CHECK(did_you_mean("secret", keys) == "secrets");
+  CHECK(did_you_mean("verison", keys) == "version");
+  CHECK(did_you_mean("xyz", keys) == "");
+  CHECK(did_you_mean("monitoring", keys) == "");
+}
+
+TEST_CASE("plans are found by name in the plans dir or taken as a path", "[plan]") {
+  testing::TempDir tmp;
+  testing::write_text(tmp / "plans" / "full.yaml", "version: 1\n");
+  testing::write_text(tmp / "plans" / "quick.yml", "version: 1\n");
+  testing::write_text(tmp / "plans" / "notes.txt", "");
+  auto plans = tmp / "plans";
+  CHECK(list_plan_files(plans) ==
+        std::vector<std::filesystem::path>{plans / "full.yaml", plans / "quick.yml"});
+  CHECK(find_plan("full", plans) == plans / "full.yaml");
+  CHECK(find_plan("quick", plans) == plans / "quick.yml");
+  auto path = (tmp / "plans" / "full.yaml").string();
+  CHECK(find_plan(path, "/elsewhere") == std::filesystem::path(path));
+  auto missing = find_plan("fulll", plans);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message ==
+        "no plan 'fulll' in " + plans.string() + " (did you mean 'full'?); available: full, quick");
+  CHECK_FALSE(find_plan("./nope.yaml", plans));
+}

@@ -1,0 +1,109 @@
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include <rollback/report/console.hpp>
+
+using rollback::Millis;
+using rollback::engine::StepRecord;
+using rollback::engine::StepStatus;
+using rollback::report::ConsoleProgress;
+
+namespace {
+
+StepRecord step(std::string name, StepStatus status, std::string message = "") {
+  StepRecord s;
+  s.id = name;
+  s.name = std::move(name);
+  s.status = status;
+  s.message = std::move(message);
+  s.duration = Millis(1200);
+  return s;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+rollback::engine::RunRecord finished(rollback::ExitCode code, std::string message) {
+  rollback::engine::RunRecord r;
+  r.started = std::chrono::system_clock::now();
+  r.ended = r.started + std::chrono::seconds(3);
+  r.result = code;
+  r.result_message = std::move(message);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("console prints one line per step, a summary, and the report path last") {
+  std::ostringstream out;
+  ConsoleProgress console(out, {});
+  auto a = step("Restore volume postgres_data", StepStatus::Running);
+  console.step_started(a, 3, 12);
+  a.status = StepStatus::Ok;
+  console.step_finished(a, 3, 12);
+  auto b = step("Restart api", StepStatus::Running);
+  console.step_started(b, 4, 12);
+  b.status = StepStatus::Failed;
+  b.message = "exit 1";
+  console.step_finished(b, 4, 12);
+  console.step_finished(step("Notify", StepStatus::Skipped), 5, 12);
+  console.step_finished(step("Drop db", StepStatus::Described, "would drop db"), 6, 12);
+  console.summary(finished(rollback::ExitCode::StepFailed, "step 4 failed"));
+  console.report_path("/state/runs/x/report.md");
+  auto lines = lines_of(out.str());
+  REQUIRE(lines.size() == 6);
+  CHECK(lines[0] == "[3/12] Restore volume postgres_data ... ok (1.2s)");
+  CHECK(lines[1] == "[4/12] Restart api ... FAILED (1.2s): exit 1");
+  CHECK(lines[2] == "[5/12] Notify ... skipped");
+  CHECK(lines[3] == "[6/12] Drop db ... dry-run: would drop db");
+  CHECK_THAT(lines[4], Catch::Contains("FAILED") && Catch::Contains("exit 1)"));
+  CHECK(lines[5] == "report: /state/runs/x/report.md");
+  CHECK(out.str().find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("quiet console prints only failures, the summary and the report path") {
+  std::ostringstream out;
+  ConsoleProgress console(out, {.quiet = true});
+  auto a = step("ok step", StepStatus::Ok);
+  console.step_started(a, 1, 2);
+  console.step_finished(a, 1, 2);
+  auto b = step("bad step", StepStatus::Failed, "boom");
+  console.step_started(b, 2, 2);
+  console.step_finished(b, 2, 2);
+  console.summary(finished(rollback::ExitCode::StepFailed, "bad step failed"));
+  console.report_path("r.md");
+  auto lines = lines_of(out.str());
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "[2/2] bad step ... FAILED (1.2s): boom");
+  CHECK(lines[2] == "report: r.md");
+}
+
+TEST_CASE("a log line between start and end repeats the step's prefix on its result") {
+  std::ostringstream out;
+  ConsoleProgress console(out, {.verbose = true});
+  auto a = step("Pull", StepStatus::Running);
+  console.step_started(a, 1, 1);
+  console.log_line("Pull", "pulling layer");
+  a.status = StepStatus::Ok;
+  console.step_finished(a, 1, 1);
+  auto lines = lines_of(out.str());
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "[1/1] Pull ... ");
+  CHECK(lines[1] == "    Pull: pulling layer");
+  CHECK(lines[2] == "[1/1] Pull ... ok (1.2s)");
+}
+
+TEST_CASE("colors only when asked, and NO_COLOR turns them off") {
+  std::ostringstream out;
+  ConsoleProgress console(out, {.color = true});
+  console.step_finished(step("x", StepStatus::Ok), 1, 1);
+  CHECK(out.str().find("\x1b[32mok\x1b[0m") != std::string::npos);
+  ::setenv("NO_COLOR", "1", 1);
+  CHECK_FALSE(rollback::report::use_color(1));
+  ::unsetenv("NO_COLOR");
+}

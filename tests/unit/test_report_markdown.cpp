@@ -1,0 +1,160 @@
+#include <catch2/catch.hpp>
+
+#include <rollback/report/report.hpp>
+#include <rollback/util/redact.hpp>
+
+#include "support/temp_dir.hpp"
+
+using rollback::Millis;
+using rollback::engine::RunRecord;
+using rollback::engine::StepRecord;
+using rollback::engine::StepStatus;
+using rollback::plan::Phase;
+
+namespace {
+
+StepRecord make_step(std::string id, Phase phase, StepStatus status, std::string message = "",
+                     Millis took = Millis(1200)) {
+  StepRecord s;
+  s.id = id;
+  s.name = "Do " + id;
+  s.action = "test.record";
+  s.phase = phase;
+  s.status = status;
+  s.message = std::move(message);
+  s.attempts = status == StepStatus::Pending ? 0 : 1;
+  if (status != StepStatus::Pending) {
+    s.started = std::chrono::system_clock::now();
+    s.ended = *s.started + took;
+    s.duration = took;
+  }
+  return s;
+}
+
+RunRecord sample(std::string lang) {
+  RunRecord r;
+  r.run_id = "20250127-180000-full-3f2a";
+  r.plan_name = "full";
+  r.plan_path = "plans/full.yaml";
+  r.kind = rollback::plan::Kind::Full;
+  r.operator_name = "ana";
+  r.host = "staging-1";
+  r.reason = "Evolution API returns 500 after deploy";
+  r.target_name = "staging-20250127-180000";
+  r.from_version = "staging-20250128-090000";
+  r.started = std::chrono::system_clock::now() - std::chrono::minutes(12);
+  r.ended = std::chrono::system_clock::now();
+  r.budget = Millis(10 * 60 * 1000);
+  r.report.lang = std::move(lang);
+  r.report.contacts = {"DevOps Lead: +57 300 000 0000"};
+  r.report.checklist = {"Clientes notificados"};
+  r.report.follow_up = {"Root cause analysis"};
+  r.vars["pre_rollback_target"] = "pre-rollback-20250128-100000";
+  r.steps.push_back(make_step("backup", Phase::Backup, StepStatus::Ok, "archived 3 volumes"));
+  r.steps.push_back(make_step("stop", Phase::Stop, StepStatus::Ok));
+  auto restore = make_step("restore-db", Phase::Restore, StepStatus::Failed, "pg_restore exit 1");
+  restore.log_excerpt = "pg_restore: error: relation \"x\" exists\n";
+  r.steps.push_back(restore);
+  r.steps.push_back(make_step("start", Phase::Start, StepStatus::Pending));
+  auto health = make_step("health", Phase::Verify, StepStatus::Pending);
+  r.steps.push_back(health);
+  r.result = rollback::ExitCode::StepFailed;
+  r.result_message = "step restore-db (Do restore-db) failed: pg_restore exit 1";
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the English report has every section of the runbook's template") {
+  auto md = rollback::report::render_markdown(sample("en"));
+  for (const char* section :
+       {"# ROLLBACK REPORT", "**Date**", "**Executed by**: ana", "**Rollback type**: Full (full)",
+        "## Reason for the Rollback", "Evolution API returns 500", "## Versions",
+        "Rolled back from**: staging-20250128-090000", "Restored to**: staging-20250127-180000",
+        "## Procedure Executed", "### Backup of current state", "## Execution Time",
+        "**Start**", "**End**", "**Total duration**", "OVER BUDGET", "## Post-Rollback State",
+        "## Outcome", "## Follow-up Actions", "## Lessons Learned", "## Relevant Log Excerpts",
+        "## Escalation Contacts", "DevOps Lead", "## Manual Checklist", "- [ ] Clientes notificados",
+        "`20250127-180000-full-3f2a`"})
+    CHECK_THAT(md, Catch::Contains(section));
+  CHECK_THAT(md, Catch::Contains("- [x] Do backup (`backup`): **ok**, 1.2s: archived 3 volumes"));
+  CHECK_THAT(md, Catch::Contains("- [ ] Do restore-db (`restore-db`): **FAILED**, 1.2s: pg_restore exit 1"));
+  CHECK_THAT(md, Catch::Contains("- [ ] Do start (`start`): **not run**"));
+  CHECK_THAT(md, Catch::Contains("**STEP FAILED** (exit code 1)"));
+  CHECK_THAT(md, Catch::Contains("2 step(s) after it did not run: start, health"));
+  CHECK_THAT(md, Catch::Contains("1. Root cause analysis"));
+  CHECK_THAT(md, Catch::Contains("Investigate failed step restore-db"));
+  CHECK_THAT(md, Catch::Contains("--target pre-rollback-20250128-100000"));
+  CHECK_THAT(md, Catch::Contains("relation \"x\" exists"));
+}
+
+TEST_CASE("the Spanish report uses the runbook's headings") {
+  auto md = rollback::report::render_markdown(sample("es"));
+  for (const char* section :
+       {"# REPORTE DE ROLLBACK", "**Fecha**", "**Ejecutado por**: ana", "**Tipo de Rollback**",
+        "## Motivo del Rollback", "## Versión Anterior", "**Versión Rollback**",
+        "**Versión Restaurada**", "## Procedimiento Ejecutado", "### Backup de estado actual",
+        "### Detención de servicios", "## Tiempo de Ejecución", "**Inicio**", "**Fin**",
+        "**Duración Total**", "## Estado Post-Rollback", "## Acciones de Seguimiento",
+        "## Lecciones Aprendidas", "## Contactos de Escalamiento", "FALLÓ", "no ejecutado"})
+    CHECK_THAT(md, Catch::Contains(section));
+  CHECK(md.find("## Follow-up Actions") == std::string::npos);
+}
+
+TEST_CASE("verification steps show in the post-rollback state with their observations") {
+  auto r = sample("en");
+  r.steps[2].status = StepStatus::Ok;
+  r.steps[3].status = StepStatus::Ok;
+  r.steps[4] = make_step("health", Phase::Verify, StepStatus::Failed, "status 502, expected 200");
+  r.steps[4].observations = {{"status", "502", false}, {"latency", "35ms", true}};
+  r.result = rollback::ExitCode::VerifyFailed;
+  auto md = rollback::report::render_markdown(r);
+  CHECK_THAT(md, Catch::Contains("- **Do health**: ERROR (status 502, expected 200)"));
+  CHECK_THAT(md, Catch::Contains("  - status: 502 [ERROR]"));
+  CHECK_THAT(md, Catch::Contains("  - latency: 35ms [OK]"));
+  CHECK_THAT(md, Catch::Contains("VERIFICATION FAILED"));
+}
+
+TEST_CASE("a dry run is marked and a run within budget is not flagged") {
+  auto r = sample("en");
+  r.dry_run = true;
+  r.budget = Millis(60 * 60 * 1000);
+  auto md = rollback::report::render_markdown(r);
+  CHECK_THAT(md, Catch::Contains("DRY RUN"));
+  CHECK_THAT(md, Catch::Contains("within budget"));
+  CHECK(md.find("OVER BUDGET") == std::string::npos);
+}
+
+TEST_CASE("a log excerpt is bounded and cannot break out of its code fence") {
+  auto r = sample("en");
+  std::string log = "```\n# injected heading\n";
+  for (int i = 0; i < 500; ++i) log += "noise line " + std::to_string(i) + "\n";
+  r.steps[2].log_excerpt = log;
+  auto md = rollback::report::render_markdown(r);
+  CHECK_THAT(md, Catch::Contains("````text"));
+  CHECK_THAT(md, Catch::Contains("lines omitted"));
+  CHECK(md.find("noise line 250") == std::string::npos);
+}
+
+TEST_CASE("a registered secret never appears in the Markdown or JSON report") {
+  rollback::register_secret("pa55-w0rd-xyz");
+  auto r = sample("en");
+  r.reason = "token pa55-w0rd-xyz leaked";
+  r.steps[2].message = "psql: password pa55-w0rd-xyz rejected";
+  r.steps[2].log_excerpt = "connecting with pa55-w0rd-xyz\n";
+  r.steps[2].observations = {{"dsn", "postgres://u:pa55-w0rd-xyz@db", false}};
+  r.steps[2].data = {{"dsn", "postgres://u:pa55-w0rd-xyz@db"}};
+  r.vars["db_password"] = "pa55-w0rd-xyz";
+  auto md = rollback::report::render_markdown(r);
+  auto json = rollback::report::render_json(r).dump();
+  CHECK(md.find("pa55-w0rd-xyz") == std::string::npos);
+  CHECK(json.find("pa55-w0rd-xyz") == std::string::npos);
+  CHECK_THAT(md, Catch::Contains("***"));
+
+  testing::TempDir dir;
+  auto written = rollback::report::write_report(r, dir / "report.md");
+  REQUIRE(written);
+  CHECK(testing::read_text(dir / "report.md").find("pa55-w0rd-xyz") == std::string::npos);
+  CHECK(testing::read_text(dir / "report.json").find("pa55-w0rd-xyz") == std::string::npos);
+  rollback::clear_secrets();
+}
