@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <rollback/actions/docker_common.hpp>
@@ -157,31 +158,40 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, Outcome started) {
   long long good = 0;
   std::map<std::string, long long> last_restarts;
   std::map<std::string, ServiceView> view;
+  std::set<std::string> restarted_services;  // restarted since the previous poll
   while (true) {
     auto seen = observe(ctx, p, services);
     if (!seen) return to_outcome(seen.error());
     view = std::move(*seen);
-    bool all_up = true, restarted = false;
+    bool all_up = true;
+    restarted_services.clear();
     for (const auto& [name, service] : view) {
       all_up = all_up && service.up();
       for (const auto& c : service.containers) {
         auto [it, fresh] = last_restarts.try_emplace(c.id, c.restarts);
-        if (!fresh && it->second != c.restarts) restarted = true;
+        if (!fresh && it->second != c.restarts) restarted_services.insert(name);
         it->second = c.restarts;
       }
     }
-    good = all_up && !restarted ? good + 1 : 0;
+    good = all_up && restarted_services.empty() ? good + 1 : 0;
     if (good >= needed) break;
     if (proc::cancel_requested()) return Outcome::failure(step_prefix(ctx) + "interrupted while waiting");
     if (Clock::now() + every > deadline) {
+      auto state_of = [&](const std::string& name, const ServiceView& service) {
+        bool restarted = restarted_services.count(name) > 0;
+        return std::pair(service.describe() + (restarted ? " (restarted during the wait)" : ""),
+                         service.up() && !restarted);
+      };
       std::string states;
       for (const auto& [name, service] : view)
-        states += fmt::format("{}{}: {}", states.empty() ? "" : "; ", name, service.describe());
+        states += fmt::format("{}{}: {}", states.empty() ? "" : "; ", name, state_of(name, service).first);
       auto outcome = Outcome::failure(
           fmt::format("{}services not up after {}: {}", step_prefix(ctx), format_duration(budget), states),
           true);
-      for (const auto& [name, service] : view)
-        outcome.observations.push_back({name, service.describe(), service.up()});
+      for (const auto& [name, service] : view) {
+        auto [text, up] = state_of(name, service);
+        outcome.observations.push_back({name, text, up});
+      }
       // What the services said while failing to come up is what the operator needs next.
       if (auto argv = full_argv(ctx, p, {"logs", "--no-color", "--tail=20"})) {
         auto logs = run(ctx, p, *argv, {.cap = kShortCommand, .cwd = in_project_dir(p).cwd, .log_output = false});
