@@ -1,0 +1,51 @@
+// The git adapter: `git.revert`, `git.current` and the `from: git` target source. Git runs
+// as the `git` program through proc::Runner (argv only), so the user's SSH keys, credential
+// helpers and config apply exactly as on their own terminal.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/plan/target.hpp>
+#include <rollback/proc/runner.hpp>
+#include <rollback/util/result.hpp>
+
+namespace rollback::actions::git {
+
+struct Commit {
+  std::string sha;      // full
+  std::string subject;
+  std::chrono::system_clock::time_point date{};
+  std::string short_sha() const { return sha.substr(0, 12); }
+};
+
+// Runs `git -C repo args...` non-interactively (no terminal prompts, C locale). Fails only
+// when git could not be started; a non-zero exit is a Completed with that code.
+Result<proc::Completed> run(proc::Runner& runner, const std::string& repo,
+                            std::vector<std::string> args, Millis timeout = Millis(60000));
+
+// The commit `rev` names (`git rev-parse --verify rev^{commit}` plus its subject and date).
+// The error says that `rev` is not a commit of `repo`.
+Result<Commit> resolve(proc::Runner& runner, const std::string& repo, const std::string& rev);
+
+// Targets for `from: git`: the newest `limit` commits of `ref` (default HEAD), or, when
+// `tags` is a glob such as "v*", the matching tags by creation date; newest first, the one
+// HEAD points at marked current. name = 12-char sha or tag, detail = subject.
+Result<std::vector<plan::Target>> list_targets(proc::Runner& runner, const std::string& repo,
+                                               const std::string& ref, const std::string& tags,
+                                               int limit = 50);
+
+// The same for a plan's `target: {from: git, with: {repo, ref, tags, limit}}` section.
+Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, const plan::Scope& scope);
+
+// The lease the last preflight of (repo, remote, branch) saw, shared by preflight and run of
+// the same process; empty when no preflight ran (e.g. under `resume`).
+void remember_lease(const std::string& key, const std::string& sha);
+std::string recalled_lease(const std::string& key);
+
+Action revert_action();   // git.revert
+Action current_action();  // git.current
+
+}  // namespace rollback::actions::git

@@ -1,0 +1,73 @@
+// PostgreSQL adapter helpers (pg.ready, pg.query, pg.dump, pg.restore), exposed for tests.
+// Connections go through libpq; dump files through Debian's pg_dump / pg_restore / psql via
+// proc::Runner. A DSN's password never reaches argv, a log line or a message: children get
+// it through PGPASSWORD, and it is registered with rollback::register_secret.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/util/result.hpp>
+
+namespace rollback::actions::pg {
+
+// ParamSpec without aggregate initialisation (-Wmissing-field-initializers).
+inline ParamSpec param(std::string name, ParamType type = ParamType::String, bool required = false,
+                       std::vector<std::string> choices = {}, bool sets_var = false) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.type = type;
+  p.required = required;
+  p.choices = std::move(choices);
+  p.sets_var = sets_var;
+  return p;
+}
+
+// A parsed DSN (URI `postgresql://...` or `key=value ...`; empty = libpq's PG* defaults).
+struct Dsn {
+  std::map<std::string, std::string> options;  // libpq keywords, password excluded
+  std::string password;                        // from the DSN; empty when absent
+  std::string display;                         // the DSN as written, password as ***
+  std::string where;                           // "host:port/dbname" for error messages
+
+  // key=value conninfo for libpq, with the password and `extra` keywords added.
+  std::string conninfo(const std::map<std::string, std::string>& extra = {}) const;
+  // key=value conninfo without the password, safe for a child's argv (--dbname=...).
+  std::string conninfo_for_argv() const;
+  // Env for a child: PGPASSWORD when the DSN carries a password.
+  std::map<std::string, std::string> child_env() const;
+};
+
+// Parses and registers the password as a secret. Errors never contain the password.
+Result<Dsn> parse_dsn(std::string_view text);
+
+// "postgresql://app:***@db:5432/app": the password of a URI or key=value DSN as ***.
+std::string redact_dsn(std::string_view text);
+
+// One scalar comparison from `expect`: ">= 1", "== 42", "!= ok", "< 3.5"; a bare value
+// means "==". Numeric when both sides parse as numbers, else a string comparison.
+struct Comparison {
+  std::string op;       // ==, !=, <, <=, >, >=
+  std::string operand;
+};
+Result<Comparison> parse_comparison(std::string_view text);
+bool compare(std::string_view observed, const Comparison& expected);
+
+// The file a restore reads: what preflight and run both check before anything is dropped.
+enum class DumpFormat { Plain, Custom };
+struct VerifiedDump {
+  DumpFormat format = DumpFormat::Plain;
+  std::string checksum;  // sha256 hex of the file
+  unsigned long long size = 0;
+};
+Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Millis timeout);
+
+// The actions, assembled by register_postgres_actions (src/actions/postgres.cpp).
+Action ready_action();
+Action query_action();
+Action dump_action();
+Action restore_action();
+
+}  // namespace rollback::actions::pg

@@ -1,0 +1,251 @@
+// A small client for Coolify's REST API (/api/v1) with libcurl. It knows the calls the
+// rollback needs, Coolify's error shapes and its rate limit; nothing else.
+#include <rollback/actions/coolify.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <rollback/proc/runner.hpp>
+#include <rollback/util/redact.hpp>
+
+namespace rollback::actions::coolify {
+namespace {
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  std::string line(data, size * count);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
+  }
+  return size * count;
+}
+
+std::string text(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string server_message(const Response& r) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("message") && j["message"].is_string()) {
+    std::string m = j["message"].get<std::string>();
+    if (j.contains("errors") && j["errors"].is_object()) {
+      for (const auto& [field, errs] : j["errors"].items()) m += fmt::format(" {}: {}", field, errs.dump());
+    }
+    return m;
+  }
+  return r.body.substr(0, 200);
+}
+
+}  // namespace
+
+Deployment Deployment::from_json(const nlohmann::json& j) {
+  Deployment d;
+  d.uuid = text(j, "deployment_uuid");
+  d.commit = text(j, "commit");
+  d.commit_message = text(j, "commit_message");
+  d.status = text(j, "status");
+  d.created_at = text(j, "created_at");
+  d.updated_at = text(j, "updated_at");
+  d.image_tag = text(j, "docker_registry_image_tag");
+  d.logs = text(j, "logs");
+  auto rb = j.find("rollback");
+  d.rollback = rb != j.end() && ((rb->is_boolean() && rb->get<bool>()) || (rb->is_number() && rb->get<int>() != 0));
+  return d;
+}
+
+Error http_error(const std::string& method, const std::string& path, const Response& r) {
+  std::string where = fmt::format("Coolify answered {} to {} /api/v1{}", r.status, method, path);
+  std::string msg = server_message(r);
+  switch (r.status) {
+    case 400:
+      if (msg.find("Invalid token") != std::string::npos) {
+        return {where + ": the token is not valid for any team (Invalid token.); create a new API token", false};
+      }
+      return {fmt::format("{}: {}", where, msg), msg.find("queue") != std::string::npos};
+    case 401:
+      return {where + ": the API token is missing or wrong (Unauthenticated.); check the secret given as `token`", false};
+    case 403:
+      return {where + ": the token lacks the ability this call needs (read, deploy): " + msg, false};
+    case 404:
+      return {fmt::format("{}: {}", where, msg), false};
+    case 422:
+      return {fmt::format("{}: validation failed: {}", where, msg), false};
+    case 429:
+      return {where + ": rate limited (429) beyond the retries allowed", true};
+    default:
+      return {fmt::format("{}: {}", where, msg), r.status >= 500};
+  }
+}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
+  static const bool initialized = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+  (void)initialized;
+}
+
+Result<Response> Client::once(const std::string& method, const std::string& path,
+                              const std::optional<nlohmann::json>& body) {
+  CURL* curl = curl_easy_init();
+  if (!curl) return fail("cannot initialise libcurl");
+  Response r;
+  std::string url = options_.url + "/api/v1" + path;
+  std::string auth = "Authorization: Bearer " + options_.token;
+  std::string payload = body ? body->dump() : "";
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, auth.c_str());
+  headers = curl_slist_append(headers, "Accept: application/json");
+  if (body) headers = curl_slist_append(headers, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  // A POST without a body still says Content-Length: 0 (servers answer 411/400 otherwise).
+  if (body || method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  // Redirects would resend the token elsewhere: an API base URL does not redirect.
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  if (options_.insecure) {
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  CURLcode code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (code != CURLE_OK) {
+    bool transient = code == CURLE_OPERATION_TIMEDOUT || code == CURLE_COULDNT_CONNECT ||
+                     code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_RECV_ERROR ||
+                     code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING;
+    return fail(redact(fmt::format("{} {}/api/v1{} failed: {}", method, options_.url, path,
+                                   curl_easy_strerror(code))),
+                transient);
+  }
+  return r;
+}
+
+Result<Response> Client::call(const std::string& method, const std::string& path,
+                              const std::optional<nlohmann::json>& body) {
+  for (int attempt = 0;; ++attempt) {
+    auto r = once(method, path, body);
+    if (!r || r->status != 429) return r;
+    if (attempt >= options_.max_rate_limit_retries) return r;
+    Millis wait(1000);
+    if (auto it = r->headers.find("retry-after"); it != r->headers.end()) {
+      try {
+        wait = Millis(std::stoll(it->second) * 1000);
+      } catch (...) {
+      }
+    }
+    if (wait > options_.max_retry_after) return r;
+    if (options_.log) {
+      options_.log(fmt::format("Coolify rate limit (429) on {} {}: waiting {} as Retry-After asks", method,
+                               path, format_duration(wait)));
+    }
+    // Sleep in slices so Ctrl-C is not held up by a long Retry-After.
+    auto until = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < until) {
+      if (proc::cancel_requested()) return fail("interrupted while waiting for Coolify's rate limit");
+      std::this_thread::sleep_for(Millis(50));
+    }
+  }
+}
+
+Result<std::string> Client::version() {
+  auto r = call("GET", "/version");
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 200) return std::unexpected(http_error("GET", "/version", *r));
+  std::string v = r->body;
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  return v;
+}
+
+Result<std::vector<Deployment>> Client::deployments(const std::string& app, int take) {
+  std::string path = fmt::format("/deployments/applications/{}?skip=0&take={}", app, take);
+  auto r = call("GET", path);
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 200) return std::unexpected(http_error("GET", path, *r));
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  // The code returns {count, deployments}; the published OpenAPI text says an array.
+  const nlohmann::json* list = nullptr;
+  if (j.is_object() && j.contains("deployments") && j["deployments"].is_array()) list = &j["deployments"];
+  if (j.is_array()) list = &j;
+  if (!list) return fail(fmt::format("GET /api/v1{}: expected a deployments list, got: {}", path, r->body.substr(0, 200)));
+  std::vector<Deployment> out;
+  for (const auto& d : *list) {
+    if (d.is_object()) out.push_back(Deployment::from_json(d));
+  }
+  return out;
+}
+
+Result<Deployment> Client::deployment(const std::string& uuid) {
+  std::string path = "/deployments/" + uuid;
+  auto r = call("GET", path);
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 200) return std::unexpected(http_error("GET", path, *r));
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (!j.is_object()) return fail("GET /api/v1" + path + ": expected a deployment object");
+  return Deployment::from_json(j);
+}
+
+Result<std::optional<std::string>> Client::rollback(const std::string& app, const std::string& commit) {
+  std::string path = "/applications/" + app + "/rollback";
+  auto r = call("POST", path, nlohmann::json{{"commit", commit}});
+  if (!r) return std::unexpected(r.error());
+  if (r->status == 404) {
+    // "Application not found." is the application; any other 404 is the route itself.
+    if (server_message(*r).find("Application") != std::string::npos) {
+      return std::unexpected(http_error("POST", path, *r));
+    }
+    return std::optional<std::string>{};
+  }
+  if (r->status < 200 || r->status > 299) return std::unexpected(http_error("POST", path, *r));
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  std::string uuid = j.is_object() ? text(j, "deployment_uuid") : "";
+  if (uuid.empty()) {
+    return fail(fmt::format("Coolify did not queue a rollback deployment: {}", server_message(*r)));
+  }
+  return std::optional<std::string>{uuid};
+}
+
+Result<std::string> Client::redeploy_at(const std::string& app, const std::string& commit) {
+  std::string patch = "/applications/" + app;
+  auto p = call("PATCH", patch, nlohmann::json{{"git_commit_sha", commit}});
+  if (!p) return std::unexpected(p.error());
+  if (p->status < 200 || p->status > 299) return std::unexpected(http_error("PATCH", patch, *p));
+  std::string path = "/deploy?uuid=" + app + "&force=false";
+  auto r = call("POST", path);
+  if (!r) return std::unexpected(r.error());
+  if (r->status < 200 || r->status > 299) return std::unexpected(http_error("POST", path, *r));
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_object() && j.contains("deployments") && j["deployments"].is_array() && !j["deployments"].empty()) {
+    auto uuid = text(j["deployments"][0], "deployment_uuid");
+    if (!uuid.empty()) return uuid;
+  }
+  return fail(fmt::format("Coolify did not queue a deployment: {}", server_message(*r)));
+}
+
+}  // namespace rollback::actions::coolify

@@ -1,0 +1,227 @@
+// coolify.rollback: redeploy an application at the last good deployment's commit and wait
+// for the new deployment to finish. The token never leaves the Authorization header.
+#include <rollback/actions/coolify.hpp>
+
+#include <regex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include <rollback/proc/runner.hpp>
+#include <rollback/util/redact.hpp>
+
+namespace rollback::actions::coolify {
+namespace {
+
+ParamSpec param(std::string name, ParamType type, bool required = false, std::vector<std::string> choices = {},
+                bool sets_var = false) {
+  return ParamSpec{std::move(name), type, required, std::move(choices), sets_var};
+}
+
+using Clock = std::chrono::steady_clock;
+
+std::string short_commit(const std::string& c) { return c.substr(0, 12); }
+
+// Values that go into URL paths: Coolify uuids are [a-z0-9], names allow - and _.
+bool safe_id(const std::string& s) {
+  static const std::regex ok("[A-Za-z0-9_.:-]+");
+  return std::regex_match(s, ok);
+}
+
+Client make_client(ActionContext& ctx, const Params& p) {
+  ClientOptions o;
+  o.url = p.str("url");
+  o.token = p.str("token");
+  o.insecure = p.flag("insecure", false);
+  o.request_timeout = ctx.remaining(Millis(30000));
+  o.log = [&ctx](std::string_view line) { if (ctx.log) ctx.log(line); };
+  return Client(std::move(o));
+}
+
+Outcome failure(const Error& e) { return Outcome::failure(redact(e.message), e.transient); }
+
+std::optional<Error> check_params(const Params& p) {
+  auto url = p.str("url");
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    return Error{fmt::format("with.url: expected http(s)://host, got '{}'", url)};
+  }
+  if (p.str("token").empty()) return Error{"with.token: empty; give the Coolify API token (a secret)"};
+  if (!safe_id(p.str("application"))) {
+    return Error{fmt::format("with.application: '{}' is not an application uuid", p.str("application"))};
+  }
+  if (p.has("to") && !p.str("to").empty() && !safe_id(p.str("to"))) {
+    return Error{fmt::format("with.to: '{}' is not a deployment uuid or commit", p.str("to"))};
+  }
+  return std::nullopt;
+}
+
+void record_choice(ActionContext& ctx, Outcome& o, const Choice& c, const std::string& app) {
+  o.data["application"] = app;
+  if (c.current) {
+    o.data["current_deployment"] = c.current->uuid;
+    o.data["current_commit"] = c.current->commit;
+    o.observations.push_back({"current", c.current->uuid + " " + short_commit(c.current->commit), true});
+  }
+  o.data["target_deployment"] = c.target.uuid;
+  o.data["target_commit"] = c.target.commit;
+  o.observations.push_back({"target", c.target.uuid + " " + short_commit(c.target.commit), true});
+  if (ctx.set_var) {
+    if (c.current) ctx.set_var("from_version", short_commit(c.current->commit));
+    ctx.set_var("to_version", short_commit(c.target.commit));
+  }
+}
+
+Result<Choice> list_and_choose(Client& client, const Params& p) {
+  auto list = client.deployments(p.str("application"), static_cast<int>(p.integer("take", 100)));
+  if (!list) return std::unexpected(list.error());
+  return choose(*list, p.str("to"));
+}
+
+Outcome preflight(ActionContext& ctx, const Params& p) {
+  if (auto bad = check_params(p)) return failure(*bad);
+  auto client = make_client(ctx, p);
+  auto version = client.version();
+  if (!version) return failure(version.error());
+  auto choice = list_and_choose(client, p);
+  if (!choice) return failure(choice.error());
+  auto o = Outcome::success(fmt::format(
+      "Coolify {} answers; {} -> deployment {} (commit {}, {})", *version,
+      choice->current ? fmt::format("current {} (commit {})", choice->current->uuid, short_commit(choice->current->commit))
+                      : "no current deployment",
+      choice->target.uuid, short_commit(choice->target.commit), choice->target.created_at));
+  o.data["coolify_version"] = *version;
+  record_choice(ctx, o, *choice, p.str("application"));
+  return o;
+}
+
+// Polls the new deployment until it ends or `wait` passes; logs each status change.
+Result<Deployment> wait_for(ActionContext& ctx, Client& client, const std::string& uuid, Millis wait, Millis poll) {
+  auto deadline = std::min(Clock::now() + wait, ctx.deadline);
+  std::string last_status;
+  Error last_error{"no answer yet"};
+  std::optional<Deployment> seen;
+  for (;;) {
+    auto d = client.deployment(uuid);
+    if (d) {
+      seen = *d;
+      if (d->status != last_status && ctx.log) ctx.log(fmt::format("deployment {}: {}", uuid, d->status));
+      last_status = d->status;
+      if (d->ended()) return *d;
+    } else if (!d.error().transient) {
+      return std::unexpected(d.error());
+    } else {
+      last_error = d.error();
+      if (ctx.log) ctx.log(redact("polling: " + d.error().message));
+    }
+    if (Clock::now() + poll > deadline) break;
+    auto until = Clock::now() + poll;
+    while (Clock::now() < until) {
+      if (proc::cancel_requested()) return fail(fmt::format("interrupted while waiting for deployment {}", uuid));
+      std::this_thread::sleep_for(Millis(20));
+    }
+  }
+  return fail(fmt::format("deployment {} is still {} after {}; it keeps running in Coolify (not cancelled){}", uuid,
+                          seen ? seen->status : "unknown", format_duration(wait),
+                          seen ? "" : "; last error: " + last_error.message));
+}
+
+Outcome run_step(ActionContext& ctx, const Params& p) {
+  if (auto bad = check_params(p)) return failure(*bad);
+  auto client = make_client(ctx, p);
+  auto app = p.str("application");
+  auto choice = list_and_choose(client, p);
+  if (!choice) return failure(choice.error());
+  const auto& target = choice->target;
+  if (choice->current && choice->current->uuid == target.uuid) {
+    auto o = Outcome::success(fmt::format("deployment {} (commit {}) is already the current one; nothing to do",
+                                          target.uuid, short_commit(target.commit)));
+    record_choice(ctx, o, *choice, app);
+    return o;
+  }
+  std::string commit = target.commit.empty() ? target.image_tag : target.commit;
+  if (commit.empty()) return Outcome::failure(fmt::format("deployment {} has neither a commit nor an image tag", target.uuid));
+
+  auto started = Clock::now();
+  std::string trigger = "rollback";
+  auto queued = client.rollback(app, commit);
+  if (!queued) return failure(queued.error());
+  std::string uuid;
+  if (*queued) {
+    uuid = **queued;
+  } else {
+    trigger = "deploy-fallback";
+    if (ctx.log) ctx.log("this Coolify has no rollback endpoint (404): setting git_commit_sha and redeploying");
+    auto deployed = client.redeploy_at(app, commit);
+    if (!deployed) return failure(deployed.error());
+    uuid = *deployed;
+  }
+  if (ctx.log) ctx.log(fmt::format("deployment {} queued for commit {}", uuid, short_commit(commit)));
+
+  auto done = wait_for(ctx, client, uuid, p.duration("wait", Millis(600000)), p.duration("poll", Millis(5000)));
+  auto took = std::chrono::duration_cast<Millis>(Clock::now() - started);
+  std::string via = trigger == "rollback" ? "" : " (no rollback endpoint on this server: redeployed via PATCH + /deploy)";
+  Outcome o;
+  if (!done) {
+    o = failure(done.error());
+  } else if (done->status != "finished") {
+    auto lines = last_log_lines(done->logs, 20);
+    std::string tail;
+    for (const auto& l : lines) tail += l + "\n";
+    o = Outcome::failure(redact(fmt::format("rollback deployment {} ended {} after {}{}{}", uuid, done->status,
+                                            format_duration(took), via,
+                                            tail.empty() ? "" : "; last log lines:\n" + tail)));
+    o.log_excerpt = redact(tail);
+  } else {
+    o = Outcome::success(fmt::format("deployment {} finished in {}: commit {} ({}) is live{}", uuid,
+                                     format_duration(took), short_commit(commit), target.commit_message, via));
+  }
+  record_choice(ctx, o, *choice, app);
+  o.data["deployment"] = uuid;
+  o.data["trigger"] = trigger;
+  o.data["duration_ms"] = took.count();
+  o.data["status"] = done ? done->status : "unknown";
+  o.observations.push_back({"deployment", uuid + " " + (done ? done->status : "unknown"), o.ok});
+  o.observations.push_back({"duration", format_duration(took), o.ok});
+  if (trigger != "rollback") o.observations.push_back({"trigger", "deploy (fallback)", true});
+  return o;
+}
+
+std::string describe(const Params& p) {
+  return fmt::format("Coolify {}: roll application {} back to {} and wait up to {} for the deployment",
+                     p.str("url"), p.str("application"),
+                     p.str("to").empty() ? "the last finished deployment before the current one" : p.str("to"),
+                     format_duration(p.duration("wait", Millis(600000))));
+}
+
+}  // namespace
+
+Action rollback_action() {
+  Action a;
+  a.name = "coolify.rollback";
+  a.summary = "redeploy a Coolify application at its last good deployment and wait for it";
+  a.params = {param("url", ParamType::String, true),      param("token", ParamType::String, true),
+              param("application", ParamType::String, true), param("to", ParamType::String),
+              param("wait", ParamType::Duration),         param("poll", ParamType::Duration),
+              param("insecure", ParamType::Bool),         param("take", ParamType::Int)};
+  a.destructive = true;
+  // Rerunning would queue another deployment; it finds "already current" when the first
+  // one finished, but one still running would be raced.
+  a.rerun_safe = false;
+  a.validate = [](ParamCheck& check) {
+    if (auto url = check.literal("url"); url && !url->starts_with("http://") && !url->starts_with("https://")) {
+      check.error("url", fmt::format("url: expected http(s)://host, got '{}'", *url));
+    }
+    if (auto app = check.literal("application"); app && !safe_id(*app)) {
+      check.error("application", fmt::format("application: '{}' is not an application uuid", *app));
+    }
+    if (auto token = check.literal("token"); token && !token->empty()) {
+      check.error("token", "token: write it as ${secrets.NAME}, not literally in the plan");
+    }
+  };
+  a.describe = describe;
+  a.preflight = preflight;
+  a.run = run_step;
+  return a;
+}
+
+}  // namespace rollback::actions::coolify

@@ -1,0 +1,74 @@
+// The `from: coolify` target source: an application's deployments as rollback targets.
+#include <rollback/actions/coolify.hpp>
+
+#include <algorithm>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include <rollback/plan/interpolate.hpp>
+#include <rollback/util/redact.hpp>
+
+namespace rollback::actions::coolify {
+namespace {
+
+ParamSpec param(std::string name, ParamType type, bool required = false, std::vector<std::string> choices = {},
+                bool sets_var = false) {
+  return ParamSpec{std::move(name), type, required, std::move(choices), sets_var};
+}
+
+// Coolify writes "2026-08-01T10:20:30.000000Z" (or "2026-08-01 10:20:30"): UTC.
+std::chrono::system_clock::time_point parse_time(const std::string& text) {
+  std::tm tm{};
+  if (text.size() < 19) return {};
+  std::string norm = text.substr(0, 19);
+  norm[10] = 'T';
+  if (!strptime(norm.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return {};
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+Action target_schema() {
+  Action a;
+  a.name = "target.coolify";
+  a.params = {param("url", ParamType::String, true),  param("token", ParamType::String, true),
+              param("application", ParamType::String, true), param("insecure", ParamType::Bool),
+              param("take", ParamType::Int)};
+  return a;
+}
+
+}  // namespace
+
+Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, const plan::Scope& scope) {
+  static const Action schema = target_schema();
+  auto params = plan::resolve_params(spec.with, scope, schema);
+  if (!params) return fail("target.with: " + params.error().message);
+  ClientOptions o;
+  o.url = params->str("url");
+  o.token = params->str("token");
+  o.insecure = params->flag("insecure", false);
+  Client client(std::move(o));
+  auto list = client.deployments(params->str("application"), static_cast<int>(params->integer("take", 50)));
+  if (!list) return fail(redact(list.error().message), list.error().transient);
+  auto current = current_of(*list);
+  // Only what a rollback can use: finished deployments, one per commit (the newest), plus the
+  // one running now. So `previous` is the newest good deployment with another commit, exactly
+  // what coolify.rollback picks by default.
+  std::vector<plan::Target> out;
+  std::vector<std::string> commits;
+  for (const auto& d : *list) {
+    bool is_current = current && current->uuid == d.uuid;
+    if (!is_current && d.status != "finished") continue;
+    if (std::find(commits.begin(), commits.end(), d.commit) != commits.end()) continue;
+    commits.push_back(d.commit);
+    plan::Target t;
+    t.name = d.uuid;
+    t.detail = fmt::format("{} {}{}{}", d.commit.substr(0, 12), d.status, d.rollback ? " (rollback)" : "",
+                           d.commit_message.empty() ? "" : " " + d.commit_message);
+    t.created = parse_time(d.created_at);
+    t.current = is_current;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace rollback::actions::coolify

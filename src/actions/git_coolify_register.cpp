@@ -1,0 +1,16 @@
+// Registers the git and Coolify actions and their target sources.
+#include <rollback/actions/adapters.hpp>
+#include <rollback/actions/coolify.hpp>
+#include <rollback/actions/git.hpp>
+
+namespace rollback::actions {
+
+void register_git_coolify_actions(Registry& registry) {
+  registry.add(git::revert_action());
+  registry.add(git::current_action());
+  registry.add(coolify::rollback_action());
+  plan::register_target_source("git", git::list_from_spec);
+  plan::register_target_source("coolify", coolify::list_from_spec);
+}
+
+}  // namespace rollback::actions

@@ -1,0 +1,154 @@
+// DSN parsing and display for the pg.* actions, plus `expect` comparisons.
+#include <rollback/actions/postgres.hpp>
+
+#include <charconv>
+#include <cstdlib>
+#include <regex>
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <rollback/util/redact.hpp>
+
+namespace rollback::actions::pg {
+namespace {
+
+// libpq's key=value quoting: single quotes, backslash-escaped ' and \.
+std::string quote_value(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::optional<double> as_number(std::string_view text) {
+  auto t = trim(text);
+  if (t.empty()) return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
+  if (ec != std::errc() || end != t.data() + t.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::string redact_dsn(std::string_view text) {
+  static const std::regex uri_password(R"(^(postgres(?:ql)?://[^:@/?]*:)([^@/?]*)@)");
+  static const std::regex kv_password(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))");
+  std::string s(text);
+  s = std::regex_replace(s, uri_password, "$1***@", std::regex_constants::format_first_only);
+  s = std::regex_replace(s, kv_password, "$1***");
+  return redact(s);
+}
+
+Result<Dsn> parse_dsn(std::string_view text) {
+  Dsn dsn;
+  dsn.display = redact_dsn(text);
+  char* err = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(std::string(text).c_str(), &err);
+  if (!parsed) {
+    std::string why = err ? trim(err) : "out of memory";
+    if (err) PQfreemem(err);
+    // libpq's message may quote the text it could not parse; redact what might be a password.
+    return fail(fmt::format("invalid PostgreSQL DSN '{}': {}", dsn.display, redact_dsn(why)));
+  }
+  for (auto* o = parsed; o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    std::string key = o->keyword;
+    if (key == "password") {
+      dsn.password = o->val;
+    } else {
+      dsn.options[key] = o->val;
+    }
+  }
+  PQconninfoFree(parsed);
+  if (!dsn.password.empty()) {
+    register_secret(dsn.password);
+    // Re-render: the URI form may carry the password percent-encoded.
+    dsn.display = redact_dsn(text);
+  }
+  auto get = [&](const char* key, const char* env, std::string fallback) {
+    auto it = dsn.options.find(key);
+    return it != dsn.options.end() ? it->second : env_or(env, std::move(fallback));
+  };
+  std::string user = get("user", "PGUSER", env_or("USER", "postgres"));
+  std::string host = get("host", "PGHOST", "localhost");
+  if (host.starts_with("/")) host = "socket " + host;
+  dsn.where = fmt::format("{}:{}/{}", host, get("port", "PGPORT", "5432"),
+                          get("dbname", "PGDATABASE", user));
+  return dsn;
+}
+
+std::string Dsn::conninfo(const std::map<std::string, std::string>& extra) const {
+  std::string out;
+  auto add = [&](const std::string& k, const std::string& v) {
+    if (!out.empty()) out += ' ';
+    out += k + "=" + quote_value(v);
+  };
+  for (const auto& [k, v] : options) {
+    if (!extra.contains(k)) add(k, v);
+  }
+  for (const auto& [k, v] : extra) add(k, v);
+  if (!password.empty()) add("password", password);
+  return out;
+}
+
+std::string Dsn::conninfo_for_argv() const {
+  Dsn copy = *this;
+  copy.password.clear();
+  return copy.conninfo();
+}
+
+std::map<std::string, std::string> Dsn::child_env() const {
+  std::map<std::string, std::string> env;
+  if (!password.empty()) env["PGPASSWORD"] = password;
+  return env;
+}
+
+Result<Comparison> parse_comparison(std::string_view text) {
+  auto t = trim(text);
+  static const char* ops[] = {"==", "!=", "<=", ">=", "<", ">", "="};
+  for (const char* op : ops) {
+    if (t.starts_with(op)) {
+      auto operand = trim(std::string_view(t).substr(std::string_view(op).size()));
+      if (operand.empty()) return fail(fmt::format("expectation '{}' has no value after '{}'", t, op));
+      return Comparison{std::string(op) == "=" ? "==" : op, operand};
+    }
+  }
+  if (t.empty()) return fail("empty expectation (write e.g. \">= 1\" or \"== 42\")");
+  return Comparison{"==", t};
+}
+
+bool compare(std::string_view observed, const Comparison& expected) {
+  auto a = as_number(observed);
+  auto b = as_number(expected.operand);
+  int order;
+  if (a && b) {
+    order = *a < *b ? -1 : (*a > *b ? 1 : 0);
+  } else {
+    int c = trim(observed).compare(expected.operand);
+    order = c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  const auto& op = expected.op;
+  if (op == "==") return order == 0;
+  if (op == "!=") return order != 0;
+  if (op == "<") return order < 0;
+  if (op == "<=") return order <= 0;
+  if (op == ">") return order > 0;
+  return order >= 0;  // ">="
+}
+
+}  // namespace rollback::actions::pg

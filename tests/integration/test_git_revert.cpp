@@ -1,0 +1,229 @@
+// git.revert against real git: a bare "origin" and a clone with three deploy commits.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include <rollback/actions/git.hpp>
+#include <rollback/proc/runner.hpp>
+
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using rollback::actions::ActionContext;
+using rollback::actions::Outcome;
+using rollback::actions::Params;
+using nlohmann::json;
+
+std::string git(const std::filesystem::path& dir, std::vector<std::string> args) {
+  std::vector<std::string> argv{"git", "-C", dir.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = testing::run_program(argv);
+  INFO("git " << args.front() << ": " << r.err);
+  REQUIRE(r.exit_code == 0);
+  auto out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+struct Repos {
+  testing::TempDir tmp;
+  std::filesystem::path origin = tmp / "origin.git";
+  std::filesystem::path work = tmp / "work";
+  std::vector<std::string> deploys;  // shas, oldest first
+
+  Repos() {
+    if (!rollback::proc::program_available("git")) testing::skip("git is not installed");
+    git(tmp.path(), {"init", "--quiet", "--bare", "-b", "main", origin.string()});
+    git(tmp.path(), {"clone", "--quiet", origin.string(), work.string()});
+    configure(work);
+    for (int i = 1; i <= 3; ++i) {
+      testing::write_text(work / "app.txt", "version " + std::to_string(i) + "\n");
+      git(work, {"add", "app.txt"});
+      git(work, {"commit", "--quiet", "-m", "deploy " + std::to_string(i)});
+      deploys.push_back(git(work, {"rev-parse", "HEAD"}));
+    }
+    git(work, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
+    git(work, {"branch", "--quiet", "--set-upstream-to=origin/main"});
+  }
+  static void configure(const std::filesystem::path& dir) {
+    git(dir, {"config", "user.name", "Rollback Test"});
+    git(dir, {"config", "user.email", "rollback@example.invalid"});
+    git(dir, {"checkout", "--quiet", "-B", "main"});
+  }
+  std::string origin_main() { return git(origin, {"rev-parse", "refs/heads/main"}); }
+  std::string head() { return git(work, {"rev-parse", "HEAD"}); }
+};
+
+struct Ctx {
+  rollback::proc::SystemRunner runner;
+  std::map<std::string, std::string> vars;
+  std::vector<std::string> logs;
+  ActionContext ctx{"git", runner, [this](const std::string& k, const std::string& v) { vars[k] = v; },
+                    [this](std::string_view l) { logs.emplace_back(l); }};
+};
+
+const rollback::actions::Action& revert() {
+  static auto a = rollback::actions::git::revert_action();
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("git.revert in reset mode moves origin's main back to the chosen commit") {
+  Repos r;
+  Ctx c;
+  Params p(json{{"repo", r.work.string()}, {"to", "HEAD~1"}, {"mode", "reset"}, {"push", true}});
+  auto pre = revert().preflight(c.ctx, p);
+  INFO(pre.message);
+  REQUIRE(pre.ok);
+  auto done = revert().run(c.ctx, p);
+  INFO(done.message);
+  REQUIRE(done.ok);
+  CHECK(r.origin_main() == r.deploys[1]);
+  CHECK(r.head() == r.deploys[1]);
+  CHECK(done.data["pushed"] == true);
+  CHECK(done.data["from_commit"] == r.deploys[2]);
+  CHECK(done.data["to_subject"] == "deploy 2");
+  CHECK(c.vars["from_version"] == r.deploys[2].substr(0, 12) + " (deploy 3)");
+  CHECK(c.vars["to_version"] == r.deploys[1].substr(0, 12) + " (deploy 2)");
+  bool leased = false;
+  for (const auto& l : c.logs) leased = leased || l.find("--force-with-lease") != std::string::npos;
+  CHECK(leased);
+}
+
+TEST_CASE("git.revert refuses to push when origin moved since preflight and leaves origin untouched") {
+  Repos r;
+  Ctx c;
+  Params p(json{{"repo", r.work.string()}, {"to", r.deploys[0]}, {"push", json{{"remote", "origin"}, {"branch", "main"}}}});
+  REQUIRE(revert().preflight(c.ctx, p).ok);
+
+  // A colleague pushes a hotfix between preflight and run.
+  auto other = r.tmp / "other";
+  git(r.tmp.path(), {"clone", "--quiet", r.origin.string(), other.string()});
+  Repos::configure(other);
+  git(other, {"reset", "--quiet", "--hard", "origin/main"});
+  testing::write_text(other / "hotfix.txt", "fix\n");
+  git(other, {"add", "hotfix.txt"});
+  git(other, {"commit", "--quiet", "-m", "hotfix"});
+  git(other, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
+  auto hotfix = git(other, {"rev-parse", "HEAD"});
+
+  auto done = revert().run(c.ctx, p);
+  REQUIRE_FALSE(done.ok);
+  CHECK_THAT(done.message, Catch::Contains("origin/main moved since preflight: expected " + r.deploys[2].substr(0, 12) +
+                                           ", found " + hotfix.substr(0, 12) + "; nothing was pushed"));
+  CHECK(r.origin_main() == hotfix);
+  CHECK(r.head() == r.deploys[2]);
+}
+
+TEST_CASE("git.revert in revert mode adds revert commits and pushes them without force") {
+  Repos r;
+  Ctx c;
+  Params p(json{{"repo", r.work.string()}, {"to", "HEAD~2"}, {"mode", "revert"}, {"push", true}});
+  REQUIRE(revert().preflight(c.ctx, p).ok);
+  auto done = revert().run(c.ctx, p);
+  INFO(done.message);
+  REQUIRE(done.ok);
+  CHECK(git(r.work, {"rev-list", "--count", "HEAD"}) == "5");
+  CHECK(git(r.work, {"rev-parse", "HEAD^{tree}"}) == git(r.work, {"rev-parse", r.deploys[0] + "^{tree}"}));
+  CHECK(r.origin_main() == r.head());
+  CHECK_THAT(git(r.work, {"log", "-1", "--format=%s"}), Catch::StartsWith("Revert"));
+  for (const auto& l : c.logs) CHECK(l.find("force") == std::string::npos);
+}
+
+TEST_CASE("git.revert refuses a dirty work tree before anything changes") {
+  Repos r;
+  Ctx c;
+  testing::write_text(r.work / "app.txt", "local edit\n");
+  testing::write_text(r.work / "notes.txt", "untracked\n");
+  Params p(json{{"repo", r.work.string()}, {"to", "HEAD~1"}, {"push", true}});
+  auto pre = revert().preflight(c.ctx, p);
+  REQUIRE_FALSE(pre.ok);
+  CHECK_THAT(pre.message, Catch::Contains("uncommitted changes") && Catch::Contains("app.txt") &&
+                              Catch::Contains("notes.txt"));
+  auto done = revert().run(c.ctx, p);
+  REQUIRE_FALSE(done.ok);
+  CHECK(r.head() == r.deploys[2]);
+  CHECK(r.origin_main() == r.deploys[2]);
+  CHECK(testing::read_text(r.work / "app.txt") == "local edit\n");
+}
+
+TEST_CASE("git.revert preflight refuses a target that is not a commit of the repo") {
+  Repos r;
+  Ctx c;
+  Params p(json{{"repo", r.work.string()}, {"to", "v9.9.9"}});
+  auto pre = revert().preflight(c.ctx, p);
+  REQUIRE_FALSE(pre.ok);
+  CHECK_THAT(pre.message, Catch::Contains("with.to") && Catch::Contains("v9.9.9"));
+  Params dash(json{{"repo", r.work.string()}, {"to", "--output=/tmp/x"}});
+  CHECK_FALSE(revert().preflight(c.ctx, dash).ok);
+}
+
+TEST_CASE("git.revert refuses to revert a range holding a merge commit") {
+  Repos r;
+  Ctx c;
+  git(r.work, {"checkout", "--quiet", "-b", "feature", r.deploys[1]});
+  testing::write_text(r.work / "feature.txt", "f\n");
+  git(r.work, {"add", "feature.txt"});
+  git(r.work, {"commit", "--quiet", "-m", "feature"});
+  git(r.work, {"checkout", "--quiet", "main"});
+  git(r.work, {"merge", "--quiet", "--no-ff", "-m", "merge feature", "feature"});
+  Params p(json{{"repo", r.work.string()}, {"to", r.deploys[0]}, {"mode", "revert"}});
+  auto pre = revert().preflight(c.ctx, p);
+  REQUIRE_FALSE(pre.ok);
+  CHECK_THAT(pre.message, Catch::Contains("merge commit"));
+}
+
+TEST_CASE("git.current records the commit HEAD is at") {
+  Repos r;
+  Ctx c;
+  auto current = rollback::actions::git::current_action();
+  auto done = current.run(c.ctx, Params(json{{"repo", r.work.string()}, {"into", "deployed_commit"}}));
+  REQUIRE(done.ok);
+  CHECK(c.vars["deployed_commit"] == r.deploys[2]);
+}
+
+TEST_CASE("git.revert's push carries the lease, so a push racing the rollback is never overwritten") {
+  Repos r;
+  Ctx c;
+  auto other = r.tmp / "other";
+  git(r.tmp.path(), {"clone", "--quiet", r.origin.string(), other.string()});
+  Repos::configure(other);
+  git(other, {"reset", "--quiet", "--hard", "origin/main"});
+  testing::write_text(other / "hotfix.txt", "fix\n");
+  git(other, {"add", "hotfix.txt"});
+  git(other, {"commit", "--quiet", "-m", "hotfix"});
+  auto hotfix = git(other, {"rev-parse", "HEAD"});
+  // The colleague's push lands after our run checked the remote, while our push is starting.
+  auto hook = r.work / ".git" / "hooks" / "pre-push";
+  testing::write_text(hook, "#!/bin/sh\nrm -f \"$0\"\nenv -u GIT_DIR -u GIT_INDEX_FILE git -C '" + other.string() +
+                                "' push --quiet origin HEAD:refs/heads/main >/dev/null 2>&1\nexit 0\n");
+  std::filesystem::permissions(hook, std::filesystem::perms::owner_all);
+
+  Params p(json{{"repo", r.work.string()}, {"to", "HEAD~2"}, {"push", true}});
+  REQUIRE(revert().preflight(c.ctx, p).ok);
+  auto done = revert().run(c.ctx, p);
+  INFO(done.message);
+  REQUIRE_FALSE(done.ok);
+  CHECK_THAT(done.message, Catch::Contains("origin/main moved since preflight") &&
+                               Catch::Contains("found " + hotfix.substr(0, 12)) &&
+                               Catch::Contains("nothing was pushed") && Catch::Contains("local branch is back at"));
+  CHECK(r.origin_main() == hotfix);
+  CHECK(r.head() == r.deploys[2]);
+}
+
+TEST_CASE("git.revert run again after a completed reset changes nothing and pushes nothing") {
+  Repos r;
+  Ctx c;
+  Params p(json{{"repo", r.work.string()}, {"to", r.deploys[1]}, {"push", true}});
+  REQUIRE(revert().preflight(c.ctx, p).ok);
+  REQUIRE(revert().run(c.ctx, p).ok);
+  Ctx again;
+  auto second = revert().run(again.ctx, p);
+  INFO(second.message);
+  REQUIRE(second.ok);
+  CHECK(second.data["pushed"] == false);
+  CHECK_THAT(second.message, Catch::Contains("already there"));
+  CHECK(r.origin_main() == r.deploys[1]);
+}

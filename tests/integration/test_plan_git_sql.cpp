@@ -1,0 +1,120 @@
+// The Asistente Andrea manual path end to end, through the binary: backup-git-sql before a
+// deploy, a bad deploy (new commit pushed + damaged rows), then git-sql puts back both code
+// and data (field lesson 1) with real git, a real PostgreSQL cluster and an HTTP /health.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "support/http_servers.hpp"
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string run_ok(const std::vector<std::string>& argv) {
+  auto r = testing::run_program(argv);
+  INFO(fmt::format("{}: {}{}", argv.front(), r.out, r.err));
+  REQUIRE(r.exit_code == 0);
+  auto out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string git(const fs::path& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), {"git", "-C", dir.string()});
+  return run_ok(args);
+}
+
+struct Database {
+  std::string admin_dsn, dsn, name;
+  Database() {
+    const char* base = std::getenv("ROLLBACK_TEST_PG_DSN");
+    if (!base || !*base) testing::skip("ROLLBACK_TEST_PG_DSN is not set");
+    admin_dsn = base;
+    name = fmt::format("rb_gitsql_{}", ::getpid());
+    psql(admin_dsn, "DROP DATABASE IF EXISTS " + name);
+    psql(admin_dsn, "CREATE DATABASE " + name);
+    dsn = admin_dsn.substr(0, admin_dsn.rfind('/') + 1) + name;
+  }
+  ~Database() { testing::run_program({"psql", "-X", "-q", "-d", admin_dsn, "-c", "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"}); }
+  static std::string psql(const std::string& dsn, const std::string& sql) {
+    return run_ok({"psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", sql});
+  }
+  std::string sql(const std::string& text) const { return psql(dsn, text); }
+  std::string checksum() const {
+    return sql("SELECT md5(string_agg(id || ':' || transcript, ',' ORDER BY id)) FROM calls");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("git-sql restores the stable commit on origin and the pre-deploy data, and reports both",
+          "[plans][git][pg]") {
+  Database db;
+  testing::TempDir tmp;
+  auto origin = tmp / "origin.git", work = tmp / "work", backups = tmp / "backups";
+  git(tmp.path(), {"init", "--quiet", "--bare", "-b", "main", origin.string()});
+  git(tmp.path(), {"clone", "--quiet", origin.string(), work.string()});
+  git(work, {"config", "user.name", "Test"});
+  git(work, {"config", "user.email", "test@example.invalid"});
+  git(work, {"checkout", "--quiet", "-B", "main"});
+  std::vector<std::string> deploys;
+  for (int i = 1; i <= 3; ++i) {
+    testing::write_text(work / "app.txt", fmt::format("version {}\n", i));
+    git(work, {"add", "app.txt"});
+    git(work, {"commit", "--quiet", "-m", fmt::format("deploy {}", i)});
+    deploys.push_back(git(work, {"rev-parse", "HEAD"}));
+  }
+  git(work, {"push", "--quiet", "-u", "origin", "main"});
+  db.sql("CREATE TABLE calls (id int PRIMARY KEY, transcript text)");
+  db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(1, 500) g");
+  auto good_checksum = db.checksum();
+
+  auto server = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
+  std::vector<std::string> common = {
+      "--plans-dir", fmt::format("{}/plans", ROLLBACK_SOURCE_DIR), "--state-dir", (tmp / "state").string(),
+      "--var", "repo=" + work.string(), "--var", "backups=" + backups.string(), "--var", "db_dsn=" + db.dsn};
+
+  auto backup_args = common;
+  backup_args.insert(backup_args.begin(), {"backup-git-sql"});
+  backup_args.push_back("--yes");
+  auto backup = testing::run_rollback(backup_args);
+  INFO(backup.out << backup.err);
+  REQUIRE(backup.exit_code == 0);
+
+  // The bad deploy: a new commit on origin and damaged rows.
+  testing::write_text(work / "app.txt", "version 4 (broken)\n");
+  git(work, {"commit", "--quiet", "-am", "deploy 4: broken migration"});
+  git(work, {"push", "--quiet", "origin", "main"});
+  db.sql("DELETE FROM calls WHERE id > 300");
+  db.sql("UPDATE calls SET transcript = '' WHERE id <= 10");
+  REQUIRE(db.sql("SELECT count(*) FROM calls") == "300");
+
+  auto args = common;
+  args.insert(args.begin(), {"git-sql"});
+  for (auto extra : {"--target", "previous", "--yes", "--reason", "migración destructiva"}) args.push_back(extra);
+  args.push_back("--var");
+  args.push_back("app_url=" + server->url(""));
+  args.push_back("--var");
+  args.push_back("expected_version=3");
+  auto run = testing::run_rollback(args);
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+
+  CHECK(git(origin, {"rev-parse", "refs/heads/main"}) == deploys[2]);
+  CHECK(git(work, {"rev-parse", "HEAD"}) == deploys[2]);
+  CHECK(db.sql("SELECT count(*) FROM calls") == "500");
+  CHECK(db.checksum() == good_checksum);
+
+  auto report_path = run.out.substr(run.out.rfind("report: ") + 8);
+  while (!report_path.empty() && report_path.back() == '\n') report_path.pop_back();
+  auto report = testing::read_text(report_path);
+  CHECK_THAT(report, Catch::Contains("REPORTE DE ROLLBACK"));
+  CHECK_THAT(report, Catch::Contains(deploys[2].substr(0, 7)));  // restored to
+  CHECK_THAT(report, Catch::Contains("deploy 4"));                // rolled back from (subject)
+  CHECK_THAT(report, Catch::Contains("500"));                     // row count after
+  CHECK_THAT(report, Catch::Contains("migración destructiva"));
+}
