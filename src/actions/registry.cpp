@@ -12,6 +12,7 @@ const Registry& builtin_registry() {
     register_http_actions(r);
     register_git_coolify_actions(r);
     register_notify_actions(r);
+    register_docker_actions(r);
     return r;
   }();
   return registry;

@@ -14,5 +14,6 @@ void register_postgres_actions(Registry& registry);  // pg.ready, pg.query, pg.d
 void register_http_actions(Registry& registry);      // http.probe, http.request
 void register_git_coolify_actions(Registry& registry);  // git.revert, git.current, coolify.rollback
 void register_notify_actions(Registry& registry);  // notify.webhook, notify.email
+void register_docker_actions(Registry& registry);  // docker.compose, stop, ps, volume.*
 
 }  // namespace rollback::actions

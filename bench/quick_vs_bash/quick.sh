@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The runbook's "Rollback Rápido" as plain bash (runbooks/agentsalud-staging-rollback.md,
+# Pasos 1-4), on the demo stack: what `rollback quick` is timed against.
+#   quick.sh STACK_DIR BACKUP_DIR PROJECT IMAGE
+set -euo pipefail
+stack=$1 backup=$2 project=$3 image=$4
+cd "$stack"
+docker-compose -p "$project" --env-file .env.staging down --remove-orphans >/dev/null 2>&1
+cp "$backup/docker-compose.yml" ./docker-compose.yml
+cp "$backup/.env.staging" ./.env.staging
+docker volume rm "${project}_data" "${project}_www" >/dev/null
+docker run --rm -v "${project}_data:/data" -v "$backup:/backup" "$image" sh -c "cd /data && tar xzf /backup/data.tar.gz"
+docker run --rm -v "${project}_www:/data" -v "$backup:/backup" "$image" sh -c "cd /data && tar xzf /backup/www.tar.gz"
+docker-compose -p "$project" --env-file .env.staging up -d >/dev/null 2>&1
+docker-compose -p "$project" --env-file .env.staging ps >/dev/null

@@ -1,0 +1,305 @@
+// docker.compose: the runbooks' `docker-compose down --remove-orphans`, `up -d`, `ps`,
+// `logs --tail=50`. `up` with `wait` checks the real state of every service afterwards
+// (running, not restarting, healthy when it has a healthcheck, for consecutive polls),
+// because "the command returned 0" is not "the service is up" (field lesson 10).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <rollback/actions/docker_common.hpp>
+#include <rollback/actions/output.hpp>
+#include <rollback/plan/interpolate.hpp>
+
+namespace rollback::actions::docker {
+namespace {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kComposeNames[] = {"compose.yaml", "compose.yml", "docker-compose.yml",
+                                         "docker-compose.yaml"};
+
+fs::path in_dir(const Params& p, const std::string& path) {
+  fs::path candidate(path);
+  if (candidate.is_relative() && p.has("dir")) return fs::path(p.str("dir")) / candidate;
+  return candidate;
+}
+
+// Compose's own "Can't find a suitable configuration file" comes after it has started
+// talking to the daemon and says nothing of where it looked; we check first and say.
+Status check_compose_files(const ActionContext& ctx, const Params& p) {
+  std::error_code ec;
+  if (p.has("dir") && !fs::is_directory(p.str("dir"), ec))
+    return fail(fmt::format("{}compose dir {} does not exist", step_prefix(ctx), p.str("dir")));
+  if (p.has("file")) {
+    auto file = in_dir(p, p.str("file"));
+    if (!fs::is_regular_file(file, ec))
+      return fail(fmt::format("{}compose file {} does not exist", step_prefix(ctx), file.string()));
+  } else {
+    fs::path dir = p.has("dir") ? fs::path(p.str("dir")) : fs::current_path(ec);
+    bool found = false;
+    for (const char* name : kComposeNames) found = found || fs::is_regular_file(dir / name, ec);
+    if (!found)
+      return fail(fmt::format("{}no compose file in {} (looked for compose.yaml, compose.yml, "
+                              "docker-compose.yml, docker-compose.yaml)",
+                              step_prefix(ctx), dir.string()));
+  }
+  if (p.has("env_file") && !fs::is_regular_file(in_dir(p, p.str("env_file")), ec))
+    return fail(fmt::format("{}env file {} does not exist", step_prefix(ctx),
+                            in_dir(p, p.str("env_file")).string()));
+  return ok();
+}
+
+// The compose CLI with the project-level options: -f, -p, --env-file.
+std::vector<std::string> project_options(const Params& p) {
+  std::vector<std::string> args;
+  if (p.has("file")) args.insert(args.end(), {"-f", p.str("file")});
+  if (p.has("project")) args.insert(args.end(), {"-p", p.str("project")});
+  if (p.has("env_file")) args.insert(args.end(), {"--env-file", p.str("env_file")});
+  return args;
+}
+
+std::vector<std::string> command_args(const Params& p) {
+  auto command = p.str("command", "ps");
+  auto services = p.list("services");
+  std::vector<std::string> args{command};
+  if (command == "up") {
+    args.push_back("-d");
+    if (p.flag("remove_orphans")) args.push_back("--remove-orphans");
+  } else if (command == "down") {
+    if (p.flag("remove_orphans")) args.push_back("--remove-orphans");
+    if (p.flag("volumes")) args.push_back("--volumes");
+    services.clear();  // `down` acts on the whole project
+  } else if (command == "logs") {
+    args.push_back("--no-color");
+    if (p.has("tail")) args.push_back("--tail=" + p.str("tail"));
+  }
+  args.insert(args.end(), services.begin(), services.end());
+  return args;
+}
+
+Result<std::vector<std::string>> full_argv(ActionContext& ctx, const Params& p,
+                                           const std::vector<std::string>& args) {
+  auto argv = compose_argv(ctx, p);
+  if (!argv) return argv;
+  auto options = project_options(p);
+  argv->insert(argv->end(), options.begin(), options.end());
+  argv->insert(argv->end(), args.begin(), args.end());
+  return argv;
+}
+
+RunOptions in_project_dir(const Params& p, Millis cap = Millis(0)) {
+  RunOptions options{.cap = cap};
+  if (p.has("dir")) options.cwd = fs::path(p.str("dir"));
+  return options;
+}
+
+// How long `wait` may poll: a duration, or `true` for the rest of the step (2 minutes when
+// the step has no timeout, so a bad start cannot hang a run forever).
+Millis wait_budget(const ActionContext& ctx, const Params& p) {
+  const auto& raw = p.raw("wait");
+  if (raw.is_boolean()) return raw.get<bool>() ? ctx.remaining(Millis(120'000)) : Millis(0);
+  auto text = p.str("wait");
+  if (auto d = parse_duration(text)) return ctx.remaining(*d);
+  return plan::truthy(text) ? ctx.remaining(Millis(120'000)) : Millis(0);
+}
+
+struct ServiceView {
+  std::vector<ContainerState> containers;
+  bool up() const {
+    if (containers.empty()) return false;
+    for (const auto& c : containers)
+      if (!c.up()) return false;
+    return true;
+  }
+  std::string describe() const {
+    if (containers.empty()) return "no container";
+    std::string text;
+    for (const auto& c : containers) text += (text.empty() ? "" : ", ") + c.describe();
+    return text;
+  }
+};
+
+Result<std::map<std::string, ServiceView>> observe(ActionContext& ctx, const Params& p,
+                                                   const std::vector<std::string>& services) {
+  std::vector<std::string> args{"ps", "-q"};
+  args.insert(args.end(), services.begin(), services.end());
+  auto argv = full_argv(ctx, p, args);
+  if (!argv) return std::unexpected(argv.error());
+  auto ids = run_checked(ctx, p, *argv, in_project_dir(p, kShortCommand));
+  if (!ids) return std::unexpected(ids.error());
+  auto states = inspect_containers(ctx, p, output_lines(ids->out));
+  if (!states) return std::unexpected(states.error());
+  std::map<std::string, ServiceView> view;
+  for (const auto& s : services) view[s];
+  for (auto& c : *states) view[c.service].containers.push_back(std::move(c));
+  return view;
+}
+
+// Polls until every service is up on `stable` consecutive polls with no restart in between
+// (a crash-looping container is "running" between two crashes; its restart count gives it
+// away).
+Outcome wait_until_up(ActionContext& ctx, const Params& p, Outcome started) {
+  auto budget = wait_budget(ctx, p);
+  auto deadline = Clock::now() + budget;
+  auto services = p.list("services");
+  if (services.empty()) {
+    auto argv = full_argv(ctx, p, {"config", "--services"});
+    if (!argv) return to_outcome(argv.error());
+    auto listed = run_checked(ctx, p, *argv, in_project_dir(p, kShortCommand));
+    if (!listed) return to_outcome(listed.error());
+    services = output_lines(listed->out);
+  }
+  auto every = p.duration("poll", Millis(1000));
+  long long needed = std::max(1LL, p.integer("stable", 2));
+  long long good = 0;
+  std::map<std::string, long long> last_restarts;
+  std::map<std::string, ServiceView> view;
+  std::set<std::string> restarted_services;  // restarted since the previous poll
+  while (true) {
+    auto seen = observe(ctx, p, services);
+    if (!seen) return to_outcome(seen.error());
+    view = std::move(*seen);
+    bool all_up = true;
+    restarted_services.clear();
+    for (const auto& [name, service] : view) {
+      all_up = all_up && service.up();
+      for (const auto& c : service.containers) {
+        auto [it, fresh] = last_restarts.try_emplace(c.id, c.restarts);
+        if (!fresh && it->second != c.restarts) restarted_services.insert(name);
+        it->second = c.restarts;
+      }
+    }
+    good = all_up && restarted_services.empty() ? good + 1 : 0;
+    if (good >= needed) break;
+    if (proc::cancel_requested()) return Outcome::failure(step_prefix(ctx) + "interrupted while waiting");
+    if (Clock::now() + every > deadline) {
+      auto state_of = [&](const std::string& name, const ServiceView& service) {
+        bool restarted = restarted_services.count(name) > 0;
+        return std::pair(service.describe() + (restarted ? " (restarted during the wait)" : ""),
+                         service.up() && !restarted);
+      };
+      std::string states;
+      for (const auto& [name, service] : view)
+        states += fmt::format("{}{}: {}", states.empty() ? "" : "; ", name, state_of(name, service).first);
+      auto outcome = Outcome::failure(
+          fmt::format("{}services not up after {}: {}", step_prefix(ctx), format_duration(budget), states),
+          true);
+      for (const auto& [name, service] : view) {
+        auto [text, up] = state_of(name, service);
+        outcome.observations.push_back({name, text, up});
+      }
+      // What the services said while failing to come up is what the operator needs next.
+      if (auto argv = full_argv(ctx, p, {"logs", "--no-color", "--tail=20"})) {
+        auto logs = run(ctx, p, *argv, {.cap = kShortCommand, .cwd = in_project_dir(p).cwd, .log_output = false});
+        if (logs) outcome.log_excerpt = output_excerpt(*logs);
+      }
+      return outcome;
+    }
+    std::this_thread::sleep_for(every);
+  }
+  for (const auto& [name, service] : view)
+    started.observations.push_back({name, service.describe(), true});
+  started.message += fmt::format("; {} service(s) up", view.size());
+  return started;
+}
+
+Outcome run_compose(ActionContext& ctx, const Params& p) {
+  if (auto files = check_compose_files(ctx, p); !files) return to_outcome(files.error());
+  auto argv = full_argv(ctx, p, command_args(p));
+  if (!argv) return to_outcome(argv.error());
+  auto options = in_project_dir(p);
+  auto command = p.str("command", "ps");
+  if (command == "logs" && p.has("to")) {
+    fs::path to = p.str("to");
+    std::error_code ec;
+    if (to.has_parent_path()) fs::create_directories(to.parent_path(), ec);
+    options.stdout_path = to;
+    options.log_output = false;
+  }
+  if (command == "ps" || command == "logs") options.cap = Millis(120'000);
+  auto done = run_checked(ctx, p, *argv, options);
+  if (!done) return to_outcome(done.error());
+  auto outcome = Outcome::success(fmt::format("{} {}", p.has("project") ? p.str("project") : p.str("dir", "."),
+                                              command));
+  if (command == "logs" && p.has("to")) outcome.message += " -> " + p.str("to");
+  outcome.log_excerpt = output_excerpt(*done, 40);
+  if (command == "up" && wait_budget(ctx, p).count() > 0) return wait_until_up(ctx, p, std::move(outcome));
+  return outcome;
+}
+
+Outcome preflight_compose(ActionContext& ctx, const Params& p) {
+  if (auto files = check_compose_files(ctx, p); !files) return to_outcome(files.error());
+  if (auto cli = compose_argv(ctx, p); !cli) return to_outcome(cli.error());
+  if (auto daemon = check_daemon(ctx, p); !daemon) return to_outcome(daemon.error());
+  return Outcome::success("compose file present, daemon answering");
+}
+
+void validate_compose(ParamCheck& check) {
+  if (!check.has("dir") && !check.has("file") && !check.has("project"))
+    check.error_at_step("docker.compose needs `dir` (or `file`/`project`) to know which stack");
+  auto command = check.literal("command").value_or("ps");
+  if (check.has("to") && command != "logs") check.error("to", "`to` only applies to command: logs");
+  if (check.has("wait") && command != "up") check.error("wait", "`wait` only applies to command: up");
+  if (check.has("volumes") && command != "down")
+    check.error("volumes", "`volumes` only applies to command: down");
+  if (auto wait = check.literal("wait")) {
+    auto lower = *wait;
+    bool boolean = lower == "true" || lower == "false" || lower == "yes" || lower == "no";
+    if (!boolean && !parse_duration(*wait))
+      check.error("wait", fmt::format("wait must be true/false or a duration such as 60s, not \"{}\"", *wait));
+  }
+}
+
+std::string describe_compose(const Params& p) {
+  std::vector<std::string> argv{"docker-compose"};
+  auto options = project_options(p);
+  argv.insert(argv.end(), options.begin(), options.end());
+  auto args = command_args(p);
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto text = proc::display_command(argv);
+  if (p.has("to")) text += " > " + p.str("to");
+  if (p.has("dir")) text += fmt::format("  (in {})", p.str("dir"));
+  if (p.str("command") == "up" && p.has("wait") && p.str("wait") != "false")
+    text += fmt::format("; wait until every service is running and healthy ({})", p.str("wait"));
+  return text;
+}
+
+}  // namespace
+
+void register_compose_action(Registry& registry) {
+  registry.add(Action{
+      .name = "docker.compose",
+      .summary = "run docker compose (v2) or docker-compose (v1) on a project",
+      .params = {{"dir", ParamType::String},
+                 {"project", ParamType::String},
+                 {"file", ParamType::String},
+                 {"env_file", ParamType::String},
+                 {"command", ParamType::String, false,
+                  {"ps", "up", "down", "stop", "start", "restart", "logs"}},
+                 {"remove_orphans", ParamType::Bool},
+                 {"volumes", ParamType::Bool},
+                 {"wait", ParamType::Any},
+                 {"poll", ParamType::Duration},
+                 {"stable", ParamType::Int},
+                 {"services", ParamType::StringList},
+                 {"tail", ParamType::Int},
+                 {"to", ParamType::String},
+                 {"context", ParamType::String},
+                 {"host", ParamType::String}},
+      // `down` removes containers (and with `volumes`, data): a step may say
+      // `destructive: false` for ps / logs / up.
+      .destructive = true,
+      .read_only = false,
+      .rerun_safe = true,
+      .validate = validate_compose,
+      .describe = describe_compose,
+      .preflight = preflight_compose,
+      .run = run_compose,
+  });
+}
+
+}  // namespace rollback::actions::docker

@@ -1,0 +1,160 @@
+// docker.stop (`docker stop $(docker ps -q --filter name=agentsalud)` from the emergency
+// runbook) and docker.ps (the read-only state check: is each expected container running,
+// and not restarting or unhealthy).
+#include <fmt/format.h>
+
+#include <rollback/actions/docker_common.hpp>
+#include <rollback/actions/output.hpp>
+
+namespace rollback::actions::docker {
+namespace {
+
+// Container ids matching the step's selection; `all` includes stopped ones.
+Result<std::vector<std::string>> list_ids(ActionContext& ctx, const Params& p, bool all) {
+  auto argv = docker_argv(p);
+  argv.insert(argv.end(), {"ps", "-q", "--no-trunc"});
+  if (all) argv.push_back("-a");
+  if (p.has("project"))
+    argv.insert(argv.end(), {"--filter", "label=com.docker.compose.project=" + p.str("project")});
+  for (const auto& f : p.list("filter")) argv.insert(argv.end(), {"--filter", "name=" + f});
+  auto done = run_checked(ctx, p, argv, {.cap = kShortCommand, .log_output = false});
+  if (!done) return std::unexpected(done.error());
+  return output_lines(done->out);
+}
+
+std::string selection(const Params& p) {
+  std::string text;
+  if (p.has("project")) text = "project " + p.str("project");
+  for (const auto& f : p.list("filter")) text += (text.empty() ? "name~" : ", name~") + f;
+  return text;
+}
+
+Outcome run_stop(ActionContext& ctx, const Params& p) {
+  auto ids = list_ids(ctx, p, false);
+  if (!ids) return to_outcome(ids.error());
+  if (ids->empty()) return Outcome::success(fmt::format("no running containers match {}", selection(p)));
+  auto argv = docker_argv(p);
+  argv.push_back("stop");
+  if (p.has("time")) argv.insert(argv.end(), {"-t", p.str("time")});
+  argv.insert(argv.end(), ids->begin(), ids->end());
+  auto done = run_checked(ctx, p, argv);
+  if (!done) return to_outcome(done.error());
+  auto outcome = Outcome::success(fmt::format("stopped {} container(s) matching {}", ids->size(), selection(p)));
+  outcome.log_excerpt = output_excerpt(*done, 20);
+  return outcome;
+}
+
+// A name in expect_running matches a container by its name or its compose service.
+std::string state_of(const std::vector<ContainerState>& all, const std::string& wanted, bool& ok) {
+  std::vector<const ContainerState*> matched;
+  for (const auto& c : all)
+    if (c.name == wanted || c.service == wanted) matched.push_back(&c);
+  ok = !matched.empty();
+  if (matched.empty()) return "missing";
+  std::string text;
+  for (const auto* c : matched) {
+    ok = ok && c->up();
+    text += (text.empty() ? "" : ", ") + c->describe();
+  }
+  return text;
+}
+
+Outcome run_ps(ActionContext& ctx, const Params& p) {
+  auto ids = list_ids(ctx, p, true);
+  if (!ids) return to_outcome(ids.error());
+  auto states = inspect_containers(ctx, p, *ids);
+  if (!states) return to_outcome(states.error());
+  auto expected = p.list("expect_running");
+  Outcome outcome;
+  if (expected.empty()) {
+    size_t up = 0;
+    for (const auto& c : *states) {
+      outcome.observations.push_back({c.name, c.describe(), true});
+      up += c.up() ? 1 : 0;
+    }
+    outcome.message = fmt::format("{} container(s) match {}, {} up", states->size(), selection(p), up);
+    return outcome;
+  }
+  std::string bad;
+  for (const auto& name : expected) {
+    bool ok = false;
+    auto state = state_of(*states, name, ok);
+    outcome.observations.push_back({name, state, ok});
+    if (!ok) bad += fmt::format("{}{}: {}", bad.empty() ? "" : "; ", name, state);
+  }
+  if (!bad.empty()) {
+    outcome.ok = false;
+    // A restarting container may settle; a missing one will not without someone acting.
+    outcome.transient = true;
+    outcome.message = fmt::format("{}expected running ({}), but {}", step_prefix(ctx), selection(p), bad);
+    return outcome;
+  }
+  outcome.message = fmt::format("{} expected container(s) running", expected.size());
+  return outcome;
+}
+
+void validate_selection(ParamCheck& check) {
+  if (!check.has("project") && !check.has("filter"))
+    check.error_at_step("needs `project` (a compose project) or `filter` (a container name filter)");
+}
+
+std::string describe_ps_argv(const Params& p, bool all) {
+  std::vector<std::string> argv = docker_argv(p);
+  argv.insert(argv.end(), {"ps", "-q"});
+  if (all) argv.push_back("-a");
+  if (p.has("project"))
+    argv.insert(argv.end(), {"--filter", "label=com.docker.compose.project=" + p.str("project")});
+  for (const auto& f : p.list("filter")) argv.insert(argv.end(), {"--filter", "name=" + f});
+  return proc::display_command(argv);
+}
+
+}  // namespace
+
+void register_container_actions(Registry& registry) {
+  registry.add(Action{
+      .name = "docker.stop",
+      .summary = "stop every running container matching a name filter (or compose project)",
+      .params = {{"filter", ParamType::StringList},
+                 {"project", ParamType::String},
+                 {"time", ParamType::Int},
+                 {"context", ParamType::String},
+                 {"host", ParamType::String}},
+      .destructive = true,
+      .rerun_safe = true,
+      .validate = validate_selection,
+      .describe = [](const Params& p) { return "docker stop $(" + describe_ps_argv(p, false) + ")"; },
+      .preflight =
+          [](ActionContext& ctx, const Params& p) {
+            if (auto daemon = check_daemon(ctx, p); !daemon) return to_outcome(daemon.error());
+            return Outcome::success("daemon answering");
+          },
+      .run = run_stop,
+  });
+  registry.add(Action{
+      .name = "docker.ps",
+      .summary = "containers of a project or name filter; fails unless expected ones are running",
+      .params = {{"project", ParamType::String},
+                 {"filter", ParamType::StringList},
+                 {"expect_running", ParamType::StringList},
+                 {"context", ParamType::String},
+                 {"host", ParamType::String}},
+      .destructive = false,
+      .read_only = true,
+      .rerun_safe = true,
+      .validate = validate_selection,
+      .describe =
+          [](const Params& p) {
+            auto text = "docker inspect $(" + describe_ps_argv(p, true) + ")";
+            auto expected = p.list("expect_running");
+            if (!expected.empty()) {
+              std::string names;
+              for (const auto& n : expected) names += (names.empty() ? "" : ", ") + n;
+              text += "; expect running: " + names;
+            }
+            return text;
+          },
+      .run = run_ps,
+  });
+}
+
+}  // namespace rollback::actions::docker

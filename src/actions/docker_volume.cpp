@@ -1,0 +1,246 @@
+// docker.volume.*: the runbook's data steps. A backup is the runbook's
+// `docker run --rm -v VOL:/data -v DIR:/backup alpine tar czf /backup/NAME -C /data .`,
+// written under a temporary name and renamed only once `tar tzf` reads it back, so a
+// crashed backup never looks like a good one. A restore proves its archive readable, its
+// helper image present and the daemon answering BEFORE it touches the volume: a bad
+// backup must stop the rollback while the current data is still there (field lesson 5).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <rollback/actions/docker_common.hpp>
+#include <rollback/actions/output.hpp>
+
+namespace rollback::actions::docker {
+namespace {
+namespace fs = std::filesystem;
+
+std::string image_of(const Params& p) { return p.str("image", kDefaultHelperImage); }
+
+fs::path archive_path(const Params& p) {
+  std::error_code ec;
+  auto path = fs::absolute(p.str("archive"), ec);
+  return ec ? fs::path(p.str("archive")) : path.lexically_normal();
+}
+
+// Reads the whole archive with the host's tar: a truncated or corrupt gzip fails here.
+Status check_archive_readable(ActionContext& ctx, const fs::path& archive) {
+  auto where = step_prefix(ctx);
+  std::error_code ec;
+  if (!fs::exists(archive, ec)) return fail(fmt::format("{}archive {} does not exist", where, archive.string()));
+  if (!fs::is_regular_file(archive, ec))
+    return fail(fmt::format("{}archive {} is not a regular file", where, archive.string()));
+  if (fs::file_size(archive, ec) == 0) return fail(fmt::format("{}archive {} is empty", where, archive.string()));
+  proc::Command command;
+  command.argv = {"tar", "-tzf", archive.string()};
+  command.timeout = ctx.remaining(Millis(0));
+  command.capture_limit = 4096;  // the listing itself is not needed, only whether it reads
+  auto done = ctx.runner.run(command);
+  if (!done) return fail(fmt::format("{}cannot run tar to check {}: {}", where, archive.string(), done.error().message));
+  if (!done->succeeded())
+    return fail(fmt::format("{}archive {} is not a readable tar.gz (tar -tzf: {}{}{})", where,
+                            archive.string(), done->outcome(), last_error_line(*done).empty() ? "" : ", ",
+                            last_error_line(*done)));
+  return ok();
+}
+
+// Everything a restore needs, checked without changing anything.
+Status check_restore_source(ActionContext& ctx, const Params& p) {
+  RB_TRY(check_archive_readable(ctx, archive_path(p)));
+  RB_TRY(check_daemon(ctx, p));
+  RB_TRY(check_image_present(ctx, p, image_of(p)));
+  return ok();
+}
+
+Outcome preflight_restore(ActionContext& ctx, const Params& p) {
+  if (auto checked = check_restore_source(ctx, p); !checked) return to_outcome(checked.error());
+  return Outcome::success(fmt::format("{} readable, image {} present", archive_path(p).string(), image_of(p)));
+}
+
+std::vector<std::string> helper_run(const Params& p, std::vector<std::string> mounts,
+                                    const std::vector<std::string>& command) {
+  auto argv = docker_argv(p);
+  argv.insert(argv.end(), {"run", "--rm", "--network", "none"});
+  for (auto& m : mounts) argv.insert(argv.end(), {"-v", std::move(m)});
+  argv.push_back(image_of(p));
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+Outcome run_restore(ActionContext& ctx, const Params& p) {
+  // Checked again at run time: preflight may have been minutes ago, or skipped by resume.
+  if (auto checked = check_restore_source(ctx, p); !checked) return to_outcome(checked.error());
+  auto volume = p.str("volume");
+  auto archive = archive_path(p);
+  auto exists = volume_exists(ctx, p, volume);
+  if (!exists) return to_outcome(exists.error());
+  if (!*exists) {
+    auto argv = docker_argv(p);
+    argv.insert(argv.end(), {"volume", "create", volume});
+    if (auto made = run_checked(ctx, p, argv, {.cap = kShortCommand}); !made) return to_outcome(made.error());
+  }
+  if (*exists && p.flag("clean", true)) {
+    // Without emptying first, files created since the backup would survive the restore.
+    auto argv = helper_run(p, {volume + ":/data"},
+                           {"find", "/data", "-mindepth", "1", "-maxdepth", "1", "-exec", "rm", "-rf", "{}", "+"});
+    if (auto cleaned = run_checked(ctx, p, argv); !cleaned) return to_outcome(cleaned.error());
+  }
+  auto argv = helper_run(p, {volume + ":/data", archive.parent_path().string() + ":/backup:ro"},
+                         {"tar", "-xzf", "/backup/" + archive.filename().string(), "-C", "/data"});
+  auto done = run_checked(ctx, p, argv);
+  if (!done) return to_outcome(done.error());
+  auto outcome = Outcome::success(fmt::format("volume {} restored from {}{}", volume, archive.string(),
+                                              *exists ? (p.flag("clean", true) ? " (emptied first)" : " (merged)")
+                                                      : " (created)"));
+  outcome.observations.push_back({volume, "restored", true});
+  return outcome;
+}
+
+Outcome preflight_backup(ActionContext& ctx, const Params& p) {
+  if (auto daemon = check_daemon(ctx, p); !daemon) return to_outcome(daemon.error());
+  auto exists = volume_exists(ctx, p, p.str("volume"));
+  if (!exists) return to_outcome(exists.error());
+  if (!*exists)
+    return Outcome::failure(fmt::format("{}volume {} does not exist (docker volume ls lists the "
+                                        "volumes there are)",
+                                        step_prefix(ctx), p.str("volume")));
+  if (auto image = check_image_present(ctx, p, image_of(p)); !image) return to_outcome(image.error());
+  return Outcome::success(fmt::format("volume {} exists, image {} present", p.str("volume"), image_of(p)));
+}
+
+Outcome run_backup(ActionContext& ctx, const Params& p) {
+  if (auto ready = preflight_backup(ctx, p); !ready.ok) return ready;
+  auto archive = archive_path(p);
+  auto dir = archive.parent_path();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Outcome::failure(fmt::format("{}cannot create {}: {}", step_prefix(ctx), dir.string(), ec.message()));
+  auto partial = fmt::format(".{}.partial-{}", archive.filename().string(), ::getpid());
+  auto argv = helper_run(p, {p.str("volume") + ":/data:ro", dir.string() + ":/backup"},
+                         {"tar", "-czf", "/backup/" + partial, "-C", "/data", "."});
+  auto done = run_checked(ctx, p, argv);
+  if (!done) {
+    fs::remove(dir / partial, ec);
+    return to_outcome(done.error());
+  }
+  if (auto readable = check_archive_readable(ctx, dir / partial); !readable) {
+    fs::remove(dir / partial, ec);
+    return to_outcome(readable.error());
+  }
+  fs::rename(dir / partial, archive, ec);
+  if (ec)
+    return Outcome::failure(fmt::format("{}cannot rename {} to {}: {}", step_prefix(ctx), partial,
+                                        archive.string(), ec.message()));
+  auto size = fs::file_size(archive, ec);
+  auto outcome = Outcome::success(fmt::format("volume {} -> {} ({} bytes, verified readable)",
+                                              p.str("volume"), archive.string(), size));
+  outcome.observations.push_back({archive.filename().string(), fmt::format("{} bytes", size), true});
+  outcome.data["bytes"] = size;
+  return outcome;
+}
+
+Outcome run_create(ActionContext& ctx, const Params& p) {
+  auto argv = docker_argv(p);
+  argv.insert(argv.end(), {"volume", "create", p.str("volume")});
+  if (auto done = run_checked(ctx, p, argv, {.cap = kShortCommand}); !done) return to_outcome(done.error());
+  return Outcome::success(fmt::format("volume {} exists", p.str("volume")));
+}
+
+Outcome run_remove(ActionContext& ctx, const Params& p) {
+  auto volume = p.str("volume");
+  auto exists = volume_exists(ctx, p, volume);
+  if (!exists) return to_outcome(exists.error());
+  if (!*exists) {
+    if (p.flag("must_exist"))
+      return Outcome::failure(fmt::format("{}volume {} does not exist", step_prefix(ctx), volume));
+    return Outcome::success(fmt::format("volume {} was already absent", volume));
+  }
+  auto argv = docker_argv(p);
+  argv.insert(argv.end(), {"volume", "rm"});
+  if (p.flag("force")) argv.push_back("-f");
+  argv.push_back(volume);
+  auto done = run(ctx, p, argv, {.cap = kShortCommand});
+  if (done && done->succeeded()) return Outcome::success(fmt::format("volume {} removed", volume));
+  auto error = explain(ctx, p, "docker volume rm " + volume, done);
+  if (done && done->err.find("in use") != std::string::npos)
+    error.message += "; stop and remove the containers using it first (docker.compose down)";
+  return to_outcome(error);
+}
+
+std::string describe_volume_run(const Params& p, bool restore) {
+  auto archive = archive_path(p);
+  auto dir = archive.parent_path().string();
+  auto name = archive.filename().string();
+  if (!restore)
+    return proc::display_command(helper_run(p, {p.str("volume") + ":/data:ro", dir + ":/backup"},
+                                            {"tar", "czf", "/backup/" + name, "-C", "/data", "."}));
+  std::string text = fmt::format("check {} (tar -tzf) and image {}; ", archive.string(), image_of(p));
+  if (p.flag("clean", true)) text += "empty volume " + p.str("volume") + "; ";
+  return text + proc::display_command(helper_run(p, {p.str("volume") + ":/data", dir + ":/backup:ro"},
+                                                 {"tar", "xzf", "/backup/" + name, "-C", "/data"}));
+}
+
+std::vector<ParamSpec> volume_params(std::vector<ParamSpec> extra) {
+  std::vector<ParamSpec> params{{"volume", ParamType::String, true},
+                                {"context", ParamType::String},
+                                {"host", ParamType::String}};
+  params.insert(params.end(), extra.begin(), extra.end());
+  return params;
+}
+
+void validate_archive(ParamCheck& check) {
+  if (auto archive = check.literal("archive"); archive && !archive->ends_with(".tar.gz") && !archive->ends_with(".tgz"))
+    check.error("archive", fmt::format("archive must be a .tar.gz (or .tgz) file, not \"{}\"", *archive));
+}
+
+}  // namespace
+
+void register_volume_actions(Registry& registry) {
+  registry.add(Action{
+      .name = "docker.volume.backup",
+      .summary = "archive a volume's content into a .tar.gz on the host (verified readable)",
+      .params = volume_params({{"archive", ParamType::String, true}, {"image", ParamType::String}}),
+      .destructive = false,
+      .rerun_safe = true,
+      .validate = validate_archive,
+      .describe = [](const Params& p) { return describe_volume_run(p, false); },
+      .preflight = preflight_backup,
+      .run = run_backup,
+  });
+  registry.add(Action{
+      .name = "docker.volume.restore",
+      .summary = "replace a volume's content with a .tar.gz, after proving the archive readable",
+      .params = volume_params({{"archive", ParamType::String, true},
+                               {"image", ParamType::String},
+                               {"clean", ParamType::Bool}}),
+      .destructive = true,
+      .rerun_safe = true,
+      .validate = validate_archive,
+      .describe = [](const Params& p) { return describe_volume_run(p, true); },
+      .preflight = preflight_restore,
+      .run = run_restore,
+  });
+  registry.add(Action{
+      .name = "docker.volume.create",
+      .summary = "create a volume (nothing to do when it exists)",
+      .params = volume_params({}),
+      .describe = [](const Params& p) { return proc::display_command({"docker", "volume", "create", p.str("volume")}); },
+      .preflight =
+          [](ActionContext& ctx, const Params& p) {
+            if (auto daemon = check_daemon(ctx, p); !daemon) return to_outcome(daemon.error());
+            return Outcome::success("daemon answering");
+          },
+      .run = run_create,
+  });
+  registry.add(Action{
+      .name = "docker.volume.remove",
+      .summary = "remove a volume (absent is fine unless must_exist)",
+      .params = volume_params({{"must_exist", ParamType::Bool}, {"force", ParamType::Bool}}),
+      .destructive = true,
+      .describe = [](const Params& p) { return proc::display_command({"docker", "volume", "rm", p.str("volume")}); },
+      .run = run_remove,
+  });
+}
+
+}  // namespace rollback::actions::docker

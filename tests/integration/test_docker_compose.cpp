@@ -1,0 +1,157 @@
+// docker.compose, docker.ps and docker.stop against the real engine (compose v1 here).
+#include <filesystem>
+
+#include "test_docker_support.hpp"
+
+using dockertest::Harness;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string stack(const std::string& image) {
+  return "version: '2.4'\n"
+         "services:\n"
+         "  api:\n"
+         "    image: " + image + "\n"
+         "    command: [\"sh\", \"-c\", \"echo ${GREETING:-none} > /www/greeting; exec httpd -f -p 8080 -h /www\"]\n"
+         "    volumes: [\"www:/www\"]\n"
+         "    healthcheck:\n"
+         "      test: [\"CMD\", \"sh\", \"-c\", \"test -f /www/greeting\"]\n"
+         "      interval: 1s\n"
+         "      retries: 5\n"
+         "  worker:\n"
+         "    image: " + image + "\n"
+         "    command: [\"sleep\", \"600\"]\n"
+         "volumes:\n"
+         "  www: {}\n";
+}
+
+std::string crashing(const std::string& image) {
+  return "version: '2.4'\n"
+         "services:\n"
+         "  flaky:\n"
+         "    image: " + image + "\n"
+         "    command: [\"sh\", \"-c\", \"sleep 0.3; exit 3\"]\n"
+         "    restart: always\n";
+}
+
+}  // namespace
+
+TEST_CASE("compose up waits for every service, ps sees them running, down removes them",
+          "[docker][integration]") {
+  dockertest::require_engine();
+  testing::TempDir dir;
+  dockertest::Cleanup cleanup;
+  auto project = dockertest::unique("rbtest");
+  cleanup.projects.push_back(project);
+  testing::write_text(dir / "docker-compose.yml", stack(dockertest::image()));
+  testing::write_text(dir / ".env.staging", "GREETING=hola\n");
+  json base{{"dir", dir.path().string()}, {"project", project}, {"env_file", ".env.staging"}};
+  Harness h;
+
+  auto pre = h.preflight("docker.compose", base);
+  CHECK(pre.ok);
+  auto up = base;
+  up["command"] = "up";
+  up["wait"] = "60s";
+  auto started = h.run("docker.compose", up);
+  REQUIRE(started.ok);
+  CHECK_THAT(started.message, Catch::Contains("2 service(s) up"));
+  CHECK(h.logged("docker-compose"));  // v1 is what this machine has
+
+  auto ps = h.run("docker.ps", {{"project", project}, {"expect_running", {"api", "worker"}}});
+  CHECK(ps.ok);
+  REQUIRE(ps.observations.size() == 2);
+  CHECK_THAT(ps.observations[0].value, Catch::Contains("running (health: healthy)"));
+
+  auto greeting = testing::run_program({"docker", "exec", project + "_api_1", "cat", "/www/greeting"});
+  CHECK(greeting.out == "hola\n");
+
+  auto logs_to = dir / "logs/services.log";
+  auto logs = base;
+  logs["command"] = "logs";
+  logs["tail"] = 50;
+  logs["to"] = logs_to.string();
+  CHECK(h.run("docker.compose", logs).ok);
+  CHECK(fs::exists(logs_to));
+
+  auto down = base;
+  down["command"] = "down";
+  down["remove_orphans"] = true;
+  down["volumes"] = true;
+  REQUIRE(h.run("docker.compose", down).ok);
+  CHECK(dockertest::docker_out({"ps", "-aq", "--filter", "label=com.docker.compose.project=" + project}).empty());
+  auto gone = h.run("docker.ps", {{"project", project}, {"expect_running", {"api"}}});
+  CHECK_FALSE(gone.ok);
+  CHECK_THAT(gone.message, Catch::Contains("api: missing"));
+}
+
+TEST_CASE("compose up with wait fails naming a service that keeps restarting", "[docker][integration]") {
+  dockertest::require_engine();
+  testing::TempDir dir;
+  dockertest::Cleanup cleanup;
+  auto project = dockertest::unique("rbtest");
+  cleanup.projects.push_back(project);
+  testing::write_text(dir / "docker-compose.yml", crashing(dockertest::image()));
+  Harness h;
+  auto outcome = h.run("docker.compose", {{"dir", dir.path().string()}, {"project", project}, {"command", "up"},
+                                          {"wait", "8s"}});
+  CHECK_FALSE(outcome.ok);
+  CHECK_THAT(outcome.message, Catch::Contains("services not up after"));
+  CHECK_THAT(outcome.message, Catch::Contains("flaky:"));
+  REQUIRE(outcome.observations.size() == 1);
+  CHECK_FALSE(outcome.observations[0].ok);
+}
+
+TEST_CASE("compose refuses a missing compose file before running compose", "[docker][integration]") {
+  testing::TempDir dir;
+  Harness h;
+  h.ctx.step_id = "stop";
+  auto outcome = h.run("docker.compose", {{"dir", dir.path().string()}, {"command", "down"}});
+  CHECK_FALSE(outcome.ok);
+  CHECK_THAT(outcome.message, Catch::StartsWith("step stop: no compose file in " + dir.path().string()));
+  CHECK(h.log.empty());  // nothing was run
+  auto named = h.run("docker.compose", {{"dir", dir.path().string()}, {"file", "prod.yml"}, {"command", "up"}});
+  CHECK_THAT(named.message, Catch::Contains("compose file " + (dir / "prod.yml").string() + " does not exist"));
+}
+
+TEST_CASE("docker.stop stops the containers matching a filter and only those", "[docker][integration]") {
+  dockertest::require_engine();
+  dockertest::Cleanup cleanup;
+  auto prefix = dockertest::unique("rbtest-stop");
+  auto other = dockertest::unique("rbtest-keep");
+  cleanup.name_prefixes = {prefix, other};
+  for (auto name : {prefix + "-a", prefix + "-b", other})
+    REQUIRE(dockertest::docker_rc({"run", "-d", "--name", name, dockertest::image(), "sleep", "600"}) == 0);
+  Harness h;
+  auto stopped = h.run("docker.stop", {{"filter", prefix}, {"time", 1}});
+  REQUIRE(stopped.ok);
+  CHECK_THAT(stopped.message, Catch::Contains("stopped 2 container(s)"));
+  CHECK(dockertest::docker_out({"ps", "-q", "--filter", "name=" + prefix}).empty());
+  CHECK_FALSE(dockertest::docker_out({"ps", "-q", "--filter", "name=" + other}).empty());
+
+  auto ps = h.run("docker.ps", {{"filter", prefix}, {"expect_running", {prefix + "-a", other}}});
+  CHECK_FALSE(ps.ok);
+  REQUIRE(ps.observations.size() == 2);
+  CHECK(ps.observations[0].value == "exited");
+  CHECK(ps.observations[1].value == "missing");  // not selected by this filter
+
+  auto again = h.run("docker.stop", {{"filter", prefix}});
+  CHECK(again.ok);
+  CHECK_THAT(again.message, Catch::Contains("no running containers match"));
+}
+
+TEST_CASE("docker.ps expect_running passes when every named container runs", "[docker][integration]") {
+  dockertest::require_engine();
+  dockertest::Cleanup cleanup;
+  auto prefix = dockertest::unique("rbtest-ps");
+  cleanup.name_prefixes = {prefix};
+  REQUIRE(dockertest::docker_rc({"run", "-d", "--name", prefix + "-web", dockertest::image(), "sleep", "600"}) == 0);
+  Harness h;
+  auto ps = h.run("docker.ps", {{"filter", prefix}, {"expect_running", {prefix + "-web"}}});
+  CHECK(ps.ok);
+  REQUIRE(ps.observations.size() == 1);
+  CHECK(ps.observations[0].value == "running");
+  CHECK(h.action("docker.ps").read_only);
+}

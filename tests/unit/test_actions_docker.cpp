@@ -1,0 +1,158 @@
+// docker.* actions against a recording fake runner: which commands they build, in which
+// order, and what they refuse to run.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <rollback/actions/docker_common.hpp>
+#include <rollback/proc/runner.hpp>
+
+#include "support/temp_dir.hpp"
+
+using namespace rollback;
+using nlohmann::json;
+
+namespace {
+
+// Answers each command with the first rule whose prefix matches its argv; records all.
+class FakeRunner final : public proc::Runner {
+ public:
+  struct Rule {
+    std::vector<std::string> prefix;
+    int exit_code = 0;
+    std::string out, err;
+  };
+  std::vector<Rule> rules;
+  std::vector<std::vector<std::string>> calls;
+
+  Result<proc::Completed> run(const proc::Command& command) override {
+    calls.push_back(command.argv);
+    for (const auto& rule : rules) {
+      if (rule.prefix.size() > command.argv.size()) continue;
+      if (!std::equal(rule.prefix.begin(), rule.prefix.end(), command.argv.begin())) continue;
+      proc::Completed done;
+      done.exit_code = rule.exit_code;
+      done.out = rule.out;
+      done.err = rule.err;
+      return done;
+    }
+    proc::Completed done;
+    done.exit_code = 0;
+    return done;
+  }
+  bool called(const std::vector<std::string>& prefix) const {
+    for (const auto& argv : calls)
+      if (argv.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), argv.begin())) return true;
+    return false;
+  }
+};
+
+struct Fixture {
+  FakeRunner runner;
+  actions::ActionContext ctx{.step_id = "s1", .runner = runner, .set_var = {}, .log = {}};
+  Fixture() { actions::docker::forget_compose_cli(); }
+  actions::Outcome run(const std::string& name, json params) {
+    return actions::builtin_registry().find(name)->run(ctx, actions::Params(std::move(params)));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("compose falls back to docker-compose v1 when the v2 plugin is absent", "[docker]") {
+  testing::TempDir dir;
+  testing::write_text(dir / "docker-compose.yml", "services: {}\n");
+  Fixture f;
+  f.runner.rules = {{{"docker", "compose", "version"}, 1, "", "docker: unknown command: docker compose"}};
+  auto outcome = f.run("docker.compose", {{"dir", dir.path().string()}, {"project", "p"}, {"command", "down"},
+                                          {"remove_orphans", true}, {"volumes", true}});
+  REQUIRE(outcome.ok);
+  CHECK(f.runner.calls.back() ==
+        std::vector<std::string>{"docker-compose", "-p", "p", "down", "--remove-orphans", "--volumes"});
+}
+
+TEST_CASE("compose uses the v2 plugin when it answers, with the context as docker's option", "[docker]") {
+  testing::TempDir dir;
+  testing::write_text(dir / "compose.yaml", "services: {}\n");
+  Fixture f;
+  auto outcome = f.run("docker.compose", {{"dir", dir.path().string()}, {"context", "prod"}, {"command", "logs"},
+                                          {"tail", 50}, {"services", {"api"}}});
+  REQUIRE(outcome.ok);
+  CHECK(f.runner.calls.back() ==
+        std::vector<std::string>{"docker", "--context", "prod", "compose", "logs", "--no-color", "--tail=50", "api"});
+  CHECK_FALSE(f.runner.called({"docker-compose"}));
+}
+
+TEST_CASE("restore refuses a missing archive without running docker", "[docker]") {
+  testing::TempDir dir;
+  Fixture f;
+  auto outcome = f.run("docker.volume.restore",
+                       {{"volume", "v"}, {"archive", (dir / "gone.tar.gz").string()}, {"image", "alpine:3"}});
+  CHECK_FALSE(outcome.ok);
+  CHECK_THAT(outcome.message, Catch::StartsWith("step s1: archive "));
+  CHECK(f.runner.calls.empty());
+}
+
+TEST_CASE("restore checks archive, daemon and image before creating, emptying or extracting", "[docker]") {
+  testing::TempDir dir;
+  testing::write_text(dir / "v.tar.gz", "not really gzip, but the fake tar accepts it");
+  Fixture f;
+  f.runner.rules = {{{"docker", "volume", "inspect"}, 1, "", "Error response from daemon: get v: no such volume"}};
+  auto outcome = f.run("docker.volume.restore", {{"volume", "v"}, {"archive", (dir / "v.tar.gz").string()}});
+  REQUIRE(outcome.ok);
+  REQUIRE(f.runner.calls.size() == 6);
+  CHECK(f.runner.calls[0][0] == "tar");
+  CHECK(f.runner.calls[1] == std::vector<std::string>{"docker", "version", "--format", "{{.Server.Version}}"});
+  CHECK(f.runner.calls[2] == std::vector<std::string>{"docker", "image", "inspect", "--format", "{{.Id}}", "alpine:3"});
+  CHECK(f.runner.calls[4] == std::vector<std::string>{"docker", "volume", "create", "v"});
+  CHECK(f.runner.calls[5] == std::vector<std::string>{"docker", "run", "--rm", "--network", "none", "-v", "v:/data",
+                                                      "-v", dir.path().string() + ":/backup:ro", "alpine:3", "tar",
+                                                      "-xzf", "/backup/v.tar.gz", "-C", "/data"});
+}
+
+TEST_CASE("a failed tar check stops the restore before any docker command", "[docker]") {
+  testing::TempDir dir;
+  testing::write_text(dir / "v.tar.gz", "garbage");
+  Fixture f;
+  f.runner.rules = {{{"tar"}, 2, "", "gzip: stdin: not in gzip format"}};
+  auto outcome = f.run("docker.volume.restore", {{"volume", "v"}, {"archive", (dir / "v.tar.gz").string()}});
+  CHECK_FALSE(outcome.ok);
+  CHECK_THAT(outcome.message, Catch::Contains("is not a readable tar.gz"));
+  CHECK_THAT(outcome.message, Catch::Contains("not in gzip format"));
+  CHECK_FALSE(f.runner.called({"docker"}));
+}
+
+TEST_CASE("docker.stop with nothing running succeeds without calling docker stop", "[docker]") {
+  Fixture f;
+  auto outcome = f.run("docker.stop", {{"filter", "agentsalud"}});
+  REQUIRE(outcome.ok);
+  CHECK_THAT(outcome.message, Catch::Contains("no running containers match"));
+  CHECK_FALSE(f.runner.called({"docker", "stop"}));
+}
+
+TEST_CASE("the daemon-unreachable message names the step and the host", "[docker]") {
+  Fixture f;
+  f.runner.rules = {{{"docker"}, 1, "",
+                     "Cannot connect to the Docker daemon at tcp://10.0.0.9:2375. Is the docker daemon running?"}};
+  auto outcome = f.run("docker.volume.create", {{"volume", "v"}, {"host", "tcp://10.0.0.9:2375"}});
+  CHECK_FALSE(outcome.ok);
+  CHECK(outcome.transient);
+  CHECK(outcome.message ==
+        "step s1: Docker daemon not reachable at tcp://10.0.0.9:2375: is dockerd running? "
+        "(docker volume create v failed)");
+}
+
+TEST_CASE("describe shows the equivalent command lines", "[docker]") {
+  const auto& registry = actions::builtin_registry();
+  auto describe = [&](const std::string& name, json params) {
+    return registry.find(name)->describe(actions::Params(std::move(params)));
+  };
+  CHECK(describe("docker.volume.backup", {{"volume", "pg"}, {"archive", "/b/pg.tar.gz"}}) ==
+        "docker run --rm --network none -v pg:/data:ro -v /b:/backup alpine:3 tar czf /backup/pg.tar.gz -C /data .");
+  CHECK(describe("docker.compose", {{"dir", "/s"}, {"command", "down"}, {"remove_orphans", true}}) ==
+        "docker-compose down --remove-orphans  (in /s)");
+  CHECK(describe("docker.stop", {{"filter", "agentsalud"}}) == "docker stop $(docker ps -q --filter name=agentsalud)");
+  CHECK(registry.find("docker.volume.restore")->destructive);
+  CHECK(registry.find("docker.ps")->read_only);
+}
