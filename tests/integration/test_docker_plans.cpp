@@ -19,6 +19,7 @@ class Stack {
   std::string project = dockertest::unique("rbe2e");
   fs::path stack = dir / "stack";
   fs::path backups = dir / "backups";
+  unsigned api_port = 0;
 
   Stack() {
     dockertest::require_engine();
@@ -36,8 +37,9 @@ class Stack {
       compose.replace(at, std::string("local/busybox").size(), dockertest::image());
     testing::write_text(stack / "docker-compose.yml", compose);
     std::random_device rd;
+    api_port = 20000 + rd() % 20000;
     testing::write_text(stack / ".env.staging",
-                        "APP_VERSION=v1\nAPI_PORT=" + std::to_string(20000 + rd() % 20000) + "\n");
+                        "APP_VERSION=v1\nAPI_PORT=" + std::to_string(api_port) + "\n");
   }
 
   std::vector<std::string> args(const std::string& plan, std::vector<std::string> extra = {}) const {
@@ -55,7 +57,8 @@ class Stack {
                                   "--var", "cache_archive=www.tar.gz",
                                   "--var", "api_service=api",
                                   "--var", "db_service=store",
-                                  "--var", "container_filter=" + project + "_"};
+                                  "--var", "container_filter=" + project + "_",
+                                  "--var", "health_url=http://127.0.0.1:" + std::to_string(api_port) + "/health"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
