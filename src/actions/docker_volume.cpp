@@ -69,7 +69,8 @@ std::vector<std::string> helper_run(const Params& p, std::vector<std::string> mo
 }
 
 Outcome run_restore(ActionContext& ctx, const Params& p) {
-  // Checked again at run time: preflight may have been minutes ago, or skipped by resume.
+  // Checked again at run time: preflight may have been minutes ago, and the action must be
+  // safe on its own whoever calls it.
   if (auto checked = check_restore_source(ctx, p); !checked) return to_outcome(checked.error());
   auto volume = p.str("volume");
   auto archive = archive_path(p);
@@ -80,14 +81,14 @@ Outcome run_restore(ActionContext& ctx, const Params& p) {
     argv.insert(argv.end(), {"volume", "create", volume});
     if (auto made = run_checked(ctx, p, argv, {.cap = kShortCommand}); !made) return to_outcome(made.error());
   }
-  if (*exists && p.flag("clean", true)) {
-    // Without emptying first, files created since the backup would survive the restore.
-    auto argv = helper_run(p, {volume + ":/data"},
-                           {"find", "/data", "-mindepth", "1", "-maxdepth", "1", "-exec", "rm", "-rf", "{}", "+"});
-    if (auto cleaned = run_checked(ctx, p, argv); !cleaned) return to_outcome(cleaned.error());
-  }
+  // One helper container empties the volume (files created since the backup must not
+  // survive the restore) and extracts. The archive name reaches the script as $1, never
+  // inside the script text.
+  bool clean = *exists && p.flag("clean", true);
+  std::string script = clean ? "find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} + && tar -xzf \"$1\" -C /data"
+                             : "tar -xzf \"$1\" -C /data";
   auto argv = helper_run(p, {volume + ":/data", archive.parent_path().string() + ":/backup:ro"},
-                         {"tar", "-xzf", "/backup/" + archive.filename().string(), "-C", "/data"});
+                         {"sh", "-c", script, "restore", "/backup/" + archive.filename().string()});
   auto done = run_checked(ctx, p, argv);
   if (!done) return to_outcome(done.error());
   auto outcome = Outcome::success(fmt::format("volume {} restored from {}{}", volume, archive.string(),

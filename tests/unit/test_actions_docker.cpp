@@ -107,8 +107,9 @@ TEST_CASE("restore checks archive, daemon and image before creating, emptying or
   CHECK(f.runner.calls[2] == std::vector<std::string>{"docker", "image", "inspect", "--format", "{{.Id}}", "alpine:3"});
   CHECK(f.runner.calls[4] == std::vector<std::string>{"docker", "volume", "create", "v"});
   CHECK(f.runner.calls[5] == std::vector<std::string>{"docker", "run", "--rm", "--network", "none", "-v", "v:/data",
-                                                      "-v", dir.path().string() + ":/backup:ro", "alpine:3", "tar",
-                                                      "-xzf", "/backup/v.tar.gz", "-C", "/data"});
+                                                      "-v", dir.path().string() + ":/backup:ro", "alpine:3", "sh",
+                                                      "-c", "tar -xzf \"$1\" -C /data", "restore",
+                                                      "/backup/v.tar.gz"});
 }
 
 TEST_CASE("a failed tar check stops the restore before any docker command", "[docker]") {
