@@ -153,7 +153,7 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, Outcome started) {
     if (!listed) return to_outcome(listed.error());
     services = output_lines(listed->out);
   }
-  auto every = p.duration("poll", Millis(1000));
+  auto every = p.duration("poll", Millis(500));
   long long needed = std::max(1LL, p.integer("stable", 2));
   long long good = 0;
   std::map<std::string, long long> last_restarts;

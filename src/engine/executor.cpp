@@ -131,6 +131,7 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
       outcome = actions::Outcome::failure(fmt::format("internal error: {}", e.what()));
     }
     if (!outcome.ok) failures.push_back(redact(fmt::format("{}: {}", label, outcome.message)));
+    else preflighted_[step.id] = params->all();
   }
   return failures;
 }
@@ -156,7 +157,7 @@ ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord
     (void)journal->append(std::move(started));
   }
 
-  detail::StepEnv env{registry_, runner_, scope, journal, options};
+  detail::StepEnv env{registry_, runner_, scope, journal, options, &preflighted_};
   const size_t total = plan.steps.size();
   bool interrupted = false;
   for (size_t i = 0; i < total; ++i) {

@@ -157,7 +157,9 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
     if (log_lines.size() > kKeptLogLines) log_lines.pop_front();
   };
 
-  if (!dry && step.destructive && action->preflight) {
+  bool checked_already = env.preflighted && env.preflighted->contains(step.id) &&
+                         env.preflighted->at(step.id) == params->all();
+  if (!dry && step.destructive && action->preflight && !checked_already) {
     auto check = call(action->preflight, ctx, *params);
     if (!check.ok) {
       finish(step, record, StepStatus::Failed,

@@ -12,6 +12,7 @@ struct StepEnv {
   plan::Scope& scope;
   Journal* journal;
   const ExecuteOptions& options;
+  const std::map<std::string, nlohmann::json>* preflighted = nullptr;  // id -> params checked
 };
 
 // Runs (or describes, or skips) `step`, filling `record`. Never throws.

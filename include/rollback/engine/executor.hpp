@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,6 +53,11 @@ class Executor {
  private:
   const actions::Registry& registry_;
   proc::Runner& runner_;
+  // Steps whose preflight passed in preflight(), with the params it saw: a destructive step
+  // is checked again just before it runs only when its params changed since (a var set by
+  // an earlier step) or it was not checked at all. The action's run re-checks what can go
+  // stale itself (an archive that changed on disk).
+  std::map<std::string, nlohmann::json> preflighted_;
 };
 
 }  // namespace rollback::engine
