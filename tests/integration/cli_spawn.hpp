@@ -15,6 +15,8 @@
 
 #include "support/temp_dir.hpp"
 
+extern char** environ;
+
 namespace cli_test {
 
 struct Background {
@@ -37,7 +39,6 @@ inline Background spawn_rollback(const std::vector<std::string>& args, const std
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, bg.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, bg.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  extern char** environ;
   if (posix_spawn(&bg.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) bg.pid = -1;
   posix_spawn_file_actions_destroy(&fa);
   return bg;
