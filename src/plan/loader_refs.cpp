@@ -171,7 +171,8 @@ void check_var_graph(Loader& l) {
 
 std::vector<std::string> names_set_by(const actions::Action& action, const YAML::Node& with) {
   std::vector<std::string> out;
-  if (!with.IsMap()) return out;
+  // A step without `with:` hands us an invalid node, on which IsMap() throws.
+  if (!with.IsDefined() || !with.IsMap()) return out;
   for (const auto& spec : action.params) {
     if (!spec.sets_var) continue;
     YAML::Node value = with[spec.name];
