@@ -45,7 +45,12 @@ void validate_exec(ParamCheck& check) {
     check.error_at_step("exec.run needs exactly one of `argv` (a list) or `shell` (a literal script)");
     return;
   }
-  if (has_argv && check.node("argv").IsSequence() && check.node("argv").size() == 0)
+  // A scalar argv ("pg_dump -Fc db") would run a program named by the whole line and fail
+  // only mid-run, possibly after destructive steps; refuse it at load time instead.
+  if (has_argv && check.node("argv").IsScalar())
+    check.error("argv", "argv must be a list such as [pg_dump, -Fc, mydb], got the text '" +
+                            check.node("argv").Scalar() + "'; for a command line write `shell:`");
+  else if (has_argv && check.node("argv").IsSequence() && check.node("argv").size() == 0)
     check.error("argv", "argv must name a program");
   // A shell script must be what the plan's author wrote: interpolating values into it would
   // let a var or secret inject commands. Values reach the script through `env:` instead.

@@ -32,6 +32,17 @@ void Reader::error(const Location& at, std::string message) {
   out_.push_back({at, std::move(message)});
 }
 
+// A key as the user can read it: an invisible control character (pasted from a terminal or
+// a chat) is shown as \xNN, else "unknown key 'with' (did you mean 'with'?)" is a riddle.
+static std::string visible(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += static_cast<char>(c);
+  }
+  return out;
+}
+
 MapView::MapView(Reader& reader, const YAML::Node& map, const std::vector<std::string>& allowed,
                  std::string_view context)
     : node_(map) {
@@ -46,7 +57,7 @@ MapView::MapView(Reader& reader, const YAML::Node& map, const std::vector<std::s
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       auto hint = suggestion(key, allowed);
       if (hint.empty()) hint = fmt::format(" (allowed: {})", join(allowed));
-      reader.error(kv.first, fmt::format("unknown key '{}'{}{}", key, in, hint));
+      reader.error(kv.first, fmt::format("unknown key '{}'{}{}", visible(key), in, hint));
       continue;
     }
     if (const Entry* first = find(key)) {
