@@ -2,6 +2,7 @@
 // the demo stack (examples/staging) on the real engine, in a project of its own.
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "test_docker_support.hpp"
 
@@ -183,4 +184,46 @@ TEST_CASE("a corrupt archive stops quick before down, with the stack still runni
   CHECK(s.running("api"));
   CHECK(s.running("store"));
   CHECK(s.state() == broken);  // nothing was changed
+}
+
+TEST_CASE("check --auto runs the emergency plan on the real stack once its API has been down for `for:`, "
+          "and the report's reason names the criterion", "[docker][e2e][check]") {
+  Stack s;
+  s.up_and_seed();
+  REQUIRE(s.rollback("backup", {"--var", "backup_name=emergency-stable"}).exit_code == 0);
+  auto good = s.state();
+  s.break_it();
+  // The shipped emergency plan, with its 5-minute hold shortened so the test takes seconds.
+  auto plans = s.dir / "plans";
+  fs::create_directories(plans);
+  auto text = testing::read_text(source("plans/emergency.yaml"));
+  auto at = text.find("      for: 5m");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string("      for: 5m").size(), "      for: 2s");
+  testing::write_text(plans / "emergency.yaml", text);
+  dockertest::docker_out({"stop", s.project + "_api_1"});
+  REQUIRE_FALSE(s.running("api"));
+
+  auto check = [&] {
+    auto argv = s.args("emergency");
+    argv.insert(argv.begin(), "check");
+    argv.push_back("--auto");
+    for (size_t i = 0; i + 1 < argv.size(); ++i)
+      if (argv[i] == "--plans-dir") argv[i + 1] = plans.string();
+    auto r = testing::run_rollback(argv);
+    UNSCOPED_INFO("check exit " << r.exit_code << "\n" << r.out << r.err);
+    return r;
+  };
+  auto first = check();
+  CHECK(first.exit_code == 0);  // failing, not yet for 2s: nothing runs
+  CHECK_FALSE(s.running("api"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  auto fired = check();
+  REQUIRE(fired.exit_code == 0);
+  CHECK(s.running("api"));
+  CHECK(s.state() == good);
+  auto report_path = fired.out.substr(fired.out.rfind("report: ") + 8);
+  report_path.erase(report_path.find_last_not_of('\n') + 1);
+  auto report = testing::read_text(report_path);
+  CHECK_THAT(report, Catch::Contains("rollback check --auto") && Catch::Contains("Evolution API no responde"));
 }
