@@ -75,10 +75,11 @@ Status append_line_synced(const fs::path& path, std::string_view line) {
   return written;
 }
 
-Result<std::string> read_file(const fs::path& path) {
+// Streams a file through `consume` in 64 KiB chunks (constant memory).
+template <class Consume>
+Status for_each_chunk(const fs::path& path, Consume consume) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(errno_text(path, "cannot open"));
-  std::string out;
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -89,29 +90,21 @@ Result<std::string> read_file(const fs::path& path) {
       return err;
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    consume(std::string_view(buf, static_cast<size_t>(n)));
   }
   ::close(fd);
+  return ok();
+}
+
+Result<std::string> read_file(const fs::path& path) {
+  std::string out;
+  RB_TRY(for_each_chunk(path, [&](std::string_view chunk) { out.append(chunk); }));
   return out;
 }
 
 Result<std::string> sha256_file(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(errno_text(path, "cannot open"));
   Sha256 hasher;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      auto err = fail(errno_text(path, "cannot read"));
-      ::close(fd);
-      return err;
-    }
-    if (n == 0) break;
-    hasher.update(std::string_view(buf, static_cast<size_t>(n)));
-  }
-  ::close(fd);
+  RB_TRY(for_each_chunk(path, [&](std::string_view chunk) { hasher.update(chunk); }));
   return hasher.hex_digest();
 }
 

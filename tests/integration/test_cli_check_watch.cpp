@@ -77,8 +77,7 @@ TEST_CASE("a criterion failing longer than `for:` triggers exactly one rollback,
   INFO(fired.out << fired.err);
   CHECK(fired.exit_code == 0);  // the plan's own exit code
   CHECK(rollbacks(dir) == 1);
-  auto report_path = fired.out.substr(fired.out.rfind("report: ") + 8);
-  report_path.erase(report_path.find_last_not_of('\n') + 1);
+  auto report_path = testing::report_path_of(fired.out);
   CHECK_THAT(read_text(report_path), Catch::Contains("API answers"));  // the reason names it
 
   // Still failing, for longer than `for:` again: the cooldown keeps it from running twice.
@@ -131,8 +130,7 @@ monitor:
   INFO(r.out << r.err);
   CHECK(r.exit_code == 5);
   CHECK_THAT(r.out, Catch::Contains("latency") && Catch::Contains("breach"));
-  auto report_path = r.out.substr(r.out.rfind("report: ") + 8);
-  report_path.erase(report_path.find_last_not_of('\n') + 1);
+  auto report_path = testing::report_path_of(r.out);
   auto report = read_text(report_path);
   CHECK_THAT(report, Catch::Contains("## Post-rollback monitoring"));
   CHECK_THAT(read_text(fs::path(report_path).replace_extension(".json")), Catch::Contains("\"monitoring\""));
@@ -164,7 +162,6 @@ steps:
   auto down = testing::run_rollback({"--state-dir", (dir / "state").string(), (dir / "down.yaml").string()});
   INFO(down.out << down.err);
   CHECK(down.exit_code == 0);
-  auto report = down.out.substr(down.out.rfind("report: ") + 8);
-  report.erase(report.find_last_not_of('\n') + 1);
+  auto report = testing::report_path_of(down.out);
   CHECK_THAT(read_text(report), Catch::Contains("not delivered"));
 }

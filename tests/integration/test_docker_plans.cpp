@@ -222,8 +222,7 @@ TEST_CASE("check --auto runs the emergency plan on the real stack once its API h
   REQUIRE(fired.exit_code == 0);
   CHECK(s.running("api"));
   CHECK(s.state() == good);
-  auto report_path = fired.out.substr(fired.out.rfind("report: ") + 8);
-  report_path.erase(report_path.find_last_not_of('\n') + 1);
+  auto report_path = testing::report_path_of(fired.out);
   auto report = testing::read_text(report_path);
   CHECK_THAT(report, Catch::Contains("rollback check --auto") && Catch::Contains("Evolution API no responde"));
 }

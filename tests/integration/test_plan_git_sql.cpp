@@ -109,8 +109,7 @@ TEST_CASE("git-sql restores the stable commit on origin and the pre-deploy data,
   CHECK(db.sql("SELECT count(*) FROM calls") == "500");
   CHECK(db.checksum() == good_checksum);
 
-  auto report_path = run.out.substr(run.out.rfind("report: ") + 8);
-  while (!report_path.empty() && report_path.back() == '\n') report_path.pop_back();
+  auto report_path = testing::report_path_of(run.out);
   auto report = testing::read_text(report_path);
   CHECK_THAT(report, Catch::Contains("REPORTE DE ROLLBACK"));
   CHECK_THAT(report, Catch::Contains(deploys[2].substr(0, 7)));  // restored to

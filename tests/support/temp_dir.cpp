@@ -87,6 +87,14 @@ CommandResult run_rollback(const std::vector<std::string>& args,
   return {done->exit_code, done->out, done->err};
 }
 
+std::string report_path_of(const std::string& out) {
+  auto at = out.rfind("report: ");
+  if (at == std::string::npos) return {};
+  auto path = out.substr(at + 8);
+  path.erase(path.find_last_not_of('\n') + 1);
+  return path;
+}
+
 fs::path fixture(const std::string& relative) {
   return fs::path(ROLLBACK_SOURCE_DIR) / "tests" / "fixtures" / relative;
 }
