@@ -155,8 +155,8 @@ bool program_available(const std::string& program) {
     auto colon = dirs.find(':');
     std::string dir(dirs.substr(0, colon));
     dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + program;
+    // An empty PATH entry means the current directory.
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
     struct stat st{};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0)
