@@ -28,7 +28,7 @@ steps:
     with: {{argv: [sh, -c, 'echo one >> "$D/log"'], env: {{D: "${{dir}}"}}}}
   - id: two
     action: exec.run
-    with: {{argv: [sh, -c, 'echo two >> "$D/log"; while [ ! -f "$D/go" ]; do sleep 0.05; done'], env: {{D: "${{dir}}"}}}}
+    with: {{argv: [sh, -c, 'echo two >> "$D/log"; while [ ! -f "$D/go" ] && [ -d "$D" ]; do sleep 0.05; done'], env: {{D: "${{dir}}"}}}}
   - id: three
     action: exec.run
     with: {{argv: [sh, -c, 'echo three >> "$D/log"'], env: {{D: "${{dir}}"}}}}
