@@ -66,9 +66,10 @@ class ParamCheck {
   void error_at_step(std::string message);
 
  private:
-  const std::string& file_;
-  const YAML::Node& with_;
-  const plan::Location& step_;
+  // Held by value: callers often pass temporaries (a file name built on the spot).
+  std::string file_;
+  YAML::Node with_;
+  plan::Location step_;
   plan::Diagnostics& out_;
 };
 
