@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <mutex>
 
 #include <rollback/actions/adapters.hpp>
@@ -15,6 +18,39 @@ namespace {
 
 std::mutex g_compose_mutex;
 std::optional<std::vector<std::string>> g_compose_cli;  // without --context
+
+// Read-only answers from the engine ("the daemon answers", "image X is present") that every
+// docker step's preflight and run asks again: within a few seconds of a yes, a yes is taken
+// as still true. A no is never remembered.
+constexpr auto kConfirmedFor = std::chrono::seconds(10);
+std::mutex g_confirmed_mutex;
+std::map<std::string, std::chrono::steady_clock::time_point> g_confirmed;
+
+bool recently_confirmed(const std::string& key) {
+  std::lock_guard lock(g_confirmed_mutex);
+  auto it = g_confirmed.find(key);
+  return it != g_confirmed.end() && std::chrono::steady_clock::now() - it->second < kConfirmedFor;
+}
+
+void confirm(const std::string& key) {
+  std::lock_guard lock(g_confirmed_mutex);
+  g_confirmed[key] = std::chrono::steady_clock::now();
+}
+
+// Where docker looks for CLI plugins: without a docker-compose there, `docker compose`
+// cannot answer and asking it costs a process start for nothing.
+bool compose_plugin_installed() {
+  std::vector<std::filesystem::path> dirs{"/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
+                                          "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins"};
+  if (const char* config = std::getenv("DOCKER_CONFIG"); config && *config)
+    dirs.emplace_back(std::filesystem::path(config) / "cli-plugins");
+  else if (const char* home = std::getenv("HOME"); home && *home)
+    dirs.emplace_back(std::filesystem::path(home) / ".docker" / "cli-plugins");
+  std::error_code ec;
+  for (const auto& dir : dirs)
+    if (std::filesystem::exists(dir / "docker-compose", ec)) return true;
+  return false;
+}
 
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
@@ -44,8 +80,12 @@ std::vector<std::string> docker_argv(const Params& p) {
 }
 
 void forget_compose_cli() {
-  std::lock_guard lock(g_compose_mutex);
-  g_compose_cli.reset();
+  {
+    std::lock_guard lock(g_compose_mutex);
+    g_compose_cli.reset();
+  }
+  std::lock_guard lock(g_confirmed_mutex);
+  g_confirmed.clear();
 }
 
 Result<std::vector<std::string>> compose_argv(ActionContext& ctx, const Params& p) {
@@ -56,16 +96,17 @@ Result<std::vector<std::string>> compose_argv(ActionContext& ctx, const Params& 
       proc::Command probe;
       probe.argv = {"docker", "compose", "version"};
       probe.timeout = Millis(15'000);
-      auto v2 = ctx.runner.run(probe);
+      auto v2 = compose_plugin_installed() ? ctx.runner.run(probe) : fail("no compose plugin");
       if (v2 && v2->succeeded()) {
         g_compose_cli = std::vector<std::string>{"docker", "compose"};
       } else {
-        probe.argv = {"docker-compose", "version"};
-        auto v1 = ctx.runner.run(probe);
-        if (!v1 || !v1->succeeded())
+        // Found on PATH, not run: v1 is a Python program that takes a third of a second
+        // to print its version, and a broken install fails the first real command with
+        // its own message anyway.
+        if (!proc::program_available("docker-compose"))
           return fail(step_prefix(ctx) +
-                      "no Docker Compose found: neither `docker compose` (v2 plugin) nor "
-                      "`docker-compose` (v1) answers `version`; install one of them");
+                      "no Docker Compose found: `docker compose` (v2 plugin) does not answer "
+                      "`version` and `docker-compose` (v1) is not on PATH; install one of them");
         g_compose_cli = std::vector<std::string>{"docker-compose"};
       }
     }
@@ -97,11 +138,9 @@ Result<proc::Completed> run(ActionContext& ctx, const Params& p, const std::vect
   command.cwd = options.cwd;
   command.stdout_path = options.stdout_path;
   command.timeout = ctx.remaining(options.cap);
-  if (ctx.log) {
-    ctx.log("$ " + proc::display_command(argv));
-    if (options.log_output)
-      command.on_line = [&ctx](proc::Stream, std::string_view line) { ctx.log(line); };
-  }
+  if (ctx.log && options.log_command) ctx.log("$ " + proc::display_command(argv));
+  if (ctx.log && options.log_output)
+    command.on_line = [&ctx](proc::Stream, std::string_view line) { ctx.log(line); };
   return ctx.runner.run(command);
 }
 
@@ -143,10 +182,15 @@ Result<proc::Completed> run_checked(ActionContext& ctx, const Params& p,
 Outcome to_outcome(const Error& error) { return Outcome::failure(redact(error.message), error.transient); }
 
 Status check_daemon(ActionContext& ctx, const Params& p) {
+  auto key = "daemon|" + daemon_address(p);
+  if (recently_confirmed(key)) return ok();
   auto argv = docker_argv(p);
   argv.insert(argv.end(), {"version", "--format", "{{.Server.Version}}"});
   auto done = run(ctx, p, argv, {.cap = kShortCommand, .log_output = false});
-  if (done && done->succeeded()) return ok();
+  if (done && done->succeeded()) {
+    confirm(key);
+    return ok();
+  }
   auto error = explain(ctx, p, "docker version", done);
   if (!error.message.contains("daemon not reachable"))
     error.message = fmt::format("{}Docker daemon not reachable at {}: {}", step_prefix(ctx),
@@ -155,10 +199,16 @@ Status check_daemon(ActionContext& ctx, const Params& p) {
 }
 
 Status check_image_present(ActionContext& ctx, const Params& p, const std::string& image) {
+  auto key = "image|" + daemon_address(p) + "|" + image;
+  if (recently_confirmed(key)) return ok();
   auto argv = docker_argv(p);
   argv.insert(argv.end(), {"image", "inspect", "--format", "{{.Id}}", image});
   auto done = run(ctx, p, argv, {.cap = kShortCommand, .log_output = false});
-  if (done && done->succeeded()) return ok();
+  if (done && done->succeeded()) {
+    confirm("daemon|" + daemon_address(p));
+    confirm(key);
+    return ok();
+  }
   auto error = explain(ctx, p, "docker image inspect " + image, done);
   if (done && done->exit_code == 1 && !error.transient)
     error.message = fmt::format(
@@ -224,6 +274,7 @@ Result<std::vector<ContainerState>> inspect_containers(ActionContext& ctx, const
     s.restarting = state.value("Restarting", false) || s.status == "restarting";
     if (state.contains("Health") && state["Health"].is_object())
       s.health = state["Health"].value("Status", "");
+    s.started_at = state.value("StartedAt", "");
     s.restarts = c.value("RestartCount", 0LL);
     if (c.contains("Config") && c["Config"].contains("Labels") && c["Config"]["Labels"].is_object())
       s.service = c["Config"]["Labels"].value("com.docker.compose.service", "");

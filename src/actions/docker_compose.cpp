@@ -1,57 +1,27 @@
 // docker.compose: the runbooks' `docker-compose down --remove-orphans`, `up -d`, `ps`,
 // `logs --tail=50`. `up` with `wait` checks the real state of every service afterwards
-// (running, not restarting, healthy when it has a healthcheck, for consecutive polls),
+// (running, not restarting, healthy when it has a healthcheck, up for `settle`),
 // because "the command returned 0" is not "the service is up" (field lesson 10).
 #include <fmt/format.h>
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
 
 #include <rollback/actions/docker_common.hpp>
+#include <rollback/actions/docker_compose_file.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/plan/interpolate.hpp>
+#include <rollback/util/redact.hpp>
+#include <rollback/util/time.hpp>
 
 namespace rollback::actions::docker {
 namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-constexpr const char* kComposeNames[] = {"compose.yaml", "compose.yml", "docker-compose.yml",
-                                         "docker-compose.yaml"};
-
-fs::path in_dir(const Params& p, const std::string& path) {
-  fs::path candidate(path);
-  if (candidate.is_relative() && p.has("dir")) return fs::path(p.str("dir")) / candidate;
-  return candidate;
-}
-
-// Compose's own "Can't find a suitable configuration file" comes after it has started
-// talking to the daemon and says nothing of where it looked; we check first and say.
-Status check_compose_files(const ActionContext& ctx, const Params& p) {
-  std::error_code ec;
-  if (p.has("dir") && !fs::is_directory(p.str("dir"), ec))
-    return fail(fmt::format("{}compose dir {} does not exist", step_prefix(ctx), p.str("dir")));
-  if (p.has("file")) {
-    auto file = in_dir(p, p.str("file"));
-    if (!fs::is_regular_file(file, ec))
-      return fail(fmt::format("{}compose file {} does not exist", step_prefix(ctx), file.string()));
-  } else {
-    fs::path dir = p.has("dir") ? fs::path(p.str("dir")) : fs::current_path(ec);
-    bool found = false;
-    for (const char* name : kComposeNames) found = found || fs::is_regular_file(dir / name, ec);
-    if (!found)
-      return fail(fmt::format("{}no compose file in {} (looked for compose.yaml, compose.yml, "
-                              "docker-compose.yml, docker-compose.yaml)",
-                              step_prefix(ctx), dir.string()));
-  }
-  if (p.has("env_file") && !fs::is_regular_file(in_dir(p, p.str("env_file")), ec))
-    return fail(fmt::format("{}env file {} does not exist", step_prefix(ctx),
-                            in_dir(p, p.str("env_file")).string()));
-  return ok();
-}
 
 // The compose CLI with the project-level options: -f, -p, --env-file.
 std::vector<std::string> project_options(const Params& p) {
@@ -150,41 +120,92 @@ Result<std::map<std::string, ServiceView>> observe(ActionContext& ctx, const Par
   return view;
 }
 
-// Polls until every service is up on `stable` consecutive polls with no restart in between
-// (a crash-looping container is "running" between two crashes; its restart count gives it
-// away).
-Outcome wait_until_up(ActionContext& ctx, const Params& p, Outcome started) {
+// `config --services` names what `up` brings up. It only reads the compose files, so it
+// runs alongside `up` instead of after it: docker-compose v1 takes a third of a second just
+// to start, and this sits on the critical path of every rollback.
+class ServiceListing {
+ public:
+  Status start(ActionContext& ctx, const Params& p) {
+    auto argv = full_argv(ctx, p, {"config", "--services"});
+    if (!argv) return std::unexpected(argv.error());
+    argv_ = std::move(*argv);
+    if (ctx.log) ctx.log("$ " + proc::display_command(argv_));
+    auto options = in_project_dir(p, kShortCommand);
+    options.log_output = false;
+    options.log_command = false;
+    pending_ = std::async(std::launch::async, [&ctx, &p, this, options] { return run(ctx, p, argv_, options); });
+    return ok();
+  }
+  bool running() const { return pending_.valid(); }
+  Result<std::vector<std::string>> get(ActionContext& ctx, const Params& p) {
+    auto done = pending_.get();
+    if (!done || !done->succeeded()) return std::unexpected(explain(ctx, p, redact(proc::display_command(argv_)), done));
+    return output_lines(done->out);
+  }
+
+ private:
+  std::vector<std::string> argv_;
+  std::future<Result<proc::Completed>> pending_;
+};
+
+// A container counts once it is up and has stayed up for `settle`: by the engine's own
+// StartedAt, or, when the two clocks disagree (a remote engine), by what the polls saw. A
+// restart resets both, so a crash-looping container, "running" between two crashes, never
+// counts; neither does a healthy one that restarted since the previous poll.
+struct Settling {
+  std::string started_at;
+  long long restarts = 0;
+  Clock::time_point seen_up_since;  // first poll that saw this start up
+};
+
+// Whether the container counts on this poll; `restarted` says its restart count moved since
+// the previous one.
+bool settled(const ContainerState& c, Settling& s, bool fresh, Millis settle, bool& restarted) {
+  auto now = Clock::now();
+  restarted = !fresh && s.restarts != c.restarts;
+  bool same_start = !fresh && !restarted && s.started_at == c.started_at;
+  if (!same_start || !c.up()) s.seen_up_since = now;
+  s.started_at = c.started_at;
+  s.restarts = c.restarts;
+  if (!c.up() || restarted) return false;
+  if (now - s.seen_up_since >= settle) return true;
+  auto wall_now = std::chrono::system_clock::now();
+  auto started = parse_iso_utc(c.started_at);
+  if (!started) return false;
+  auto age = wall_now - *started;  // the engine's start against our clock (may be skewed)
+  return age >= settle && age < std::chrono::hours(24 * 365);
+}
+
+// Polls until every service is up and settled on `stable` consecutive polls.
+Outcome wait_until_up(ActionContext& ctx, const Params& p, const std::vector<std::string>& services,
+                      Outcome started) {
   auto budget = wait_budget(ctx, p);
   auto deadline = Clock::now() + budget;
-  auto services = p.list("services");
-  if (services.empty()) {
-    auto argv = full_argv(ctx, p, {"config", "--services"});
-    if (!argv) return to_outcome(argv.error());
-    auto listed = run_checked(ctx, p, *argv, in_project_dir(p, kShortCommand));
-    if (!listed) return to_outcome(listed.error());
-    services = output_lines(listed->out);
-  }
-  auto every = p.duration("poll", Millis(500));
+  auto every = p.duration("poll", Millis(150));
+  // Two polls by default: a restart between them is what gives a crash loop away (its
+  // container is "running" between two crashes). `settle` asks for more: up that long.
+  auto settle = p.duration("settle", Millis(0));
   long long needed = std::max(1LL, p.integer("stable", 2));
   long long good = 0;
-  std::map<std::string, long long> last_restarts;
+  std::map<std::string, Settling> seen_before;  // by container id
   std::map<std::string, ServiceView> view;
   std::set<std::string> restarted_services;  // restarted since the previous poll
   while (true) {
     auto seen = observe(ctx, p, services);
     if (!seen) return to_outcome(seen.error());
     view = std::move(*seen);
-    bool all_up = true;
+    bool all_settled = true;
     restarted_services.clear();
     for (const auto& [name, service] : view) {
-      all_up = all_up && service.up();
+      all_settled = all_settled && service.up();
       for (const auto& c : service.containers) {
-        auto [it, fresh] = last_restarts.try_emplace(c.id, c.restarts);
-        if (!fresh && it->second != c.restarts) restarted_services.insert(name);
-        it->second = c.restarts;
+        auto [it, fresh] = seen_before.try_emplace(c.id);
+        bool restarted = false;
+        all_settled = settled(c, it->second, fresh, settle, restarted) && all_settled;
+        if (restarted) restarted_services.insert(name);
       }
     }
-    good = all_up && restarted_services.empty() ? good + 1 : 0;
+    good = all_settled ? good + 1 : 0;
     if (good >= needed) break;
     if (proc::cancel_requested()) return Outcome::failure(step_prefix(ctx) + "interrupted while waiting");
     if (Clock::now() + every > deadline) {
@@ -232,14 +253,26 @@ Outcome run_compose(ActionContext& ctx, const Params& p) {
     options.log_output = false;
   }
   if (command == "ps" || command == "logs") options.cap = Millis(120'000);
+  bool waits = command == "up" && wait_budget(ctx, p).count() > 0;
+  ServiceListing listing;
+  auto services = p.list("services");
+  if (waits && services.empty()) {
+    if (auto plain = plain_compose_services(p)) services = std::move(*plain);
+    else if (auto started = listing.start(ctx, p); !started) return to_outcome(started.error());
+  }
   auto done = run_checked(ctx, p, *argv, options);
   if (!done) return to_outcome(done.error());
   auto outcome = Outcome::success(fmt::format("{} {}", p.has("project") ? p.str("project") : p.str("dir", "."),
                                               command));
   if (command == "logs" && p.has("to")) outcome.message += " -> " + p.str("to");
   outcome.log_excerpt = output_excerpt(*done, 40);
-  if (command == "up" && wait_budget(ctx, p).count() > 0) return wait_until_up(ctx, p, std::move(outcome));
-  return outcome;
+  if (!waits) return outcome;
+  if (listing.running()) {
+    auto listed = listing.get(ctx, p);
+    if (!listed) return to_outcome(listed.error());
+    services = std::move(*listed);
+  }
+  return wait_until_up(ctx, p, services, std::move(outcome));
 }
 
 Outcome preflight_compose(ActionContext& ctx, const Params& p) {
@@ -296,6 +329,7 @@ void register_compose_action(Registry& registry) {
                  {"wait", ParamType::Any},
                  {"poll", ParamType::Duration},
                  {"stable", ParamType::Int},
+                 {"settle", ParamType::Duration},
                  {"services", ParamType::StringList},
                  {"tail", ParamType::Int},
                  {"to", ParamType::String},

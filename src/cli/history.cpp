@@ -47,7 +47,7 @@ int history(const GlobalOptions& global, int limit) {
                               : fs::exists(report) ? report.string() : "-";
     out.push_back({{"run_id", r.run_id}, {"plan", r.plan_name}, {"target", r.target_name},
                    {"result", result_word(r)}, {"exit_code", to_int(r.result)},
-                   {"started", engine::format_iso_utc(r.started)}, {"duration", duration}, {"report", report_path}});
+                   {"started", format_iso_utc(r.started)}, {"duration", duration}, {"report", report_path}});
     if (!global.json)
       std::printf("%-40s %-10s %-28s %-16s %-8s %s\n", r.run_id.c_str(), r.plan_name.c_str(),
                   r.target_name.empty() ? "-" : r.target_name.c_str(), result_word(r).c_str(),

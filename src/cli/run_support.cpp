@@ -166,7 +166,7 @@ std::optional<engine::RunLock> take_run_lock(const GlobalOptions& global,
   std::error_code ec;
   fs::create_directories(dir, ec);
   engine::LockHolder me{record.run_id, static_cast<long>(::getpid()), record.operator_name,
-                        engine::format_iso_utc(std::chrono::system_clock::now()), record.plan_name};
+                        format_iso_utc(std::chrono::system_clock::now()), record.plan_name};
   auto taken = engine::RunLock::acquire(dir / "lock", me);
   if (!taken) {
     print_error(fmt::format("another run holds the lock: {}. Nothing ran.", taken.error().describe()));

@@ -35,7 +35,7 @@ struct Sampler {
 
   // One round of probes; returns the live line.
   std::string sample(engine::SystemTime now, Millis timeout) {
-    std::string line = fmt::format("{}", engine::format_iso_utc(now).substr(11, 8));
+    std::string line = fmt::format("{}", format_iso_utc(now).substr(11, 8));
     const YAML::Node& m = plan.monitor;
     if (m["http"]) {
       auto probe = engine::run_probe(actions::builtin_registry(), runner, "http.probe", m["http"], scope, timeout);
@@ -159,7 +159,7 @@ int watch(const GlobalOptions& global, const WatchArgs& a) {
 
   auto found = sampler.monitor.evaluate(*thresholds);
   auto section = fmt::format("## Post-rollback monitoring\n\nWatched from {} for {}, every {}.\n\n{}",
-                             engine::format_iso_utc(started_at),
+                             format_iso_utc(started_at),
                              format_duration(std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start)),
                              format_duration(*interval), engine::watch_summary_markdown(sampler.monitor, found));
   std::printf("\n%s", redact(section).c_str());

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <rollback/util/fs.hpp>
+#include <rollback/util/time.hpp>
 
 namespace rollback::engine {
 namespace {
@@ -22,7 +23,7 @@ json time_json(const std::optional<SystemTime>& t) { return t ? json(format_utc(
 std::optional<SystemTime> time_from(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string()) return std::nullopt;
-  return parse_utc(it->get<std::string>());
+  return parse_iso_utc(it->get<std::string>());
 }
 
 json to_json(const CriteriaState& state) {
@@ -77,21 +78,6 @@ std::string format_utc(SystemTime t) {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return text;
-}
-
-std::optional<SystemTime> parse_utc(std::string_view text) {
-  std::tm tm{};
-  char z = 0;
-  std::string s(text);
-  if (s.size() != 20 ||
-      std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  std::time_t secs = timegm(&tm);
-  if (secs == -1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(secs);
 }
 
 Criterion criterion_of(const plan::Criterion& c) {

@@ -42,42 +42,6 @@ std::optional<StepStatus> parse_step_status(std::string_view text) {
   return std::nullopt;
 }
 
-std::string format_iso_utc(SystemTime time) {
-  auto ms = std::chrono::duration_cast<Millis>(time.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  long long frac = ms - static_cast<long long>(secs) * 1000;
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
-
-std::optional<SystemTime> parse_iso_utc(std::string_view text) {
-  std::tm tm{};
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
-  std::string s(text);
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
-                  &second, &consumed) != 6)
-    return std::nullopt;
-  long long frac = 0;
-  size_t i = static_cast<size_t>(consumed);
-  if (i < s.size() && s[i] == '.') {
-    int digits = 0;
-    for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, ++digits)
-      if (digits < 3) frac = frac * 10 + (s[i] - '0');
-    for (; digits < 3; ++digits) frac *= 10;
-  }
-  if (i >= s.size() || s[i] != 'Z') return std::nullopt;
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  std::time_t secs = ::timegm(&tm);
-  return SystemTime(Millis(static_cast<long long>(secs) * 1000 + frac));
-}
-
 nlohmann::json step_to_json(const StepRecord& step) {
   nlohmann::json j;
   j["id"] = step.id;

@@ -2,7 +2,11 @@
 // order, and what they refuse to run.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,6 +32,7 @@ class FakeRunner final : public proc::Runner {
   std::vector<std::vector<std::string>> calls;
 
   Result<proc::Completed> run(const proc::Command& command) override {
+    std::lock_guard lock(mutex_);  // compose up runs `config --services` on a second thread
     calls.push_back(command.argv);
     for (const auto& rule : rules) {
       if (rule.prefix.size() > command.argv.size()) continue;
@@ -42,6 +47,7 @@ class FakeRunner final : public proc::Runner {
     done.exit_code = 0;
     return done;
   }
+  std::mutex mutex_;
   bool called(const std::vector<std::string>& prefix) const {
     for (const auto& argv : calls)
       if (argv.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), argv.begin())) return true;
@@ -60,9 +66,24 @@ struct Fixture {
 
 }  // namespace
 
+// PATH set to one directory for the scope of a test, restored after.
+class PathOverride {
+ public:
+  explicit PathOverride(const std::filesystem::path& dir) : saved_(std::getenv("PATH") ? std::getenv("PATH") : "") {
+    ::setenv("PATH", dir.c_str(), 1);
+  }
+  ~PathOverride() { ::setenv("PATH", saved_.c_str(), 1); }
+
+ private:
+  std::string saved_;
+};
+
 TEST_CASE("compose falls back to docker-compose v1 when the v2 plugin is absent", "[docker]") {
   testing::TempDir dir;
   testing::write_text(dir / "docker-compose.yml", "services: {}\n");
+  testing::write_text(dir / "bin" / "docker-compose", "#!/bin/sh\n");
+  std::filesystem::permissions(dir / "bin" / "docker-compose", std::filesystem::perms::owner_all);
+  PathOverride path(dir / "bin");
   Fixture f;
   f.runner.rules = {{{"docker", "compose", "version"}, 1, "", "docker: unknown command: docker compose"}};
   auto outcome = f.run("docker.compose", {{"dir", dir.path().string()}, {"project", "p"}, {"command", "down"},
@@ -75,13 +96,32 @@ TEST_CASE("compose falls back to docker-compose v1 when the v2 plugin is absent"
 TEST_CASE("compose uses the v2 plugin when it answers, with the context as docker's option", "[docker]") {
   testing::TempDir dir;
   testing::write_text(dir / "compose.yaml", "services: {}\n");
+  testing::write_text(dir / "docker-config" / "cli-plugins" / "docker-compose", "");
+  std::string saved = std::getenv("DOCKER_CONFIG") ? std::getenv("DOCKER_CONFIG") : "";
+  ::setenv("DOCKER_CONFIG", (dir / "docker-config").c_str(), 1);
   Fixture f;
   auto outcome = f.run("docker.compose", {{"dir", dir.path().string()}, {"context", "prod"}, {"command", "logs"},
                                           {"tail", 50}, {"services", {"api"}}});
   REQUIRE(outcome.ok);
+  if (saved.empty()) ::unsetenv("DOCKER_CONFIG");
+  else ::setenv("DOCKER_CONFIG", saved.c_str(), 1);
   CHECK(f.runner.calls.back() ==
         std::vector<std::string>{"docker", "--context", "prod", "compose", "logs", "--no-color", "--tail=50", "api"});
   CHECK_FALSE(f.runner.called({"docker-compose"}));
+}
+
+TEST_CASE("compose names both flavours when neither is installed", "[docker]") {
+  testing::TempDir dir;
+  testing::write_text(dir / "docker-compose.yml", "services: {}\n");
+  std::filesystem::create_directories(dir / "empty-bin");
+  PathOverride path(dir / "empty-bin");
+  Fixture f;
+  f.runner.rules = {{{"docker", "compose", "version"}, 1, "", "docker: unknown command: docker compose"}};
+  auto outcome = f.run("docker.compose", {{"dir", dir.path().string()}, {"command", "ps"}});
+  CHECK_FALSE(outcome.ok);
+  CHECK(outcome.message ==
+        "step s1: no Docker Compose found: `docker compose` (v2 plugin) does not answer `version` and "
+        "`docker-compose` (v1) is not on PATH; install one of them");
 }
 
 TEST_CASE("restore refuses a missing archive without running docker", "[docker]") {
@@ -94,22 +134,36 @@ TEST_CASE("restore refuses a missing archive without running docker", "[docker]"
   CHECK(f.runner.calls.empty());
 }
 
-TEST_CASE("restore checks archive, daemon and image before creating, emptying or extracting", "[docker]") {
+TEST_CASE("restore checks archive and image (which needs the daemon) before creating or extracting", "[docker]") {
   testing::TempDir dir;
   testing::write_text(dir / "v.tar.gz", "not really gzip, but the fake tar accepts it");
   Fixture f;
   f.runner.rules = {{{"docker", "volume", "inspect"}, 1, "", "Error response from daemon: get v: no such volume"}};
   auto outcome = f.run("docker.volume.restore", {{"volume", "v"}, {"archive", (dir / "v.tar.gz").string()}});
   REQUIRE(outcome.ok);
-  REQUIRE(f.runner.calls.size() == 6);
+  REQUIRE(f.runner.calls.size() == 5);
   CHECK(f.runner.calls[0][0] == "tar");
-  CHECK(f.runner.calls[1] == std::vector<std::string>{"docker", "version", "--format", "{{.Server.Version}}"});
-  CHECK(f.runner.calls[2] == std::vector<std::string>{"docker", "image", "inspect", "--format", "{{.Id}}", "alpine:3"});
-  CHECK(f.runner.calls[4] == std::vector<std::string>{"docker", "volume", "create", "v"});
-  CHECK(f.runner.calls[5] == std::vector<std::string>{"docker", "run", "--rm", "--network", "none", "-v", "v:/data",
+  CHECK(f.runner.calls[1] == std::vector<std::string>{"docker", "image", "inspect", "--format", "{{.Id}}", "alpine:3"});
+  CHECK(f.runner.calls[2][2] == "inspect");
+  CHECK(f.runner.calls[3] == std::vector<std::string>{"docker", "volume", "create", "v"});
+  CHECK(f.runner.calls[4] == std::vector<std::string>{"docker", "run", "--rm", "--network", "none", "-v", "v:/data",
                                                       "-v", dir.path().string() + ":/backup:ro", "alpine:3", "sh",
                                                       "-c", "tar -xzf \"$1\" -C /data", "restore",
                                                       "/backup/v.tar.gz"});
+}
+
+TEST_CASE("an archive read through once is read again only after it changed", "[docker]") {
+  testing::TempDir dir;
+  testing::write_text(dir / "v.tar.gz", "the fake tar accepts anything");
+  Fixture f;
+  auto restore = [&] { return f.run("docker.volume.restore", {{"volume", "v"}, {"archive", (dir / "v.tar.gz").string()}}); };
+  auto tar_runs = [&] { return std::count_if(f.runner.calls.begin(), f.runner.calls.end(), [](const auto& argv) { return argv[0] == "tar"; }); };
+  REQUIRE(restore().ok);
+  REQUIRE(restore().ok);
+  CHECK(tar_runs() == 1);
+  testing::write_text(dir / "v.tar.gz", "changed in place");
+  REQUIRE(restore().ok);
+  CHECK(tar_runs() == 2);
 }
 
 TEST_CASE("a failed tar check stops the restore before any docker command", "[docker]") {

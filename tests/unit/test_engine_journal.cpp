@@ -132,13 +132,13 @@ TEST_CASE("a registered secret never reaches the journal") {
 
 TEST_CASE("times round-trip through the ISO-8601 form with milliseconds") {
   auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  auto text = rollback::engine::format_iso_utc(now);
+  auto text = rollback::format_iso_utc(now);
   CHECK(text.size() == 24);
   CHECK(text.back() == 'Z');
-  auto back = rollback::engine::parse_iso_utc(text);
+  auto back = rollback::parse_iso_utc(text);
   REQUIRE(back);
   CHECK(*back == now);
-  CHECK_FALSE(rollback::engine::parse_iso_utc("yesterday"));
+  CHECK_FALSE(rollback::parse_iso_utc("yesterday"));
 }
 
 TEST_CASE("a long log is bounded to head and tail lines with the middle counted") {

@@ -16,8 +16,8 @@ RunRecord small_record() {
   r.run_id = "run-1";
   r.plan_name = "quick";
   r.operator_name = "ana";
-  r.started = rollback::engine::parse_iso_utc("2025-01-27T18:00:00.000Z").value();
-  r.ended = rollback::engine::parse_iso_utc("2025-01-27T18:03:30.500Z").value();
+  r.started = rollback::parse_iso_utc("2025-01-27T18:00:00.000Z").value();
+  r.ended = rollback::parse_iso_utc("2025-01-27T18:03:30.500Z").value();
   r.budget = Millis(180000);
   StepRecord s;
   s.id = "health";

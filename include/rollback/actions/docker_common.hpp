@@ -27,10 +27,10 @@ inline constexpr Millis kShortCommand{30'000};
 std::vector<std::string> docker_argv(const Params& p);
 
 // The compose CLI, detected once per process: `docker compose` (v2 plugin) when
-// `docker compose version` answers, else `docker-compose` (v1). Plus `--context X`.
-// Fails when neither is installed.
+// `docker compose version` answers, else `docker-compose` (v1) when it is on PATH. Plus
+// `--context X`. Fails when neither is installed.
 Result<std::vector<std::string>> compose_argv(ActionContext& ctx, const Params& p);
-void forget_compose_cli();  // for tests: detect again on the next call
+void forget_compose_cli();  // for tests: detect again, forget what the engine confirmed
 
 // Where the daemon is expected, for messages: the `host` param, `context X`, $DOCKER_HOST,
 // or the default socket.
@@ -44,6 +44,9 @@ struct RunOptions {
   std::optional<std::filesystem::path> cwd;
   std::optional<std::filesystem::path> stdout_path;  // stdout to a file (logs `to:`)
   bool log_output = true;                            // stream lines to the step log
+  // Log "$ argv" first. Off for commands run off the main thread (the step log is not
+  // thread-safe): their caller logs the line before starting them.
+  bool log_command = true;
 };
 
 // Runs a docker / compose argv with the step's `host` (DOCKER_HOST) applied, logging the
@@ -63,7 +66,8 @@ Result<proc::Completed> run_checked(ActionContext& ctx, const Params& p,
 
 Outcome to_outcome(const Error& error);
 
-// Read-only checks (used by preflight and again at run time).
+// Read-only checks (used by preflight and again at run time). A yes is remembered for a
+// few seconds, so a plan's ten docker steps do not ask the engine the same thing ten times.
 Status check_daemon(ActionContext& ctx, const Params& p);
 Status check_image_present(ActionContext& ctx, const Params& p, const std::string& image);
 Result<bool> volume_exists(ActionContext& ctx, const Params& p, const std::string& volume);
@@ -77,6 +81,7 @@ struct ContainerState {
   std::string health;   // "" (no healthcheck) | starting | healthy | unhealthy
   long long restarts = 0;
   bool restarting = false;
+  std::string started_at;  // State.StartedAt as the engine wrote it (RFC 3339, UTC)
 
   // Running, not restarting, and healthy when it has a healthcheck.
   bool up() const;

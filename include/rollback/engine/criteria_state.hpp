@@ -140,8 +140,7 @@ CheckDecision decide_check(CriteriaState& state, const std::string& plan,
                            const std::vector<ProbeResult>& probes, bool auto_mode,
                            Millis cooldown, SystemTime now);
 
-// "2025-01-27T18:00:00Z" (UTC, whole seconds) and back; nullopt for anything else.
+// "2025-01-27T18:00:00Z" (UTC, whole seconds); read back with parse_iso_utc.
 std::string format_utc(SystemTime t);
-std::optional<SystemTime> parse_utc(std::string_view text);
 
 }  // namespace rollback::engine

@@ -13,10 +13,11 @@
 #include <rollback/actions/action.hpp>
 #include <rollback/plan/plan.hpp>
 #include <rollback/util/exit_code.hpp>
+#include <rollback/util/time.hpp>
 
 namespace rollback::engine {
 
-using SystemTime = std::chrono::system_clock::time_point;
+using rollback::SystemTime;
 
 enum class StepStatus { Pending, Running, Ok, Failed, Skipped, Interrupted, Described };
 std::string_view to_string(StepStatus status);
@@ -64,11 +65,6 @@ struct RunRecord {
   plan::ReportSpec report;
   nlohmann::json extra = nlohmann::json::object();  // sections added later (monitoring)
 };
-
-// Times as UTC ISO-8601 with milliseconds ("2025-01-27T18:00:00.123Z"), for the journal
-// and report.json; parse returns nullopt on anything else.
-std::string format_iso_utc(SystemTime time);
-std::optional<SystemTime> parse_iso_utc(std::string_view text);
 
 // A step's record as JSON (times ISO-8601, durations in ms) and back; used by the journal
 // and the report's JSON twin, so both spell fields the same way.
