@@ -1,6 +1,10 @@
 #include "step_runner.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fmt/format.h>
 #include <thread>
@@ -94,6 +98,18 @@ bool interruptible_sleep(Millis d) {
   return !proc::cancel_requested();
 }
 
+// Fault injection for tests (tests/integration/test_fault_injection.cpp): with
+// ROLLBACK_TEST_PAUSE_AT=<step id> a run stops right after its journal records that step as
+// started and stays there, as if the machine died at that instant, until the test kills it
+// with SIGKILL. No real run sets it.
+static void pause_here_if_asked(const std::string& step_id) {
+  static const char* const pause_at = std::getenv("ROLLBACK_TEST_PAUSE_AT");
+  if (pause_at == nullptr || step_id != pause_at) return;
+  std::fprintf(stderr, "ROLLBACK_TEST_PAUSE_AT: paused in step %s\n", step_id.c_str());
+  std::fflush(stderr);
+  while (true) ::pause();
+}
+
 void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
   record.started = std::chrono::system_clock::now();
   record.status = StepStatus::Running;
@@ -103,6 +119,7 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
                               {"action", step.action},
                               {"started", format_iso_utc(*record.started)}},
                 env.options);
+  pause_here_if_asked(step.id);
 
   auto when = evaluate_when(step.when, env.scope);
   if (!when) {
