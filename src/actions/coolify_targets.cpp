@@ -68,6 +68,8 @@ Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, c
     t.current = is_current;
     out.push_back(std::move(t));
   }
+  // Newest first whatever order the API used; equal times keep the API's order.
+  std::stable_sort(out.begin(), out.end(), [](const plan::Target& a, const plan::Target& b) { return a.created > b.created; });
   return out;
 }
 

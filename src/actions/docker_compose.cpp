@@ -159,8 +159,8 @@ struct Settling {
 };
 
 // Whether the container counts on this poll; `restarted` says its restart count moved since
-// the previous one.
-bool settled(const ContainerState& c, Settling& s, bool fresh, Millis settle, bool& restarted) {
+// the previous one, and `ready_in` is lowered to when it will count if it stays up.
+bool settled(const ContainerState& c, Settling& s, bool fresh, Millis settle, bool& restarted, Millis& ready_in) {
   auto now = Clock::now();
   restarted = !fresh && s.restarts != c.restarts;
   bool same_start = !fresh && !restarted && s.started_at == c.started_at;
@@ -173,7 +173,10 @@ bool settled(const ContainerState& c, Settling& s, bool fresh, Millis settle, bo
   auto started = parse_iso_utc(c.started_at);
   if (!started) return false;
   auto age = wall_now - *started;  // the engine's start against our clock (may be skewed)
-  return age >= settle && age < std::chrono::hours(24 * 365);
+  if (age >= settle && age < std::chrono::hours(24 * 365)) return true;
+  if (age >= Millis(0) && age < settle)
+    ready_in = std::min(ready_in, std::chrono::duration_cast<Millis>(settle - age) + Millis(5));
+  return false;
 }
 
 // Polls until every service is up and settled on `stable` consecutive polls.
@@ -182,10 +185,10 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, const std::vector<std
   auto budget = wait_budget(ctx, p);
   auto deadline = Clock::now() + budget;
   auto every = p.duration("poll", Millis(150));
-  // Two polls by default: a restart between them is what gives a crash loop away (its
-  // container is "running" between two crashes). `settle` asks for more: up that long.
-  auto settle = p.duration("settle", Millis(0));
-  long long needed = std::max(1LL, p.integer("stable", 2));
+  // Up for `settle` by the engine's own start time: a crash-looping container is "running"
+  // between two crashes, but never for long since its last start. `stable` adds polls.
+  auto settle = p.duration("settle", Millis(500));
+  long long needed = std::max(1LL, p.integer("stable", 1));
   long long good = 0;
   std::map<std::string, Settling> seen_before;  // by container id
   std::map<std::string, ServiceView> view;
@@ -195,13 +198,14 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, const std::vector<std
     if (!seen) return to_outcome(seen.error());
     view = std::move(*seen);
     bool all_settled = true;
+    Millis ready_in = every;  // a poll sooner when all that is missing is uptime
     restarted_services.clear();
     for (const auto& [name, service] : view) {
       all_settled = all_settled && service.up();
       for (const auto& c : service.containers) {
         auto [it, fresh] = seen_before.try_emplace(c.id);
         bool restarted = false;
-        all_settled = settled(c, it->second, fresh, settle, restarted) && all_settled;
+        all_settled = settled(c, it->second, fresh, settle, restarted, ready_in) && all_settled;
         if (restarted) restarted_services.insert(name);
       }
     }
@@ -231,7 +235,7 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, const std::vector<std
       }
       return outcome;
     }
-    std::this_thread::sleep_for(every);
+    std::this_thread::sleep_for(std::min(every, ready_in));
   }
   for (const auto& [name, service] : view)
     started.observations.push_back({name, service.describe(), true});

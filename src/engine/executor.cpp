@@ -100,8 +100,22 @@ std::string result_message(const RunRecord& record, ExitCode code, bool dry_run)
 
 }  // namespace
 
+namespace {
+
+bool sets_a_var(const actions::Action& action) {
+  for (const auto& spec : action.params)
+    if (spec.sets_var) return true;
+  return false;
+}
+
+}  // namespace
+
 std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope& scope) {
   std::vector<std::string> failures;
+  // Vars that read-only steps set (fs.latest's dump file) land here, for checking only: the
+  // real run sets them again when those steps run.
+  plan::Scope scratch = scope;
+  bool changes_before = false;  // a step that changes something comes earlier in the plan
   for (const auto& step : plan.steps) {
     const actions::Action* action = registry_.find(step.action);
     std::string label = fmt::format("step {} ({})", step.id, step.name.empty() ? step.id : step.name);
@@ -109,29 +123,35 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
       failures.push_back(fmt::format("{}: unknown action \"{}\"", label, step.action));
       continue;
     }
-    if (!action->preflight) continue;
-    // Params naming vars that earlier steps set are checked just before the step runs.
-    if (!detail::references_defined(step.with, scope)) continue;
-    if (auto when = detail::evaluate_when(step.when, scope); when && !*when) continue;
-    auto params = plan::resolve_params(step.with, scope, *action);
+    // A read-only step that names what later steps use runs now, so that those steps (the
+    // restore of the dump it found) are checked before anything changes. Not once a step
+    // that changes things comes before it: it may look for what that step makes.
+    bool finds_a_source = !changes_before && action->read_only && action->run && sets_a_var(*action);
+    changes_before = changes_before || !action->read_only;
+    if (!action->preflight && !finds_a_source) continue;
+    // Params naming vars that no step before has set are checked just before the step runs.
+    if (!detail::references_defined(step.with, scratch)) continue;
+    if (auto when = detail::evaluate_when(step.when, scratch); when && !*when) continue;
+    auto params = plan::resolve_params(step.with, scratch, *action);
     if (!params) {
       failures.push_back(redact(fmt::format("{}: {}", label, params.error().message)));
       continue;
     }
     actions::ActionContext ctx{.step_id = step.id, .runner = runner_, .set_var = {}, .log = {}};
-    ctx.dry_run = true;
-    ctx.set_var = [](const std::string&, const std::string&) {};
+    ctx.dry_run = !finds_a_source;
+    ctx.set_var = [&scratch](const std::string& name, const std::string& value) { scratch.set_var(name, value); };
     ctx.log = [](std::string_view) {};
     ctx.timeout = step.timeout.value_or(Millis(0));
     if (step.timeout) ctx.deadline = std::chrono::steady_clock::now() + *step.timeout;
     actions::Outcome outcome;
     try {
-      outcome = action->preflight(ctx, *params);
+      outcome = finds_a_source ? action->run(ctx, *params) : action->preflight(ctx, *params);
     } catch (const std::exception& e) {
       outcome = actions::Outcome::failure(fmt::format("internal error: {}", e.what()));
     }
+    if (finds_a_source && !outcome.ok && step.on_failure == plan::OnFailure::Continue) continue;
     if (!outcome.ok) failures.push_back(redact(fmt::format("{}: {}", label, outcome.message)));
-    else preflighted_[step.id] = params->all();
+    else if (!finds_a_source) preflighted_[step.id] = params->all();
   }
   return failures;
 }

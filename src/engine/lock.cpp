@@ -7,6 +7,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 namespace rollback::engine {
 namespace {
 
@@ -14,6 +17,8 @@ nlohmann::json holder_json(const LockHolder& h) {
   return {{"run_id", h.run_id}, {"pid", h.pid}, {"operator", h.operator_name},
           {"started", h.started}, {"plan", h.plan}};
 }
+
+constexpr const char* kStarting = "(unknown run, still starting)";
 
 LockHolder read_holder(int fd) {
   std::string text;
@@ -30,7 +35,7 @@ LockHolder read_holder(int fd) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     // The holder is between flock() and writing its name: still a holder.
-    h.run_id = "(unknown run, still starting)";
+    h.run_id = kStarting;
     return h;
   }
   h.run_id = j.value("run_id", "");
@@ -86,14 +91,26 @@ std::expected<RunLock, LockHolder> RunLock::acquire(const std::filesystem::path&
     err.error = fmt::format("cannot open lock file {}: {}", lock_file.string(), std::strerror(errno));
     return std::unexpected(err);
   }
-  int rc;
-  do rc = ::flock(fd, LOCK_EX | LOCK_NB);
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    int saved = errno;
+  auto try_lock = [fd] {
+    int rc;
+    do rc = ::flock(fd, LOCK_EX | LOCK_NB);
+    while (rc != 0 && errno == EINTR);
+    return rc == 0 ? 0 : errno;
+  };
+  int failed = try_lock();
+  // The holder writes its name just after it takes the lock: a run that lost by a few
+  // microseconds waits a moment for it, so its message names who holds the lock (or takes
+  // the lock, if the holder let go meanwhile).
+  auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (failed == EWOULDBLOCK && read_holder(fd).run_id == kStarting &&
+         std::chrono::steady_clock::now() < give_up_at) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    failed = try_lock();
+  }
+  if (failed != 0) {
     LockHolder holder;
-    if (saved == EWOULDBLOCK) holder = read_holder(fd);
-    else holder.error = fmt::format("cannot lock {}: {}", lock_file.string(), std::strerror(saved));
+    if (failed == EWOULDBLOCK) holder = read_holder(fd);
+    else holder.error = fmt::format("cannot lock {}: {}", lock_file.string(), std::strerror(failed));
     ::close(fd);
     return std::unexpected(holder);
   }

@@ -44,14 +44,13 @@ Result<Target> previous_of(const std::vector<Target>& targets, const std::string
           fmt::format("no previous target: only one target ({}) {}", targets[0].name, where));
     return targets[1];
   }
-  const Target* best = nullptr;
-  for (const auto& target : targets)
-    if (target.created < current->created && (!best || target.created > best->created))
-      best = &target;
-  if (!best)
+  // Listers give targets newest first, in the source's own order (git history, deployment
+  // ids): that order decides, because timestamps tie (commits made in the same second).
+  auto previous = std::next(current);
+  if (previous == targets.end())
     return fail(fmt::format("no previous target: nothing {} is older than the current one ({})",
                             where, current->name));
-  return *best;
+  return *previous;
 }
 
 }  // namespace

@@ -49,65 +49,75 @@ struct Database {
   }
 };
 
+// A repo with three deploys pushed to a bare origin, a database with 500 calls, and the
+// args every plan in this file shares.
+struct Scene {
+  Database db;
+  testing::TempDir tmp;
+  fs::path origin = tmp / "origin.git", work = tmp / "work", backups = tmp / "backups";
+  std::vector<std::string> deploys;
+  std::string good_checksum;
+  std::vector<std::string> common;
+
+  Scene() {
+    git(tmp.path(), {"init", "--quiet", "--bare", "-b", "main", origin.string()});
+    git(tmp.path(), {"clone", "--quiet", origin.string(), work.string()});
+    git(work, {"config", "user.name", "Test"});
+    git(work, {"config", "user.email", "test@example.invalid"});
+    git(work, {"checkout", "--quiet", "-B", "main"});
+    for (int i = 1; i <= 3; ++i) {
+      testing::write_text(work / "app.txt", fmt::format("version {}\n", i));
+      git(work, {"add", "app.txt"});
+      git(work, {"commit", "--quiet", "-m", fmt::format("deploy {}", i)});
+      deploys.push_back(git(work, {"rev-parse", "HEAD"}));
+    }
+    git(work, {"push", "--quiet", "-u", "origin", "main"});
+    db.sql("CREATE TABLE calls (id int PRIMARY KEY, transcript text)");
+    db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(1, 500) g");
+    good_checksum = db.checksum();
+    common = {"--plans-dir", fmt::format("{}/plans", ROLLBACK_SOURCE_DIR), "--state-dir", (tmp / "state").string(),
+              "--var", "repo=" + work.string(), "--var", "backups=" + backups.string(), "--var", "db_dsn=" + db.dsn};
+  }
+
+  testing::CommandResult rollback(const std::string& plan, const std::vector<std::string>& extra) const {
+    auto args = common;
+    args.insert(args.begin(), plan);
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = testing::run_rollback(args);
+    UNSCOPED_INFO("rollback " << plan << " exit " << r.exit_code << "\n" << r.out << r.err);
+    return r;
+  }
+
+  // The bad deploy: a new commit on origin and damaged rows.
+  void bad_deploy() {
+    testing::write_text(work / "app.txt", "version 4 (broken)\n");
+    git(work, {"commit", "--quiet", "-am", "deploy 4: broken migration"});
+    git(work, {"push", "--quiet", "origin", "main"});
+    db.sql("DELETE FROM calls WHERE id > 300");
+    db.sql("UPDATE calls SET transcript = '' WHERE id <= 10");
+    REQUIRE(db.sql("SELECT count(*) FROM calls") == "300");
+  }
+};
+
 }  // namespace
 
 TEST_CASE("git-sql restores the stable commit on origin and the pre-deploy data, and reports both",
           "[plans][git][pg]") {
-  Database db;
-  testing::TempDir tmp;
-  auto origin = tmp / "origin.git", work = tmp / "work", backups = tmp / "backups";
-  git(tmp.path(), {"init", "--quiet", "--bare", "-b", "main", origin.string()});
-  git(tmp.path(), {"clone", "--quiet", origin.string(), work.string()});
-  git(work, {"config", "user.name", "Test"});
-  git(work, {"config", "user.email", "test@example.invalid"});
-  git(work, {"checkout", "--quiet", "-B", "main"});
-  std::vector<std::string> deploys;
-  for (int i = 1; i <= 3; ++i) {
-    testing::write_text(work / "app.txt", fmt::format("version {}\n", i));
-    git(work, {"add", "app.txt"});
-    git(work, {"commit", "--quiet", "-m", fmt::format("deploy {}", i)});
-    deploys.push_back(git(work, {"rev-parse", "HEAD"}));
-  }
-  git(work, {"push", "--quiet", "-u", "origin", "main"});
-  db.sql("CREATE TABLE calls (id int PRIMARY KEY, transcript text)");
-  db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(1, 500) g");
-  auto good_checksum = db.checksum();
-
+  Scene scene;
+  auto& db = scene.db;
+  auto& deploys = scene.deploys;
   auto server = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
-  std::vector<std::string> common = {
-      "--plans-dir", fmt::format("{}/plans", ROLLBACK_SOURCE_DIR), "--state-dir", (tmp / "state").string(),
-      "--var", "repo=" + work.string(), "--var", "backups=" + backups.string(), "--var", "db_dsn=" + db.dsn};
+  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
+  scene.bad_deploy();
 
-  auto backup_args = common;
-  backup_args.insert(backup_args.begin(), {"backup-git-sql"});
-  backup_args.push_back("--yes");
-  auto backup = testing::run_rollback(backup_args);
-  INFO(backup.out << backup.err);
-  REQUIRE(backup.exit_code == 0);
-
-  // The bad deploy: a new commit on origin and damaged rows.
-  testing::write_text(work / "app.txt", "version 4 (broken)\n");
-  git(work, {"commit", "--quiet", "-am", "deploy 4: broken migration"});
-  git(work, {"push", "--quiet", "origin", "main"});
-  db.sql("DELETE FROM calls WHERE id > 300");
-  db.sql("UPDATE calls SET transcript = '' WHERE id <= 10");
-  REQUIRE(db.sql("SELECT count(*) FROM calls") == "300");
-
-  auto args = common;
-  args.insert(args.begin(), {"git-sql"});
-  for (auto extra : {"--target", "previous", "--yes", "--reason", "migración destructiva"}) args.push_back(extra);
-  args.push_back("--var");
-  args.push_back("app_url=" + server->url(""));
-  args.push_back("--var");
-  args.push_back("expected_version=3");
-  auto run = testing::run_rollback(args);
-  INFO(run.out << run.err);
+  auto run = scene.rollback("git-sql", {"--target", "previous", "--yes", "--reason", "migración destructiva", "--var",
+                                        "app_url=" + server->url(""), "--var", "expected_version=3"});
   REQUIRE(run.exit_code == 0);
 
-  CHECK(git(origin, {"rev-parse", "refs/heads/main"}) == deploys[2]);
-  CHECK(git(work, {"rev-parse", "HEAD"}) == deploys[2]);
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == deploys[2]);
+  CHECK(git(scene.work, {"rev-parse", "HEAD"}) == deploys[2]);
   CHECK(db.sql("SELECT count(*) FROM calls") == "500");
-  CHECK(db.checksum() == good_checksum);
+  CHECK(db.checksum() == scene.good_checksum);
 
   auto report_path = testing::report_path_of(run.out);
   auto report = testing::read_text(report_path);
@@ -116,4 +126,29 @@ TEST_CASE("git-sql restores the stable commit on origin and the pre-deploy data,
   CHECK_THAT(report, Catch::Contains("deploy 4"));                // rolled back from (subject)
   CHECK_THAT(report, Catch::Contains("500"));                     // row count after
   CHECK_THAT(report, Catch::Contains("migración destructiva"));
+}
+
+TEST_CASE("an empty dump stops git-sql with exit 4 before git or the database is touched", "[plans][git][pg]") {
+  Scene scene;
+  auto server = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
+  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
+  scene.bad_deploy();
+  auto origin_head = git(scene.origin, {"rev-parse", "refs/heads/main"});
+  auto rows = scene.db.checksum();
+  size_t emptied = 0;
+  for (const auto& e : fs::recursive_directory_iterator(scene.backups)) {
+    auto name = e.path().filename().string();
+    if (e.is_regular_file() && (name.ends_with(".sql") || name.ends_with(".dump") || name.ends_with(".sql.gz"))) {
+      fs::resize_file(e.path(), 0);
+      ++emptied;
+    }
+  }
+  REQUIRE(emptied > 0);
+
+  auto run = scene.rollback("git-sql", {"--target", "previous", "--yes", "--var", "app_url=" + server->url(""),
+                                        "--var", "expected_version=3"});
+  CHECK(run.exit_code == 4);
+  CHECK_THAT(run.out + run.err, Catch::Contains("empty"));
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == origin_head);
+  CHECK(scene.db.checksum() == rows);
 }

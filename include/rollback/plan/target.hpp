@@ -30,7 +30,9 @@ struct Verification {
   std::vector<std::string> problems;  // "missing docker-compose.yml", "SHA256SUMS: x.tar.gz differs"
 };
 
-// Lists targets newest first. `scope` resolves ${vars} in the target section.
+// Lists targets newest first, in the source's own order (git history, deployment list);
+// `previous` is the one after the current one in that order. `scope` resolves ${vars} in
+// the target section.
 using TargetLister = std::function<Result<std::vector<Target>>(const TargetSpec&, const Scope&)>;
 void register_target_source(const std::string& from, TargetLister lister);
 
