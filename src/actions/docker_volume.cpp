@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -15,6 +16,8 @@
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/output.hpp>
+#include <rollback/util/disk.hpp>
+#include <rollback/util/redact.hpp>
 
 namespace rollback::actions::docker {
 namespace {
@@ -160,12 +163,25 @@ Outcome run_backup(ActionContext& ctx, const Params& p) {
   fs::create_directories(dir, ec);
   if (ec) return Outcome::failure(fmt::format("{}cannot create {}: {}", step_prefix(ctx), dir.string(), ec.message()));
   auto partial = fmt::format(".{}.partial-{}", archive.filename().string(), ::getpid());
+  // The helper measures the volume and the room where the archive goes, and writes nothing
+  // when it would not fit (rule: util/disk.hpp's space_needed): a backup that fills the disk
+  // takes down whatever else writes there. The numbers come back on stderr, exit 75.
+  std::string script = "tar -czf \"/backup/$1\" -C /data .";
+  if (p.flag("check_space", true))
+    script = "need=$(du -sk /data | cut -f1); free=$(df -Pk /backup | awk 'NR==2 {print $4}'); "
+             "if [ \"$free\" -lt $((need + need / 10 + 16384)) ]; then echo \"rollback-space $need $free\" >&2; "
+             "exit 75; fi; " + script;
   auto argv = helper_run(p, {p.str("volume") + ":/data:ro", dir.string() + ":/backup"},
-                         {"tar", "-czf", "/backup/" + partial, "-C", "/data", "."});
-  auto done = run_checked(ctx, p, argv);
-  if (!done) {
+                         {"sh", "-c", script, "backup", partial});
+  auto done = run(ctx, p, argv);
+  if (!done || !done->succeeded()) {
     fs::remove(dir / partial, ec);
-    return to_outcome(done.error());
+    unsigned long long need_kib = 0, free_kib = 0;
+    if (done && done->exit_code == 75 &&
+        std::sscanf(done->err.c_str(), "rollback-space %llu %llu", &need_kib, &free_kib) == 2)
+      return Outcome::failure(step_prefix(ctx) + no_room_message(dir, need_kib * 1024, free_kib * 1024,
+                                                                 "the archive of volume " + p.str("volume")));
+    return to_outcome(explain(ctx, p, redact(proc::display_command(argv)), done));
   }
   if (auto readable = check_archive_readable(ctx, dir / partial); !readable) {
     fs::remove(dir / partial, ec);
@@ -243,7 +259,9 @@ void register_volume_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.volume.backup",
       .summary = "archive a volume's content into a .tar.gz on the host (verified readable)",
-      .params = volume_params({{"archive", ParamType::String, true}, {"image", ParamType::String}}),
+      .params = volume_params({{"archive", ParamType::String, true},
+                               {"image", ParamType::String},
+                               {"check_space", ParamType::Bool}}),
       .destructive = false,
       .rerun_safe = true,
       .validate = validate_archive,

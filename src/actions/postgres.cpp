@@ -48,6 +48,23 @@ Outcome connection_failure(const Dsn& dsn, PGconn* conn) {
   return Outcome::failure(fmt::format("{} PostgreSQL at {}: {}", kind, dsn.where, why), !permanent);
 }
 
+}  // namespace
+
+Result<unsigned long long> database_size(ActionContext& ctx, const Dsn& dsn) {
+  auto conninfo = dsn.conninfo({{"connect_timeout", connect_timeout(ctx)}});
+  Conn conn(PQconnectdb(conninfo.c_str()), &PQfinish);
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    auto failed = connection_failure(dsn, conn.get());
+    return fail(failed.message, failed.transient);
+  }
+  PgResult res(PQexec(conn.get(), "SELECT pg_database_size(current_database())"), &PQclear);
+  if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) != 1)
+    return fail(fmt::format("cannot read the size of {}: {}", dsn.where, one_line(PQerrorMessage(conn.get()))));
+  return std::stoull(PQgetvalue(res.get(), 0, 0));
+}
+
+namespace {
+
 Outcome run_ready(ActionContext& ctx, const Params& params) {
   auto dsn = parse_dsn(params.str("dsn"));
   if (!dsn) return Outcome::failure(dsn.error().message);

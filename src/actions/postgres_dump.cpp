@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <rollback/util/disk.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
 
@@ -140,6 +141,14 @@ Outcome run_dump(ActionContext& ctx, const Params& params) {
   }
   std::error_code ec;
   if (to.has_parent_path()) fs::create_directories(to.parent_path(), ec);
+  if (params.flag("check_space", true)) {
+    auto size = database_size(ctx, *dsn);
+    if (!size) return Outcome::failure(size.error().message, size.error().transient);
+    auto dir = to.has_parent_path() ? to.parent_path() : fs::path(".");
+    if (auto room = check_room(dir, *size, fmt::format("a dump of {} ({} on the server)", dsn->where, human_size(*size)));
+        !room)
+      return Outcome::failure(room.error().message);
+  }
   fs::path partial = to;
   partial += fmt::format(".partial.{}", ::getpid());
 
@@ -267,7 +276,8 @@ Action dump_action() {
   a.summary = "dump a PostgreSQL database to a file (with a .sha256 beside it)";
   a.params = {param("dsn"),
               param("to", ParamType::String, true),
-              param("format", ParamType::String, false, {"plain", "custom"})};
+              param("format", ParamType::String, false, {"plain", "custom"}),
+              param("check_space", ParamType::Bool)};
   a.destructive = false;
   a.rerun_safe = true;  // temp file + rename: a rerun overwrites the whole file
   a.describe = [](const Params& p) {

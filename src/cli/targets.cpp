@@ -6,6 +6,7 @@
 #include <rollback/cli/commands.hpp>
 #include <rollback/cli/run_support.hpp>
 #include <rollback/plan/target.hpp>
+#include <rollback/util/disk.hpp>
 #include <rollback/util/exit_code.hpp>
 #include <rollback/util/redact.hpp>
 
@@ -14,15 +15,7 @@ namespace rollback::cli {
 namespace {
 
 std::string human_size(std::optional<unsigned long long> bytes) {
-  if (!bytes) return "-";
-  double v = static_cast<double>(*bytes);
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{}B", *bytes) : fmt::format("{:.1f}{}", v, units[u]);
+  return bytes ? rollback::human_size(*bytes) : "-";
 }
 
 std::string human_age(engine::SystemTime created) {

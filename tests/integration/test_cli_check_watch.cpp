@@ -3,8 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <iostream>
+#include <map>
 #include <thread>
 
+#include "cli_spawn.hpp"
 #include "support/http_servers.hpp"
 #include "support/temp_dir.hpp"
 
@@ -15,8 +20,8 @@ using testing::write_text;
 namespace {
 
 // A plan whose critical criterion probes ${url} and must fail for 1500ms to hold; its one
-// step appends to a marker file, so the test can count rollbacks.
-std::string check_plan(const fs::path& dir) {
+// step appends to a marker file (then takes `step_time`), so the test can count rollbacks.
+std::string check_plan(const fs::path& dir, const std::string& step_time = "0") {
   return fmt::format(R"(version: 1
 name: guarded
 vars:
@@ -31,9 +36,9 @@ criteria:
 steps:
   - id: roll-back
     action: exec.run
-    with: {{argv: [sh, -c, 'echo rolled >> "$M"'], env: {{M: "${{marker}}"}}}}
+    with: {{argv: [sh, -c, 'echo rolled >> "$M"; sleep {1}'], env: {{M: "${{marker}}"}}}}
 )",
-                     dir.string());
+                     dir.string(), step_time);
 }
 
 testing::CommandResult check(const testing::TempDir& dir, const std::string& url, bool auto_run) {
@@ -93,6 +98,29 @@ TEST_CASE("a criterion failing longer than `for:` triggers exactly one rollback,
   auto recovered = check(dir, up->url("/health"), false);
   CHECK(recovered.exit_code == 0);
   CHECK_THAT(read_text(dir / "state/criteria.json"), Catch::Contains("\"first_failed_at\": null"));
+}
+
+TEST_CASE("twenty `check --auto` started together while a criterion holds start exactly one rollback",
+          "[cli][check]") {
+  testing::TempDir dir;
+  write_text(dir / "plan.yaml", check_plan(dir.path(), "1"));
+  auto down = testing::HttpServer::failing();
+  REQUIRE(check(dir, down->url("/health"), false).exit_code == 0);  // starts the streak
+  std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+
+  std::vector<cli_test::Background> runs;
+  for (int i = 0; i < 20; ++i)
+    runs.push_back(cli_test::spawn_rollback({"--state-dir", (dir / "state").string(), "check",
+                                             (dir / "plan.yaml").string(), "--var", "url=" + down->url("/health"), "--auto"},
+                                            dir.path(), "check-" + std::to_string(i)));
+  std::map<int, int> exits;  // exit code -> how many
+  for (const auto& run : runs) ++exits[cli_test::wait_exit(run.pid, std::chrono::seconds(60))];
+  INFO("exit codes: " << fmt::format("{}", fmt::join(exits, ", ")));
+  CHECK(rollbacks(dir) == 1);
+  CHECK(exits[0] == 1);                    // the one that ran the plan
+  CHECK(exits[3] + exits[11] == 19);       // lock held (3) or, once it ended, the cooldown (11)
+  std::cout << "check --auto x20 in parallel: " << rollbacks(dir) << " rollback started; exits 0:" << exits[0]
+            << " 3:" << exits[3] << " 11:" << exits[11] << "\n";
 }
 
 TEST_CASE("check without --auto only reports: exit 11 while a critical criterion holds", "[cli][check]") {

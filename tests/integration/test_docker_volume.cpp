@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/small_disk.hpp"
 #include "test_docker_support.hpp"
 
 using dockertest::Harness;
@@ -175,4 +176,25 @@ TEST_CASE("an unreachable daemon gives a clear error naming the step", "[docker]
   auto ps = h.run("docker.ps", {{"filter", "x"}, {"expect_running", {"x"}}});
   CHECK_THAT(ps.message, Catch::Contains("Docker daemon not reachable at unix:///nonexistent"));
   ::unsetenv("DOCKER_HOST");
+}
+
+TEST_CASE("a volume backup that would not fit refuses before writing, with the numbers", "[docker][integration]") {
+  dockertest::require_engine();
+  testing::TempDir dir;
+  testing::SmallDisk disk(dir / "small", "2m");
+  dockertest::Cleanup cleanup;
+  auto volume = dockertest::unique("rbtest-vol");
+  cleanup.volumes.push_back(volume);
+  Harness h;
+  REQUIRE(h.run("docker.volume.create", {{"volume", volume}}).ok);
+  dockertest::in_volume(volume, "head -c 3000000 /dev/urandom > /data/big.bin");
+
+  auto archive = (disk.path() / "data.tar.gz").string();
+  auto backup = h.run("docker.volume.backup", {{"volume", volume}, {"archive", archive}, {"image", dockertest::image()}});
+  INFO(backup.message);
+  CHECK_FALSE(backup.ok);
+  CHECK_THAT(backup.message, Catch::StartsWith("step test-step: not enough free space in " + disk.path().string() +
+                                               " for the archive of volume " + volume));
+  CHECK_THAT(backup.message, Catch::Contains("2.0MB free"));
+  CHECK(fs::is_empty(disk.path()));  // nothing written, no partial file left
 }

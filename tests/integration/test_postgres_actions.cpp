@@ -10,6 +10,7 @@
 #include <rollback/util/fs.hpp>
 
 #include "support/http_servers.hpp"
+#include "support/small_disk.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace rollback;
@@ -206,6 +207,20 @@ static void dump_delete_restore(const std::string& format) {
   REQUIRE(restored.ok);
   CHECK(f.sql("SELECT count(*) FROM orders") == before_count);
   CHECK(f.content_checksum() == before_sum);
+}
+
+TEST_CASE("a dump that would not fit refuses before pg_dump runs, with the numbers", "[pg]") {
+  Fixture f;
+  testing::TempDir dir;
+  testing::SmallDisk disk(dir / "small", "1m");  // a database is several MB even when empty
+  f.seed();
+  auto dumped = pg::dump_action().run(
+      f.ctx, Params(nlohmann::json{{"dsn", f.dsn}, {"to", (disk.path() / "shop.dump").string()}}));
+  INFO(dumped.message);
+  CHECK_FALSE(dumped.ok);
+  CHECK_THAT(dumped.message, Catch::StartsWith("not enough free space in " + disk.path().string() + " for a dump of"));
+  CHECK_THAT(dumped.message, Catch::Contains("1.0MB free"));
+  CHECK(fs::is_empty(disk.path()));
 }
 
 TEST_CASE("dump, delete rows, restore gives back identical data (plain)", "[pg]") { dump_delete_restore("plain"); }

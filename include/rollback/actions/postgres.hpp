@@ -64,6 +64,10 @@ struct VerifiedDump {
 };
 Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Millis timeout);
 
+// pg_database_size() of the DSN's database: what a dump is checked to have room for (an
+// upper bound: a dump holds no index data, and custom archives are compressed).
+Result<unsigned long long> database_size(ActionContext& ctx, const Dsn& dsn);
+
 // The actions, assembled by register_postgres_actions (src/actions/postgres.cpp).
 Action ready_action();
 Action query_action();
