@@ -3,6 +3,9 @@
 // and not restarting or unhealthy).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/output.hpp>
 
@@ -59,26 +62,59 @@ std::string state_of(const std::vector<ContainerState>& all, const std::string& 
   return text;
 }
 
-Outcome run_ps(ActionContext& ctx, const Params& p) {
-  auto ids = list_ids(ctx, p, true);
-  if (!ids) return to_outcome(ids.error());
-  auto states = inspect_containers(ctx, p, *ids);
-  if (!states) return to_outcome(states.error());
+// Deaths per container name in the last `window`, from the engine's own event log (a
+// container's RestartCount has no time attached: 40 restarts may be a month old).
+Result<std::map<std::string, long long>> deaths_within(ActionContext& ctx, const Params& p,
+                                                        const std::vector<std::string>& ids, Millis window) {
+  std::map<std::string, long long> deaths;
+  if (ids.empty()) return deaths;
+  auto argv = docker_argv(p);
+  argv.insert(argv.end(), {"events", "--since", fmt::format("{}s", std::max<long long>(1, window.count() / 1000)),
+                           "--until", "0s", "--filter", "type=container", "--filter", "event=die", "--format",
+                           "{{.Actor.Attributes.name}}"});
+  for (const auto& id : ids) argv.insert(argv.end(), {"--filter", "container=" + id});
+  auto done = run_checked(ctx, p, argv, {.cap = kShortCommand, .log_output = false});
+  if (!done) return std::unexpected(done.error());
+  for (const auto& name : output_lines(done->out)) ++deaths[name];
+  return deaths;
+}
+
+// `max_restarts` + `within`: the runbook's "container in a crash loop" criterion.
+void check_crash_loops(const ActionContext& ctx, const Params& p, const std::vector<ContainerState>& states,
+                       const std::map<std::string, long long>& deaths, Outcome& outcome) {
+  auto limit = p.integer("max_restarts", 0);
+  auto window = format_duration(p.duration("within", Millis(600'000)));
+  std::string looping;
+  for (const auto& c : states) {
+    auto it = deaths.find(c.name);
+    long long n = it == deaths.end() ? 0 : it->second;
+    bool ok = n <= limit;
+    outcome.observations.push_back({c.name + " restarts", fmt::format("{} in {}", n, window), ok});
+    if (!ok) looping += fmt::format("{}{} died {} times", looping.empty() ? "" : ", ", c.name, n);
+  }
+  if (looping.empty()) return;
+  outcome.ok = false;
+  outcome.message = fmt::format("{}crash loop ({}): {} in the last {} (more than {})", step_prefix(ctx),
+                                selection(p), looping, window, limit);
+}
+
+// Every container listed (no `expect_running`), or each expected one running and up.
+Outcome expectations(const ActionContext& ctx, const Params& p, const std::vector<ContainerState>& states) {
   auto expected = p.list("expect_running");
   Outcome outcome;
   if (expected.empty()) {
     size_t up = 0;
-    for (const auto& c : *states) {
+    for (const auto& c : states) {
       outcome.observations.push_back({c.name, c.describe(), true});
       up += c.up() ? 1 : 0;
     }
-    outcome.message = fmt::format("{} container(s) match {}, {} up", states->size(), selection(p), up);
+    outcome.message = fmt::format("{} container(s) match {}, {} up", states.size(), selection(p), up);
     return outcome;
   }
   std::string bad;
   for (const auto& name : expected) {
     bool ok = false;
-    auto state = state_of(*states, name, ok);
+    auto state = state_of(states, name, ok);
     outcome.observations.push_back({name, state, ok});
     if (!ok) bad += fmt::format("{}{}: {}", bad.empty() ? "" : "; ", name, state);
   }
@@ -90,6 +126,22 @@ Outcome run_ps(ActionContext& ctx, const Params& p) {
     return outcome;
   }
   outcome.message = fmt::format("{} expected container(s) running", expected.size());
+  return outcome;
+}
+
+Outcome run_ps(ActionContext& ctx, const Params& p) {
+  auto ids = list_ids(ctx, p, true);
+  if (!ids) return to_outcome(ids.error());
+  auto states = inspect_containers(ctx, p, *ids);
+  if (!states) return to_outcome(states.error());
+  if (!p.has("max_restarts")) return expectations(ctx, p, *states);
+  auto deaths = deaths_within(ctx, p, *ids, p.duration("within", Millis(600'000)));
+  if (!deaths) return to_outcome(deaths.error());
+  Outcome loops = Outcome::success("");
+  check_crash_loops(ctx, p, *states, *deaths, loops);
+  if (!loops.ok) return loops;
+  auto outcome = expectations(ctx, p, *states);
+  outcome.observations.insert(outcome.observations.end(), loops.observations.begin(), loops.observations.end());
   return outcome;
 }
 
@@ -136,6 +188,8 @@ void register_container_actions(Registry& registry) {
       .params = {{"project", ParamType::String},
                  {"filter", ParamType::StringList},
                  {"expect_running", ParamType::StringList},
+                 {"max_restarts", ParamType::Int},
+                 {"within", ParamType::Duration},
                  {"context", ParamType::String},
                  {"host", ParamType::String}},
       .destructive = false,
@@ -151,6 +205,9 @@ void register_container_actions(Registry& registry) {
               for (const auto& n : expected) names += (names.empty() ? "" : ", ") + n;
               text += "; expect running: " + names;
             }
+            if (p.has("max_restarts"))
+              text += fmt::format("; at most {} restarts each in {} (docker events)", p.integer("max_restarts", 0),
+                                  format_duration(p.duration("within", Millis(600'000))));
             return text;
           },
       .run = run_ps,

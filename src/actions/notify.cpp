@@ -59,6 +59,7 @@ Outcome delivered(std::string summary) {
 Outcome not_delivered(std::string reason) {
   reason = redact(reason);
   auto outcome = Outcome::success("not delivered: " + reason);
+  outcome.warning = true;
   outcome.data = {{"delivered", false}, {"error", reason}};
   return outcome;
 }

@@ -33,6 +33,7 @@ void prepare_steps(const plan::Plan& plan, RunRecord& record) {
         fresh.ended = old.ended;
         fresh.duration = old.duration;
         fresh.failure_ignored = old.failure_ignored;
+        fresh.warning = old.warning;
         fresh.observations = old.observations;
         fresh.log_excerpt = old.log_excerpt;
         fresh.data = old.data;

@@ -56,6 +56,7 @@ nlohmann::json step_to_json(const StepRecord& step) {
   j["ended"] = step.ended ? nlohmann::json(format_iso_utc(*step.ended)) : nlohmann::json();
   j["duration_ms"] = step.duration.count();
   j["failure_ignored"] = step.failure_ignored;
+  j["warning"] = step.warning;
   auto obs = nlohmann::json::array();
   for (const auto& o : step.observations)
     obs.push_back({{"name", o.name}, {"value", o.value}, {"ok", o.ok}});
@@ -79,6 +80,7 @@ StepRecord step_from_json(const nlohmann::json& j) {
   step.ended = time_or(j, "ended");
   step.duration = Millis(j.value("duration_ms", 0LL));
   step.failure_ignored = j.value("failure_ignored", false);
+  step.warning = j.value("warning", false);
   if (auto it = j.find("observations"); it != j.end() && it->is_array())
     for (const auto& o : *it)
       step.observations.push_back({str_or(o, "name"), str_or(o, "value"), o.value("ok", true)});

@@ -224,6 +224,7 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
   record.log_excerpt = redact(bound_excerpt(log));
   record.data = nlohmann::json::parse(redact(outcome.data.dump()), nullptr, false);
   if (record.data.is_discarded()) record.data = nlohmann::json::object();
+  record.warning = outcome.ok && outcome.warning;
 
   if (interrupted) {
     finish(step, record, StepStatus::Interrupted, "interrupted", env);

@@ -45,7 +45,9 @@ std::string ConsoleProgress::result_text(const engine::StepRecord& step) const {
   using engine::StepStatus;
   std::string took = fmt::format(" ({})", format_duration(step.duration));
   switch (step.status) {
-    case StepStatus::Ok: return paint("ok", kGreen) + took;
+    case StepStatus::Ok:
+      if (step.warning) return paint("ok, with a warning", kYellow) + took + ": " + step.message;
+      return paint("ok", kGreen) + took;
     case StepStatus::Failed:
       if (step.failure_ignored)
         return paint("failed (ignored)", kYellow) + took + ": " + step.message;

@@ -11,7 +11,7 @@ const Strings kEnglish{
     .versions_heading = "Versions", .from_version = "Rolled back from",
     .to_version = "Restored to", .target = "Target", .unknown = "unknown",
     .procedure_heading = "Procedure Executed",
-    .st_ok = "ok", .st_failed = "FAILED", .st_ignored = "failed (ignored: on_failure continue)",
+    .st_ok = "ok", .st_warning = "ok, with a warning", .st_failed = "FAILED", .st_ignored = "failed (ignored: on_failure continue)",
     .st_skipped = "skipped", .st_not_run = "not run", .st_interrupted = "INTERRUPTED",
     .st_described = "dry-run, not run", .st_running = "running when the report was written",
     .attempts = "attempts",
@@ -55,7 +55,7 @@ const Strings kSpanish{
     .versions_heading = "Versión Anterior", .from_version = "Versión Rollback",
     .to_version = "Versión Restaurada", .target = "Objetivo", .unknown = "desconocida",
     .procedure_heading = "Procedimiento Ejecutado",
-    .st_ok = "ok", .st_failed = "FALLÓ", .st_ignored = "falló (ignorado: on_failure continue)",
+    .st_ok = "ok", .st_warning = "ok, con advertencia", .st_failed = "FALLÓ", .st_ignored = "falló (ignorado: on_failure continue)",
     .st_skipped = "omitido", .st_not_run = "no ejecutado", .st_interrupted = "INTERRUMPIDO",
     .st_described = "simulación, no ejecutado", .st_running = "en curso al escribir el reporte",
     .attempts = "intentos",
@@ -129,7 +129,7 @@ std::string_view result_label(const Strings& s, ExitCode code) {
 std::string status_label(const Strings& s, const engine::StepRecord& step) {
   using engine::StepStatus;
   switch (step.status) {
-    case StepStatus::Ok: return std::string(s.st_ok);
+    case StepStatus::Ok: return std::string(step.warning ? s.st_warning : s.st_ok);
     case StepStatus::Failed: return std::string(step.failure_ignored ? s.st_ignored : s.st_failed);
     case StepStatus::Skipped: return std::string(s.st_skipped);
     case StepStatus::Pending: return std::string(s.st_not_run);

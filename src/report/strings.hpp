@@ -15,7 +15,7 @@ struct Strings {
   std::string_view reason_heading, no_reason;
   std::string_view versions_heading, from_version, to_version, target, unknown;
   std::string_view procedure_heading;
-  std::string_view st_ok, st_failed, st_ignored, st_skipped, st_not_run, st_interrupted,
+  std::string_view st_ok, st_warning, st_failed, st_ignored, st_skipped, st_not_run, st_interrupted,
       st_described, st_running, attempts;
   std::string_view time_heading, start, end, total, budget, over_budget, within_budget, no_budget;
   std::string_view state_heading, no_verify, state_ok, state_error;

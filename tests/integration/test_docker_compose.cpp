@@ -1,5 +1,6 @@
 // docker.compose, docker.ps and docker.stop against the real engine (compose v1 here).
 #include <filesystem>
+#include <thread>
 
 #include "test_docker_support.hpp"
 
@@ -102,6 +103,29 @@ TEST_CASE("compose up with wait fails naming a service that keeps restarting", "
   CHECK_THAT(outcome.message, Catch::Contains("flaky:"));
   REQUIRE(outcome.observations.size() == 1);
   CHECK_FALSE(outcome.observations[0].ok);
+}
+
+TEST_CASE("docker.ps max_restarts names a container in a crash loop from the engine's events", "[docker][integration]") {
+  dockertest::require_engine();
+  testing::TempDir dir;
+  dockertest::Cleanup cleanup;
+  auto project = dockertest::unique("rbtest");
+  cleanup.projects.push_back(project);
+  testing::write_text(dir / "docker-compose.yml", crashing(dockertest::image()));
+  Harness h;
+  REQUIRE(h.run("docker.compose", {{"dir", dir.path().string()}, {"project", project}, {"command", "up"}}).ok);
+  std::this_thread::sleep_for(std::chrono::seconds(4));  // several die/restart cycles
+
+  auto looping = h.run("docker.ps", {{"project", project}, {"max_restarts", 2}, {"within", "1m"}});
+  INFO(looping.message);
+  CHECK_FALSE(looping.ok);
+  CHECK_THAT(looping.message, Catch::Contains("crash loop (project " + project + "): ") && Catch::Contains("flaky") &&
+                                  Catch::Contains(" died "));
+  CHECK_THAT(looping.message, Catch::Contains("in the last 1m00s (more than 2)"));
+  auto tolerant = h.run("docker.ps", {{"project", project}, {"max_restarts", 1000}, {"within", "1m"}});
+  INFO(tolerant.message);
+  CHECK(tolerant.ok);
+  CHECK_THAT(tolerant.observations.back().value, Catch::EndsWith(" in 1m00s"));
 }
 
 TEST_CASE("compose refuses a missing compose file before running compose", "[docker][integration]") {

@@ -84,6 +84,9 @@ struct Observation {
 struct Outcome {
   bool ok = true;
   bool transient = false;         // a retry may help (timeouts, refused connections, 429)
+  // Succeeded, but the operator must see why not fully (a notification not delivered): the
+  // step does not fail the run, and the console and report say it in yellow.
+  bool warning = false;
   std::string message;            // success: a summary; failure: what, where, expected vs seen
   std::vector<Observation> observations;
   std::string log_excerpt;        // bounded output worth keeping in the report

@@ -36,6 +36,7 @@ struct StepRecord {
   std::optional<SystemTime> ended;
   Millis duration{0};
   bool failure_ignored = false;        // failed with on_failure: continue
+  bool warning = false;                // ok, with something to see (Outcome::warning)
   std::vector<actions::Observation> observations;
   std::string log_excerpt;             // bounded, redacted
   nlohmann::json data = nlohmann::json::object();
