@@ -68,16 +68,19 @@ int run_automatically(const GlobalOptions& global, const CheckArgs& a, const pla
     std::fprintf(stderr, "a run is in progress; it is left alone\n");
     return to_int(ExitCode::Locked);
   }
-  auto fresh = engine::load_criteria_state(state_file);
-  auto now = std::chrono::system_clock::now();
-  if (engine::in_cooldown(fresh.state, plan.name, plan.cooldown.value_or(engine::kDefaultCooldown), now)) {
-    std::printf("critical criteria hold, but %s ran automatically less than %s ago: not running again\n",
-                plan.name.c_str(), format_duration(plan.cooldown.value_or(engine::kDefaultCooldown)).c_str());
-    return to_int(ExitCode::CheckCritical);
+  {
+    engine::CriteriaStateLock serialized(state_file);
+    auto fresh = engine::load_criteria_state(state_file);
+    auto now = std::chrono::system_clock::now();
+    if (engine::in_cooldown(fresh.state, plan.name, plan.cooldown.value_or(engine::kDefaultCooldown), now)) {
+      std::printf("critical criteria hold, but %s ran automatically less than %s ago: not running again\n",
+                  plan.name.c_str(), format_duration(plan.cooldown.value_or(engine::kDefaultCooldown)).c_str());
+      return to_int(ExitCode::CheckCritical);
+    }
+    engine::record_auto_run(fresh.state, plan.name, run.run_id, now);
+    if (auto saved = engine::save_criteria_state(fresh.state, state_file); !saved)
+      print_error("cannot record the automatic run in " + state_file.string() + ": " + saved.error().message);
   }
-  engine::record_auto_run(fresh.state, plan.name, run.run_id, now);
-  if (auto saved = engine::save_criteria_state(fresh.state, state_file); !saved)
-    print_error("cannot record the automatic run in " + state_file.string() + ": " + saved.error().message);
   std::printf("critical criteria hold: running plan %s unattended (run %s)\n", plan.name.c_str(), run.run_id.c_str());
   std::fflush(stdout);
   return run_plan(global, run);
@@ -96,13 +99,17 @@ int check(const GlobalOptions& global, const CheckArgs& a) {
 
   auto probes = probe_all(plan, scope);
   auto state_file = state_dir(global) / "criteria.json";
-  auto loaded_state = engine::load_criteria_state(state_file);
-  if (!loaded_state.warning.empty()) std::fprintf(stderr, "warning: %s\n", loaded_state.warning.c_str());
-  auto now = std::chrono::system_clock::now();
-  auto decision = engine::decide_check(loaded_state.state, plan.name, probes, a.auto_run,
-                                       plan.cooldown.value_or(engine::kDefaultCooldown), now);
-  if (auto saved = engine::save_criteria_state(loaded_state.state, state_file); !saved)
-    print_error("cannot save " + state_file.string() + ": " + saved.error().message);
+  engine::CheckDecision decision;
+  {
+    engine::CriteriaStateLock serialized(state_file);
+    auto loaded_state = engine::load_criteria_state(state_file);
+    if (!loaded_state.warning.empty()) std::fprintf(stderr, "warning: %s\n", loaded_state.warning.c_str());
+    auto now = std::chrono::system_clock::now();
+    decision = engine::decide_check(loaded_state.state, plan.name, probes, a.auto_run,
+                                    plan.cooldown.value_or(engine::kDefaultCooldown), now);
+    if (auto saved = engine::save_criteria_state(loaded_state.state, state_file); !saved)
+      print_error("cannot save " + state_file.string() + ": " + saved.error().message);
+  }
   print_evaluations(global, decision.evaluations);
   if (global.json) {
     nlohmann::json out = nlohmann::json::array();

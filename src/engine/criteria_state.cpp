@@ -1,7 +1,12 @@
 // Criteria streaks for `rollback check`, persisted between invocations (see the header).
 #include <rollback/engine/criteria_state.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
@@ -78,6 +83,22 @@ std::string format_utc(SystemTime t) {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return text;
+}
+
+CriteriaStateLock::CriteriaStateLock(const std::filesystem::path& state_file) {
+  std::error_code ec;
+  if (state_file.has_parent_path()) std::filesystem::create_directories(state_file.parent_path(), ec);
+  auto path = state_file;
+  path += ".lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Without the lock file the update is only unserialized, as before: never refuse a check.
+  if (fd_ >= 0)
+    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+}
+
+CriteriaStateLock::~CriteriaStateLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 Criterion criterion_of(const plan::Criterion& c) {

@@ -69,6 +69,21 @@ struct LoadedCriteriaState {
 // state with a warning (a damaged state file must not stop monitoring).
 LoadedCriteriaState load_criteria_state(const std::filesystem::path& path);
 
+// Held around each load -> update -> save of the state file (not around the probes): twenty
+// `check` processes started by cron in the same second must not lose each other's updates;
+// an erased last_auto_run_at would lose the cooldown. A blocking flock on "<path>.lock",
+// released on destruction (or by the kernel when the process dies).
+class CriteriaStateLock {
+ public:
+  explicit CriteriaStateLock(const std::filesystem::path& state_file);
+  ~CriteriaStateLock();
+  CriteriaStateLock(const CriteriaStateLock&) = delete;
+  CriteriaStateLock& operator=(const CriteriaStateLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // Writes atomically (temp file + rename), creating the parent directory.
 Status save_criteria_state(const CriteriaState& state, const std::filesystem::path& path);
 
