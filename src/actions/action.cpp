@@ -86,7 +86,10 @@ bool ParamCheck::has(std::string_view key) const {
 
 const YAML::Node ParamCheck::node(std::string_view key) const {
   if (!with_.IsMap()) return YAML::Node();
-  return with_[std::string(key)];
+  // On a const node, a missing key gives yaml-cpp's invalid "zombie" node, which throws on
+  // the first IsMap(): absent is a plain null node here.
+  const YAML::Node found = with_[std::string(key)];
+  return found.IsDefined() ? found : YAML::Node();
 }
 
 std::optional<std::string> ParamCheck::literal(std::string_view key) const {

@@ -26,6 +26,16 @@ TEST_CASE("a step without a with map is reported as missing its parameters inste
   CHECK(got == std::vector<std::string>{"f.yaml:4:5: step 'a': wait.sleep needs parameter 'duration'"});
 }
 
+TEST_CASE("pg.query without `expect` validates instead of failing with an internal error") {
+  // Found by the fuzzer (a 5-minute run): the check of `expect` asked IsMap() of the invalid
+  // node yaml-cpp returns for a missing key, and `rollback validate` said "internal error:
+  // invalid node; first invalid key: \"expect\"" for any pg.query without it.
+  std::vector<std::string> got;
+  REQUIRE_NOTHROW(got = diagnostics_of("version: 1\nname: r\nsteps:\n  - id: a\n    action: pg.query\n"
+                                       "    with: {dsn: \"postgresql://app@db/app\", sql: \"SELECT 1\"}\n"));
+  CHECK(got.empty());
+}
+
 TEST_CASE("a misspelt with key gives an unknown-key error and a missing-parameter error, not a crash") {
   std::vector<std::string> got;
   REQUIRE_NOTHROW(got = diagnostics_of(

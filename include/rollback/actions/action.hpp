@@ -59,7 +59,7 @@ class ParamCheck {
       : file_(file), with_(with), step_(step), out_(out) {}
 
   bool has(std::string_view key) const;
-  const YAML::Node node(std::string_view key) const;
+  const YAML::Node node(std::string_view key) const;  // a null node when absent
   // The literal scalar, or nullopt when absent or containing ${...} (only known at run).
   std::optional<std::string> literal(std::string_view key) const;
   void error(std::string_view key, std::string message);  // at the key, or the step
