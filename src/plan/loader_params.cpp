@@ -156,7 +156,16 @@ void check_params(Loader& l, const YAML::Node& with, const actions::Action& acti
     auto& out = l.r.diagnostics();
     size_t before = out.size();
     actions::ParamCheck check(l.r.file(), with, at, out);
-    action.validate(check);
+    try {
+      action.validate(check);
+    } catch (const YAML::Exception& e) {
+      // A value of a shape the check did not expect ({[a]: 1} where a key must be text):
+      // said where it is, not as an internal error.
+      Location where = at;
+      if (!e.mark.is_null()) where = Location{l.r.file(), e.mark.line + 1, e.mark.column + 1};
+      out.push_back({where, fmt::format("{}: a parameter value here has an unexpected shape ({})", context,
+                                        e.msg.empty() ? e.what() : e.msg)});
+    }
     for (size_t i = before; i < out.size(); ++i)
       if (!out[i].message.starts_with(context)) out[i].message = context + ": " + out[i].message;
   }

@@ -36,6 +36,14 @@ TEST_CASE("pg.query without `expect` validates instead of failing with an intern
   CHECK(got.empty());
 }
 
+TEST_CASE("a parameter value of an unexpected shape is a located diagnostic, not an internal error") {
+  std::vector<std::string> got;
+  REQUIRE_NOTHROW(got = diagnostics_of("version: 1\nname: r\nsteps:\n  - id: a\n    action: pg.query\n"
+                                       "    with: {sql: \"SELECT 1\", expect: {[a]: 1}}\n"));
+  CHECK(got == std::vector<std::string>{
+                   "f.yaml:6:38: step 'a': a parameter value here has an unexpected shape (bad conversion)"});
+}
+
 TEST_CASE("a misspelt with key gives an unknown-key error and a missing-parameter error, not a crash") {
   std::vector<std::string> got;
   REQUIRE_NOTHROW(got = diagnostics_of(
