@@ -62,6 +62,9 @@ std::string state_of(const std::vector<ContainerState>& all, const std::string& 
   return text;
 }
 
+// `within` of the crash-loop check: how far back deaths count.
+Millis crash_window(const Params& p) { return p.duration("within", Millis(600'000)); }
+
 // Deaths per container name in the last `window`, from the engine's own event log (a
 // container's RestartCount has no time attached: 40 restarts may be a month old).
 Result<std::map<std::string, long long>> deaths_within(ActionContext& ctx, const Params& p,
@@ -80,10 +83,11 @@ Result<std::map<std::string, long long>> deaths_within(ActionContext& ctx, const
 }
 
 // `max_restarts` + `within`: the runbook's "container in a crash loop" criterion.
-void check_crash_loops(const ActionContext& ctx, const Params& p, const std::vector<ContainerState>& states,
-                       const std::map<std::string, long long>& deaths, Outcome& outcome) {
+Outcome check_crash_loops(const ActionContext& ctx, const Params& p, const std::vector<ContainerState>& states,
+                          const std::map<std::string, long long>& deaths) {
   auto limit = p.integer("max_restarts", 0);
-  auto window = format_duration(p.duration("within", Millis(600'000)));
+  auto window = format_duration(crash_window(p));
+  Outcome outcome;
   std::string looping;
   for (const auto& c : states) {
     auto it = deaths.find(c.name);
@@ -92,10 +96,11 @@ void check_crash_loops(const ActionContext& ctx, const Params& p, const std::vec
     outcome.observations.push_back({c.name + " restarts", fmt::format("{} in {}", n, window), ok});
     if (!ok) looping += fmt::format("{}{} died {} times", looping.empty() ? "" : ", ", c.name, n);
   }
-  if (looping.empty()) return;
+  if (looping.empty()) return outcome;
   outcome.ok = false;
   outcome.message = fmt::format("{}crash loop ({}): {} in the last {} (more than {})", step_prefix(ctx),
                                 selection(p), looping, window, limit);
+  return outcome;
 }
 
 // Every container listed (no `expect_running`), or each expected one running and up.
@@ -135,10 +140,9 @@ Outcome run_ps(ActionContext& ctx, const Params& p) {
   auto states = inspect_containers(ctx, p, *ids);
   if (!states) return to_outcome(states.error());
   if (!p.has("max_restarts")) return expectations(ctx, p, *states);
-  auto deaths = deaths_within(ctx, p, *ids, p.duration("within", Millis(600'000)));
+  auto deaths = deaths_within(ctx, p, *ids, crash_window(p));
   if (!deaths) return to_outcome(deaths.error());
-  Outcome loops = Outcome::success("");
-  check_crash_loops(ctx, p, *states, *deaths, loops);
+  auto loops = check_crash_loops(ctx, p, *states, *deaths);
   if (!loops.ok) return loops;
   auto outcome = expectations(ctx, p, *states);
   outcome.observations.insert(outcome.observations.end(), loops.observations.begin(), loops.observations.end());
@@ -207,7 +211,7 @@ void register_container_actions(Registry& registry) {
             }
             if (p.has("max_restarts"))
               text += fmt::format("; at most {} restarts each in {} (docker events)", p.integer("max_restarts", 0),
-                                  format_duration(p.duration("within", Millis(600'000))));
+                                  format_duration(crash_window(p)));
             return text;
           },
       .run = run_ps,

@@ -5,18 +5,15 @@
 // helper image present and the daemon answering BEFORE it touches the volume: a bad
 // backup must stop the rollback while the current data is still there (field lesson 5).
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <map>
-#include <mutex>
-#include <optional>
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/util/disk.hpp>
+#include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::actions::docker {
@@ -31,42 +28,6 @@ fs::path archive_path(const Params& p) {
   return ec ? fs::path(p.str("archive")) : path.lexically_normal();
 }
 
-// Archives this process has read through, with the stat they had then. A restore checks its
-// archive at preflight and again when it runs (preflight may have been minutes ago); the
-// second check reads a multi-gigabyte archive again only when the file changed in between
-// (size, mtime, ctime or inode moved: ctime cannot be set back by a writer).
-struct FileStamp {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = 0;
-  timespec mtime{}, ctime{};
-  bool operator==(const FileStamp& o) const {
-    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
-           mtime.tv_nsec == o.mtime.tv_nsec && ctime.tv_sec == o.ctime.tv_sec && ctime.tv_nsec == o.ctime.tv_nsec;
-  }
-};
-
-std::optional<FileStamp> stamp_of(const fs::path& path) {
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
-}
-
-std::mutex g_read_mutex;
-std::map<std::string, FileStamp> g_read_through;
-
-bool read_through_unchanged(const fs::path& archive) {
-  auto now = stamp_of(archive);
-  std::lock_guard lock(g_read_mutex);
-  auto it = g_read_through.find(archive.string());
-  return now && it != g_read_through.end() && it->second == *now;
-}
-
-void remember_read_through(const fs::path& archive, const std::optional<FileStamp>& before) {
-  std::lock_guard lock(g_read_mutex);
-  if (before && stamp_of(archive) == before) g_read_through[archive.string()] = *before;
-}
-
 // Reads the whole archive with the host's tar: a truncated or corrupt gzip fails here.
 Status check_archive_readable(ActionContext& ctx, const fs::path& archive) {
   auto where = step_prefix(ctx);
@@ -75,8 +36,8 @@ Status check_archive_readable(ActionContext& ctx, const fs::path& archive) {
   if (!fs::is_regular_file(archive, ec))
     return fail(fmt::format("{}archive {} is not a regular file", where, archive.string()));
   if (fs::file_size(archive, ec) == 0) return fail(fmt::format("{}archive {} is empty", where, archive.string()));
-  if (read_through_unchanged(archive)) return ok();
-  auto before = stamp_of(archive);
+  if (proven_unchanged(archive, "tar -tzf")) return ok();
+  auto proof = start_proof(archive);
   proc::Command command;
   command.argv = {"tar", "-tzf", archive.string()};
   command.timeout = ctx.remaining(Millis(0));
@@ -87,7 +48,7 @@ Status check_archive_readable(ActionContext& ctx, const fs::path& archive) {
     return fail(fmt::format("{}archive {} is not a readable tar.gz (tar -tzf: {}{}{})", where,
                             archive.string(), done->outcome(), last_error_line(*done).empty() ? "" : ", ",
                             last_error_line(*done)));
-  remember_read_through(archive, before);
+  remember_proof(proof, "tar -tzf");
   return ok();
 }
 

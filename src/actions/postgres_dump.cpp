@@ -73,28 +73,10 @@ Result<proc::Completed> run_checked(proc::Runner& runner, proc::Command cmd, con
 
 }  // namespace
 
-Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Millis timeout) {
-  fs::path from = params.str("from");
-  if (from.empty()) return fail("pg.restore needs `from` (the dump file)");
-  std::error_code ec;
-  if (!fs::is_regular_file(from, ec)) {
-    return fail(fmt::format("dump file {} {}", from.string(), fs::exists(from, ec) ? "is not a regular file" : "does not exist"));
-  }
-  VerifiedDump dump;
-  dump.size = fs::file_size(from, ec);
-  if (dump.size == 0) return fail(fmt::format("dump file {} is empty", from.string()));
-
-  auto want = expected_checksum(params, from);
-  if (!want) return std::unexpected(want.error());
-  auto have = sha256_file(from);
-  if (!have) return std::unexpected(have.error());
-  dump.checksum = *have;
-  if (!want->empty() && *want != *have) {
-    return fail(fmt::format("dump file {} fails its checksum: expected sha256 {}, file has {}",
-                            from.string(), *want, *have));
-  }
-
-  auto format = params.str("format", "auto");
+// Reads the dump end to end as its format requires (a custom archive through pg_restore, a
+// plain one's header and trailer) and sets dump.format.
+static Status read_through(proc::Runner& runner, const fs::path& from, std::string format, VerifiedDump& dump,
+                           Millis timeout) {
   bool custom_magic = read_range(from, 0, 5) == "PGDMP";
   if (format == "auto") format = custom_magic ? "custom" : "plain";
   if (format == "custom") {
@@ -125,6 +107,45 @@ Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Mil
   } else {
     return fail(fmt::format("`format` must be auto, plain or custom, not '{}'", format));
   }
+  return ok();
+}
+
+Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Millis timeout) {
+  fs::path from = params.str("from");
+  if (from.empty()) return fail("pg.restore needs `from` (the dump file)");
+  std::error_code ec;
+  if (!fs::is_regular_file(from, ec)) {
+    return fail(fmt::format("dump file {} {}", from.string(), fs::exists(from, ec) ? "is not a regular file" : "does not exist"));
+  }
+  VerifiedDump dump;
+  dump.size = fs::file_size(from, ec);
+  if (dump.size == 0) return fail(fmt::format("dump file {} is empty", from.string()));
+
+  auto want = expected_checksum(params, from);
+  if (!want) return std::unexpected(want.error());
+  // Preflight read the whole file already (checksum, every archive block): unchanged since,
+  // what it found stands.
+  auto checksum_differs = [&] {
+    return fail(fmt::format("dump file {} fails its checksum: expected sha256 {}, file has {}", from.string(),
+                            *want, dump.checksum));
+  };
+  // Preflight read the whole file already (checksum, every archive block): unchanged since,
+  // what it found stands.
+  auto format = params.str("format", "auto");
+  auto proof_name = "pg.restore format=" + format;
+  if (auto facts = proven_unchanged(from, proof_name)) {
+    dump.checksum = facts->substr(0, facts->find(' '));
+    dump.format = facts->ends_with(" custom") ? DumpFormat::Custom : DumpFormat::Plain;
+    if (!want->empty() && *want != dump.checksum) return checksum_differs();
+    return dump;
+  }
+  auto proof = start_proof(from);
+  auto have = sha256_file(from);
+  if (!have) return std::unexpected(have.error());
+  dump.checksum = *have;
+  if (!want->empty() && *want != dump.checksum) return checksum_differs();
+  if (auto read = read_through(runner, from, format, dump, timeout); !read) return std::unexpected(read.error());
+  remember_proof(proof, proof_name, dump.checksum + (dump.format == DumpFormat::Custom ? " custom" : " plain"));
   return dump;
 }
 

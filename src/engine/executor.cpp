@@ -99,13 +99,11 @@ std::string result_message(const RunRecord& record, ExitCode code, bool dry_run)
   }
 }
 
-}  // namespace
-
-namespace {
-
-bool sets_a_var(const actions::Action& action) {
+// Whether the step names a var for its action to set (`into: dump_file`); `params` null:
+// whether the action can set one at all.
+bool sets_a_var(const actions::Action& action, const actions::Params* params) {
   for (const auto& spec : action.params)
-    if (spec.sets_var) return true;
+    if (spec.sets_var && (!params || params->has(spec.name))) return true;
   return false;
 }
 
@@ -127,9 +125,9 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
     // A read-only step that names what later steps use runs now, so that those steps (the
     // restore of the dump it found) are checked before anything changes. Not once a step
     // that changes things comes before it: it may look for what that step makes.
-    bool finds_a_source = !changes_before && action->read_only && action->run && sets_a_var(*action);
+    bool may_find = !changes_before && action->read_only && action->run && sets_a_var(*action, nullptr);
     changes_before = changes_before || !action->read_only;
-    if (!action->preflight && !finds_a_source) continue;
+    if (!action->preflight && !may_find) continue;
     // Params naming vars that no step before has set are checked just before the step runs.
     if (!detail::references_defined(step.with, scratch)) continue;
     if (auto when = detail::evaluate_when(step.when, scratch); when && !*when) continue;
@@ -138,6 +136,8 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
       failures.push_back(redact(fmt::format("{}: {}", label, params.error().message)));
       continue;
     }
+    bool finds_a_source = may_find && sets_a_var(*action, &*params);
+    if (!action->preflight && !finds_a_source) continue;
     actions::ActionContext ctx{.step_id = step.id, .runner = runner_, .set_var = {}, .log = {}};
     ctx.dry_run = !finds_a_source;
     ctx.set_var = [&scratch](const std::string& name, const std::string& value) { scratch.set_var(name, value); };

@@ -2,7 +2,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -112,6 +115,50 @@ std::string sha256_hex(std::string_view data) {
   Sha256 hasher;
   hasher.update(data);
   return hasher.hex_digest();
+}
+
+namespace {
+
+std::optional<ProofToken::Stamp> stamp_of(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  auto ns = [](const timespec& t) { return static_cast<long long>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
+  return ProofToken::Stamp{st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
+}
+
+struct Proven {
+  ProofToken::Stamp stamp;
+  std::string facts;
+};
+std::mutex g_proofs_mutex;
+std::map<std::string, Proven> g_proofs;  // "proof\0path"
+
+std::string proof_key(const fs::path& path, std::string_view proof) {
+  return std::string(proof) + '\0' + path.string();
+}
+
+}  // namespace
+
+ProofToken start_proof(const fs::path& path) {
+  ProofToken token;
+  token.path_ = path;
+  token.before_ = stamp_of(path);
+  return token;
+}
+
+void remember_proof(const ProofToken& token, std::string_view proof, std::string facts) {
+  // Only when nothing changed while the proof was reading.
+  if (!token.before_ || stamp_of(token.path_) != token.before_) return;
+  std::lock_guard lock(g_proofs_mutex);
+  g_proofs[proof_key(token.path_, proof)] = Proven{*token.before_, std::move(facts)};
+}
+
+std::optional<std::string> proven_unchanged(const fs::path& path, std::string_view proof) {
+  auto now = stamp_of(path);
+  std::lock_guard lock(g_proofs_mutex);
+  auto it = g_proofs.find(proof_key(path, proof));
+  if (!now || it == g_proofs.end() || !(it->second.stamp == *now)) return std::nullopt;
+  return it->second.facts;
 }
 
 }  // namespace rollback

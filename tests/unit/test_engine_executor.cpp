@@ -233,6 +233,22 @@ TEST_CASE("preflight checks steps it can resolve now and skips those waiting for
   CHECK(calls().preflights == 2);
 }
 
+TEST_CASE("preflight runs a read-only step that sets a var first, so the step using it is checked too") {
+  reset();
+  rollback::plan::Scope scope;
+  auto registry = test_registry();
+  rollback::proc::SystemRunner runner;
+  Executor executor(registry, runner);
+  auto p = make_plan({step("look", "test.probe", "{value: unused}"),  // sets nothing: not run
+                      step("find", "test.probe", "{into: dump, value: missing}"),
+                      step("restore", "test.guarded", "{source: '${dump}'}")});
+  auto failures = executor.preflight(p, scope);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0] == "step restore (Step restore): source missing is absent");
+  CHECK(calls().ran == std::vector<std::string>{"find"});
+  CHECK_FALSE(scope.lookup("dump"));  // the real scope is untouched: the run sets it again
+}
+
 TEST_CASE("a destructive step whose preflight fails just before it runs fails without running") {
   reset();
   auto r = run_plan(make_plan({step("probe", "test.probe", "{into: src, value: missing}"),

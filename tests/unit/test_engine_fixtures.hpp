@@ -59,6 +59,7 @@ inline actions::Registry test_registry() {
   actions::Action probe;
   probe.name = "test.probe";
   probe.read_only = true;
+  probe.params = {{"into", actions::ParamType::String, false, {}, true}, {"value", actions::ParamType::String}};
   probe.run = [](actions::ActionContext& ctx, const actions::Params& p) {
     calls().ran.push_back(ctx.step_id);
     ctx.set_var(p.str("into"), p.str("value"));

@@ -1,7 +1,10 @@
 // Small filesystem helpers shared by the journal, the report and the adapters.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +24,33 @@ Result<std::string> read_file(const std::filesystem::path& path);
 // Hex SHA-256 of a file's content, streamed (constant memory).
 Result<std::string> sha256_file(const std::filesystem::path& path);
 std::string sha256_hex(std::string_view data);
+
+// Restore sources this process has read end to end and found good. A restore proves its
+// source at preflight and again when the step runs (preflight may have been minutes ago);
+// the second proof reads a multi-gigabyte file again only when it changed in between: its
+// size, mtime, ctime or inode moved (ctime cannot be set back by a writer). `proof` names
+// what was proved ("tar -tzf", "pg.restore format=auto"); `facts` is what the proof found,
+// handed back on a hit.
+class ProofToken;  // the file's stat before the proof started
+ProofToken start_proof(const std::filesystem::path& path);
+void remember_proof(const ProofToken& token, std::string_view proof, std::string facts = {});
+std::optional<std::string> proven_unchanged(const std::filesystem::path& path, std::string_view proof);
+
+class ProofToken {
+ public:
+  struct Stamp {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    long long mtime_ns = 0, ctime_ns = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+
+ private:
+  friend ProofToken start_proof(const std::filesystem::path& path);
+  friend void remember_proof(const ProofToken& token, std::string_view proof, std::string facts);
+  std::filesystem::path path_;
+  std::optional<Stamp> before_;
+};
 
 }  // namespace rollback
