@@ -2,116 +2,7 @@
 
 #include <algorithm>
 
-#include <rollback/plan/interpolate.hpp>
-
 namespace rollback::actions {
-namespace {
-
-const nlohmann::json& null_json() {
-  static const nlohmann::json n;
-  return n;
-}
-
-std::string scalar_text(const nlohmann::json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  if (v.is_null()) return "";
-  return v.dump();
-}
-
-}  // namespace
-
-bool Params::has(std::string_view key) const {
-  auto it = values_.find(key);
-  return it != values_.end() && !it->is_null();
-}
-
-const nlohmann::json& Params::raw(std::string_view key) const {
-  auto it = values_.find(key);
-  return it == values_.end() ? null_json() : *it;
-}
-
-std::string Params::str(std::string_view key, std::string_view fallback) const {
-  if (!has(key)) return std::string(fallback);
-  return scalar_text(raw(key));
-}
-
-long long Params::integer(std::string_view key, long long fallback) const {
-  if (!has(key)) return fallback;
-  const auto& v = raw(key);
-  if (v.is_number_integer()) return v.get<long long>();
-  try {
-    return std::stoll(scalar_text(v));
-  } catch (...) {
-    return fallback;
-  }
-}
-
-bool Params::flag(std::string_view key, bool fallback) const {
-  if (!has(key)) return fallback;
-  const auto& v = raw(key);
-  if (v.is_boolean()) return v.get<bool>();
-  return plan::truthy(scalar_text(v));
-}
-
-Millis Params::duration(std::string_view key, Millis fallback) const {
-  if (!has(key)) return fallback;
-  auto d = parse_duration(scalar_text(raw(key)));
-  return d ? *d : fallback;
-}
-
-std::vector<std::string> Params::list(std::string_view key) const {
-  std::vector<std::string> out;
-  if (!has(key)) return out;
-  const auto& v = raw(key);
-  if (v.is_array()) {
-    for (const auto& item : v) out.push_back(scalar_text(item));
-  } else {
-    out.push_back(scalar_text(v));
-  }
-  return out;
-}
-
-std::map<std::string, std::string> Params::map(std::string_view key) const {
-  std::map<std::string, std::string> out;
-  const auto& v = raw(key);
-  if (!v.is_object()) return out;
-  for (const auto& [k, item] : v.items()) out[k] = scalar_text(item);
-  return out;
-}
-
-bool ParamCheck::has(std::string_view key) const {
-  return with_.IsMap() && with_[std::string(key)].IsDefined() && !with_[std::string(key)].IsNull();
-}
-
-const YAML::Node ParamCheck::node(std::string_view key) const {
-  if (!with_.IsMap()) return YAML::Node();
-  // On a const node, a missing key gives yaml-cpp's invalid "zombie" node, which throws on
-  // the first IsMap(): absent is a plain null node here.
-  const YAML::Node found = with_[std::string(key)];
-  return found.IsDefined() ? found : YAML::Node();
-}
-
-std::optional<std::string> ParamCheck::literal(std::string_view key) const {
-  if (!has(key)) return std::nullopt;
-  auto n = node(key);
-  if (!n.IsScalar()) return std::nullopt;
-  auto text = n.Scalar();
-  if (text.find("${") != std::string::npos) return std::nullopt;
-  return text;
-}
-
-void ParamCheck::error(std::string_view key, std::string message) {
-  if (has(key)) {
-    out_.push_back({plan::location_of(file_, node(key)), std::move(message)});
-  } else {
-    error_at_step(std::move(message));
-  }
-}
-
-void ParamCheck::error_at_step(std::string message) {
-  out_.push_back({step_, std::move(message)});
-}
 
 Outcome Outcome::success(std::string message) {
   Outcome o;
@@ -133,22 +24,6 @@ Millis ActionContext::remaining(Millis cap) const {
   if (left.count() < 1) left = Millis(1);
   if (cap.count() == 0) return left;
   return std::min(left, cap);
-}
-
-void Registry::add(Action action) {
-  auto name = action.name;
-  actions_.insert_or_assign(std::move(name), std::move(action));
-}
-
-const Action* Registry::find(std::string_view name) const {
-  auto it = actions_.find(name);
-  return it == actions_.end() ? nullptr : &it->second;
-}
-
-std::vector<std::string> Registry::names() const {
-  std::vector<std::string> out;
-  for (const auto& [name, action] : actions_) out.push_back(name);
-  return out;
 }
 
 }  // namespace rollback::actions

@@ -13,11 +13,6 @@
 namespace rollback::actions::coolify {
 namespace {
 
-ParamSpec param(std::string name, ParamType type, bool required = false, std::vector<std::string> choices = {},
-                bool sets_var = false) {
-  return ParamSpec{std::move(name), type, required, std::move(choices), sets_var};
-}
-
 using Clock = std::chrono::steady_clock;
 
 std::string short_commit(const std::string& c) { return c.substr(0, 12); }
@@ -199,8 +194,8 @@ Action rollback_action() {
   Action a;
   a.name = "coolify.rollback";
   a.summary = "redeploy a Coolify application at its last good deployment and wait for it";
-  a.params = {param("url", ParamType::String, true),      param("token", ParamType::String, true),
-              param("application", ParamType::String, true), param("to", ParamType::String),
+  a.params = {param("url").required().names(plan::Names::Url),         param("token").required(),
+              param("application").required().names(plan::Names::Identifier), param("to"),
               param("wait", ParamType::Duration),         param("poll", ParamType::Duration),
               param("insecure", ParamType::Bool),         param("take", ParamType::Int)};
   a.destructive = true;

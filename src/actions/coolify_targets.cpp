@@ -1,8 +1,8 @@
 // The `from: coolify` target source: an application's deployments as rollback targets.
+#include <rollback/util/time.hpp>
 #include <rollback/actions/coolify.hpp>
 
 #include <algorithm>
-#include <ctime>
 
 #include <fmt/format.h>
 
@@ -12,26 +12,19 @@
 namespace rollback::actions::coolify {
 namespace {
 
-ParamSpec param(std::string name, ParamType type, bool required = false, std::vector<std::string> choices = {},
-                bool sets_var = false) {
-  return ParamSpec{std::move(name), type, required, std::move(choices), sets_var};
-}
-
 // Coolify writes "2026-08-01T10:20:30.000000Z" (or "2026-08-01 10:20:30"): UTC.
 std::chrono::system_clock::time_point parse_time(const std::string& text) {
-  std::tm tm{};
   if (text.size() < 19) return {};
   std::string norm = text.substr(0, 19);
   norm[10] = 'T';
-  if (!strptime(norm.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  return parse_iso_utc(norm + "Z").value_or(SystemTime{});
 }
 
 Action target_schema() {
   Action a;
   a.name = "target.coolify";
-  a.params = {param("url", ParamType::String, true),  param("token", ParamType::String, true),
-              param("application", ParamType::String, true), param("insecure", ParamType::Bool),
+  a.params = {param("url").required().names(plan::Names::Url), param("token").required(),
+              param("application").required().names(plan::Names::Identifier), param("insecure", ParamType::Bool),
               param("take", ParamType::Int)};
   return a;
 }
@@ -40,7 +33,7 @@ Action target_schema() {
 
 Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, const plan::Scope& scope) {
   static const Action schema = target_schema();
-  auto params = plan::resolve_params(spec.with, scope, schema);
+  auto params = plan::resolve_params(spec.with, scope, schema.params);
   if (!params) return fail("target.with: " + params.error().message);
   ClientOptions o;
   o.url = params->str("url");

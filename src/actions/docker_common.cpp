@@ -1,4 +1,5 @@
 // Shared plumbing of the docker.* actions (include/rollback/actions/docker_common.hpp).
+#include <rollback/util/text.hpp>
 #include <rollback/actions/docker_common.hpp>
 
 #include <fmt/format.h>
@@ -229,16 +230,31 @@ Result<bool> volume_exists(ActionContext& ctx, const Params& p, const std::strin
   return std::unexpected(explain(ctx, p, "docker volume inspect " + volume, done));
 }
 
-std::vector<std::string> output_lines(std::string_view text) {
-  std::vector<std::string> lines;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    auto line = trim_output(text.substr(0, nl));
-    if (!line.empty()) lines.push_back(std::move(line));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return lines;
+std::vector<std::string> output_lines(std::string_view text) { return nonempty_lines(text); }
+
+// Container ids matching the step's selection; `all` includes stopped ones.
+Result<std::vector<std::string>> list_containers(ActionContext& ctx, const Params& p, bool all) {
+  auto argv = docker_argv(p);
+  argv.insert(argv.end(), {"ps", "-q", "--no-trunc"});
+  if (all) argv.push_back("-a");
+  if (p.has("project"))
+    argv.insert(argv.end(), {"--filter", "label=com.docker.compose.project=" + p.str("project")});
+  for (const auto& f : p.list("filter")) argv.insert(argv.end(), {"--filter", "name=" + f});
+  auto done = run_checked(ctx, p, argv, {.cap = kShortCommand, .log_output = false});
+  if (!done) return std::unexpected(done.error());
+  return output_lines(done->out);
+}
+
+std::string selection(const Params& p) {
+  std::string text;
+  if (p.has("project")) text = "project " + p.str("project");
+  for (const auto& f : p.list("filter")) text += (text.empty() ? "name~" : ", name~") + f;
+  return text;
+}
+
+void validate_selection(ParamCheck& check) {
+  if (!check.has("project") && !check.has("filter"))
+    check.error_at_step("needs `project` (a compose project) or `filter` (a container name filter)");
 }
 
 bool ContainerState::up() const {
@@ -291,6 +307,7 @@ void register_docker_actions(Registry& registry) {
   docker::register_compose_action(registry);
   docker::register_container_actions(registry);
   docker::register_volume_actions(registry);
+  docker::register_stats_action(registry);
 }
 
 }  // namespace rollback::actions

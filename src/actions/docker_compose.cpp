@@ -47,6 +47,8 @@ std::vector<std::string> command_args(const Params& p) {
     args.push_back("--no-color");
     if (p.has("tail")) args.push_back("--tail=" + p.str("tail"));
   }
+  // A service named "-v" must stay a service name.
+  if (!services.empty()) args.push_back("--");
   args.insert(args.end(), services.begin(), services.end());
   return args;
 }
@@ -105,6 +107,7 @@ Result<std::map<std::string, ServiceView>> observe(ActionContext& ctx, const Par
     ids = run_checked(ctx, p, argv, {.cap = kShortCommand});
   } else {
     std::vector<std::string> args{"ps", "-q"};
+    if (!services.empty()) args.push_back("--");
     args.insert(args.end(), services.begin(), services.end());
     auto argv = full_argv(ctx, p, args);
     if (!argv) return std::unexpected(argv.error());
@@ -322,23 +325,22 @@ void register_compose_action(Registry& registry) {
   registry.add(Action{
       .name = "docker.compose",
       .summary = "run docker compose (v2) or docker-compose (v1) on a project",
-      .params = {{"dir", ParamType::String},
-                 {"project", ParamType::String},
-                 {"file", ParamType::String},
-                 {"env_file", ParamType::String},
-                 {"command", ParamType::String, false,
-                  {"ps", "up", "down", "stop", "start", "restart", "logs"}},
-                 {"remove_orphans", ParamType::Bool},
-                 {"volumes", ParamType::Bool},
-                 {"wait", ParamType::Any},
-                 {"poll", ParamType::Duration},
-                 {"stable", ParamType::Int},
-                 {"settle", ParamType::Duration},
-                 {"services", ParamType::StringList},
-                 {"tail", ParamType::Int},
-                 {"to", ParamType::String},
-                 {"context", ParamType::String},
-                 {"host", ParamType::String}},
+      .params = {param("dir").names(plan::Names::Path),
+                 param("project").names(plan::Names::Identifier),
+                 param("file").names(plan::Names::Path),
+                 param("env_file").names(plan::Names::Path),
+                 param("command").choices({"ps", "up", "down", "stop", "start", "restart", "logs"}),
+                 param("remove_orphans", ParamType::Bool),
+                 param("volumes", ParamType::Bool),
+                 param("wait", ParamType::Any),
+                 param("poll", ParamType::Duration),
+                 param("stable", ParamType::Int),
+                 param("settle", ParamType::Duration),
+                 param("services", ParamType::StringList).names(plan::Names::Identifier),
+                 param("tail", ParamType::Int),
+                 param("to").names(plan::Names::Path),
+                 param("context").names(plan::Names::Identifier),
+                 param("host").names(plan::Names::Identifier)},
       // `down` removes containers (and with `volumes`, data): a step may say
       // `destructive: false` for ps / logs / up.
       .destructive = true,

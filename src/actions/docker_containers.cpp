@@ -12,28 +12,8 @@
 namespace rollback::actions::docker {
 namespace {
 
-// Container ids matching the step's selection; `all` includes stopped ones.
-Result<std::vector<std::string>> list_ids(ActionContext& ctx, const Params& p, bool all) {
-  auto argv = docker_argv(p);
-  argv.insert(argv.end(), {"ps", "-q", "--no-trunc"});
-  if (all) argv.push_back("-a");
-  if (p.has("project"))
-    argv.insert(argv.end(), {"--filter", "label=com.docker.compose.project=" + p.str("project")});
-  for (const auto& f : p.list("filter")) argv.insert(argv.end(), {"--filter", "name=" + f});
-  auto done = run_checked(ctx, p, argv, {.cap = kShortCommand, .log_output = false});
-  if (!done) return std::unexpected(done.error());
-  return output_lines(done->out);
-}
-
-std::string selection(const Params& p) {
-  std::string text;
-  if (p.has("project")) text = "project " + p.str("project");
-  for (const auto& f : p.list("filter")) text += (text.empty() ? "name~" : ", name~") + f;
-  return text;
-}
-
 Outcome run_stop(ActionContext& ctx, const Params& p) {
-  auto ids = list_ids(ctx, p, false);
+  auto ids = list_containers(ctx, p, false);
   if (!ids) return to_outcome(ids.error());
   if (ids->empty()) return Outcome::success(fmt::format("no running containers match {}", selection(p)));
   auto argv = docker_argv(p);
@@ -135,7 +115,7 @@ Outcome expectations(const ActionContext& ctx, const Params& p, const std::vecto
 }
 
 Outcome run_ps(ActionContext& ctx, const Params& p) {
-  auto ids = list_ids(ctx, p, true);
+  auto ids = list_containers(ctx, p, true);
   if (!ids) return to_outcome(ids.error());
   auto states = inspect_containers(ctx, p, *ids);
   if (!states) return to_outcome(states.error());
@@ -147,11 +127,6 @@ Outcome run_ps(ActionContext& ctx, const Params& p) {
   auto outcome = expectations(ctx, p, *states);
   outcome.observations.insert(outcome.observations.end(), loops.observations.begin(), loops.observations.end());
   return outcome;
-}
-
-void validate_selection(ParamCheck& check) {
-  if (!check.has("project") && !check.has("filter"))
-    check.error_at_step("needs `project` (a compose project) or `filter` (a container name filter)");
 }
 
 std::string describe_ps_argv(const Params& p, bool all) {
@@ -170,11 +145,11 @@ void register_container_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.stop",
       .summary = "stop every running container matching a name filter (or compose project)",
-      .params = {{"filter", ParamType::StringList},
-                 {"project", ParamType::String},
-                 {"time", ParamType::Int},
-                 {"context", ParamType::String},
-                 {"host", ParamType::String}},
+      .params = {param("filter", ParamType::StringList).names(plan::Names::Identifier),
+                 param("project").names(plan::Names::Identifier),
+                 param("time", ParamType::Int),
+                 param("context").names(plan::Names::Identifier),
+                 param("host").names(plan::Names::Identifier)},
       .destructive = true,
       .rerun_safe = true,
       .validate = validate_selection,
@@ -189,13 +164,13 @@ void register_container_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.ps",
       .summary = "containers of a project or name filter; fails unless expected ones are running",
-      .params = {{"project", ParamType::String},
-                 {"filter", ParamType::StringList},
-                 {"expect_running", ParamType::StringList},
-                 {"max_restarts", ParamType::Int},
-                 {"within", ParamType::Duration},
-                 {"context", ParamType::String},
-                 {"host", ParamType::String}},
+      .params = {param("project").names(plan::Names::Identifier),
+                 param("filter", ParamType::StringList).names(plan::Names::Identifier),
+                 param("expect_running", ParamType::StringList).names(plan::Names::Identifier),
+                 param("max_restarts", ParamType::Int),
+                 param("within", ParamType::Duration),
+                 param("context").names(plan::Names::Identifier),
+                 param("host").names(plan::Names::Identifier)},
       .destructive = false,
       .read_only = true,
       .rerun_safe = true,

@@ -202,9 +202,8 @@ std::string describe_volume_run(const Params& p, bool restore) {
 }
 
 std::vector<ParamSpec> volume_params(std::vector<ParamSpec> extra) {
-  std::vector<ParamSpec> params{{"volume", ParamType::String, true},
-                                {"context", ParamType::String},
-                                {"host", ParamType::String}};
+  std::vector<ParamSpec> params{param("volume").required().names(plan::Names::Identifier), param("context").names(plan::Names::Identifier),
+                                param("host").names(plan::Names::Identifier)};
   params.insert(params.end(), extra.begin(), extra.end());
   return params;
 }
@@ -220,9 +219,8 @@ void register_volume_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.volume.backup",
       .summary = "archive a volume's content into a .tar.gz on the host (verified readable)",
-      .params = volume_params({{"archive", ParamType::String, true},
-                               {"image", ParamType::String},
-                               {"check_space", ParamType::Bool}}),
+      .params = volume_params({param("archive").required().names(plan::Names::Path), param("image").names(plan::Names::Identifier),
+                               param("check_space", ParamType::Bool)}),
       .destructive = false,
       .rerun_safe = true,
       .validate = validate_archive,
@@ -233,9 +231,8 @@ void register_volume_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.volume.restore",
       .summary = "replace a volume's content with a .tar.gz, after proving the archive readable",
-      .params = volume_params({{"archive", ParamType::String, true},
-                               {"image", ParamType::String},
-                               {"clean", ParamType::Bool}}),
+      .params = volume_params({param("archive").required().names(plan::Names::Path), param("image").names(plan::Names::Identifier),
+                               param("clean", ParamType::Bool)}),
       .destructive = true,
       .rerun_safe = true,
       .validate = validate_archive,
@@ -258,7 +255,7 @@ void register_volume_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.volume.remove",
       .summary = "remove a volume (absent is fine unless must_exist)",
-      .params = volume_params({{"must_exist", ParamType::Bool}, {"force", ParamType::Bool}}),
+      .params = volume_params({param("must_exist", ParamType::Bool), param("force", ParamType::Bool)}),
       .destructive = true,
       .describe = [](const Params& p) { return proc::display_command({"docker", "volume", "rm", p.str("volume")}); },
       .run = run_remove,

@@ -1,6 +1,7 @@
 // exec.run: a program from an argv list, or a literal /bin/sh script written in the plan.
 #include <fmt/format.h>
 
+#include <rollback/util/text.hpp>
 #include <rollback/actions/adapters.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/util/redact.hpp>
@@ -35,7 +36,7 @@ Outcome run_exec(ActionContext& ctx, const Params& p) {
                                         done->timed_out);
   outcome.log_excerpt = output_excerpt(*done);
   outcome.observations.push_back({"exit", std::to_string(done->exit_code), outcome.ok});
-  if (outcome.ok && p.has("into")) ctx.set_var(p.str("into"), trim_output(done->out));
+  if (outcome.ok && p.has("into")) ctx.set_var(p.str("into"), std::string(trim(done->out)));
   return outcome;
 }
 
@@ -67,12 +68,12 @@ void register_exec_actions(Registry& registry) {
   registry.add(Action{
       .name = "exec.run",
       .summary = "run a program (argv list) or a literal /bin/sh script from the plan",
-      .params = {{"argv", ParamType::StringList},
-                 {"shell", ParamType::String},
-                 {"env", ParamType::StringMap},
-                 {"cwd", ParamType::String},
-                 {"expect_exit", ParamType::Int},
-                 {"into", ParamType::String, false, {}, true}},
+      .params = {param("argv", ParamType::StringList),
+                 param("shell"),
+                 param("env", ParamType::StringMap),
+                 param("cwd").names(plan::Names::Path),
+                 param("expect_exit", ParamType::Int),
+                 param("into").sets_var()},
       .destructive = false,
       .read_only = false,
       .rerun_safe = true,

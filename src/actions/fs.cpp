@@ -158,46 +158,45 @@ void register_fs_actions(Registry& registry) {
   };
   registry.add(Action{.name = "fs.copy",
                       .summary = "copy a file or directory (atomically per file)",
-                      .params = {{"from", ParamType::String, true},
-                                 {"to", ParamType::String, true},
-                                 {"contents", ParamType::Bool}},
+                      .params = {param("from").required().names(plan::Names::Path), param("to").required().names(plan::Names::Path),
+                                 param("contents", ParamType::Bool)},
                       .describe = describe_from_to("copy"),
                       .preflight = preflight_source,
                       .run = run_copy});
   registry.add(Action{.name = "fs.move",
                       .summary = "move a file or directory",
-                      .params = {{"from", ParamType::String, true}, {"to", ParamType::String, true}},
+                      .params = {param("from").required().names(plan::Names::Path), param("to").required().names(plan::Names::Path)},
                       .rerun_safe = false,
                       .describe = describe_from_to("move"),
                       .preflight = preflight_source,
                       .run = run_move});
   registry.add(Action{.name = "fs.mkdir",
                       .summary = "create a directory and its parents",
-                      .params = {{"path", ParamType::String, true}},
+                      .params = {param("path").required().names(plan::Names::Path)},
                       .describe = [](const Params& p) { return "mkdir -p " + p.str("path"); },
                       .run = run_mkdir});
   registry.add(Action{.name = "fs.remove",
                       .summary = "remove a file or directory tree",
-                      .params = {{"path", ParamType::String, true}, {"must_exist", ParamType::Bool}},
+                      .params = {param("path").required().names(plan::Names::Path), param("must_exist", ParamType::Bool)},
                       .destructive = true,
                       .validate = validate_remove,
                       .describe = [](const Params& p) { return "rm -rf " + p.str("path"); },
                       .run = run_remove});
   registry.add(Action{.name = "fs.latest",
                       .summary = "the newest path matching a glob, into a var",
-                      .params = {{"glob", ParamType::String, true},
-                                 {"into", ParamType::String, true, {}, true},
-                                 {"kind", ParamType::String, false, {"any", "file", "dir"}}},
+                      .params = {param("glob").required().names(plan::Names::Path), param("into").required().sets_var(),
+                                 param("kind").choices({"any", "file", "dir"})},
                       .read_only = true,
                       .describe = [](const Params& p) { return fmt::format("newest of {} -> ${{{}}}", p.str("glob"), p.str("into")); },
                       .run = run_latest});
   register_checksum_action(registry);
+  register_disk_free_action(registry);
 }
 
 void register_wait_actions(Registry& registry) {
   registry.add(Action{.name = "wait.sleep",
                       .summary = "wait for a fixed time",
-                      .params = {{"duration", ParamType::Duration, true}},
+                      .params = {param("duration", ParamType::Duration).required()},
                       .describe = [](const Params& p) { return "sleep " + p.str("duration"); },
                       .run = run_sleep});
 }

@@ -34,9 +34,8 @@ void register_checksum_action(Registry& registry) {
   registry.add(Action{
       .name = "fs.checksum",
       .summary = "write or verify a SHA256SUMS file",
-      .params = {{"dir", ParamType::String, true},
-                 {"mode", ParamType::String, true, {"write", "verify"}},
-                 {"file", ParamType::String}},
+      .params = {param("dir").required().names(plan::Names::Path), param("mode").required().choices({"write", "verify"}),
+                 param("file").names(plan::Names::Path)},
       .describe =
           [](const Params& p) {
             return fmt::format("{} {}/{}", p.str("mode") == "write" ? "write" : "verify",

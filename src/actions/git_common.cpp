@@ -1,5 +1,6 @@
 // Running git and reading its answers: shared by git.revert, git.current and the
 // `from: git` target source.
+#include <rollback/util/text.hpp>
 #include <rollback/actions/git.hpp>
 
 #include <map>
@@ -12,11 +13,6 @@
 
 namespace rollback::actions::git {
 namespace {
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> out;

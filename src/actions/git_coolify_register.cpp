@@ -9,8 +9,8 @@ void register_git_coolify_actions(Registry& registry) {
   registry.add(git::revert_action());
   registry.add(git::current_action());
   registry.add(coolify::rollback_action());
-  plan::register_target_source("git", git::list_from_spec);
-  plan::register_target_source("coolify", coolify::list_from_spec);
+  registry.add_target_source("git", git::list_from_spec);
+  registry.add_target_source("coolify", coolify::list_from_spec);
 }
 
 }  // namespace rollback::actions

@@ -9,11 +9,6 @@
 namespace rollback::actions::git {
 namespace {
 
-ParamSpec param(std::string name, ParamType type, bool required = false, std::vector<std::string> choices = {},
-                bool sets_var = false) {
-  return ParamSpec{std::move(name), type, required, std::move(choices), sets_var};
-}
-
 Outcome current(ActionContext& ctx, const Params& p) {
   auto head = resolve(ctx.runner, p.str("repo"), p.str("rev", "HEAD"));
   if (!head) return Outcome::failure("with.repo: " + head.error().message);
@@ -32,9 +27,7 @@ Action current_action() {
   Action a;
   a.name = "git.current";
   a.summary = "read the commit a git work tree is at (into a var)";
-  a.params = {param("repo", ParamType::String, true),
-              param("rev", ParamType::String),
-              param("into", ParamType::String, false, {}, true)};
+  a.params = {param("repo").required().names(plan::Names::Path), param("rev"), param("into").sets_var()};
   a.read_only = true;
   a.describe = [](const Params& p) {
     return fmt::format("read {} of {}{}", p.str("rev", "HEAD"), p.str("repo"),
@@ -49,16 +42,14 @@ Action current_action() {
 Action target_schema() {
   Action a;
   a.name = "target.git";
-  a.params = {param("repo", ParamType::String, true),
-              param("ref", ParamType::String),
-              param("tags", ParamType::String),
+  a.params = {param("repo").required().names(plan::Names::Path), param("ref").names(plan::Names::Identifier), param("tags"),
               param("limit", ParamType::Int)};
   return a;
 }
 
 Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, const plan::Scope& scope) {
   static const Action schema = target_schema();
-  auto params = plan::resolve_params(spec.with, scope, schema);
+  auto params = plan::resolve_params(spec.with, scope, schema.params);
   if (!params) return fail("target.with: " + params.error().message);
   if (params->str("repo").empty()) return fail("target.with.repo: required for from: git");
   proc::SystemRunner runner;

@@ -3,6 +3,7 @@
 // is pushed only with --force-with-lease against the tip seen at preflight (never a bare -f),
 // so a colleague's push made in the meantime is never overwritten; when a push fails the
 // local branch is put back where it was, so local and remote never disagree silently.
+#include <rollback/util/text.hpp>
 #include <rollback/actions/git.hpp>
 
 #include <filesystem>
@@ -14,16 +15,6 @@
 
 namespace rollback::actions::git {
 namespace {
-
-ParamSpec param(std::string name, ParamType type, bool required = false, std::vector<std::string> choices = {},
-                bool sets_var = false) {
-  return ParamSpec{std::move(name), type, required, std::move(choices), sets_var};
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -307,11 +298,11 @@ Action revert_action() {
   Action a;
   a.name = "git.revert";
   a.summary = "put a git branch back at a commit (reset or revert) and push it with a lease";
-  a.params = {param("repo", ParamType::String, true),
-              param("to", ParamType::String, true),
-              param("mode", ParamType::String, false, {"reset", "revert"}),
+  a.params = {param("repo").required().names(plan::Names::Path),
+              param("to").required().names(plan::Names::Identifier),
+              param("mode").choices({"reset", "revert"}),
               param("push", ParamType::Any),
-              param("branch", ParamType::String)};
+              param("branch").names(plan::Names::Identifier)};
   a.destructive = true;
   // A reset already pushed makes a rerun a no-op, but a rerun after a crash between reset
   // and push must not be taken blindly: let the operator decide.

@@ -14,14 +14,6 @@
 namespace rollback::actions::http {
 namespace {
 
-ParamSpec param(std::string name, ParamType type = ParamType::String, bool required = false) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.type = type;
-  p.required = required;
-  return p;
-}
-
 std::string lower(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
@@ -157,6 +149,10 @@ Outcome perform(ActionContext& ctx, const Params& params, const char* default_me
       all_transient = all_transient && verdict.transient;
       failures.push_back(fmt::format("{} {}: {}; observed {}", req.method, url, verdict.problem, seen(res)));
     }
+    // An unanswered request has no latency worth averaging: it counts as an error only.
+    if (res.transferred)
+      out.measurements.push_back({plan::Metric::LatencyMs, url, static_cast<double>(res.latency.count())});
+    out.measurements.push_back({plan::Metric::Error, url, verdict.ok ? 0.0 : 1.0});
     if (requests.size() == 1) {
       out.observations.push_back({"status", res.transferred ? std::to_string(res.status) : "none", verdict.ok});
       out.observations.push_back({"latency", format_duration(res.latency), verdict.ok});
@@ -243,7 +239,8 @@ void validate(ParamCheck& check) {
 }
 
 std::vector<ParamSpec> common_params() {
-  return {param("url"), param("urls", ParamType::StringList), param("method"),
+  return {param("url").names(plan::Names::Url), param("urls", ParamType::StringList).names(plan::Names::Url),
+          param("method"),
           param("headers", ParamType::StringMap), param("body"), param("expect_status", ParamType::Any),
           param("timeout", ParamType::Duration), param("insecure", ParamType::Bool)};
 }

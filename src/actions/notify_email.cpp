@@ -2,13 +2,13 @@
 // failures are reported, never turned into a failed step.
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 #include <memory>
 #include <mutex>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <rollback/util/time.hpp>
 #include <rollback/actions/notify.hpp>
 #include <rollback/util/redact.hpp>
 
@@ -155,11 +155,7 @@ std::string envelope_address(std::string_view mailbox) {
 }
 
 std::string format_mail(const Mail& mail) {
-  std::time_t t = std::chrono::system_clock::to_time_t(mail.date);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char date[64];
-  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  std::string date = format_utc(mail.date, kMailDateUtc);
   std::vector<std::string> to;
   for (const auto& r : mail.to) to.push_back(header_value(r));
   return fmt::format(
@@ -174,14 +170,14 @@ Action email_action() {
   return Action{
       .name = "notify.email",
       .summary = "send a plain-text mail through an SMTP relay",
-      .params = {{"smtp", ParamType::String, true},
-                 {"from", ParamType::String, true},
-                 {"to", ParamType::StringList, true},
-                 {"subject", ParamType::String, true},
-                 {"body", ParamType::String},
-                 {"username", ParamType::String},
-                 {"password", ParamType::String},
-                 {"timeout", ParamType::Duration}},
+      .params = {param("smtp").required(),
+                 param("from").required(),
+                 param("to", ParamType::StringList).required(),
+                 param("subject").required(),
+                 param("body"),
+                 param("username"),
+                 param("password"),
+                 param("timeout", ParamType::Duration)},
       .destructive = false,
       .read_only = false,
       .rerun_safe = true,

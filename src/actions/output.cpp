@@ -1,3 +1,4 @@
+#include <rollback/util/text.hpp>
 #include <rollback/actions/output.hpp>
 
 #include <vector>
@@ -38,19 +39,12 @@ std::string output_excerpt(const proc::Completed& done, size_t max_lines) {
   return redact(out);
 }
 
-std::string trim_output(std::string_view text) {
-  auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  auto last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
-}
-
 std::string last_error_line(const proc::Completed& done) {
   for (const auto* stream : {&done.err, &done.out}) {
     auto lines = lines_of(*stream);
     for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-      auto line = trim_output(*it);
-      if (!line.empty()) return redact(line);
+      auto line = trim(*it);
+      if (!line.empty()) return redact(std::string(line));
     }
   }
   return {};

@@ -211,7 +211,7 @@ Action ready_action() {
   Action a;
   a.name = "pg.ready";
   a.summary = "wait until a PostgreSQL server accepts connections";
-  a.params = {param("dsn"), param("wait", ParamType::Duration)};
+  a.params = {param("dsn").names(plan::Names::Dsn), param("wait", ParamType::Duration)};
   a.read_only = true;
   a.describe = [](const Params& p) { return describe_dsn_action("check PostgreSQL ready at", p); };
   a.run = run_ready;
@@ -222,10 +222,10 @@ Action query_action() {
   Action a;
   a.name = "pg.query";
   a.summary = "run a read-only SQL query and check or keep its result";
-  a.params = {param("dsn"),
-              param("sql", ParamType::String, true),
+  a.params = {param("dsn").names(plan::Names::Dsn),
+              param("sql").required(),
               param("expect", ParamType::Any),
-              param("into", ParamType::String, false, {}, true)};
+              param("into").sets_var()};
   a.read_only = true;
   a.validate = [](ParamCheck& check) {
     if (auto e = check.literal("expect")) {

@@ -1,4 +1,5 @@
 // DSN parsing and display for the pg.* actions, plus `expect` comparisons.
+#include <rollback/util/text.hpp>
 #include <rollback/actions/postgres.hpp>
 
 #include <charconv>
@@ -26,12 +27,6 @@ std::string quote_value(const std::string& value) {
 std::string env_or(const char* name, std::string fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
 }
 
 std::optional<double> as_number(std::string_view text) {

@@ -84,8 +84,8 @@ static Status read_through(proc::Runner& runner, const fs::path& from, std::stri
     if (!custom_magic) return fail(fmt::format("{} is not a pg_dump custom archive (no PGDMP header)", from.string()));
     // --list reads the table of contents; writing the whole script to /dev/null reads every
     // data block, which is what catches an archive truncated after its TOC.
-    for (auto argv : {std::vector<std::string>{"pg_restore", "--list", from.string()},
-                      std::vector<std::string>{"pg_restore", "--file=/dev/null", from.string()}}) {
+    for (auto argv : {std::vector<std::string>{"pg_restore", "--list", "--", from.string()},
+                      std::vector<std::string>{"pg_restore", "--file=/dev/null", "--", from.string()}}) {
       proc::Command cmd;
       cmd.argv = argv;
       cmd.timeout = timeout;
@@ -268,7 +268,7 @@ Outcome run_restore(ActionContext& ctx, const Params& params) {
     target = only_db.conninfo();
   }
   if (!target.empty()) cmd.argv.push_back("--dbname=" + target);
-  if (dump->format == DumpFormat::Custom) cmd.argv.push_back(from);
+  if (dump->format == DumpFormat::Custom) cmd.argv.insert(cmd.argv.end(), {"--", from});
   cmd.env = dsn->child_env();
   cmd.timeout = ctx.remaining(Millis(0));
   cmd.on_line = [&](proc::Stream, std::string_view line) {
@@ -295,9 +295,9 @@ Action dump_action() {
   Action a;
   a.name = "pg.dump";
   a.summary = "dump a PostgreSQL database to a file (with a .sha256 beside it)";
-  a.params = {param("dsn"),
-              param("to", ParamType::String, true),
-              param("format", ParamType::String, false, {"plain", "custom"}),
+  a.params = {param("dsn").names(plan::Names::Dsn),
+              param("to").required().names(plan::Names::Path),
+              param("format").choices({"plain", "custom"}),
               param("check_space", ParamType::Bool)};
   a.destructive = false;
   a.rerun_safe = true;  // temp file + rename: a rerun overwrites the whole file
@@ -314,9 +314,9 @@ Action restore_action() {
   Action a;
   a.name = "pg.restore";
   a.summary = "restore a pg_dump file (plain or custom) in one transaction, after verifying it";
-  a.params = {param("dsn"),
-              param("from", ParamType::String, true),
-              param("format", ParamType::String, false, {"auto", "plain", "custom"}),
+  a.params = {param("dsn").names(plan::Names::Dsn),
+              param("from").required().names(plan::Names::Path),
+              param("format").choices({"auto", "plain", "custom"}),
               param("checksum")};
   a.destructive = true;
   a.rerun_safe = true;  // --clean / single transaction: running it again gives the same state

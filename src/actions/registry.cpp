@@ -1,6 +1,47 @@
 #include <rollback/actions/adapters.hpp>
 
+#include <stdexcept>
+
 namespace rollback::actions {
+
+ActionSchema Action::schema() const {
+  return ActionSchema{.name = name, .summary = summary, .params = params, .destructive = destructive,
+                      .read_only = read_only, .validate = validate};
+}
+
+void Registry::add(Action action) {
+  // Two adapters claiming one name is a programming error: the second would silently win.
+  if (actions_.contains(action.name)) throw std::logic_error("action registered twice: " + action.name);
+  schemas_.emplace(action.name, action.schema());
+  auto name = action.name;
+  actions_.emplace(std::move(name), std::move(action));
+}
+
+void Registry::add_target_source(std::string from, plan::TargetLister lister) {
+  sources_.add(std::move(from), std::move(lister));
+}
+
+const Action* Registry::find(std::string_view name) const {
+  auto it = actions_.find(name);
+  return it == actions_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Action*> Registry::all() const {
+  std::vector<const Action*> out;
+  for (const auto& [name, action] : actions_) out.push_back(&action);
+  return out;
+}
+
+const ActionSchema* Registry::schema(std::string_view name) const {
+  auto it = schemas_.find(name);
+  return it == schemas_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Registry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, action] : actions_) out.push_back(name);
+  return out;
+}
 
 const Registry& builtin_registry() {
   static const Registry registry = [] {

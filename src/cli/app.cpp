@@ -5,6 +5,8 @@
 #include <exception>
 
 #include <rollback/cli/commands.hpp>
+#include <rollback/plan/loader.hpp>
+#include <rollback/util/text.hpp>
 #include <rollback/util/exit_code.hpp>
 #include <rollback/util/log.hpp>
 #include <rollback/util/redact.hpp>
@@ -20,6 +22,19 @@ constexpr AddCommand kCommands[] = {
     add_targets_command, add_check_command,   add_watch_command,    add_resume_command,
     add_history_command, add_version_command,
 };
+
+// `rollback histroy`: a word that is no plan but is one edit from a command is a typo of
+// the command, not a plan to look for. nullopt when that is not the case.
+std::optional<std::string> mistyped_command(const CLI::App& app, const GlobalOptions& global,
+                                            const std::string& word) {
+  if (word.find('/') != std::string::npos || word.ends_with(".yaml") || word.ends_with(".yml")) return std::nullopt;
+  if (plan::find_plan(word, plans_dir(global))) return std::nullopt;
+  std::vector<std::string> commands;
+  for (const auto* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+  auto best = did_you_mean(word, commands);
+  if (best.empty()) return std::nullopt;
+  return best;
+}
 
 }  // namespace
 
@@ -62,6 +77,12 @@ int main(int argc, char** argv) {
   if (!selected) {
     if (direct.plan.empty()) {
       std::fputs(app.help().c_str(), stdout);
+      return to_int(ExitCode::Usage);
+    }
+    if (auto command = mistyped_command(app, global, direct.plan)) {
+      std::fprintf(stderr, "error: '%s' is neither a command nor a plan; did you mean `rollback %s`?\n",
+                   direct.plan.c_str(), command->c_str());
+      std::fprintf(stderr, "Run 'rollback --help' for usage. Nothing ran.\n");
       return to_int(ExitCode::Usage);
     }
     selected = [&] { return run_plan(global, direct); };

@@ -28,7 +28,7 @@ std::vector<engine::ProbeResult> probe_all(const plan::Plan& plan, const plan::S
   proc::SystemRunner runner;
   std::vector<engine::ProbeResult> results;
   for (const auto& c : plan.criteria) {
-    auto probe = engine::run_probe(actions::builtin_registry(), runner, c.action, c.with, scope, kProbeTimeout);
+    auto probe = engine::run_probe(actions::builtin_registry(), runner, c.probe, scope, kProbeTimeout);
     results.push_back({engine::criterion_of(c), !probe.outcome.ok, probe.observed});
   }
   return results;

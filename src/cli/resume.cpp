@@ -5,14 +5,11 @@
 // read again, never taken from the journal.
 #include <cstdio>
 #include <fmt/format.h>
-#include <iostream>
-#include <unistd.h>
 
 #include <rollback/actions/action.hpp>
 #include <rollback/cli/commands.hpp>
+#include <rollback/cli/pipeline.hpp>
 #include <rollback/cli/run_support.hpp>
-#include <rollback/engine/executor.hpp>
-#include <rollback/engine/signals.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::cli {
@@ -92,14 +89,14 @@ int resume(const GlobalOptions& global, const ResumeArgs& a) {
       run.scope.set_var(k, v);
   }
 
-  engine::ExecuteOptions options;
+  RunRequest request{.plan = plan, .run = run, .args = args, .global = global, .resuming = true};
   std::vector<std::string> rerun;
   for (const auto& step : plan.steps) {
     auto it = std::find_if(previous->steps.begin(), previous->steps.end(),
                            [&](const auto& s) { return s.id == step.id; });
     if (it == previous->steps.end()) continue;
     if (it->status == engine::StepStatus::Ok || it->status == engine::StepStatus::Skipped) {
-      options.completed_steps.insert(step.id);
+      request.completed_steps.insert(step.id);
       continue;
     }
     if (it->status == engine::StepStatus::Pending) continue;
@@ -114,47 +111,7 @@ int resume(const GlobalOptions& global, const ResumeArgs& a) {
                             "Nothing ran.", list, id));
     return to_int(ExitCode::Usage);
   }
-  bool destructive_left = false;
-  for (const auto& step : plan.steps)
-    destructive_left = destructive_left || (step.destructive && !options.completed_steps.contains(step.id));
-  if (destructive_left && !a.yes && !::isatty(STDIN_FILENO)) {
-    print_error("the remaining steps are destructive and stdin is not a terminal; pass --yes. Nothing ran.");
-    return to_int(ExitCode::Usage);
-  }
-
-  auto lock = take_run_lock(global, run.record);
-  if (!lock) return to_int(ExitCode::Locked);
-  engine::SignalGuard signals;
-  proc::SystemRunner runner;
-  engine::Executor executor(actions::builtin_registry(), runner);
-  report::ConsoleProgress console(global.json ? std::cerr : std::cout, console_options(global));
-  engine::Journal journal(journal_path);
-
-  // Built by copy-construction only: assigning a YAML::Node (as erase_if's moves would)
-  // writes through to the node it refers to, which would change the plan's other steps.
-  plan::Plan remaining = plan;
-  std::vector<plan::Step> kept;
-  for (const auto& step : plan.steps)
-    if (!options.completed_steps.contains(step.id)) kept.push_back(step);
-  remaining.steps = std::move(kept);
-  auto failures = executor.preflight(remaining, run.scope);
-  if (!failures.empty()) {
-    print_error("preflight failed; nothing more was changed:");
-    for (const auto& failure : failures) std::fprintf(stderr, "  - %s\n", redact(failure).c_str());
-    return finish_unexecuted(run, &journal, ExitCode::PreflightFailed,
-                             "resume: preflight failed: " + failures.front(), args, global, console);
-  }
-  if (destructive_left && !a.yes && !confirm_on_terminal(plan, run))
-    return finish_unexecuted(run, &journal, ExitCode::Usage, "resume not confirmed", args, global, console);
-
-  if (!global.quiet)
-    std::fprintf(global.json ? stderr : stdout, "resuming run %s: %zu step(s) already done\n", id.c_str(),
-                 options.completed_steps.size());
-  options.on_step_start = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_started(s, i, n); };
-  options.on_step_end = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_finished(s, i, n); };
-  options.on_log = [&](const std::string& step, std::string_view line) { console.log_line(step, line); };
-  auto code = executor.execute(plan, run.scope, run.record, &journal, options);
-  return finish_run(run, &journal, code, args, global, console);
+  return run_pipeline(request);
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 #include <rollback/cli/run_support.hpp>
 
 #include <cstdio>
-#include <ctime>
 #include <fmt/format.h>
 #include <iostream>
 #include <random>
 #include <unistd.h>
 
+#include <rollback/actions/action.hpp>
 #include <rollback/plan/vars.hpp>
 #include <rollback/report/report.hpp>
 #include <rollback/engine/run_record.hpp>
@@ -16,15 +16,6 @@ namespace rollback::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string format_time(engine::SystemTime time, const char* pattern) {
-  std::time_t t = std::chrono::system_clock::to_time_t(time);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, pattern, &tm);
-  return buf;
-}
 
 std::string random_suffix() {
   std::random_device rd;
@@ -49,10 +40,8 @@ Result<std::map<std::string, std::string>> collect_overrides(const RunArgs& args
 
 }  // namespace
 
-std::string format_compact_utc(engine::SystemTime time) { return format_time(time, "%Y%m%d-%H%M%S"); }
-
 std::string new_run_id(const std::string& plan_name, engine::SystemTime started) {
-  return fmt::format("{}-{}-{}", format_compact_utc(started), plan_name, random_suffix());
+  return fmt::format("{}-{}-{}", format_utc(started, kCompactUtc), plan_name, random_suffix());
 }
 
 std::string destructive_step_ids(const plan::Plan& plan) {
@@ -104,7 +93,7 @@ int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions
 int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, PreparedRun& run) {
   auto& record = run.record;
   run.scope.set_builtin("run.id", record.run_id);
-  run.scope.set_builtin("run.started", format_compact_utc(record.started));
+  run.scope.set_builtin("run.started", format_utc(record.started, kCompactUtc));
 
   if (int code = bind_scope(plan, args, run.scope); code != 0) return code;
   if (auto overrides = collect_overrides(args); overrides && !overrides->empty())
@@ -123,7 +112,7 @@ int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, Prepare
                             "Nothing ran.", plan.name, plan.name));
     return to_int(ExitCode::Usage);
   }
-  auto target = plan::resolve_target(plan.target, run.scope, wanted);
+  auto target = plan::resolve_target(plan.target, run.scope, actions::builtin_registry().targets(), wanted);
   if (!target) {
     print_error(fmt::format("target '{}': {}. Nothing was changed.", wanted, target.error().message));
     return to_int(ExitCode::PreflightFailed);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fmt/format.h>
 
+#include <rollback/actions/action.hpp>
 #include <rollback/cli/commands.hpp>
 #include <rollback/cli/run_support.hpp>
 #include <rollback/plan/target.hpp>
@@ -37,7 +38,7 @@ int list(const GlobalOptions& global, const RunArgs& args) {
   }
   plan::Scope scope;
   if (int code = bind_scope(*loaded, args, scope, /*need_secrets=*/false); code != 0) return code;
-  auto targets = plan::list_targets(loaded->target, scope);
+  auto targets = actions::builtin_registry().targets().list(loaded->target, scope);
   if (!targets) {
     print_error(targets.error().message);
     return to_int(ExitCode::PreflightFailed);

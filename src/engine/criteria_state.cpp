@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <ctime>
 #include <stdexcept>
 #include <system_error>
 
@@ -23,7 +22,7 @@ namespace {
 
 using nlohmann::json;
 
-json time_json(const std::optional<SystemTime>& t) { return t ? json(format_utc(*t)) : json(); }
+json time_json(const std::optional<SystemTime>& t) { return t ? json(format_utc(*t, kIsoSecondsUtc)) : json(); }
 
 std::optional<SystemTime> time_from(const json& j, const char* key) {
   auto it = j.find(key);
@@ -76,14 +75,6 @@ CriteriaState from_json(const json& root) {
 
 }  // namespace
 
-std::string format_utc(SystemTime t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 CriteriaStateLock::CriteriaStateLock(const std::filesystem::path& state_file) {
   std::error_code ec;

@@ -109,13 +109,15 @@ bool sets_a_var(const actions::Action& action, const actions::Params* params) {
 
 }  // namespace
 
-std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope& scope) {
+std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope& scope,
+                                             const std::set<std::string>& done) {
   std::vector<std::string> failures;
   // Vars that read-only steps set (fs.latest's dump file) land here, for checking only: the
   // real run sets them again when those steps run.
   plan::Scope scratch = scope;
   bool changes_before = false;  // a step that changes something comes earlier in the plan
   for (const auto& step : plan.steps) {
+    if (done.contains(step.id)) continue;
     const actions::Action* action = registry_.find(step.action);
     std::string label = fmt::format("step {} ({})", step.id, step.name.empty() ? step.id : step.name);
     if (!action) {
@@ -131,7 +133,7 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
     // Params naming vars that no step before has set are checked just before the step runs.
     if (!detail::references_defined(step.with, scratch)) continue;
     if (auto when = detail::evaluate_when(step.when, scratch); when && !*when) continue;
-    auto params = plan::resolve_params(step.with, scratch, *action);
+    auto params = plan::resolve_params(step.with, scratch, action->params);
     if (!params) {
       failures.push_back(redact(fmt::format("{}: {}", label, params.error().message)));
       continue;

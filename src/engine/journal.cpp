@@ -88,6 +88,11 @@ Status apply_event(RunRecord& record, const json& e) {
     *step = std::move(done);
   } else if (event == "var_set") {
     record.vars[str_or(e, "name")] = str_or(e, "value");
+  } else if (event == "resource_held" || event == "resource_released") {
+    HeldResource r{str_or(e, "step"), str_or(e, "action"), e.value("resource", json::object())};
+    auto same = [&](const HeldResource& h) { return h.action == r.action && h.resource == r.resource; };
+    if (event == "resource_held") record.held.push_back(std::move(r));
+    else std::erase_if(record.held, same);
   } else if (event == "report_written") {
     record.extra["report"] = str_or(e, "path");
   } else if (event == "run_finished") {

@@ -6,14 +6,13 @@
 
 namespace rollback::engine {
 
-ProbeOutcome run_probe(const actions::Registry& registry, proc::Runner& runner,
-                       const std::string& action_name, const YAML::Node& with,
+ProbeOutcome run_probe(const actions::Registry& registry, proc::Runner& runner, const plan::ProbeSpec& probe,
                        const plan::Scope& scope, Millis timeout) {
   ProbeOutcome result;
-  const auto* action = registry.find(action_name);
+  const auto* action = registry.find(probe.action);
   if (!action) {
-    result.outcome = actions::Outcome::failure(fmt::format("unknown action {}", action_name));
-  } else if (auto params = plan::resolve_params(with, scope, *action); !params) {
+    result.outcome = actions::Outcome::failure(fmt::format("unknown action {}", probe.action));
+  } else if (auto params = plan::resolve_params(probe.with, scope, action->params); !params) {
     result.outcome = actions::Outcome::failure(params.error().message);
   } else {
     actions::ActionContext ctx{.step_id = "probe",

@@ -1,7 +1,6 @@
 #include <rollback/engine/run_record.hpp>
 
 #include <array>
-#include <ctime>
 #include <fmt/format.h>
 
 namespace rollback::engine {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <thread>
 
+#include <rollback/engine/cleanup.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::engine::detail {
@@ -57,6 +58,18 @@ Millis retry_delay(const plan::RetryPolicy& retry, int attempt) {
   if (retry.until) return retry.every;
   double factor = std::pow(retry.backoff, attempt - 1);
   return Millis(static_cast<long long>(static_cast<double>(retry.delay.count()) * factor));
+}
+
+void end_held(const actions::Action& action, actions::ActionContext& ctx, std::vector<nlohmann::json>& held,
+              StepEnv& env) {
+  CleanupRequest request{.state_dir = ctx.state_dir, .run_id = ctx.run_id, .sweep = {}, .log = ctx.log};
+  clean_up_action(action, env.runner, request, held);
+  for (const auto& resource : held) {
+    nlohmann::json event = {{"event", "resource_released"}, {"step", ctx.step_id}, {"action", action.name},
+                            {"resource", resource}, {"by", "cleanup"}};
+    journal_event(env.journal, std::move(event), env.options);
+  }
+  held.clear();
 }
 
 }  // namespace
@@ -138,7 +151,7 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
            fmt::format("step {}: unknown action \"{}\"", step.id, step.action), env);
     return;
   }
-  auto params = plan::resolve_params(step.with, env.scope, *action);
+  auto params = plan::resolve_params(step.with, env.scope, action->params);
   if (!params) {
     finish(step, record, StepStatus::Failed,
            fmt::format("step {}: {}", step.id, params.error().message), env);
@@ -173,6 +186,21 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
     log_lines.push_back(std::move(clean));
     if (log_lines.size() > kKeptLogLines) log_lines.pop_front();
   };
+  ctx.run_id = env.options.run_id;
+  ctx.state_dir = env.options.state_dir;
+  std::vector<nlohmann::json> held;
+  auto resource_event = [&](const char* event, const nlohmann::json& resource) {
+    journal_event(env.journal, {{"event", event}, {"step", step.id}, {"action", step.action}, {"resource", resource}},
+                  env.options);
+  };
+  ctx.hold = [&](const nlohmann::json& resource) {
+    resource_event("resource_held", resource);
+    held.push_back(resource);
+  };
+  ctx.release = [&](const nlohmann::json& resource) {
+    resource_event("resource_released", resource);
+    std::erase(held, resource);
+  };
 
   bool checked_already = env.preflighted && env.preflighted->contains(step.id) &&
                          env.preflighted->at(step.id) == params->all();
@@ -206,6 +234,12 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
       if (!why.empty()) outcome.message += fmt::format(" ({})", why);
     }
     if (outcome.ok || attempt >= max_attempts) break;
+    if (!outcome.transient && step.retry.retries() == plan::RetryOn::Transient) {
+      ctx.log(fmt::format("attempt {} failed: {}; not retried: the failure is not transient (`retry: {{on: any}}` "
+                          "retries every failure)",
+                          attempt, outcome.message));
+      break;
+    }
     Millis wait = retry_delay(step.retry, attempt);
     if (step.retry.until && Clock::now() + wait > first_try + *step.retry.until) break;
     ctx.log(fmt::format("attempt {} failed: {}; retrying in {}", attempt, outcome.message,
@@ -215,6 +249,10 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
       break;
     }
   }
+
+  // Whatever the action still holds (it failed, timed out or was interrupted before it let
+  // go) is ended before the step is reported: no helper keeps changing data afterwards.
+  if (!held.empty()) end_held(*action, ctx, held, env);
 
   for (auto& o : outcome.observations) o.value = redact(o.value);
   record.observations = std::move(outcome.observations);

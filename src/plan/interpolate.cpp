@@ -6,11 +6,11 @@
 #include <cstdlib>
 
 #include <rollback/util/redact.hpp>
+#include <rollback/util/text.hpp>
 
 namespace rollback::plan {
 namespace {
 
-using actions::ParamType;
 using nlohmann::json;
 
 // Plain (unquoted) YAML scalars in `Any` params are typed like YAML 1.2 core: numbers,
@@ -26,6 +26,15 @@ json typed_scalar(const std::string& text, bool plain) {
   double d = std::strtod(text.c_str(), &end);
   if (end && *end == '\0' && !text.empty()) return d;
   return text;
+}
+
+// " (from ${project})": the vars a value was made of, for a message about the value.
+std::string origin_of(const std::string& text) {
+  auto refs = references(text);
+  if (!refs || refs->empty()) return "";
+  std::string names;
+  for (const auto& ref : *refs) names += fmt::format("{}${{{}}}", names.empty() ? "" : ", ", ref);
+  return " (from " + names + ")";
 }
 
 Result<json> resolve_any(const YAML::Node& node, const Scope& scope, const std::string& where) {
@@ -155,16 +164,16 @@ Result<std::string> interpolate(std::string_view text, const Scope& scope) {
   return out;
 }
 
-Result<actions::Params> resolve_params(const YAML::Node& with, const Scope& scope,
-                                       const actions::Action& action) {
+Result<Params> resolve_params(const YAML::Node& with, const Scope& scope,
+                              const std::vector<ParamSpec>& params) {
   json values = json::object();
-  if (!with.IsDefined() || with.IsNull()) return actions::Params(values);
+  if (!with.IsDefined() || with.IsNull()) return Params(values);
   if (!with.IsMap()) return fail("with: must be a map of parameters");
   for (const auto& kv : with) {
     auto key = kv.first.as<std::string>();
-    auto spec = std::find_if(action.params.begin(), action.params.end(),
+    auto spec = std::find_if(params.begin(), params.end(),
                              [&](const auto& p) { return p.name == key; });
-    ParamType type = spec == action.params.end() ? ParamType::Any : spec->type;
+    ParamType type = spec == params.end() ? ParamType::Any : spec->type;
     const YAML::Node& node = kv.second;
     std::string where = "with." + key;
     if (node.IsNull()) continue;
@@ -177,6 +186,9 @@ Result<actions::Params> resolve_params(const YAML::Node& with, const Scope& scop
         if (type == ParamType::Duration && !parse_duration(*text))
           return fail(fmt::format("{}: \"{}\" is not a duration (use 500ms, 30s, 5m, 2h)", where,
                                   redact(*text)));
+        if (spec != params.end())
+          if (auto problem = blank_value_problem(*spec, *text); !problem.empty())
+            return fail(fmt::format("{}: {}{}", where, problem, origin_of(node.Scalar())));
         values[key] = *text;
         break;
       }
@@ -240,14 +252,12 @@ Result<actions::Params> resolve_params(const YAML::Node& with, const Scope& scop
       }
     }
   }
-  return actions::Params(std::move(values));
+  return Params(std::move(values));
 }
 
 bool truthy(std::string_view value) {
-  std::string v(value);
+  std::string v(trim(value));
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-  v.erase(0, v.find_first_not_of(" \t"));
-  v.erase(v.find_last_not_of(" \t") + 1);
   return !(v.empty() || v == "false" || v == "no" || v == "0" || v == "off" || v == "null");
 }
 

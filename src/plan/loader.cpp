@@ -112,24 +112,6 @@ void read_report(Loader& l, const YAML::Node& node) {
 
 namespace {
 
-void read_monitor(Loader& l, const YAML::Node& node) {
-  if (!node.IsDefined() || node.IsNull()) return;
-  if (!node.IsMap()) {
-    l.r.error(node, fmt::format("monitor: expected a map, got {}", describe(node)));
-    return;
-  }
-  // The thresholds belong to `watch`; only the timing keys every monitor has are checked here.
-  for (const char* key : {"interval", "duration"}) {
-    YAML::Node value = node[key];
-    if (!value.IsDefined() || value.IsNull()) continue;
-    if (!value.IsScalar() || !parse_duration(value.Scalar()))
-      l.r.error(value, fmt::format("monitor.{}: {} is not a duration (use 500ms, 30s, 5m, 2h, "
-                                   "1h30m)",
-                                   key, describe(value)));
-  }
-  l.plan.monitor = node;
-}
-
 void read_top(Loader& l, const YAML::Node& root) {
   Reader& r = l.r;
   MapView top(r, root, kTopKeys, "");
@@ -167,7 +149,7 @@ void read_top(Loader& l, const YAML::Node& root) {
 }  // namespace detail
 
 LoadResult load_plan_text(const std::string& text, const std::string& file_name,
-                          const actions::Registry& registry) {
+                          const ActionCatalog& catalog) {
   LoadResult result;
   YAML::Node root;
   try {
@@ -194,20 +176,20 @@ LoadResult load_plan_text(const std::string& text, const std::string& file_name,
   Plan plan;
   plan.path = file_name;
   detail::Reader reader(file_name, text, result.diagnostics);
-  detail::Loader loader{reader, registry, plan, {}};
+  detail::Loader loader{reader, catalog, plan, {}};
   detail::read_top(loader, root);
   if (result.diagnostics.empty()) result.plan = std::move(plan);
   return result;
 }
 
-LoadResult load_plan(const std::filesystem::path& path, const actions::Registry& registry) {
+LoadResult load_plan(const std::filesystem::path& path, const ActionCatalog& catalog) {
   auto text = read_file(path);
   if (!text) {
     LoadResult result;
     result.diagnostics.push_back({Location{path.string(), 0, 0}, text.error().message});
     return result;
   }
-  return load_plan_text(*text, path.string(), registry);
+  return load_plan_text(*text, path.string(), catalog);
 }
 
 }  // namespace rollback::plan

@@ -8,7 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <rollback/actions/action.hpp>
+#include <rollback/plan/params.hpp>
 #include <rollback/plan/plan.hpp>
 
 #include "yaml_reader.hpp"
@@ -35,7 +35,7 @@ struct Names {
 
 struct Loader {
   Reader& r;
-  const actions::Registry& registry;
+  const ActionCatalog& catalog;
   Plan& plan;
   Names names;
 };
@@ -46,11 +46,12 @@ void read_report(Loader& l, const YAML::Node& node);
 void read_target(Loader& l, const YAML::Node& node);
 void read_steps(Loader& l, const YAML::Node& node);
 void read_criteria(Loader& l, const YAML::Node& node);
+void read_monitor(Loader& l, const YAML::Node& node);
 
 // Checks `with:` against the action's ParamSpecs (unknown, missing, shape, choices,
 // literal Int/Bool/Duration, `into` names), its references, then the action's validate().
 // `context` is "step 'x'"; `root` is how the map is named in messages ("with").
-void check_params(Loader& l, const YAML::Node& with, const actions::Action& action,
+void check_params(Loader& l, const YAML::Node& with, const ActionSchema& action,
                   const std::string& context, const std::string& root, const Location& at,
                   RefPlace place);
 
@@ -65,6 +66,6 @@ void check_name_ref(Loader& l, const Location& at, const std::string& name,
 void check_var_graph(Loader& l);
 
 // The names that actions' sets_var params declare in a step's `with:` (literal only).
-std::vector<std::string> names_set_by(const actions::Action& action, const YAML::Node& with);
+std::vector<std::string> names_set_by(const ActionSchema& action, const YAML::Node& with);
 
 }  // namespace rollback::plan::detail

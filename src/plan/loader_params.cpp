@@ -8,8 +8,6 @@
 namespace rollback::plan::detail {
 namespace {
 
-using actions::ParamSpec;
-using actions::ParamType;
 
 std::string_view expected_shape(ParamType type) {
   switch (type) {
@@ -103,7 +101,7 @@ void check_value(Loader& l, const ParamSpec& spec, const YAML::Node& value,
 
 }  // namespace
 
-void check_params(Loader& l, const YAML::Node& with, const actions::Action& action,
+void check_params(Loader& l, const YAML::Node& with, const ActionSchema& action,
                   const std::string& context, const std::string& root, const Location& at,
                   RefPlace place) {
   std::vector<std::string> allowed;
@@ -155,7 +153,7 @@ void check_params(Loader& l, const YAML::Node& with, const actions::Action& acti
     // The action's messages name the parameter; the step is added here, as for the others.
     auto& out = l.r.diagnostics();
     size_t before = out.size();
-    actions::ParamCheck check(l.r.file(), with, at, out);
+    ParamCheck check(l.r.file(), with, at, out);
     try {
       action.validate(check);
     } catch (const YAML::Exception& e) {

@@ -182,7 +182,7 @@ void check_var_graph(Loader& l) {
     if (state[name] == 0) visit(name);
 }
 
-std::vector<std::string> names_set_by(const actions::Action& action, const YAML::Node& with) {
+std::vector<std::string> names_set_by(const ActionSchema& action, const YAML::Node& with) {
   std::vector<std::string> out;
   // IsDefined first: a missing key of a const node is "invalid" and IsMap() would throw.
   if (!with.IsDefined() || !with.IsMap()) return out;

@@ -24,7 +24,7 @@ void collect_step_vars(Loader& l, const YAML::Node& steps) {
   for (size_t i = 0; i < steps.size(); ++i) {
     const YAML::Node& step = steps[i];
     if (!step.IsMap()) continue;
-    const actions::Action* action = l.registry.find(raw_text(step, "action"));
+    const ActionSchema* action = l.catalog.schema(raw_text(step, "action"));
     if (!action) continue;
     std::string id = raw_text(step, "id");
     for (const auto& name : names_set_by(*action, step["with"]))
@@ -40,7 +40,7 @@ void read_retry(Loader& l, const YAML::Node& node, const std::string& context, S
                                 context, describe(node)));
     return;
   }
-  MapView map(l.r, node, {"attempts", "delay", "backoff", "until", "every"}, "retry of " + context);
+  MapView map(l.r, node, {"attempts", "delay", "backoff", "until", "every", "on"}, "retry of " + context);
   auto& retry = step.retry;
   if (auto attempts = get_int(l.r, map, "attempts", context, 1, "retry.attempts"))
     retry.attempts = static_cast<int>(*attempts);
@@ -49,6 +49,8 @@ void read_retry(Loader& l, const YAML::Node& node, const std::string& context, S
     retry.backoff = *backoff;
   retry.until = get_duration(l.r, map, "until", context, "retry.until");
   if (auto every = get_duration(l.r, map, "every", context, "retry.every")) retry.every = *every;
+  if (auto on = get_choice(l.r, map, "on", context, {"transient", "any"}, "retry.on"))
+    retry.on = *on == "any" ? RetryOn::Any : RetryOn::Transient;
   if (map.has("until") && (map.has("attempts") || map.has("backoff")))
     l.r.error(node, fmt::format("{}: retry: use attempts/delay/backoff or until/every, not both",
                                 context));
@@ -115,12 +117,12 @@ void read_step(Loader& l, const YAML::Node& node, size_t index,
 
   YAML::Node with = map.get("with");
   if (with.IsDefined()) step.with = with;
-  const actions::Action* action = nullptr;
+  const ActionSchema* action = nullptr;
   if (auto name = get_text(l.r, map, "action", context)) {
     step.action = *name;
-    action = l.registry.find(*name);
+    action = l.catalog.schema(*name);
     if (!action) {
-      auto names = l.registry.names();
+      auto names = l.catalog.names();
       auto hint = suggestion(*name, names);
       if (hint.empty()) hint = fmt::format(" (known actions: {})", join(names));
       l.r.error(map.get("action"), fmt::format("{}: unknown action '{}'{}", context, *name, hint));

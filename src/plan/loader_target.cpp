@@ -2,19 +2,11 @@
 #include <fmt/format.h>
 #include <algorithm>
 
-#include <rollback/plan/target.hpp>
-
 #include "loader_internal.hpp"
 
 namespace rollback::plan::detail {
 namespace {
 
-std::vector<std::string> known_sources() {
-  std::vector<std::string> out = {"dir", "coolify", "git"};
-  for (const auto& name : target_sources())
-    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
-  return out;
-}
 
 void read_require(Loader& l, const MapView& map, TargetSpec& spec) {
   auto require = get_text_list(l.r, map, "require", "target");
@@ -66,28 +58,29 @@ void read_criterion(Loader& l, const YAML::Node& node, bool critical, size_t ind
   } else {
     std::string probe_context = fmt::format("probe of {}", context);
     MapView probe_map(l.r, probe, {"action", "with"}, probe_context);
-    criterion.with = probe_map.get("with");
+    criterion.probe.with = probe_map.get("with");
+    criterion.probe.where = l.r.where(probe);
     if (auto action_name = get_text(l.r, probe_map, "action", context)) {
-      criterion.action = *action_name;
-      const actions::Action* action = l.registry.find(*action_name);
+      criterion.probe.action = *action_name;
+      const ActionSchema* action = l.catalog.schema(*action_name);
       if (!action) {
         l.r.error(probe_map.get("action"),
                   fmt::format("{}: unknown action '{}'{}", context, *action_name,
-                              suggestion(*action_name, l.registry.names())));
+                              suggestion(*action_name, l.catalog.names())));
       } else {
         if (!action->read_only)
           l.r.error(probe_map.get("action"),
                     fmt::format("{}: {} changes things; a criterion's probe must be a read-only "
                                 "action",
                                 context, *action_name));
-        check_params(l, criterion.with, *action, context, "probe.with", criterion.where,
+        check_params(l, criterion.probe.with, *action, context, "probe.with", criterion.where,
                      RefPlace::Criterion);
       }
     } else if (!probe_map.has_value("action")) {
       l.r.error(probe, fmt::format("{}: probe: missing required key 'action'", context));
     }
-    if (!criterion.action.empty() && !l.registry.find(criterion.action))
-      check_refs(l, criterion.with, context + ": probe.with", RefPlace::Criterion);
+    if (!criterion.probe.action.empty() && !l.catalog.schema(criterion.probe.action))
+      check_refs(l, criterion.probe.with, context + ": probe.with", RefPlace::Criterion);
   }
   l.plan.criteria.push_back(std::move(criterion));
 }
@@ -106,7 +99,7 @@ void read_target(Loader& l, const YAML::Node& node) {
   MapView map(l.r, node, {"from", "dir", "glob", "default", "require", "with"}, context);
   auto& spec = l.plan.target;
   spec.where = l.r.where(node);
-  if (auto from = get_choice(l.r, map, "from", context, known_sources()))
+  if (auto from = get_choice(l.r, map, "from", context, l.catalog.target_sources()))
     spec.from = *from;
   else if (!map.has_value("from"))
     l.r.error(node, "target: missing required key 'from'");

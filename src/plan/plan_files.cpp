@@ -1,31 +1,15 @@
-// Finding plan files by name, and "did you mean" for every name a person can mistype.
+// Finding plan files by name.
 #include <fmt/format.h>
 #include <algorithm>
 #include <set>
 
 #include <rollback/plan/loader.hpp>
+#include <rollback/util/text.hpp>
 
 namespace rollback::plan {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Optimal string alignment distance: Levenshtein plus adjacent transpositions, so
-// "stpes" is one edit from "steps", as a person would count it.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.size()][b.size()];
-}
 
 bool is_plan_file(const fs::path& path) {
   auto ext = path.extension();
@@ -47,24 +31,6 @@ std::vector<fs::path> list_plan_files(const fs::path& plans_dir) {
     if (is_plan_file(it->path()) && it->is_regular_file(ec)) files.push_back(it->path());
   std::sort(files.begin(), files.end());
   return files;
-}
-
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
-  if (word.empty()) return "";
-  size_t limit = std::max<size_t>(2, word.size() / 3);
-  std::string best;
-  size_t best_distance = limit + 1;
-  for (const auto& candidate : candidates) {
-    if (candidate == word) continue;
-    size_t distance = edit_distance(word, candidate);
-    // A distance as long as the word itself means nothing in common ("xy" -> "id").
-    if (distance >= word.size() || distance >= candidate.size()) continue;
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = candidate;
-    }
-  }
-  return best;
 }
 
 Result<fs::path> find_plan(const std::string& name_or_path, const fs::path& plans_dir) {

@@ -4,20 +4,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <algorithm>
-#include <ctime>
-#include <map>
+#include <stdexcept>
 
-#include <rollback/plan/loader.hpp>
+#include <rollback/util/text.hpp>
+#include <rollback/util/time.hpp>
 
 #include "target_dir.hpp"
 
 namespace rollback::plan {
 namespace {
-
-std::map<std::string, TargetLister>& sources() {
-  static std::map<std::string, TargetLister> registered = {{"dir", detail::list_dir_targets}};
-  return registered;
-}
 
 // "in /backups matching 'staging-*'" for dir targets, "from coolify" otherwise.
 std::string where_targets(const TargetSpec& spec, const Scope& scope) {
@@ -28,7 +23,7 @@ std::string where_targets(const TargetSpec& spec, const Scope& scope) {
 }
 
 std::string target_line(const Target& target) {
-  std::string line = fmt::format("  {}  ({}", target.name, format_target_time(target.created));
+  std::string line = fmt::format("  {}  ({}", target.name, format_utc(target.created, kHumanUtc));
   if (target.current) line += ", current";
   if (!target.detail.empty()) line += ", " + target.detail;
   return line + ")";
@@ -55,39 +50,31 @@ Result<Target> previous_of(const std::vector<Target>& targets, const std::string
 
 }  // namespace
 
-void register_target_source(const std::string& from, TargetLister lister) {
-  sources()[from] = std::move(lister);
+TargetSources::TargetSources() { listers_.emplace("dir", detail::list_dir_targets); }
+
+void TargetSources::add(std::string from, TargetLister lister) {
+  if (!listers_.emplace(std::move(from), std::move(lister)).second)
+    throw std::logic_error("target source registered twice");
 }
 
-std::vector<std::string> target_sources() {
+std::vector<std::string> TargetSources::names() const {
   std::vector<std::string> names;
-  for (const auto& [name, lister] : sources()) names.push_back(name);
+  for (const auto& [name, lister] : listers_) names.push_back(name);
   return names;
 }
 
-std::string format_target_time(std::chrono::system_clock::time_point time) {
-  std::time_t t = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &utc);
-  return buf;
-}
-
-Result<std::vector<Target>> list_targets(const TargetSpec& spec, const Scope& scope) {
+Result<std::vector<Target>> TargetSources::list(const TargetSpec& spec, const Scope& scope) const {
   if (spec.from.empty()) return fail("the plan has no target section, so it has no targets");
-  auto it = sources().find(spec.from);
-  if (it == sources().end())
+  auto it = listers_.find(spec.from);
+  if (it == listers_.end())
     return fail(fmt::format("target source 'from: {}' is not available (known: {})", spec.from,
-                            fmt::join(target_sources(), ", ")));
+                            fmt::join(names(), ", ")));
   return it->second(spec, scope);
 }
 
-Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope,
+Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const TargetSources& sources,
                               const std::string& wanted) {
-  std::string want = wanted;
-  want.erase(0, want.find_first_not_of(" \t"));
-  want.erase(want.find_last_not_of(" \t") + 1);
+  std::string want(trim(wanted));
   if (spec.from.empty()) {
     if (want.empty() || want == "none") return Target{};
     return fail(
@@ -99,7 +86,7 @@ Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope,
         "this plan needs a target: pass --target latest, --target previous or a target "
         "name (`rollback targets PLAN` lists them)");
 
-  auto listed = list_targets(spec, scope);
+  auto listed = sources.list(spec, scope);
   if (!listed) return std::unexpected(listed.error());
   const auto& targets = *listed;
   std::string where = where_targets(spec, scope);

@@ -1,4 +1,5 @@
 // Vars, overrides and secrets into the run's Scope.
+#include <rollback/util/text.hpp>
 #include <rollback/plan/vars.hpp>
 
 #include <fmt/format.h>

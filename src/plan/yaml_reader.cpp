@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include <rollback/util/text.hpp>
 #include <rollback/plan/loader.hpp>
 
 namespace rollback::plan::detail {
@@ -85,7 +86,10 @@ std::string describe(const YAML::Node& node) {
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a map";
   std::string text = node.Scalar();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  if (text.size() > 40) {
+    text.resize(37);
+    text.append("...");
+  }
   return fmt::format("'{}'", text);
 }
 

@@ -1,4 +1,3 @@
-#include <ctime>
 #include <fmt/format.h>
 
 #include "strings.hpp"
@@ -25,14 +24,6 @@ Millis total_duration(const engine::RunRecord& record) {
   return std::chrono::duration_cast<Millis>(*record.ended - record.started);
 }
 
-std::string format_utc(engine::SystemTime time, bool with_date) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(time);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  if (!with_date) return fmt::format("{:02}:{:02}:{:02} UTC", tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 std::string outcome_sentence(const Strings& s, const engine::RunRecord& record) {
   const StepRecord* culprit = nullptr;

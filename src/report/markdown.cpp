@@ -35,7 +35,7 @@ std::string fence_for(std::string_view text) {
 void header(std::string& md, const Strings& s, const RunRecord& r) {
   std::string title = !r.report.title.empty() ? r.report.title : r.title;
   md += title.empty() ? fmt::format("# {}\n\n", s.title) : fmt::format("# {}: {}\n\n", s.title, title);
-  md += fmt::format("**{}**: {}  \n", s.date, detail::format_utc(r.started));
+  md += fmt::format("**{}**: {}  \n", s.date, format_utc(r.started, kHumanUtc));
   md += fmt::format("**{}**: {}  \n", s.operator_name, r.operator_name.empty() ? std::string(s.unknown) : r.operator_name);
   md += fmt::format("**{}**: {}  \n", s.kind, s.kind_names[static_cast<int>(r.kind)]);
   md += fmt::format("**{}**: {}{}  \n", s.plan, r.plan_name,
@@ -78,8 +78,8 @@ void procedure(std::string& md, const Strings& s, const RunRecord& r) {
 
 void timing(std::string& md, const Strings& s, const RunRecord& r) {
   md += fmt::format("## {}\n", s.time_heading);
-  md += fmt::format("- **{}**: {}\n", s.start, detail::format_utc(r.started, false));
-  md += fmt::format("- **{}**: {}\n", s.end, r.ended ? detail::format_utc(*r.ended, false) : "-");
+  md += fmt::format("- **{}**: {}\n", s.start, format_utc(r.started, kClockUtc));
+  md += fmt::format("- **{}**: {}\n", s.end, r.ended ? format_utc(*r.ended, kClockUtc) : "-");
   Millis total = detail::total_duration(r);
   std::string budget;
   if (!r.budget) budget = std::string(s.no_budget);

@@ -47,6 +47,5 @@ std::string outcome_sentence(const Strings& s, const engine::RunRecord& record);
 std::vector<std::string> follow_up_actions(const Strings& s, const engine::RunRecord& record);
 
 Millis total_duration(const engine::RunRecord& record);
-std::string format_utc(engine::SystemTime time, bool with_date = true);  // "2025-01-27 18:00:00 UTC"
 
 }  // namespace rollback::report::detail

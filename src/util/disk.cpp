@@ -48,4 +48,14 @@ Status check_room(const std::filesystem::path& dir, std::uint64_t expected, std:
   return ok();
 }
 
+Result<double> disk_free_percent(const std::filesystem::path& path) {
+  struct statvfs st{};
+  if (::statvfs(path.c_str(), &st) != 0)
+    return fail(fmt::format("{}: cannot read free space: {}", path.string(), std::strerror(errno)));
+  double used = static_cast<double>(st.f_blocks - st.f_bfree);
+  double avail = static_cast<double>(st.f_bavail);
+  if (used + avail <= 0) return fail(fmt::format("{}: filesystem reports no size", path.string()));
+  return 100.0 * avail / (used + avail);
+}
+
 }  // namespace rollback

@@ -10,14 +10,20 @@ namespace rollback {
 
 using Millis = std::chrono::milliseconds;
 
-std::string format_iso_utc(SystemTime time) {
+std::string format_utc(SystemTime time, const char* pattern) {
   auto ms = std::chrono::duration_cast<Millis>(time.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  long long frac = ms - static_cast<long long>(secs) * 1000;
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  char buf[128];
+  size_t n = std::strftime(buf, sizeof buf, pattern, &tm);
+  return std::string(buf, n);
+}
+
+std::string format_iso_utc(SystemTime time) {
+  auto ms = std::chrono::duration_cast<Millis>(time.time_since_epoch()).count();
+  long long frac = ((ms % 1000) + 1000) % 1000;
+  return fmt::format("{}.{:03}Z", format_utc(time, "%Y-%m-%dT%H:%M:%S"), frac);
 }
 
 std::optional<SystemTime> parse_iso_utc(std::string_view text) {

@@ -1,79 +1,95 @@
-// A small action registry for the plan tests: fake actions with ParamSpecs shaped like the
-// real adapters', so the loader is tested without depending on any adapter.
+// A small action catalog for the plan tests: fake action schemas shaped like the real
+// adapters', so the loader is tested without depending on any adapter (plan/ sits below
+// actions/: these tests see only plan::ActionCatalog).
 #pragma once
 
-#include <rollback/actions/action.hpp>
+#include <map>
+
+#include <rollback/plan/params.hpp>
 
 namespace testing {
 
-inline rollback::actions::ParamSpec plan_param(std::string name, rollback::actions::ParamType type,
-                                               bool required = false,
-                                               std::vector<std::string> choices = {},
-                                               bool sets_var = false) {
-  rollback::actions::ParamSpec spec;
-  spec.name = std::move(name);
-  spec.type = type;
-  spec.required = required;
-  spec.choices = std::move(choices);
-  spec.sets_var = sets_var;
-  return spec;
-}
+class FakeCatalog final : public rollback::plan::ActionCatalog {
+ public:
+  void add(rollback::plan::ActionSchema schema) {
+    auto name = schema.name;
+    schemas_.emplace(std::move(name), std::move(schema));
+  }
+  const rollback::plan::ActionSchema* schema(std::string_view name) const override {
+    auto it = schemas_.find(std::string(name));
+    return it == schemas_.end() ? nullptr : &it->second;
+  }
+  std::vector<std::string> names() const override {
+    std::vector<std::string> out;
+    for (const auto& [name, schema] : schemas_) out.push_back(name);
+    return out;
+  }
+  std::vector<std::string> target_sources() const override { return {"coolify", "dir", "git"}; }
 
-inline const rollback::actions::Registry& plan_test_registry() {
-  using rollback::actions::Action;
-  using rollback::actions::ParamCheck;
-  using rollback::actions::ParamType;
-  static const rollback::actions::Registry registry = [] {
-    rollback::actions::Registry r;
-    Action compose;
+ private:
+  std::map<std::string, rollback::plan::ActionSchema> schemas_;
+};
+
+inline const rollback::plan::ActionCatalog& plan_test_registry() {
+  using rollback::plan::ActionSchema;
+  using rollback::plan::param;
+  using rollback::plan::ParamCheck;
+  using rollback::plan::ParamType;
+  static const FakeCatalog catalog = [] {
+    FakeCatalog c;
+    ActionSchema compose;
     compose.name = "docker.compose";
     compose.destructive = true;
-    compose.params = {plan_param("dir", ParamType::String, true),
-                      plan_param("command", ParamType::String, true,
-                                 {"ps", "up", "down", "stop", "start", "restart", "logs"}),
-                      plan_param("services", ParamType::StringList),
-                      plan_param("env", ParamType::StringMap),
-                      plan_param("remove_orphans", ParamType::Bool),
-                      plan_param("tail", ParamType::Int)};
-    r.add(compose);
+    compose.params = {param("dir").required(),
+                      param("command").required().choices({"ps", "up", "down", "stop", "start", "restart", "logs"}),
+                      param("services", ParamType::StringList), param("env", ParamType::StringMap),
+                      param("remove_orphans", ParamType::Bool), param("tail", ParamType::Int)};
+    c.add(compose);
 
-    Action latest;
+    ActionSchema latest;
     latest.name = "fs.latest";
     latest.read_only = true;
-    latest.params = {plan_param("glob", ParamType::String, true),
-                     plan_param("into", ParamType::String, true, {}, true)};
-    r.add(latest);
+    latest.params = {param("glob").required(), param("into").required().sets_var()};
+    c.add(latest);
 
-    Action probe;
+    ActionSchema probe;
     probe.name = "http.probe";
     probe.read_only = true;
-    probe.params = {plan_param("url", ParamType::String), plan_param("urls", ParamType::StringList),
-                    plan_param("expect_status", ParamType::Int),
-                    plan_param("max_latency", ParamType::Duration),
-                    plan_param("expect_json", ParamType::Any)};
+    probe.params = {param("url"), param("urls", ParamType::StringList), param("expect_status", ParamType::Int),
+                    param("max_latency", ParamType::Duration), param("expect_json", ParamType::Any)};
     probe.validate = [](ParamCheck& check) {
       if (check.has("url") && check.has("urls")) check.error("urls", "use url or urls, not both");
-      if (!check.has("url") && !check.has("urls"))
-        check.error_at_step("http.probe needs url or urls");
+      if (!check.has("url") && !check.has("urls")) check.error_at_step("http.probe needs url or urls");
     };
-    r.add(probe);
+    c.add(probe);
 
-    Action sleep;
+    ActionSchema stats;
+    stats.name = "docker.stats";
+    stats.read_only = true;
+    stats.params = {param("filter", ParamType::StringList), param("project")};
+    c.add(stats);
+
+    ActionSchema disk;
+    disk.name = "fs.disk_free";
+    disk.read_only = true;
+    disk.params = {param("path").required(), param("expect")};
+    c.add(disk);
+
+    ActionSchema sleep;
     sleep.name = "wait.sleep";
     sleep.read_only = true;
-    sleep.params = {plan_param("duration", ParamType::Duration, true)};
-    r.add(sleep);
+    sleep.params = {param("duration", ParamType::Duration).required()};
+    c.add(sleep);
 
-    Action run;
+    ActionSchema run;
     run.name = "exec.run";
     run.destructive = true;
-    run.params = {plan_param("argv", ParamType::StringList),
-                  plan_param("env", ParamType::StringMap), plan_param("cwd", ParamType::String),
-                  plan_param("expect_exit", ParamType::Int)};
-    r.add(run);
-    return r;
+    run.params = {param("argv", ParamType::StringList), param("env", ParamType::StringMap), param("cwd"),
+                  param("expect_exit", ParamType::Int)};
+    c.add(run);
+    return c;
   }();
-  return registry;
+  return catalog;
 }
 
 }  // namespace testing

@@ -106,7 +106,7 @@ TEST_CASE("compose uses the v2 plugin when it answers, with the context as docke
   if (saved.empty()) ::unsetenv("DOCKER_CONFIG");
   else ::setenv("DOCKER_CONFIG", saved.c_str(), 1);
   CHECK(f.runner.calls.back() ==
-        std::vector<std::string>{"docker", "--context", "prod", "compose", "logs", "--no-color", "--tail=50", "api"});
+        std::vector<std::string>{"docker", "--context", "prod", "compose", "logs", "--no-color", "--tail=50", "--", "api"});
   CHECK_FALSE(f.runner.called({"docker-compose"}));
 }
 
@@ -210,4 +210,15 @@ TEST_CASE("describe shows the equivalent command lines", "[docker]") {
   CHECK(describe("docker.stop", {{"filter", "agentsalud"}}) == "docker stop $(docker ps -q --filter name=agentsalud)");
   CHECK(registry.find("docker.volume.restore")->destructive);
   CHECK(registry.find("docker.ps")->read_only);
+}
+
+TEST_CASE("the registry refuses a second action with a name already taken", "[actions]") {
+  rollback::actions::Registry registry;
+  rollback::actions::Action a;
+  a.name = "x.y";
+  registry.add(a);
+  CHECK_THROWS_AS(registry.add(a), std::logic_error);
+  CHECK(registry.schema("x.y") != nullptr);
+  for (const auto* action : rollback::actions::builtin_registry().all())
+    CHECK(rollback::actions::builtin_registry().schema(action->name) != nullptr);
 }

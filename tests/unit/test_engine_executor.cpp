@@ -296,3 +296,44 @@ TEST_CASE("progress callbacks see each step start running and end with its resul
   CHECK(events == std::vector<std::string>{"start a 1/2 running", "end a 1/2 ok",
                                            "start b 2/2 running", "end b 2/2 failed"});
 }
+
+TEST_CASE("attempts retry only transient failures unless the step says on: any") {
+  reset();
+  auto once = step("flaky", "test.flaky", "{fail_times: 5, transient: false}");
+  once.retry.attempts = 3;
+  auto r = run_plan(make_plan({once}));
+  CHECK(r.code == ExitCode::StepFailed);
+  CHECK(r.record.steps[0].attempts == 1);
+  CHECK_THAT(r.record.steps[0].log_excerpt, Catch::Contains("not retried: the failure is not transient"));
+
+  reset();
+  auto any = step("flaky", "test.flaky", "{fail_times: 2, transient: false}");
+  any.retry.attempts = 3;
+  any.retry.on = rollback::plan::RetryOn::Any;
+  r = run_plan(make_plan({any}));
+  CHECK(r.code == ExitCode::Success);
+  CHECK(r.record.steps[0].attempts == 3);
+}
+
+TEST_CASE("until/every retries any failure by default: a probe still seeing the old version waits") {
+  reset();
+  auto s = step("wait", "test.flaky", "{fail_times: 2, transient: false}");
+  s.retry.until = rollback::Millis(3000);
+  s.retry.every = rollback::Millis(20);
+  auto r = run_plan(make_plan({s}));
+  CHECK(r.code == ExitCode::Success);
+  CHECK(r.record.steps[0].attempts == 3);
+}
+
+TEST_CASE("what a failed step still holds is cleaned up before the step is reported") {
+  reset();
+  std::vector<std::string> cleaned_when_reported;
+  ExecuteOptions options;
+  options.on_step_end = [&](const rollback::engine::StepRecord&, size_t, size_t) {
+    cleaned_when_reported = calls().cleaned;
+  };
+  auto r = run_plan(make_plan({step("ok", "test.holder"), step("broken", "test.holder", "{fail: true}")}), options);
+  CHECK(r.code == ExitCode::StepFailed);
+  CHECK(calls().cleaned == std::vector<std::string>{"broken"});  // "ok" released its own
+  CHECK(cleaned_when_reported == std::vector<std::string>{"broken"});
+}

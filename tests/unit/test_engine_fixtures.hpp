@@ -23,6 +23,7 @@ struct Calls {
   std::vector<std::string> ran;                // step ids, in order
   std::vector<Clock::time_point> flaky_tries;  // when test.flaky was called
   int preflights = 0;
+  std::vector<std::string> cleaned;            // resources test.holder's cleanup ended
 };
 
 inline Calls& calls() {
@@ -73,7 +74,7 @@ inline actions::Registry test_registry() {
     calls().ran.push_back(ctx.step_id);
     calls().flaky_tries.push_back(Clock::now());
     if (static_cast<long long>(calls().flaky_tries.size()) <= p.integer("fail_times"))
-      return actions::Outcome::failure("not yet", true);
+      return actions::Outcome::failure("not yet", p.flag("transient", true));
     return actions::Outcome::success("finally");
   };
   r.add(flaky);
@@ -91,6 +92,23 @@ inline actions::Registry test_registry() {
     return actions::Outcome::success();
   };
   r.add(child);
+
+  // Holds a resource, then fails (or succeeds after releasing it): its cleanup must end
+  // what it still holds before the step is reported.
+  actions::Action holder;
+  holder.name = "test.holder";
+  holder.run = [](actions::ActionContext& ctx, const actions::Params& p) {
+    calls().ran.push_back(ctx.step_id);
+    nlohmann::json resource = {{"kind", "helper"}, {"name", ctx.step_id}};
+    if (ctx.hold) ctx.hold(resource);
+    if (p.flag("fail")) return actions::Outcome::failure("helper failed half-way");
+    if (ctx.release) ctx.release(resource);
+    return actions::Outcome::success();
+  };
+  holder.cleanup = [](actions::CleanupContext& ctx) {
+    for (const auto& r : ctx.held) calls().cleaned.push_back(r.value("name", "?"));
+  };
+  r.add(holder);
 
   actions::Action cancel;
   cancel.name = "test.cancel";

@@ -73,15 +73,6 @@ TEST_CASE("truthy accepts the usual spellings of yes", "[plan]") {
   for (const char* no : {"", "false", "NO", "0", "off", " "}) CHECK_FALSE(truthy(no));
 }
 
-TEST_CASE("did-you-mean suggests only close names", "[plan]") {
-  std::vector<std::string> keys = {"steps", "vars", "secrets", "target", "version"};
-  CHECK(did_you_mean("stpes", keys) == "steps");  // a transposition is one edit
-  CHECK(did_you_mean("secret", keys) == "secrets");
-  CHECK(did_you_mean("verison", keys) == "version");
-  CHECK(did_you_mean("xyz", keys) == "");
-  CHECK(did_you_mean("monitoring", keys) == "");
-}
-
 TEST_CASE("plans are found by name in the plans dir or taken as a path", "[plan]") {
   testing::TempDir tmp;
   testing::write_text(tmp / "plans" / "full.yaml", "version: 1\n");

@@ -96,7 +96,7 @@ TEST_CASE("a correct plan loads into the model with its defaults filled in", "[p
   CHECK(plan.steps[2].on_failure == OnFailure::Continue);
   REQUIRE(plan.criteria.size() == 1);
   CHECK(plan.criteria[0].critical);
-  CHECK(plan.criteria[0].action == "http.probe");
+  CHECK(plan.criteria[0].probe.action == "http.probe");
   CHECK(plan.criteria[0].hold_for == Millis(300'000));
   CHECK(plan.report.lang == "es");
   CHECK(plan.has_destructive_steps());

@@ -4,6 +4,9 @@
 #include <filesystem>
 
 #include <rollback/plan/target.hpp>
+#include <rollback/util/time.hpp>
+
+#include <stdexcept>
 #include <rollback/util/fs.hpp>
 
 #include "support/temp_dir.hpp"
@@ -43,7 +46,7 @@ struct Backups {
     scope.set_var("backups", tmp.path().string());
   }
   std::string name_of(const std::string& wanted) {
-    auto target = resolve_target(spec, scope, wanted);
+    auto target = resolve_target(spec, scope, TargetSources(), wanted);
     if (!target) return "error: " + target.error().message;
     return target->name;
   }
@@ -60,7 +63,7 @@ Target dir_target(const fs::path& path) {
 
 TEST_CASE("dir targets are the glob's matches in the target dir, newest first", "[plan]") {
   Backups b;
-  auto targets = list_targets(b.spec, b.scope);
+  auto targets = TargetSources().list(b.spec, b.scope);
   REQUIRE(targets);
   REQUIRE(targets->size() == 3);
   CHECK((*targets)[0].name == "staging-20250128-090000");
@@ -68,7 +71,7 @@ TEST_CASE("dir targets are the glob's matches in the target dir, newest first", 
   CHECK((*targets)[2].name == "staging-20250127-120000");
   CHECK((*targets)[0].path == (b.tmp / "staging-20250128-090000").string());
   CHECK((*targets)[0].size_bytes == 3u);
-  CHECK(format_target_time((*targets)[2].created) == "2025-01-27 12:00:00 UTC");
+  CHECK(format_utc((*targets)[2].created, kHumanUtc) == "2025-01-27 12:00:00 UTC");
 }
 
 TEST_CASE("a target is found by exact name, unique prefix, latest or previous", "[plan]") {
@@ -108,17 +111,18 @@ TEST_CASE("a plan whose default is none needs an explicit target", "[plan]") {
 TEST_CASE("a plan without a target section takes none and refuses --target", "[plan]") {
   TargetSpec spec;
   Scope scope;
-  auto none = resolve_target(spec, scope, "");
+  auto none = resolve_target(spec, scope, TargetSources(), "");
   REQUIRE(none);
   CHECK(none->name.empty());
-  auto refused = resolve_target(spec, scope, "latest");
+  auto refused = resolve_target(spec, scope, TargetSources(), "latest");
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message ==
         "--target latest: this plan has no target section, so it takes no target");
 }
 
 TEST_CASE("previous is the newest target older than the one a source marks current", "[plan]") {
-  register_target_source("test-current", [](const TargetSpec&, const Scope&) {
+  TargetSources sources;
+  sources.add("test-current", [](const TargetSpec&, const Scope&) {
     std::vector<Target> targets(3);
     targets[0].name = "c3";
     targets[0].created = system_clock::time_point(at(28, 0));
@@ -131,18 +135,19 @@ TEST_CASE("previous is the newest target older than the one a source marks curre
   });
   TargetSpec spec;
   spec.from = "test-current";
-  auto previous = resolve_target(spec, Scope(), "previous");
+  auto previous = resolve_target(spec, Scope(), sources, "previous");
   REQUIRE(previous);
   CHECK(previous->name == "c1");
-  auto sources = target_sources();
-  CHECK(std::find(sources.begin(), sources.end(), "dir") != sources.end());
+  auto names = sources.names();
+  CHECK(std::find(names.begin(), names.end(), "dir") != names.end());
+  CHECK_THROWS_AS(sources.add("dir", {}), std::logic_error);  // a source is registered once
 }
 
 TEST_CASE("a missing target dir is an error naming the dir", "[plan]") {
   TargetSpec spec;
   spec.from = "dir";
   spec.dir = "/nonexistent/backups";
-  auto listed = list_targets(spec, Scope());
+  auto listed = TargetSources().list(spec, Scope());
   REQUIRE_FALSE(listed);
   CHECK(listed.error().message ==
         "target dir /nonexistent/backups does not exist or is not a directory");

@@ -26,3 +26,14 @@ TEST_CASE("check_room passes with room, and names the directory and the numbers 
              Catch::StartsWith("not enough free space in " + dir.path().string() + " for a test archive: it needs "));
   CHECK_THAT(refused.error().message, Catch::Contains("free; free some space or write the backup elsewhere"));
 }
+
+TEST_CASE("disk free space is a percentage and a missing path is an error", "[util]") {
+  testing::TempDir dir;
+  auto free = disk_free_percent(dir.path());
+  REQUIRE(free);
+  CHECK(*free >= 0);
+  CHECK(*free <= 100);
+  auto missing = disk_free_percent(dir / "nope");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("nope: cannot read free space") != std::string::npos);
+}

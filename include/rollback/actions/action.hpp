@@ -14,64 +14,21 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
-#include <rollback/plan/plan.hpp>
+#include <rollback/plan/monitor.hpp>
+#include <rollback/plan/params.hpp>
+#include <rollback/plan/target.hpp>
 #include <rollback/proc/runner.hpp>
 #include <rollback/util/duration.hpp>
 
 namespace rollback::actions {
 
-enum class ParamType { String, Int, Bool, Duration, StringList, StringMap, Any };
-
-struct ParamSpec {
-  std::string name;
-  ParamType type = ParamType::String;
-  bool required = false;
-  std::vector<std::string> choices;  // allowed literal values (checked when not templated)
-  bool sets_var = false;             // the value names a var this action sets (`into`)
-};
-
-// Resolved parameters of one step: `${...}` already substituted, scalars converted per the
-// schema (Int -> number, Bool -> boolean; Duration stays text, read with duration()).
-class Params {
- public:
-  Params() = default;
-  explicit Params(nlohmann::json values) : values_(std::move(values)) {}
-
-  bool has(std::string_view key) const;
-  std::string str(std::string_view key, std::string_view fallback = "") const;
-  long long integer(std::string_view key, long long fallback = 0) const;
-  bool flag(std::string_view key, bool fallback = false) const;
-  Millis duration(std::string_view key, Millis fallback) const;
-  std::vector<std::string> list(std::string_view key) const;  // a scalar counts as one item
-  std::map<std::string, std::string> map(std::string_view key) const;
-  const nlohmann::json& raw(std::string_view key) const;  // null json when absent
-  const nlohmann::json& all() const { return values_; }
-
- private:
-  nlohmann::json values_ = nlohmann::json::object();
-};
-
-// Load-time checks beyond the schema ("url or urls, not both"): errors point at the key.
-class ParamCheck {
- public:
-  ParamCheck(const std::string& file, const YAML::Node& with, const plan::Location& step,
-             plan::Diagnostics& out)
-      : file_(file), with_(with), step_(step), out_(out) {}
-
-  bool has(std::string_view key) const;
-  const YAML::Node node(std::string_view key) const;  // a null node when absent
-  // The literal scalar, or nullopt when absent or containing ${...} (only known at run).
-  std::optional<std::string> literal(std::string_view key) const;
-  void error(std::string_view key, std::string message);  // at the key, or the step
-  void error_at_step(std::string message);
-
- private:
-  // Held by value: callers often pass temporaries (a file name built on the spot).
-  std::string file_;
-  YAML::Node with_;
-  plan::Location step_;
-  plan::Diagnostics& out_;
-};
+// The parameter model lives below, in plan/ (the loader checks steps against it).
+using plan::ActionSchema;
+using plan::param;
+using plan::ParamCheck;
+using plan::Params;
+using plan::ParamSpec;
+using plan::ParamType;
 
 // A value an action observed, for the report's post-rollback state: "status" = "200",
 // "latency" = "35ms", "rows" = "1042".
@@ -79,6 +36,15 @@ struct Observation {
   std::string name;
   std::string value;
   bool ok = true;
+};
+
+// One sample of a metric that `watch` keeps series of (http.probe's latency, docker.stats'
+// memory per container, fs.disk_free's free space): the engine aggregates without knowing
+// which action measured it.
+struct Measurement {
+  plan::Metric metric = plan::Metric::LatencyMs;
+  std::string subject;  // the URL, container or path measured
+  double value = 0;
 };
 
 struct Outcome {
@@ -91,6 +57,7 @@ struct Outcome {
   std::vector<Observation> observations;
   std::string log_excerpt;        // bounded output worth keeping in the report
   nlohmann::json data = nlohmann::json::object();  // details for report.json
+  std::vector<Measurement> measurements;           // for `watch` (read-only actions)
 
   static Outcome success(std::string message = {});
   static Outcome failure(std::string message, bool transient = false);
@@ -106,9 +73,28 @@ struct ActionContext {
   Millis timeout{0};                     // the step's timeout; 0 = none
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool dry_run = false;
+  // Whose work this is: helper containers are named after the run and step and labelled
+  // with both values, so the next run's cleanup finds what a killed run left behind.
+  std::string run_id;
+  std::string state_dir;
+  // Records a resource the step holds until release() (a container it paused): a run
+  // killed in between leaves it in the journal, and cleanup ends it. Both may be empty
+  // (a probe outside a run): then nothing is recorded.
+  std::function<void(const nlohmann::json& resource)> hold;
+  std::function<void(const nlohmann::json& resource)> release;
 
   // Time left before the step's deadline, at most `cap` (for a child process' timeout).
   Millis remaining(Millis cap) const;
+};
+
+// What a run hands an action's cleanup: which state dir's leftovers to look for, and the
+// resources earlier steps recorded as held (ActionContext::hold) and never released.
+struct CleanupContext {
+  proc::Runner& runner;
+  std::string state_dir;                     // the label value helpers carry
+  std::string run_id;                        // "" = any run of this state dir
+  std::vector<nlohmann::json> held;          // this action's unreleased resources
+  std::function<void(std::string_view line)> log;
 };
 
 struct Action {
@@ -124,16 +110,32 @@ struct Action {
   // programs present, daemon answering). Runs before the first destructive step of a run.
   std::function<Outcome(ActionContext&, const Params&)> preflight;    // optional
   std::function<Outcome(ActionContext&, const Params&)> run;
+  // Ends what a killed or timed-out run of this action left behind (helper containers,
+  // paused containers). Called by the run pipeline at a run's start and end, never by the
+  // engine or the CLI directly. Must be safe to call when there is nothing to clean.
+  std::function<void(CleanupContext&)> cleanup;                      // optional
+
+  ActionSchema schema() const;
 };
 
-class Registry {
+// Every action by name, and the target sources (`from: git`) registered beside them. The
+// plan loader sees it as a plan::ActionCatalog; the engine finds actions to run in it.
+class Registry final : public plan::ActionCatalog {
  public:
-  void add(Action action);
+  void add(Action action);  // throws std::logic_error for a name already registered
+  void add_target_source(std::string from, plan::TargetLister lister);
   const Action* find(std::string_view name) const;
-  std::vector<std::string> names() const;
+  std::vector<const Action*> all() const;  // sorted by name
+
+  const ActionSchema* schema(std::string_view name) const override;
+  std::vector<std::string> names() const override;
+  std::vector<std::string> target_sources() const override { return sources_.names(); }
+  const plan::TargetSources& targets() const { return sources_; }
 
  private:
   std::map<std::string, Action, std::less<>> actions_;
+  std::map<std::string, ActionSchema, std::less<>> schemas_;
+  plan::TargetSources sources_;
 };
 
 // Every built-in adapter, registered by src/actions/registry.cpp (one line per adapter).

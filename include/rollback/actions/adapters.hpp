@@ -7,13 +7,14 @@
 namespace rollback::actions {
 
 void register_exec_actions(Registry& registry);      // exec.run
-void register_fs_actions(Registry& registry);        // fs.copy, move, mkdir, remove, latest
+void register_fs_actions(Registry& registry);        // fs.copy, move, mkdir, remove, latest, checksum, disk_free
 void register_checksum_action(Registry& registry);   // fs.checksum
+void register_disk_free_action(Registry& registry);  // fs.disk_free
 void register_wait_actions(Registry& registry);      // wait.sleep
 void register_postgres_actions(Registry& registry);  // pg.ready, pg.query, pg.dump, pg.restore
 void register_http_actions(Registry& registry);      // http.probe, http.request
 void register_git_coolify_actions(Registry& registry);  // git.revert, git.current, coolify.rollback
 void register_notify_actions(Registry& registry);  // notify.webhook, notify.email
-void register_docker_actions(Registry& registry);  // docker.compose, stop, ps, volume.*
+void register_docker_actions(Registry& registry);  // docker.compose, stop, ps, stats, volume.*
 
 }  // namespace rollback::actions

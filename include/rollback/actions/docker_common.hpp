@@ -72,6 +72,14 @@ Status check_daemon(ActionContext& ctx, const Params& p);
 Status check_image_present(ActionContext& ctx, const Params& p, const std::string& image);
 Result<bool> volume_exists(ActionContext& ctx, const Params& p, const std::string& volume);
 
+// Container ids (full) of the step's selection: `project` (compose label) and/or `filter`
+// (name filters); `all` includes stopped ones.
+Result<std::vector<std::string>> list_containers(ActionContext& ctx, const Params& p, bool all);
+// "project x, name~y": the selection in words, for messages.
+std::string selection(const Params& p);
+// Load-time rule of actions that select containers: `project` or `filter` is needed.
+void validate_selection(ParamCheck& check);
+
 // One container as `docker inspect` sees it.
 struct ContainerState {
   std::string id;
@@ -97,5 +105,6 @@ std::vector<std::string> output_lines(std::string_view text);
 void register_compose_action(Registry& registry);
 void register_container_actions(Registry& registry);
 void register_volume_actions(Registry& registry);
+void register_stats_action(Registry& registry);
 
 }  // namespace rollback::actions::docker

@@ -12,9 +12,6 @@ namespace rollback::actions {
 // The last `max_lines` lines of stderr then stdout, redacted; for Outcome::log_excerpt.
 std::string output_excerpt(const proc::Completed& done, size_t max_lines = 40);
 
-// Output without surrounding whitespace (for `into:` values such as a commit id).
-std::string trim_output(std::string_view text);
-
 // The last non-empty line of stderr (or stdout), redacted: the usual "why" of a failure.
 std::string last_error_line(const proc::Completed& done);
 

@@ -13,18 +13,6 @@
 
 namespace rollback::actions::pg {
 
-// ParamSpec without aggregate initialisation (-Wmissing-field-initializers).
-inline ParamSpec param(std::string name, ParamType type = ParamType::String, bool required = false,
-                       std::vector<std::string> choices = {}, bool sets_var = false) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.type = type;
-  p.required = required;
-  p.choices = std::move(choices);
-  p.sets_var = sets_var;
-  return p;
-}
-
 // A parsed DSN (URI `postgresql://...` or `key=value ...`; empty = libpq's PG* defaults).
 struct Dsn {
   std::map<std::string, std::string> options;  // libpq keywords, password excluded

@@ -63,6 +63,5 @@ report::ConsoleOptions console_options(const GlobalOptions& global);
 // "20250127-180000-full-3f2a": sortable, names the plan, unique enough per state dir.
 std::string new_run_id(const std::string& plan_name, engine::SystemTime started);
 std::string destructive_step_ids(const plan::Plan& plan);
-std::string format_compact_utc(engine::SystemTime time);  // 20250127-180000
 
 }  // namespace rollback::cli

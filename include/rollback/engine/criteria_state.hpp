@@ -156,6 +156,6 @@ CheckDecision decide_check(CriteriaState& state, const std::string& plan,
                            Millis cooldown, SystemTime now);
 
 // "2025-01-27T18:00:00Z" (UTC, whole seconds); read back with parse_iso_utc.
-std::string format_utc(SystemTime t);
+
 
 }  // namespace rollback::engine

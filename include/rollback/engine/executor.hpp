@@ -27,6 +27,9 @@ struct ExecuteOptions {
   std::function<void(const StepRecord&, size_t index, size_t total)> on_step_start;
   std::function<void(const StepRecord&, size_t index, size_t total)> on_step_end;
   std::function<void(const std::string& step_id, std::string_view line)> on_log;
+  // Whose work the steps are (ActionContext::run_id, state_dir): helpers are labelled so.
+  std::string run_id;
+  std::string state_dir;
 };
 
 class Executor {
@@ -34,9 +37,11 @@ class Executor {
   Executor(const actions::Registry& registry, proc::Runner& runner)
       : registry_(registry), runner_(runner) {}
 
-  // Preflight: every step's action preflight (read-only) with the params resolvable now.
-  // Returns the failures, one per step ("step restore-db: dump /x is empty").
-  std::vector<std::string> preflight(const plan::Plan& plan, plan::Scope& scope);
+  // Preflight: every step's action preflight (read-only) with the params resolvable now,
+  // except steps in `done` (finished by an earlier attempt of a resumed run). Returns the
+  // failures, one per step ("step restore-db: dump /x is empty").
+  std::vector<std::string> preflight(const plan::Plan& plan, plan::Scope& scope,
+                                     const std::set<std::string>& done = {});
 
   // Runs the steps. `record` must hold the run's identity (run id, operator, reason, target,
   // started); plan name/path/kind/report spec are taken from `plan`, steps and result are

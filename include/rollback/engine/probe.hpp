@@ -1,4 +1,5 @@
-// Running one read-only action outside a step: a `check` criterion or a `watch` probe.
+// Running one read-only action outside a step: a `check` criterion or a `watch` sampler.
+// Both commands go through here, so a probe behaves the same wherever a plan uses it.
 #pragma once
 
 #include <string>
@@ -18,8 +19,7 @@ struct ProbeOutcome {
 
 // Resolves `with` against the scope and runs the action with a deadline. An unknown action
 // or a parameter that cannot be resolved is a failed probe whose message says so.
-ProbeOutcome run_probe(const actions::Registry& registry, proc::Runner& runner,
-                       const std::string& action, const YAML::Node& with,
+ProbeOutcome run_probe(const actions::Registry& registry, proc::Runner& runner, const plan::ProbeSpec& probe,
                        const plan::Scope& scope, Millis timeout);
 
 }  // namespace rollback::engine

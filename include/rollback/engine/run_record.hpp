@@ -42,6 +42,14 @@ struct StepRecord {
   nlohmann::json data = nlohmann::json::object();
 };
 
+// A resource a step recorded as held (ActionContext::hold) and has not released: what the
+// action's cleanup must end if the run died in between.
+struct HeldResource {
+  std::string step;
+  std::string action;
+  nlohmann::json resource;
+};
+
 struct RunRecord {
   std::string run_id;                  // "20250127-180000-full-3f2a"
   std::string plan_name;
@@ -65,6 +73,7 @@ struct RunRecord {
   std::string result_message;          // one sentence: what happened, what state is left
   plan::ReportSpec report;
   nlohmann::json extra = nlohmann::json::object();  // sections added later (monitoring)
+  std::vector<HeldResource> held;      // read back from the journal: still held at its end
 };
 
 // A step's record as JSON (times ISO-8601, durations in ms) and back; used by the journal

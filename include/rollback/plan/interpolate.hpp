@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
-#include <rollback/actions/action.hpp>
+#include <rollback/plan/params.hpp>
 #include <rollback/util/result.hpp>
 
 namespace rollback::plan {
@@ -62,10 +62,12 @@ Result<std::vector<std::string>> references(std::string_view text);
 // Substitutes every reference. Fails naming the first undefined one.
 Result<std::string> interpolate(std::string_view text, const Scope& scope);
 
-// Resolves a step's `with:` against the scope and the action's schema into typed Params.
-// Errors name the parameter ("with.url: undefined variable ${api}").
-Result<actions::Params> resolve_params(const YAML::Node& with, const Scope& scope,
-                                       const actions::Action& action);
+// Resolves a step's `with:` against the scope and the action's parameters into typed
+// Params. Errors name the parameter ("with.url: undefined variable ${api}"); a parameter
+// that names something (ParamSpec::names) and comes out empty or blank is an error naming
+// the vars it came from ("with.project: is empty (from ${project})").
+Result<Params> resolve_params(const YAML::Node& with, const Scope& scope,
+                              const std::vector<ParamSpec>& params);
 
 // "true"/"yes"/"1"/"on" (any case) are truthy; "", "false", "no", "0", "off" are not.
 bool truthy(std::string_view value);

@@ -7,8 +7,9 @@
 #include <string>
 #include <vector>
 
-#include <rollback/actions/action.hpp>
+#include <rollback/plan/params.hpp>
 #include <rollback/plan/plan.hpp>
+#include <rollback/util/result.hpp>
 
 namespace rollback::plan {
 
@@ -17,9 +18,9 @@ struct LoadResult {
   Diagnostics diagnostics;
 };
 
-LoadResult load_plan(const std::filesystem::path& path, const actions::Registry& registry);
+LoadResult load_plan(const std::filesystem::path& path, const ActionCatalog& catalog);
 LoadResult load_plan_text(const std::string& text, const std::string& file_name,
-                          const actions::Registry& registry);
+                          const ActionCatalog& catalog);
 
 // Finds a plan by name ("full" -> <plans_dir>/full.yaml or .yml) or takes a path as is.
 Result<std::filesystem::path> find_plan(const std::string& name_or_path,
@@ -28,8 +29,5 @@ Result<std::filesystem::path> find_plan(const std::string& name_or_path,
 // The plan files (*.yaml, *.yml) directly in `plans_dir`, sorted by name; empty when the
 // dir does not exist. For `rollback list` and `rollback validate` with no plan named.
 std::vector<std::filesystem::path> list_plan_files(const std::filesystem::path& plans_dir);
-
-// The closest of `candidates` to `word` (edit distance), or "" when none is close.
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace rollback::plan

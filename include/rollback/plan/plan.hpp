@@ -12,25 +12,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <rollback/plan/location.hpp>
+#include <rollback/plan/monitor.hpp>
 #include <rollback/util/duration.hpp>
 
 namespace rollback::plan {
-
-struct Location {
-  std::string file;
-  int line = 0;    // 1-based; 0 when unknown
-  int column = 0;  // 1-based
-  std::string str() const;  // "plans/full.yaml:12:7"
-};
-
-Location location_of(const std::string& file, const YAML::Node& node);
-
-struct Diagnostic {
-  Location where;
-  std::string message;
-  std::string str() const;  // "FILE:LINE:COL: message"
-};
-using Diagnostics = std::vector<Diagnostic>;
 
 enum class Phase { Assess, Backup, Stop, Restore, Start, Verify, Notify };
 enum class OnFailure { Abort, Continue };
@@ -41,12 +27,19 @@ std::string_view to_string(Kind kind);
 std::optional<Phase> parse_phase(std::string_view text);
 std::optional<Kind> parse_kind(std::string_view text);
 
+// Which failures a retry tries again: only those the action calls transient (a refused
+// connection, a timeout, a 503), or any (a probe still seeing the old version).
+enum class RetryOn { Transient, Any };
+
 struct RetryPolicy {
   int attempts = 1;                 // total tries, >= 1
   Millis delay{0};                  // before the second try
   double backoff = 1.0;             // delay multiplier per further try
   std::optional<Millis> until;      // wait-until mode: keep trying every `every` for this long
   Millis every{2000};
+  std::optional<RetryOn> on;        // unset: Transient for attempts, Any for until
+
+  RetryOn retries() const { return on.value_or(until ? RetryOn::Any : RetryOn::Transient); }
 };
 
 struct Step {
@@ -83,8 +76,7 @@ struct TargetSpec {
 struct Criterion {
   std::string name;
   bool critical = false;
-  std::string action;               // a read-only action
-  YAML::Node with;
+  ProbeSpec probe;                  // a read-only action
   std::optional<Millis> hold_for;   // `for:`
   Location where;
 };
@@ -109,7 +101,7 @@ struct Plan {
   TargetSpec target;
   std::vector<Step> steps;
   std::vector<Criterion> criteria;
-  YAML::Node monitor;               // `watch` reads it (issue 7)
+  MonitorSpec monitor;              // `watch` probes it
   std::optional<Millis> cooldown;   // between two `check --auto` rollbacks
   ReportSpec report;
 

@@ -1,11 +1,12 @@
 // Rollback targets: what a plan can restore to. For `from: dir` a target is an entry of
 // the target dir matching the glob (a backup folder such as staging-20250127-180000).
-// `from: git` and `from: coolify` providers are registered by their adapters.
+// `from: git` and `from: coolify` sources come with their adapters (TargetSources).
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,20 +35,23 @@ struct Verification {
 // `previous` is the one after the current one in that order. `scope` resolves ${vars} in
 // the target section.
 using TargetLister = std::function<Result<std::vector<Target>>(const TargetSpec&, const Scope&)>;
-void register_target_source(const std::string& from, TargetLister lister);
 
-// The registered `from:` names ("dir" is built in), sorted.
-std::vector<std::string> target_sources();
+// The `from:` kinds targets can be listed from. "dir" is the plan's own; git and coolify
+// are added beside their actions by the action registry, so whoever lists targets names
+// the sources it means (no global filled in at start-up).
+class TargetSources {
+ public:
+  TargetSources();  // knows "dir"
+  void add(std::string from, TargetLister lister);  // throws std::logic_error on a duplicate
+  std::vector<std::string> names() const;           // sorted
+  Result<std::vector<Target>> list(const TargetSpec& spec, const Scope& scope) const;
 
-// "2025-01-27 18:00:00 UTC": how targets' times are shown in lists and errors.
-std::string format_target_time(std::chrono::system_clock::time_point time);
+ private:
+  std::map<std::string, TargetLister, std::less<>> listers_;
+};
 
-Result<std::vector<Target>> list_targets(const TargetSpec& spec, const Scope& scope);
-
-// Resolves what the user typed (or the plan's default): an exact name, a unique prefix,
-// "latest", or "previous" (the newest older than the current one). An ambiguous prefix is
-// an error listing every candidate.
-Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const std::string& wanted);
+Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const TargetSources& sources,
+                              const std::string& wanted);
 
 // For dir targets: `require` paths exist, SHA256SUMS (or manifest.json) verified when present.
 // Sets ${target.name} and ${target.path} for the chosen target (both "" for none).

@@ -27,4 +27,8 @@ Status check_room(const std::filesystem::path& dir, std::uint64_t expected, std:
 std::string no_room_message(const std::filesystem::path& dir, std::uint64_t expected, std::uint64_t free,
                             std::string_view what);
 
+// Free space of the filesystem holding `path`, in percent, as df sees it: available to
+// unprivileged users / (used + available), i.e. 100 - df's Use%.
+Result<double> disk_free_percent(const std::filesystem::path& path);
+
 }  // namespace rollback

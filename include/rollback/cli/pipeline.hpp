@@ -1,0 +1,28 @@
+// The one run pipeline. `run`, `resume` (and `check --auto` through `run`) hand it a plan
+// whose vars are bound and whose target is resolved; it does everything a run does from
+// there, in one place: refuse an unconfirmable run, take the lock, install the signal
+// guard, clean up what a killed run left behind, preflight, confirm, execute, write the
+// journal and the report, and clean up again whatever the run itself leaves.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include <rollback/cli/commands.hpp>
+#include <rollback/cli/run_support.hpp>
+
+namespace rollback::cli {
+
+struct RunRequest {
+  const plan::Plan& plan;
+  PreparedRun& run;
+  const RunArgs& args;
+  const GlobalOptions& global;
+  std::set<std::string> completed_steps;  // resume: steps an earlier attempt finished
+  bool resuming = false;
+};
+
+// Runs the request; returns the process exit code (shared/spec.md).
+int run_pipeline(RunRequest& request);
+
+}  // namespace rollback::cli

@@ -1,0 +1,28 @@
+// Small text helpers every layer needs; one definition each.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rollback {
+
+// `text` without leading and trailing whitespace (spaces, tabs, CR, LF, VT, FF). A copy,
+// so trimming a temporary (`trim(out + err)`) can never leave a dangling view.
+std::string trim(std::string_view text);
+
+// A finite decimal number filling all of `text` (spaces around allowed): "12.5", "-3",
+// "1e3"; nullopt for "", "12abc", "nan".
+std::optional<double> parse_number(std::string_view text);
+// "12.34%" -> 12.34 (spaces allowed); nullopt without the '%' or for a bad number.
+std::optional<double> parse_percent(std::string_view text);
+
+// The non-empty trimmed lines of `text`.
+std::vector<std::string> nonempty_lines(std::string_view text);
+
+// The closest of `candidates` to `word` by edit distance, or "" when none is close enough
+// to be a likely typo ("histroy" -> "history", "latncy" -> "latency").
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace rollback

@@ -1,0 +1,110 @@
+// The one run pipeline (include/rollback/cli/pipeline.hpp).
+#include <rollback/cli/pipeline.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <iostream>
+
+#include <rollback/engine/cleanup.hpp>
+#include <rollback/engine/executor.hpp>
+#include <rollback/engine/signals.hpp>
+#include <rollback/util/redact.hpp>
+
+namespace rollback::cli {
+namespace {
+
+std::string destructive_left(const RunRequest& r) {
+  std::string ids;
+  for (const auto& step : r.plan.steps)
+    if (step.destructive && !r.completed_steps.contains(step.id)) ids += (ids.empty() ? "" : ", ") + step.id;
+  return ids;
+}
+
+engine::ExecuteOptions console_callbacks(report::ConsoleProgress& console) {
+  engine::ExecuteOptions options;
+  options.on_step_start = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_started(s, i, n); };
+  options.on_step_end = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_finished(s, i, n); };
+  options.on_log = [&](const std::string& step, std::string_view line) { console.log_line(step, line); };
+  return options;
+}
+
+// Everything the pipeline holds for one run, so the stages below read as a list.
+struct Stage {
+  RunRequest& r;
+  report::ConsoleProgress& console;
+  proc::Runner& runner;
+  engine::Journal* journal;
+
+  int stop_before_execution(ExitCode code, const std::string& message) {
+    return finish_unexecuted(r.run, journal, code, message, r.args, r.global, console);
+  }
+
+  void clean_up(const std::string& run_id) {
+    engine::CleanupRequest request{.state_dir = state_dir(r.global).string(), .run_id = run_id};
+    for (const auto& step : r.plan.steps) request.sweep.insert(step.action);
+    request.log = [this](std::string_view line) { console.log_line("cleanup", line); };
+    engine::clean_up(actions::builtin_registry(), runner, request);
+  }
+};
+
+}  // namespace
+
+int run_pipeline(RunRequest& r) {
+  const bool dry = r.args.dry_run;
+  std::string destructive = destructive_left(r);
+  bool needs_confirmation = !dry && !r.args.yes && !destructive.empty();
+  if (needs_confirmation && !::isatty(STDIN_FILENO)) {
+    print_error(fmt::format("plan '{}' has destructive steps {}({}) and stdin is not a terminal; pass --yes to "
+                            "run them unattended. Nothing ran.",
+                            r.plan.name, r.resuming ? "left " : "", destructive));
+    return to_int(ExitCode::Usage);
+  }
+
+  // A dry run changes nothing, so it takes no lock and writes no state.
+  engine::RunLock lock;
+  if (!dry && !r.args.lock_held) {
+    auto taken = take_run_lock(r.global, r.run.record);
+    if (!taken) return to_int(ExitCode::Locked);
+    lock = std::move(*taken);
+  }
+
+  engine::SignalGuard signals;
+  proc::SystemRunner runner;
+  engine::Executor executor(actions::builtin_registry(), runner);
+  report::ConsoleProgress console(r.global.json ? std::cerr : std::cout, console_options(r.global));
+  std::optional<engine::Journal> journal;
+  if (!dry) journal.emplace(r.run.run_dir / "journal.jsonl");
+  Stage stage{r, console, runner, journal ? &*journal : nullptr};
+
+  // Holding the lock, no other run of this state dir is alive: whatever a run left (a
+  // helper container, a paused container) belongs to a run that was killed.
+  if (!dry) stage.clean_up("");
+
+  auto failures = executor.preflight(r.plan, r.run.scope, r.completed_steps);
+  if (!failures.empty()) {
+    print_error(r.resuming ? "preflight failed; nothing more was changed:" : "preflight failed; nothing was changed:");
+    for (const auto& failure : failures) std::fprintf(stderr, "  - %s\n", redact(failure).c_str());
+    return stage.stop_before_execution(
+        ExitCode::PreflightFailed,
+        fmt::format("{}preflight failed ({} problem(s)): {}; nothing {}was changed", r.resuming ? "resume: " : "",
+                    failures.size(), failures.front(), r.resuming ? "more " : ""));
+  }
+  if (needs_confirmation && !confirm_on_terminal(r.plan, r.run))
+    return stage.stop_before_execution(ExitCode::Usage, "not confirmed at the terminal; nothing was changed");
+
+  if (r.resuming && !r.global.quiet)
+    std::fprintf(r.global.json ? stderr : stdout, "resuming run %s: %zu step(s) already done\n",
+                 r.run.record.run_id.c_str(), r.completed_steps.size());
+  auto options = console_callbacks(console);
+  options.dry_run = dry;
+  options.completed_steps = r.completed_steps;
+  options.run_id = r.run.record.run_id;
+  options.state_dir = state_dir(r.global).string();
+  auto code = executor.execute(r.plan, r.run.scope, r.run.record, stage.journal, options);
+  if (!dry) stage.clean_up(r.run.record.run_id);
+  return finish_run(r.run, stage.journal, code, r.args, r.global, console);
+}
+
+}  // namespace rollback::cli

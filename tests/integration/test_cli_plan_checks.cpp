@@ -1,0 +1,63 @@
+// What `validate` and the command line catch before anything runs: a misspelt monitor
+// threshold, an undefined ${var} in a watch filter, a mistyped command.
+#include <catch2/catch.hpp>
+
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using testing::run_rollback;
+using testing::TempDir;
+using testing::write_text;
+
+namespace {
+
+std::string plan_with_monitor(const std::string& monitor) {
+  return "version: 1\nname: watched\nvars: {filter: app}\nsteps:\n"
+         "  - {id: a, action: wait.sleep, with: {duration: 1ms}}\nmonitor:\n" +
+         monitor;
+}
+
+}  // namespace
+
+TEST_CASE("validate refuses a misspelt monitor threshold with a located did-you-mean", "[cli][plan]") {
+  TempDir tmp;
+  write_text(tmp / "p.yaml", plan_with_monitor("  thresholds:\n    latncy: \"< 2s\"\n"));
+  auto r = run_rollback({"validate", (tmp / "p.yaml").string()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains((tmp / "p.yaml").string() +
+                                    ":8:5: unknown key 'latncy' in monitor.thresholds (did you mean 'latency'?)"));
+}
+
+TEST_CASE("an undefined var in monitor.containers.filter is a plan error naming it, not a filter on everything",
+          "[cli][plan]") {
+  TempDir tmp;
+  write_text(tmp / "p.yaml", plan_with_monitor("  containers: {filter: \"${container_filtre}\"}\n"));
+  for (std::vector<std::string> args : {std::vector<std::string>{"validate", (tmp / "p.yaml").string()},
+                                        std::vector<std::string>{"--state-dir", (tmp / "state").string(), "watch",
+                                                                 (tmp / "p.yaml").string(), "--for", "1s"}}) {
+    auto r = run_rollback(args);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(":7:25: monitor: containers.filter: undefined variable ${container_filtre}"));
+  }
+  CHECK_FALSE(fs::exists(tmp / "state"));
+}
+
+TEST_CASE("a mistyped command exits 2 suggesting the command, and runs nothing", "[cli]") {
+  TempDir tmp;
+  auto r = run_rollback({"--state-dir", (tmp / "state").string(), "--plans-dir", (tmp / "plans").string(), "histroy"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("'histroy' is neither a command nor a plan; did you mean `rollback history`?"));
+  CHECK_FALSE(fs::exists(tmp / "state"));
+}
+
+TEST_CASE("a plan that happens to be named like a command's typo still runs", "[cli]") {
+  TempDir tmp;
+  write_text(tmp / "plans" / "histroy.yaml",
+             "version: 1\nname: histroy\nsteps:\n  - {id: a, action: wait.sleep, with: {duration: 1ms}}\n");
+  auto r = run_rollback({"--state-dir", (tmp / "state").string(), "--plans-dir", (tmp / "plans").string(), "histroy"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+}
