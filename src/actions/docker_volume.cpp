@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include <rollback/actions/docker_common.hpp>
+#include <rollback/actions/docker_helper.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/util/disk.hpp>
 #include <rollback/util/fs.hpp>
@@ -65,14 +66,10 @@ Outcome preflight_restore(ActionContext& ctx, const Params& p) {
   return Outcome::success(fmt::format("{} readable, image {} present", archive_path(p).string(), image_of(p)));
 }
 
-std::vector<std::string> helper_run(const Params& p, std::vector<std::string> mounts,
-                                    const std::vector<std::string>& command) {
-  auto argv = docker_argv(p);
-  argv.insert(argv.end(), {"run", "--rm", "--network", "none"});
-  for (auto& m : mounts) argv.insert(argv.end(), {"-v", std::move(m)});
-  argv.push_back(image_of(p));
-  argv.insert(argv.end(), command.begin(), command.end());
-  return argv;
+// For dry-run lines: the helper's real name is only known when it runs.
+std::vector<std::string> described_helper(const Params& p, const std::vector<std::string>& mounts,
+                                          const std::vector<std::string>& command) {
+  return helper_argv(p, Helper{"rb-RUN-STEP-XXXX", {}}, mounts, image_of(p), command);
 }
 
 Outcome run_restore(ActionContext& ctx, const Params& p) {
@@ -94,10 +91,11 @@ Outcome run_restore(ActionContext& ctx, const Params& p) {
   bool clean = *exists && p.flag("clean", true);
   std::string script = clean ? "find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} + && tar -xzf \"$1\" -C /data"
                              : "tar -xzf \"$1\" -C /data";
-  auto argv = helper_run(p, {volume + ":/data", archive.parent_path().string() + ":/backup:ro"},
-                         {"sh", "-c", script, "restore", "/backup/" + archive.filename().string()});
-  auto done = run_checked(ctx, p, argv);
-  if (!done) return to_outcome(done.error());
+  auto helper = helper_for(ctx);
+  auto argv = helper_argv(p, helper, {volume + ":/data", archive.parent_path().string() + ":/backup:ro"}, image_of(p),
+                          {"sh", "-c", script, "restore", "/backup/" + archive.filename().string()});
+  auto done = run_helper(ctx, p, helper, argv);
+  if (!done || !done->succeeded()) return to_outcome(explain(ctx, p, redact(proc::display_command(argv)), done));
   auto outcome = Outcome::success(fmt::format("volume {} restored from {}{}", volume, archive.string(),
                                               *exists ? (p.flag("clean", true) ? " (emptied first)" : " (merged)")
                                                       : " (created)"));
@@ -132,9 +130,10 @@ Outcome run_backup(ActionContext& ctx, const Params& p) {
     script = "need=$(du -sk /data | cut -f1); free=$(df -Pk /backup | awk 'NR==2 {print $4}'); "
              "if [ \"$free\" -lt $((need + need / 10 + 16384)) ]; then echo \"rollback-space $need $free\" >&2; "
              "exit 75; fi; " + script;
-  auto argv = helper_run(p, {p.str("volume") + ":/data:ro", dir.string() + ":/backup"},
-                         {"sh", "-c", script, "backup", partial});
-  auto done = run(ctx, p, argv);
+  auto helper = helper_for(ctx);
+  auto argv = helper_argv(p, helper, {p.str("volume") + ":/data:ro", dir.string() + ":/backup"}, image_of(p),
+                          {"sh", "-c", script, "backup", partial});
+  auto done = run_helper(ctx, p, helper, argv);
   if (!done || !done->succeeded()) {
     fs::remove(dir / partial, ec);
     unsigned long long need_kib = 0, free_kib = 0;
@@ -193,11 +192,11 @@ std::string describe_volume_run(const Params& p, bool restore) {
   auto dir = archive.parent_path().string();
   auto name = archive.filename().string();
   if (!restore)
-    return proc::display_command(helper_run(p, {p.str("volume") + ":/data:ro", dir + ":/backup"},
+    return proc::display_command(described_helper(p, {p.str("volume") + ":/data:ro", dir + ":/backup"},
                                             {"tar", "czf", "/backup/" + name, "-C", "/data", "."}));
   std::string text = fmt::format("check {} (tar -tzf) and image {}; ", archive.string(), image_of(p));
   if (p.flag("clean", true)) text += "empty volume " + p.str("volume") + "; ";
-  return text + proc::display_command(helper_run(p, {p.str("volume") + ":/data", dir + ":/backup:ro"},
+  return text + proc::display_command(described_helper(p, {p.str("volume") + ":/data", dir + ":/backup:ro"},
                                                  {"tar", "xzf", "/backup/" + name, "-C", "/data"}));
 }
 
@@ -227,6 +226,7 @@ void register_volume_actions(Registry& registry) {
       .describe = [](const Params& p) { return describe_volume_run(p, false); },
       .preflight = preflight_backup,
       .run = run_backup,
+      .cleanup = remove_helpers,
   });
   registry.add(Action{
       .name = "docker.volume.restore",
@@ -239,6 +239,7 @@ void register_volume_actions(Registry& registry) {
       .describe = [](const Params& p) { return describe_volume_run(p, true); },
       .preflight = preflight_restore,
       .run = run_restore,
+      .cleanup = remove_helpers,
   });
   registry.add(Action{
       .name = "docker.volume.create",

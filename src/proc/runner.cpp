@@ -9,13 +9,14 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <rollback/proc/bounded_buffer.hpp>
+
+#include "spawn.hpp"
 
 extern char** environ;
 
@@ -147,30 +148,13 @@ std::string display_command(const std::vector<std::string>& argv) {
   return out;
 }
 
-bool program_available(const std::string& program) {
-  if (program.empty()) return false;
-  if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    auto colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
-    // An empty PATH entry means the current directory.
-    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
-    struct stat st{};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        ::access(candidate.c_str(), X_OK) == 0)
-      return true;
-  }
-  return false;
-}
+bool program_available(const std::string& program) { return !detail::find_program(program).empty(); }
 
 Result<Completed> SystemRunner::run(const Command& command) {
   if (command.argv.empty()) return fail("internal error: empty argv");
   ensure_cancel_pipe();
-  if (!program_available(command.argv[0]))
-    return fail(fmt::format("program not found: {} (not in PATH)", command.argv[0]));
+  std::string path = detail::find_program(command.argv[0]);
+  if (path.empty()) return fail(fmt::format("program not found: {} (not in PATH)", command.argv[0]));
   if (command.cwd && !std::filesystem::is_directory(*command.cwd))
     return fail(fmt::format("working directory does not exist: {}", command.cwd->string()));
 
@@ -183,32 +167,6 @@ Result<Completed> SystemRunner::run(const Command& command) {
     return std::unexpected(err_pipe.error());
   }
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  const char* stdin_source = command.stdin_path ? command.stdin_path->c_str() : "/dev/null";
-  posix_spawn_file_actions_addopen(&actions, 0, stdin_source, O_RDONLY, 0);
-  if (command.stdout_path) {
-    posix_spawn_file_actions_addopen(&actions, 1, command.stdout_path->c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  } else {
-    posix_spawn_file_actions_adddup2(&actions, out_pipe->write_fd, 1);
-  }
-  posix_spawn_file_actions_adddup2(&actions, err_pipe->write_fd, 2);
-  if (command.cwd) posix_spawn_file_actions_addchdir_np(&actions, command.cwd->c_str());
-
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Own process group (pgid = child pid), default signal dispositions, empty mask: the
-  // child must not inherit our SIGINT/SIGTERM handling or a blocked mask.
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
   std::vector<std::string> env_strings = build_environment(command);
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
@@ -217,18 +175,24 @@ Result<Completed> SystemRunner::run(const Command& command) {
   for (const auto& a : command.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
+  detail::SpawnSpec spec{.path = path.c_str(),
+                         .argv = argv.data(),
+                         .envp = envp.data(),
+                         .stdin_path = command.stdin_path ? command.stdin_path->c_str() : nullptr,
+                         .stdout_path = command.stdout_path ? command.stdout_path->c_str() : nullptr,
+                         .stdout_fd = out_pipe->write_fd,
+                         .stderr_fd = err_pipe->write_fd,
+                         .cwd = command.cwd ? command.cwd->c_str() : nullptr};
   auto started = Clock::now();
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  auto spawned = detail::spawn_supervised(spec);
   ::close(out_pipe->write_fd);
   ::close(err_pipe->write_fd);
-  if (rc != 0) {
+  if (!spawned) {
     ::close(out_pipe->read_fd);
     ::close(err_pipe->read_fd);
-    return fail(fmt::format("cannot start {}: {}", command.argv[0], std::strerror(rc)));
+    return std::unexpected(spawned.error());
   }
+  pid_t pid = *spawned;
 
   Completed done;
   BoundedBuffer out_buf(command.capture_limit), err_buf(command.capture_limit);
@@ -266,7 +230,7 @@ Result<Completed> SystemRunner::run(const Command& command) {
   };
 
   while (!reaped) {
-    if (cancel_requested()) stop_group(false);
+    if (cancel_requested() && !command.survives_cancel) stop_group(false);
     auto now = Clock::now();
     if (deadline && now >= *deadline) stop_group(true);
     if (kill_at && now >= *kill_at) {
@@ -287,7 +251,7 @@ Result<Completed> SystemRunner::run(const Command& command) {
     if (err_fd >= 0) { err_idx = nfds; fds[nfds++] = {err_fd, POLLIN, 0}; }
     // Once the group is being stopped the pipe stays readable (drained only by
     // reset_cancel): polling it then would spin at 100% CPU through the grace period.
-    if (g_cancel_pipe[0] >= 0 && !kill_at) fds[nfds++] = {g_cancel_pipe[0], POLLIN, 0};
+    if (g_cancel_pipe[0] >= 0 && !kill_at && !command.survives_cancel) fds[nfds++] = {g_cancel_pipe[0], POLLIN, 0};
     if (exit_fd >= 0) fds[nfds++] = {exit_fd, POLLIN, 0};
     int ready = ::poll(fds, static_cast<nfds_t>(nfds), wait_ms);
     if (ready > 0) {

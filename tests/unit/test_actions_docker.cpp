@@ -146,10 +146,17 @@ TEST_CASE("restore checks archive and image (which needs the daemon) before crea
   CHECK(f.runner.calls[1] == std::vector<std::string>{"docker", "image", "inspect", "--format", "{{.Id}}", "alpine:3"});
   CHECK(f.runner.calls[2][2] == "inspect");
   CHECK(f.runner.calls[3] == std::vector<std::string>{"docker", "volume", "create", "v"});
-  CHECK(f.runner.calls[4] == std::vector<std::string>{"docker", "run", "--rm", "--network", "none", "-v", "v:/data",
-                                                      "-v", dir.path().string() + ":/backup:ro", "alpine:3", "sh",
-                                                      "-c", "tar -xzf \"$1\" -C /data", "restore",
-                                                      "/backup/v.tar.gz"});
+  // The helper is named after the run and step (with a random tail) and labelled, so a
+  // cleanup can find it; then the same command as before.
+  const auto& run = f.runner.calls[4];
+  REQUIRE(run.size() == 21);
+  CHECK(std::vector<std::string>(run.begin(), run.begin() + 4) == std::vector<std::string>{"docker", "run", "--rm", "--name"});
+  CHECK_THAT(run[4], Catch::StartsWith("rb-adhoc-"));
+  CHECK(std::vector<std::string>(run.begin() + 5, run.end()) ==
+        std::vector<std::string>{"--network", "none", "--label", run[8], "--label", "rollback.step=s1", "-v", "v:/data",
+                                 "-v", dir.path().string() + ":/backup:ro", "alpine:3", "sh", "-c",
+                                 "tar -xzf \"$1\" -C /data", "restore", "/backup/v.tar.gz"});
+  CHECK_THAT(run[8], Catch::StartsWith("rollback.run=adhoc-"));
 }
 
 TEST_CASE("an archive read through once is read again only after it changed", "[docker]") {
@@ -204,7 +211,8 @@ TEST_CASE("describe shows the equivalent command lines", "[docker]") {
     return registry.find(name)->describe(actions::Params(std::move(params)));
   };
   CHECK(describe("docker.volume.backup", {{"volume", "pg"}, {"archive", "/b/pg.tar.gz"}}) ==
-        "docker run --rm --network none -v pg:/data:ro -v /b:/backup alpine:3 tar czf /backup/pg.tar.gz -C /data .");
+        "docker run --rm --name rb-RUN-STEP-XXXX --network none -v pg:/data:ro -v /b:/backup alpine:3 tar czf "
+        "/backup/pg.tar.gz -C /data .");
   CHECK(describe("docker.compose", {{"dir", "/s"}, {"command", "down"}, {"remove_orphans", true}}) ==
         "docker-compose down --remove-orphans  (in /s)");
   CHECK(describe("docker.stop", {{"filter", "agentsalud"}}) == "docker stop $(docker ps -q --filter name=agentsalud)");

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <csignal>
 #include <sys/resource.h>
+#include <fstream>
+#include <sys/wait.h>
 #include <thread>
 
 #include <rollback/proc/runner.hpp>
@@ -191,4 +193,67 @@ TEST_CASE("display_command quotes only what a shell would misread") {
   CHECK(rollback::proc::display_command({"docker", "compose", "-p", "my app", "up", "-d"}) ==
         "docker compose -p 'my app' up -d");
   CHECK(rollback::proc::display_command({"echo", "it's"}) == "echo 'it'\\''s'");
+}
+
+namespace {
+
+bool alive(long pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+}
+
+long read_pid(const std::filesystem::path& file) {
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream in(file);
+    long pid = 0;
+    if (in >> pid && pid > 0) return pid;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a child and its grandchild die with the process that started them, even by SIGKILL") {
+  testing::TempDir dir;
+  auto child_file = dir / "child", grandchild_file = dir / "grandchild", late = dir / "late";
+  pid_t starter = ::fork();
+  REQUIRE(starter >= 0);
+  if (starter == 0) {
+    SystemRunner runner;
+    Command cmd;
+    cmd.argv = {"sh", "-c",
+                "echo $$ > '" + child_file.string() + "'; sleep 30 & echo $! > '" + grandchild_file.string() +
+                    "'; sleep 2; echo written > '" + late.string() + "'; wait"};
+    (void)runner.run(cmd);
+    ::_exit(0);
+  }
+  long child = read_pid(child_file), grandchild = read_pid(grandchild_file);
+  REQUIRE(child > 0);
+  REQUIRE(grandchild > 0);
+  ::kill(starter, SIGKILL);
+  ::waitpid(starter, nullptr, 0);
+  for (int i = 0; i < 100 && (alive(child) || alive(grandchild)); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK_FALSE(alive(child));
+  CHECK_FALSE(alive(grandchild));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  CHECK_FALSE(std::filesystem::exists(late));  // the script did not go on to write it
+}
+
+TEST_CASE("a command marked survives_cancel runs to its end while the run is being interrupted") {
+  SystemRunner runner;
+  rollback::proc::request_cancel();
+  Command cmd;
+  cmd.argv = {"sh", "-c", "sleep 0.2; echo done"};
+  cmd.survives_cancel = true;
+  cmd.timeout = Millis(5000);
+  auto done = runner.run(cmd);
+  rollback::proc::reset_cancel();
+  REQUIRE(done);
+  CHECK(done->succeeded());
+  CHECK(done->out == "done\n");
 }

@@ -2,7 +2,8 @@
 // - argv vectors only: nothing is ever parsed by a shell unless a plan literally asks for
 //   /bin/sh (exec.run `shell:`), and then the plan's own string is what runs.
 // - each child gets its own process group, so a timeout or Ctrl-C stops the whole tree
-//   (SIGTERM to the group, SIGKILL after a grace period);
+//   (SIGTERM to the group, SIGKILL after a grace period), and a supervisor that ends the
+//   group when rollback itself dies (killed, crashed): no child outlives the run;
 // - output is streamed line by line to a callback (the log) and kept in a bounded buffer
 //   (head and tail), so memory does not grow with the output's size.
 #pragma once
@@ -31,7 +32,12 @@ struct Command {
   std::optional<std::filesystem::path> stdin_path;   // else /dev/null
   std::optional<std::filesystem::path> stdout_path;  // stdout written here instead of captured
   Millis timeout{0};                            // 0: no limit
-  Millis kill_grace{3000};                      // SIGTERM -> SIGKILL delay
+  // SIGTERM -> SIGKILL delay. Short: a step's time limit is a limit (the child gets what is
+  // left of it), and the grace period is all it may run over.
+  Millis kill_grace{800};
+  // Runs even while the run is being interrupted: cleanup after a Ctrl-C (`docker rm -f`
+  // of a helper, `docker unpause`) must not be stopped by that Ctrl-C. Give it a timeout.
+  bool survives_cancel = false;
   size_t capture_limit = 64 * 1024;             // bytes kept per stream (head + tail)
   std::function<void(Stream, std::string_view line)> on_line;  // streamed output lines
 };

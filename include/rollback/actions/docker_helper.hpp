@@ -1,0 +1,42 @@
+// Helper containers: the `docker run` containers rollback starts itself (the volume
+// actions' tar), as opposed to the stack's own containers that compose creates.
+//
+// Killing the docker CLI does not stop its container (shared/field-lessons.md 11), so every
+// helper is named after its run and step, labelled rollback.run=<run id> and
+// rollback.state=<state dir>, recorded as held while it runs, and removed (`docker rm -f`)
+// by the action when it fails, times out or is interrupted, before the step is reported.
+// What a killed run left behind, the next run's cleanup finds by label.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <rollback/actions/docker_common.hpp>
+
+namespace rollback::actions::docker {
+
+inline constexpr const char* kRunLabel = "rollback.run";
+inline constexpr const char* kStateLabel = "rollback.state";
+inline constexpr const char* kStepLabel = "rollback.step";
+
+struct Helper {
+  std::string name;                 // rb-<run id>-<step>-<4 hex>
+  std::vector<std::string> labels;  // "key=value"
+};
+
+Helper helper_for(const ActionContext& ctx);
+
+// `docker [--context X] run --rm --name N --label ... --network none -v M... IMAGE COMMAND...`
+std::vector<std::string> helper_argv(const Params& p, const Helper& helper, const std::vector<std::string>& mounts,
+                                     const std::string& image, const std::vector<std::string>& command);
+
+// Runs a helper: holds it while it runs, and removes it unless it ended well. The
+// returned Completed is the docker CLI's (errors as run()).
+Result<proc::Completed> run_helper(ActionContext& ctx, const Params& p, const Helper& helper,
+                                   const std::vector<std::string>& argv);
+
+// The cleanup behaviour of actions that start helpers: removes the held ones and, by
+// label, every helper of the state dir (of the run, when one is named).
+void remove_helpers(CleanupContext& ctx);
+
+}  // namespace rollback::actions::docker
