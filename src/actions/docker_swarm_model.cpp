@@ -229,6 +229,7 @@ Verdict judge(const ServiceState& s, const std::vector<TaskState>& all_tasks, co
     by_status->running = v.running;
     by_status->desired = v.desired;
     by_status->detail = counts + "; " + by_status->detail;
+    if (by_status->state == Convergence::Converging) by_status->detail += newest_task_note(s, tasks);
     return *by_status;
   }
   if (v.running != v.desired || (s.mode == "global" && v.desired == 0)) {

@@ -131,7 +131,7 @@ TEST_CASE("a task pending on a host port that an old task still holds is an ordi
   auto v = judge(r.services[0], r.tasks,
                  {.goal = Goal::Deploy, .now = r.now, .since = at("2026-11-26T07:18:25Z"), .pending_limit = 1ms});
   CHECK(v.state == Convergence::Converging);
-  CHECK(v.detail == "0/1 running; update in progress");
+  CHECK(v.detail == "0/1 running; update in progress; a task is pending: no suitable node (host-mode port already in use on 1 node)");
 }
 
 TEST_CASE("an update Swarm paused fails the deploy with Swarm's message and the failed task's error",
