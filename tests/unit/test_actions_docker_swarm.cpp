@@ -3,7 +3,13 @@
 // image references and pins.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include <rollback/actions/action.hpp>
 #include <rollback/actions/docker_swarm.hpp>
+#include <rollback/proc/runner.hpp>
 #include <rollback/util/text.hpp>
 
 #include "support/temp_dir.hpp"
@@ -232,4 +238,77 @@ TEST_CASE("the pins override carries the base file's version and one image per s
   auto pins = pins_from_map({{"api", "sha256:9"}, {"db", "postgres@sha256:1"}});
   CHECK(pins[0].by_id);
   CHECK_FALSE(pins[1].by_id);
+}
+
+namespace {
+
+// Answers `docker info` with a swarm of `nodes` nodes (or none); records every command.
+class FakeSwarmRunner final : public proc::Runner {
+ public:
+  std::string swarm_json;
+  std::vector<std::vector<std::string>> calls;
+  Result<proc::Completed> run(const proc::Command& command) override {
+    calls.push_back(command.argv);
+    proc::Completed done;
+    done.exit_code = 0;
+    if (command.argv.size() > 1 && command.argv[1] == "info") done.out = "2026-11-26T07:00:00.5Z " + swarm_json + "\n";
+    return done;
+  }
+  bool ran(const std::string& word) const {
+    for (const auto& argv : calls)
+      if (std::find(argv.begin(), argv.end(), word) != argv.end()) return true;
+    return false;
+  }
+};
+
+struct DeployFixture {
+  testing::TempDir dir;
+  FakeSwarmRunner runner;
+  actions::ActionContext ctx{.step_id = "deploy", .runner = runner, .set_var = {}, .log = {}};
+  nlohmann::json params;
+
+  explicit DeployFixture(long long nodes, const std::string& image_id, const std::string& digest) {
+    runner.swarm_json = fmt::format(R"({{"LocalNodeState":"active","ControlAvailable":true,"Nodes":{},"NodeID":"n1"}})", nodes);
+    testing::write_text(dir / "stack.yml", "version: \"3.8\"\nservices:\n  api:\n    image: app:1\n");
+    nlohmann::json record{{"format", kRecordFormat},
+                          {"services", {{"api", {{"image", "app:1"}, {"image_id", image_id}, {"digest", digest}}}}}};
+    testing::write_text(dir / "swarm.json", record.dump());
+    params = {{"file", (dir / "stack.yml").string()}, {"stack", "shop"}, {"pin_from", (dir / "swarm.json").string()}};
+  }
+  actions::Outcome preflight() {
+    const auto* action = actions::builtin_registry().find("docker.stack.deploy");
+    REQUIRE(action);
+    return action->preflight(ctx, actions::Params(params));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("on a swarm of three nodes, a pin by bare image ID is refused before anything runs, saying why",
+          "[actions][swarm]") {
+  DeployFixture f(3, "sha256:1111", "");
+  auto outcome = f.preflight();
+  CHECK_FALSE(outcome.ok);
+  CHECK_THAT(outcome.message, Catch::Contains("step deploy: service api is pinned by bare image ID sha256:1111") &&
+                                  Catch::Contains("this swarm has 3 nodes") &&
+                                  Catch::Contains("exists only on the node that built or loaded it"));
+  CHECK_FALSE(f.runner.ran("deploy"));
+  CHECK_FALSE(f.runner.ran("image"));  // refused before asking about images
+}
+
+TEST_CASE("a pin by digest is fine on three nodes, and a pin by ID on one", "[actions][swarm]") {
+  DeployFixture by_digest(3, "sha256:1111", "app@sha256:2222");
+  CHECK(by_digest.preflight().ok);
+  DeployFixture by_id(1, "sha256:1111", "");
+  CHECK(by_id.preflight().ok);
+  CHECK(by_id.runner.ran("sha256:1111"));  // its presence was checked
+}
+
+TEST_CASE("an engine that is not a swarm manager is refused with the way to reach one", "[actions][swarm]") {
+  DeployFixture f(0, "sha256:1111", "");
+  f.runner.swarm_json = R"({"LocalNodeState":"inactive","ControlAvailable":false})";
+  auto outcome = f.preflight();
+  CHECK_FALSE(outcome.ok);
+  CHECK_THAT(outcome.message, Catch::Contains("is not a swarm manager (swarm state: inactive)") &&
+                                  Catch::Contains("never joins or leaves a swarm") && Catch::Contains("ssh://"));
 }
