@@ -229,7 +229,13 @@ Verdict judge(const ServiceState& s, const std::vector<TaskState>& all_tasks, co
     by_status->running = v.running;
     by_status->desired = v.desired;
     by_status->detail = counts + "; " + by_status->detail;
-    if (by_status->state == Convergence::Converging) by_status->detail += newest_task_note(s, tasks);
+    if (by_status->state == Convergence::Converging) {
+      by_status->detail += newest_task_note(s, tasks);
+      // Every task of the new spec runs: Swarm completes the update one monitor period
+      // after the last one started, so look again then rather than a whole poll later.
+      if (v.running == v.desired && !stale_running && youngest)
+        by_status->ready_in = std::max(Millis(200), s.monitor - *youngest);
+    }
     return *by_status;
   }
   if (v.running != v.desired || (s.mode == "global" && v.desired == 0)) {

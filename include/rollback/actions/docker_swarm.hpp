@@ -92,7 +92,7 @@ struct Verdict {
   long long running = 0;  // tasks of the current spec running
   long long desired = 0;
   std::string detail;     // "1/1 running", "0/1 running; update paused: ...: task: non-zero exit (4)"
-  Millis ready_in{0};     // Converging only for the hold: converged in this long if nothing moves
+  Millis ready_in{0};     // when to look again (sooner than a poll): a hold or an update about to complete
 };
 
 // The verdict on one service given its tasks (other services' tasks are ignored).
