@@ -52,6 +52,12 @@ struct Snapshot {
 };
 Result<Snapshot> observe(ActionContext& ctx, const Params& p, const std::vector<std::string>& service_ids);
 
+// The image ID a running task of `s` (current spec) was created from, when its container is
+// on the node we talk to (`node_id`): a container on another node cannot be inspected from
+// here. "" otherwise.
+std::string running_image_id(ActionContext& ctx, const Params& p, const ServiceState& s, const Snapshot& snapshot,
+                             const std::string& node_id);
+
 // "stack shop" or "service shop_api, shop_db": the selection in words.
 std::string selection_words(const Params& p);
 

@@ -147,6 +147,24 @@ std::string pins_words(const std::vector<Pin>& pins) {
   return text;
 }
 
+// What runs before the deploy, for the report's "rolled back from": each service's image,
+// and the ID its running container has when the reference is a tag (tags move).
+void note_running(ActionContext& ctx, const Params& p, const SwarmInfo& info) {
+  if (!ctx.set_var) return;
+  auto ids = stack_services(ctx, p, p.str("stack"));
+  if (!ids || ids->empty()) return;
+  auto snapshot = observe(ctx, p, *ids);
+  if (!snapshot) return;
+  std::string text;
+  for (const auto& s : snapshot->services) {
+    auto id = running_image_id(ctx, p, s, *snapshot, info.node_id);
+    bool tells_more = id.starts_with("sha256:") && id != s.image;
+    text += fmt::format("{}{}={}{}", text.empty() ? "" : ", ", s.short_name, s.image,
+                        tells_more ? " (" + id.substr(7, 12) + ")" : "");
+  }
+  ctx.set_var("from_version", text);
+}
+
 Outcome run_deploy(ActionContext& ctx, const Params& p) {
   if (auto files = check_files(ctx, p); !files) return to_outcome(files.error());
   auto info = require_manager(ctx, p);
@@ -174,6 +192,7 @@ Outcome run_deploy(ActionContext& ctx, const Params& p) {
     extra.push_back(path->string());
     if (ctx.log) ctx.log("pinned: " + pins_words(used));
   }
+  note_running(ctx, p, *info);
   auto since = info->clock.now();
   auto done = run_with_env(ctx, p, deploy_argv(p, extra, !pins->empty()), env, Millis(0));
   if (!done) return to_outcome(done.error());

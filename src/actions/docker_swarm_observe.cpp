@@ -87,6 +87,17 @@ Result<std::vector<std::string>> selected_services(ActionContext& ctx, const Par
   return p.list("service");
 }
 
+std::string running_image_id(ActionContext& ctx, const Params& p, const ServiceState& s, const Snapshot& snapshot,
+                             const std::string& node_id) {
+  for (const auto& t : snapshot.tasks) {
+    if (t.service_id != s.id || !s.current(t) || t.state != "running" || t.node_id != node_id || t.container_id.empty())
+      continue;
+    auto argv = with(p, {"inspect", "--type", "container", "--format", "{{.Image}}", "--", t.container_id});
+    if (auto done = run(ctx, p, argv, quiet()); done && done->succeeded()) return trim(done->out);
+  }
+  return {};
+}
+
 std::string selection_words(const Params& p) {
   if (p.has("stack")) return "stack " + p.str("stack");
   std::string names;

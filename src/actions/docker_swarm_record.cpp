@@ -17,20 +17,6 @@ namespace {
 
 RunOptions quiet() { return {.cap = kShortCommand, .log_output = false, .log_command = false}; }
 
-// The image a running task's container was created from, when that container is on the
-// node we talk to (a container on another node cannot be inspected from here).
-std::string running_image_id(ActionContext& ctx, const Params& p, const ServiceState& s, const Snapshot& snapshot,
-                             const std::string& node_id) {
-  for (const auto& t : snapshot.tasks) {
-    if (t.service_id != s.id || !s.current(t) || t.state != "running" || t.node_id != node_id || t.container_id.empty())
-      continue;
-    auto argv = docker_argv(p);
-    argv.insert(argv.end(), {"inspect", "--type", "container", "--format", "{{.Image}}", "--", t.container_id});
-    if (auto done = run(ctx, p, argv, quiet()); done && done->succeeded()) return trim(done->out);
-  }
-  return {};
-}
-
 struct LocalImage {
   std::string id;
   std::vector<std::string> repo_digests;

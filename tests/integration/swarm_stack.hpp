@@ -1,6 +1,7 @@
 // A Swarm stack of its own per test, on the real single-node swarm that the test setup
-// (scripts/lib/swarm join) put the engine in: an API service (busybox httpd serving the
-// /www/version baked into its image) published with mode: host on a free port, and a worker.
+// (scripts/lib/swarm join) put the engine in: examples/swarm/stack.yml, an API service
+// (busybox httpd serving the /www/version baked into its image) published with mode: host on
+// a free port, and a worker.
 // Images are made per test with `docker commit`, so each version has its own image ID; the
 // guard removes the stack, its leftover containers and the images, even when a test fails.
 // No test joins or leaves the swarm.
@@ -49,30 +50,6 @@ inline unsigned free_port() {
   return ntohs(addr.sin_port);
 }
 
-// The stack file every test deploys: its images and port come from the env file.
-inline const char* kStackFile = R"(version: "3.8"
-services:
-  api:
-    image: ${API_IMAGE}
-    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
-    environment:
-      RELEASE: ${RELEASE:-1}
-    stop_grace_period: 1s
-    ports:
-      - target: 8080
-        published: ${API_PORT}
-        mode: host
-    deploy:
-      update_config: {monitor: 1s}
-      rollback_config: {monitor: 1s}
-  worker:
-    image: ${WORKER_IMAGE}
-    command: ["sleep", "100000"]
-    stop_grace_period: 1s
-    deploy:
-      update_config: {monitor: 1s}
-)";
-
 class SwarmStack {
  public:
   testing::TempDir dir;
@@ -86,7 +63,8 @@ class SwarmStack {
     require_swarm();
     fs::create_directories(stack_dir);
     fs::create_directories(backups);
-    testing::write_text(stack_dir / "stack.yml", kStackFile);
+    // examples/swarm's stack: its images and port come from the env file.
+    fs::copy_file(dockertest::source("examples/swarm/stack.yml"), stack_dir / "stack.yml");
   }
   SwarmStack(const SwarmStack&) = delete;
   SwarmStack& operator=(const SwarmStack&) = delete;
