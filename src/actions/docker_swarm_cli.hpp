@@ -20,7 +20,8 @@ class EngineClock {
   explicit EngineClock(SystemTime at = std::chrono::system_clock::now())
       : at_(at), taken_(std::chrono::steady_clock::now()) {}
   SystemTime now() const {
-    return at_ + std::chrono::duration_cast<SystemTime::duration>(std::chrono::steady_clock::now() - taken_);
+    return at_ + std::chrono::duration_cast<SystemTime::duration>(std::chrono::steady_clock::now() -
+                                                                  taken_);
   }
 
  private:
@@ -44,19 +45,21 @@ Result<SwarmInfo> require_manager(ActionContext& ctx, const Params& p);
 // The service IDs a step selects: every service labelled with `stack`, or the `service`
 // names (each must exist).
 Result<std::vector<std::string>> selected_services(ActionContext& ctx, const Params& p);
-Result<std::vector<std::string>> stack_services(ActionContext& ctx, const Params& p, const std::string& stack);
+Result<std::vector<std::string>> stack_services(ActionContext& ctx, const Params& p,
+                                                const std::string& stack);
 
 struct Snapshot {
   std::vector<ServiceState> services;
   std::vector<TaskState> tasks;  // every task Swarm still keeps for them
 };
-Result<Snapshot> observe(ActionContext& ctx, const Params& p, const std::vector<std::string>& service_ids);
+Result<Snapshot> observe(ActionContext& ctx, const Params& p,
+                         const std::vector<std::string>& service_ids);
 
 // The image ID a running task of `s` (current spec) was created from, when its container is
 // on the node we talk to (`node_id`): a container on another node cannot be inspected from
 // here. "" otherwise.
-std::string running_image_id(ActionContext& ctx, const Params& p, const ServiceState& s, const Snapshot& snapshot,
-                             const std::string& node_id);
+std::string running_image_id(ActionContext& ctx, const Params& p, const ServiceState& s,
+                             const Snapshot& snapshot, const std::string& node_id);
 
 // "stack shop" or "service shop_api, shop_db": the selection in words.
 std::string selection_words(const Params& p);
@@ -68,16 +71,19 @@ Millis wait_budget(const ActionContext& ctx, const Params& p);
 // Polls every `poll` until each service converged for `goal` (returns `started` with one
 // observation per service), one failed for certain (not transient, with that service's last
 // log lines), or the wait ran out (transient).
-Outcome wait_converged(ActionContext& ctx, const Params& p, const std::vector<std::string>& service_ids, Goal goal,
+Outcome wait_converged(ActionContext& ctx, const Params& p,
+                       const std::vector<std::string>& service_ids, Goal goal,
                        const EngineClock& clock, SystemTime since, Outcome started);
 
 // A verdict per service, in the snapshot's order.
 std::vector<Verdict> judge_all(const Snapshot& snapshot, const JudgeOptions& options);
-void add_observations(Outcome& outcome, const Snapshot& snapshot, const std::vector<Verdict>& verdicts);
+void add_observations(Outcome& outcome, const Snapshot& snapshot,
+                      const std::vector<Verdict>& verdicts);
 
 // Runs argv with extra environment (stack deploy reads its variables from there) and the
 // step's `host`; errors as docker::explain words them.
-Result<proc::Completed> run_with_env(ActionContext& ctx, const Params& p, const std::vector<std::string>& argv,
+Result<proc::Completed> run_with_env(ActionContext& ctx, const Params& p,
+                                     const std::vector<std::string>& argv,
                                      const std::map<std::string, std::string>& env, Millis cap);
 
 // Whether an image reference is present on the engine (`docker image inspect`).

@@ -17,6 +17,7 @@
 
 #include <rollback/actions/output.hpp>
 #include <rollback/util/fs.hpp>
+#include <rollback/util/text.hpp>
 
 namespace rollback::actions::docker::swarm {
 namespace {
@@ -33,7 +34,8 @@ Result<StackFiles> read_stack_files(const ActionContext& ctx, const Params& p) {
   for (const auto& file : p.list("file")) {
     try {
       auto doc = YAML::LoadFile(file);
-      if (out.version.empty() && doc["version"] && doc["version"].IsScalar()) out.version = doc["version"].Scalar();
+      if (out.version.empty() && doc["version"] && doc["version"].IsScalar())
+        out.version = doc["version"].Scalar();
       if (doc["services"] && doc["services"].IsMap())
         for (const auto& entry : doc["services"]) out.services.insert(entry.first.Scalar());
     } catch (const YAML::Exception& e) {
@@ -55,14 +57,23 @@ Status check_files(const ActionContext& ctx, const Params& p) {
 }
 
 Result<std::vector<Pin>> load_pins(const ActionContext& ctx, const Params& p) {
-  if (p.has("images")) return pins_from_map(p.map("images"));
+  if (p.has("images")) {
+    // An empty reference would reach the file as `image: ""` (field lesson 13).
+    for (const auto& [service, image] : p.map("images"))
+      if (trim(image).empty())
+        return fail(fmt::format("{}images: service {} has an empty image reference",
+                                step_prefix(ctx), service));
+    return pins_from_map(p.map("images"));
+  }
   if (!p.has("pin_from")) return std::vector<Pin>{};
   auto text = read_file(p.str("pin_from"));
-  if (!text) return fail(fmt::format("{}{}: {}", step_prefix(ctx), p.str("pin_from"), text.error().message));
+  if (!text)
+    return fail(fmt::format("{}{}: {}", step_prefix(ctx), p.str("pin_from"), text.error().message));
   auto record = nlohmann::json::parse(*text, nullptr, false);
   Result<std::vector<Pin>> pins = fail("not valid JSON");
   if (!record.is_discarded()) pins = pins_from_record(record);
-  if (!pins) return fail(fmt::format("{}{}: {}", step_prefix(ctx), p.str("pin_from"), pins.error().message));
+  if (!pins)
+    return fail(fmt::format("{}{}: {}", step_prefix(ctx), p.str("pin_from"), pins.error().message));
   return pins;
 }
 
@@ -72,45 +83,57 @@ Status check_pin_scope(const ActionContext& ctx, const std::vector<Pin>& pins, l
   if (nodes <= 1) return ok();
   for (const auto& pin : pins)
     if (pin.by_id)
-      return fail(fmt::format(
-          "{}service {} is pinned by bare image ID {} (no registry digest is known for it), but this swarm has {} "
-          "nodes: an image ID exists only on the node that built or loaded it, so a task scheduled on another node "
-          "would fail (or run something else). Push the image to a registry the nodes can pull from and take a new "
-          "backup (it records the digest then), or pin it by digest with `images:`",
-          step_prefix(ctx), pin.service, pin.image, nodes));
+      return fail(
+          fmt::format("{}service {} is pinned by bare image ID {} (no registry digest is known for "
+                      "it), but this swarm has {} "
+                      "nodes: an image ID exists only on the node that built or loaded it, so a "
+                      "task scheduled on another node "
+                      "would fail (or run something else). Push the image to a registry the nodes "
+                      "can pull from and take a new "
+                      "backup (it records the digest then), or pin it by digest with `images:`",
+                      step_prefix(ctx), pin.service, pin.image, nodes));
   return ok();
 }
 
 // Every pinned image exists: locally, or for a digest on a swarm of several nodes, in its
 // registry (`docker manifest inspect`).
-Status check_pins_exist(ActionContext& ctx, const Params& p, const std::vector<Pin>& pins, long long nodes) {
+Status check_pins_exist(ActionContext& ctx, const Params& p, const std::vector<Pin>& pins,
+                        long long nodes) {
   for (const auto& pin : pins) {
     auto present = image_present(ctx, p, pin.image);
     if (!present) return std::unexpected(present.error());
     if (*present) continue;
     if (!pin.by_id && nodes > 1) {
       auto argv = docker_argv(p);
-      argv.insert(argv.end(), {"manifest", "inspect", pin.image});
-      if (auto done = run(ctx, p, argv, {.cap = kShortCommand, .log_output = false}); done && done->succeeded()) continue;
+      argv.insert(argv.end(), {"manifest", "inspect", "--", pin.image});
+      if (auto done = run(ctx, p, argv, {.cap = kShortCommand, .log_output = false});
+          done && done->succeeded())
+        continue;
     }
-    return fail(fmt::format("{}service {}: image {} is not present{} (removed since the backup?); nothing was "
-                            "changed. `docker load` it, or choose another target",
-                            step_prefix(ctx), pin.service, pin.image, nodes > 1 && !pin.by_id ? " locally nor in its registry" : " on this node"));
+    return fail(fmt::format(
+        "{}service {}: image {} is not present{} (removed since the backup?); nothing was "
+        "changed. `docker load` it, or choose another target",
+        step_prefix(ctx), pin.service, pin.image,
+        nodes > 1 && !pin.by_id ? " locally nor in its registry" : " on this node"));
   }
   return ok();
 }
 
 // The pinned services the files declare; the others are reported, not deployed as new ones.
-std::vector<Pin> applicable(const std::vector<Pin>& pins, const StackFiles& files, std::vector<std::string>& unused) {
+std::vector<Pin> applicable(const std::vector<Pin>& pins, const StackFiles& files,
+                            std::vector<std::string>& unused) {
   std::vector<Pin> out;
   for (const auto& pin : pins) {
-    if (files.services.contains(pin.service)) out.push_back(pin);
-    else unused.push_back(pin.service);
+    if (files.services.contains(pin.service))
+      out.push_back(pin);
+    else
+      unused.push_back(pin.service);
   }
   return out;
 }
 
-std::vector<std::string> deploy_argv(const Params& p, const std::vector<std::string>& extra_files, bool pinned) {
+std::vector<std::string> deploy_argv(const Params& p, const std::vector<std::string>& extra_files,
+                                     bool pinned) {
   auto argv = docker_argv(p);
   argv.insert(argv.end(), {"stack", "deploy"});
   for (const auto& f : p.list("file")) argv.insert(argv.end(), {"-c", f});
@@ -133,9 +156,11 @@ struct TempFile {
   }
 };
 
-Result<fs::path> write_pins(TempFile& file, const std::vector<Pin>& pins, const std::string& version) {
+Result<fs::path> write_pins(TempFile& file, const std::vector<Pin>& pins,
+                            const std::string& version) {
   std::random_device rd;
-  file.path = fs::temp_directory_path() / fmt::format("rollback-pins-{}-{}.yml", ::getpid(), rd() % 1000000);
+  file.path = fs::temp_directory_path() /
+              fmt::format("rollback-pins-{}-{}.yml", ::getpid(), rd() % 1000000);
   if (auto written = write_file_atomic(file.path, pins_override(pins, version)); !written)
     return std::unexpected(written.error());
   return file.path;
@@ -143,7 +168,8 @@ Result<fs::path> write_pins(TempFile& file, const std::vector<Pin>& pins, const 
 
 std::string pins_words(const std::vector<Pin>& pins) {
   std::string text;
-  for (const auto& pin : pins) text += fmt::format("{}{}={}", text.empty() ? "" : ", ", pin.service, pin.image);
+  for (const auto& pin : pins)
+    text += fmt::format("{}{}={}", text.empty() ? "" : ", ", pin.service, pin.image);
   return text;
 }
 
@@ -171,15 +197,19 @@ Outcome run_deploy(ActionContext& ctx, const Params& p) {
   if (!info) return to_outcome(info.error());
   auto pins = load_pins(ctx, p);
   if (!pins) return to_outcome(pins.error());
-  if (auto scope = check_pin_scope(ctx, *pins, info->nodes); !scope) return to_outcome(scope.error());
+  if (auto scope = check_pin_scope(ctx, *pins, info->nodes); !scope)
+    return to_outcome(scope.error());
   auto files = read_stack_files(ctx, p);
   if (!files) return to_outcome(files.error());
   std::map<std::string, std::string> env;
   if (p.has("env_file")) {
     auto text = read_file(p.str("env_file"));
-    Result<std::map<std::string, std::string>> parsed = std::unexpected(text ? Error{} : text.error());
+    Result<std::map<std::string, std::string>> parsed =
+        std::unexpected(text ? Error{} : text.error());
     if (text) parsed = parse_env_file(*text);
-    if (!parsed) return Outcome::failure(fmt::format("{}env file {}: {}", step_prefix(ctx), p.str("env_file"), parsed.error().message));
+    if (!parsed)
+      return Outcome::failure(fmt::format("{}env file {}: {}", step_prefix(ctx), p.str("env_file"),
+                                          parsed.error().message));
     env = std::move(*parsed);
   }
   std::vector<std::string> unused;
@@ -198,7 +228,9 @@ Outcome run_deploy(ActionContext& ctx, const Params& p) {
   if (!done) return to_outcome(done.error());
   auto outcome = Outcome::success(fmt::format("stack {} deployed", p.str("stack")));
   if (!used.empty()) outcome.message += "; pinned " + pins_words(used);
-  if (!unused.empty()) outcome.message += fmt::format("; {} recorded service(s) not in the file: {}", unused.size(), fmt::join(unused, ", "));
+  if (!unused.empty())
+    outcome.message += fmt::format("; {} recorded service(s) not in the file: {}", unused.size(),
+                                   fmt::join(unused, ", "));
   outcome.log_excerpt = output_excerpt(*done, 20);
   if (wait_budget(ctx, p) <= Millis(0)) return outcome;
   auto ids = stack_services(ctx, p, p.str("stack"));
@@ -212,16 +244,21 @@ Outcome preflight_deploy(ActionContext& ctx, const Params& p) {
   if (!info) return to_outcome(info.error());
   auto pins = load_pins(ctx, p);
   if (!pins) return to_outcome(pins.error());
-  if (auto scope = check_pin_scope(ctx, *pins, info->nodes); !scope) return to_outcome(scope.error());
-  if (auto exist = check_pins_exist(ctx, p, *pins, info->nodes); !exist) return to_outcome(exist.error());
+  if (auto scope = check_pin_scope(ctx, *pins, info->nodes); !scope)
+    return to_outcome(scope.error());
+  if (auto exist = check_pins_exist(ctx, p, *pins, info->nodes); !exist)
+    return to_outcome(exist.error());
   if (auto files = read_stack_files(ctx, p); !files) return to_outcome(files.error());
-  return Outcome::success(fmt::format("swarm manager answering ({} node(s)), files present{}", info->nodes,
-                                      pins->empty() ? "" : fmt::format(", {} pinned image(s) present", pins->size())));
+  return Outcome::success(
+      fmt::format("swarm manager answering ({} node(s)), files present{}", info->nodes,
+                  pins->empty() ? "" : fmt::format(", {} pinned image(s) present", pins->size())));
 }
 
 void validate_deploy(ParamCheck& check) {
   if (check.has("images") && check.has("pin_from"))
-    check.error("images", "use `images` (service -> image) or `pin_from` (a docker.stack.record file), not both");
+    check.error(
+        "images",
+        "use `images` (service -> image) or `pin_from` (a docker.stack.record file), not both");
   validate_wait(check);
 }
 
@@ -230,7 +267,8 @@ std::string describe_deploy(const Params& p) {
   if (p.has("images") || p.has("pin_from")) extra.push_back("<pins>");
   auto text = proc::display_command(deploy_argv(p, extra, !extra.empty()));
   if (p.has("env_file")) text += "  (variables from " + p.str("env_file") + ")";
-  if (p.has("pin_from")) text += "; <pins>: each service at the image recorded in " + p.str("pin_from");
+  if (p.has("pin_from"))
+    text += "; <pins>: each service at the image recorded in " + p.str("pin_from");
   if (p.has("images")) text += "; <pins>: " + pins_words(pins_from_map(p.map("images")));
   if (p.has("wait") && p.str("wait") != "false")
     text += fmt::format("; wait until every service converged ({})", p.str("wait"));
@@ -242,19 +280,16 @@ std::string describe_deploy(const Params& p) {
 void register_stack_deploy_action(Registry& registry) {
   registry.add(Action{
       .name = "docker.stack.deploy",
-      .summary = "deploy a stack to Docker Swarm (optionally pinned to recorded images) and wait until it converged",
+      .summary = "deploy a stack to Docker Swarm (optionally pinned to recorded images) and wait "
+                 "until it converged",
       .params = {param("file", ParamType::StringList).required().names(plan::Names::Path),
                  param("stack").required().names(plan::Names::Identifier),
-                 param("env_file").names(plan::Names::Path),
-                 param("prune", ParamType::Bool),
+                 param("env_file").names(plan::Names::Path), param("prune", ParamType::Bool),
                  param("with_registry_auth", ParamType::Bool),
                  param("resolve_image").choices({"always", "changed", "never"}),
-                 param("images", ParamType::StringMap),
-                 param("pin_from").names(plan::Names::Path),
-                 param("wait", ParamType::Any),
-                 param("poll", ParamType::Duration),
-                 param("max_failures", ParamType::Int),
-                 param("pending", ParamType::Duration),
+                 param("images", ParamType::StringMap), param("pin_from").names(plan::Names::Path),
+                 param("wait", ParamType::Any), param("poll", ParamType::Duration),
+                 param("max_failures", ParamType::Int), param("pending", ParamType::Duration),
                  param("context").names(plan::Names::Identifier),
                  param("host").names(plan::Names::Identifier)},
       .destructive = true,

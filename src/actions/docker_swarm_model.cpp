@@ -47,7 +47,8 @@ ServiceState service_from(const json& s) {
   out.name = text(spec, "Name");
   out.stack = text(at(spec, "Labels"), "com.docker.stack.namespace");
   out.short_name = out.name;
-  if (!out.stack.empty() && out.name.starts_with(out.stack + "_")) out.short_name = out.name.substr(out.stack.size() + 1);
+  if (!out.stack.empty() && out.name.starts_with(out.stack + "_"))
+    out.short_name = out.name.substr(out.stack.size() + 1);
   const auto& mode = at(spec, "Mode");
   if (at(mode, "Replicated").is_object()) {
     out.mode = "replicated";
@@ -107,7 +108,8 @@ bool after_start(const JudgeOptions& o, const std::optional<SystemTime>& when) {
 // The error of the task an UpdateStatus message names ("... of task y5j2zr7l..."), if any.
 std::string named_task_error(const std::string& message, const std::vector<TaskState>& tasks) {
   for (const auto& t : tasks)
-    if (!t.id.empty() && message.find(t.id) != std::string::npos && !t.error.empty()) return t.error;
+    if (!t.id.empty() && message.find(t.id) != std::string::npos && !t.error.empty())
+      return t.error;
   return {};
 }
 
@@ -116,23 +118,29 @@ std::string with_cause(std::string what, const std::string& cause) {
 }
 
 // Update states that settle the verdict on their own; nullopt when the tasks decide.
-std::optional<Verdict> from_update_status(const ServiceState& s, const std::vector<TaskState>& tasks,
+std::optional<Verdict> from_update_status(const ServiceState& s,
+                                          const std::vector<TaskState>& tasks,
                                           const JudgeOptions& o) {
   const auto& st = s.update_state;
   bool fresh = after_start(o, s.update_started);
   auto failed = [&](std::string why) {
-    return Verdict{.state = Convergence::Failed, .detail = with_cause(std::move(why), named_task_error(s.update_message, tasks))};
+    return Verdict{.state = Convergence::Failed,
+                   .detail = with_cause(std::move(why), named_task_error(s.update_message, tasks))};
   };
-  auto converging = [](std::string why) { return Verdict{.state = Convergence::Converging, .detail = std::move(why)}; };
+  auto converging = [](std::string why) {
+    return Verdict{.state = Convergence::Converging, .detail = std::move(why)};
+  };
   if (st == "paused") return failed("update paused by Swarm (" + s.update_message + ")");
   if (st == "rollback_paused") return failed("Swarm's rollback paused (" + s.update_message + ")");
   if (o.goal == Goal::Rollback) {
-    if (!fresh || !st.starts_with("rollback_")) return converging("waiting for Swarm to start the rollback");
+    if (!fresh || !st.starts_with("rollback_"))
+      return converging("waiting for Swarm to start the rollback");
     if (st == "rollback_started") return converging("rollback in progress");
     return std::nullopt;
   }
   if (o.goal == Goal::Deploy && fresh && st.starts_with("rollback_"))
-    return failed("the update failed and Swarm rolled the service back on its own (" + s.update_message + ")");
+    return failed("the update failed and Swarm rolled the service back on its own (" +
+                  s.update_message + ")");
   if (st == "updating") return converging("update in progress");
   if (st == "rollback_started") return converging("rollback in progress");
   return std::nullopt;
@@ -140,7 +148,8 @@ std::optional<Verdict> from_update_status(const ServiceState& s, const std::vect
 
 // Failure is certain: the current spec's tasks keep failing, or will not be restarted, or
 // cannot start anywhere.
-std::optional<std::string> certain_failure(const ServiceState& s, const std::vector<TaskState>& tasks,
+std::optional<std::string> certain_failure(const ServiceState& s,
+                                           const std::vector<TaskState>& tasks,
                                            const JudgeOptions& o) {
   long long failures = 0;
   const TaskState* last = nullptr;
@@ -151,18 +160,23 @@ std::optional<std::string> certain_failure(const ServiceState& s, const std::vec
   }
   if (last) {
     auto why = last->error.empty() ? "exited (" + last->state + ")" : last->error;
-    bool no_restart = s.restart_condition == "none" || (s.restart_condition == "on-failure" && last->state == "complete") ||
+    bool no_restart = s.restart_condition == "none" ||
+                      (s.restart_condition == "on-failure" && last->state == "complete") ||
                       (s.max_attempts > 0 && failures >= s.max_attempts);
     bool image_missing = why.find("No such image") != std::string::npos;
     if (failures >= o.max_failures || no_restart || image_missing)
-      return fmt::format("task {} {} time(s){}: {}", last->state == "rejected" ? "rejected" : "exited", failures,
+      return fmt::format("task {} {} time(s){}: {}",
+                         last->state == "rejected" ? "rejected" : "exited", failures,
                          o.since ? " since the step started" : "", why);
   }
   // A task pending on "no suitable node" while an old task still holds its port or its
   // resources is an ordinary stop-first update; once nothing is winding down, it is stuck.
-  bool winding_down = std::any_of(tasks.begin(), tasks.end(), [](const TaskState& t) { return !t.wanted() && !t.ended(); });
+  bool winding_down = std::any_of(tasks.begin(), tasks.end(),
+                                  [](const TaskState& t) { return !t.wanted() && !t.ended(); });
   for (const auto& t : tasks) {
-    if (winding_down || !t.wanted() || t.state != "pending" || !t.error.starts_with("no suitable node")) continue;
+    if (winding_down || !t.wanted() || t.state != "pending" ||
+        !t.error.starts_with("no suitable node"))
+      continue;
     if (age(o, t.since) >= o.pending_limit)
       return fmt::format("task pending for {}: {}", format_duration(age(o, t.since)), t.error);
   }
@@ -173,10 +187,12 @@ std::optional<std::string> certain_failure(const ServiceState& s, const std::vec
 std::string newest_task_note(const ServiceState& s, const std::vector<TaskState>& tasks) {
   const TaskState* newest = nullptr;
   for (const auto& t : tasks)
-    if (s.current(t) && t.state != "running" && (!newest || (t.since && newest->since && *t.since > *newest->since)))
+    if (s.current(t) && t.state != "running" &&
+        (!newest || (t.since && newest->since && *t.since > *newest->since)))
       newest = &t;
   if (!newest) return {};
-  return newest->error.empty() ? "; a task is " + newest->state : "; a task is " + newest->state + ": " + newest->error;
+  return newest->error.empty() ? "; a task is " + newest->state
+                               : "; a task is " + newest->state + ": " + newest->error;
 }
 
 }  // namespace
@@ -202,12 +218,14 @@ Result<std::vector<TaskState>> parse_tasks(std::string_view inspect_json) {
   return out;
 }
 
-Verdict judge(const ServiceState& s, const std::vector<TaskState>& all_tasks, const JudgeOptions& o) {
+Verdict judge(const ServiceState& s, const std::vector<TaskState>& all_tasks,
+              const JudgeOptions& o) {
   std::vector<TaskState> tasks;
   for (const auto& t : all_tasks)
     if (t.service_id == s.id) tasks.push_back(t);
   Verdict v;
-  if (s.mode == "job") return Verdict{.state = Convergence::Converged, .detail = "job service (not waited for)"};
+  if (s.mode == "job")
+    return Verdict{.state = Convergence::Converged, .detail = "job service (not waited for)"};
   std::optional<Millis> youngest;
   bool stale_running = false;
   for (const auto& t : tasks) {
@@ -223,7 +241,10 @@ Verdict judge(const ServiceState& s, const std::vector<TaskState>& all_tasks, co
   auto counts = fmt::format("{}/{} running", v.running, v.desired);
   if (o.goal != Goal::Observe) {
     if (auto certain = certain_failure(s, tasks, o))
-      return Verdict{.state = Convergence::Failed, .running = v.running, .desired = v.desired, .detail = counts + "; " + *certain};
+      return Verdict{.state = Convergence::Failed,
+                     .running = v.running,
+                     .desired = v.desired,
+                     .detail = counts + "; " + *certain};
   }
   if (auto by_status = from_update_status(s, tasks, o)) {
     by_status->running = v.running;

@@ -17,7 +17,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-RunOptions quiet() { return {.cap = kShortCommand, .log_output = false, .log_command = false}; }
+RunOptions quiet() {
+  return {.cap = kShortCommand, .log_output = false, .log_command = false};
+}
 
 std::vector<std::string> with(const Params& p, std::initializer_list<std::string> args) {
   auto argv = docker_argv(p);
@@ -31,10 +33,12 @@ Result<SwarmInfo> swarm_info(ActionContext& ctx, const Params& p) {
   if (!done) return std::unexpected(done.error());
   auto text = trim(done->out);
   auto space = text.find(' ');
-  auto swarm = nlohmann::json::parse(space == std::string::npos ? "" : text.substr(space + 1), nullptr, false);
+  auto swarm = nlohmann::json::parse(space == std::string::npos ? "" : text.substr(space + 1),
+                                     nullptr, false);
   auto time = parse_iso_utc(text.substr(0, space));
   if (swarm.is_discarded() || !swarm.is_object() || !time)
-    return fail(fmt::format("{}docker info printed something unexpected: \"{}\"", step_prefix(ctx), text.substr(0, 120)));
+    return fail(fmt::format("{}docker info printed something unexpected: \"{}\"", step_prefix(ctx),
+                            text.substr(0, 120)));
   SwarmInfo info{.local_state = swarm.value("LocalNodeState", ""),
                  .manager = swarm.value("ControlAvailable", false),
                  .nodes = swarm.value("Nodes", 0LL),
@@ -47,14 +51,18 @@ Result<SwarmInfo> swarm_info(ActionContext& ctx, const Params& p) {
 std::string summary(const Snapshot& snapshot, const std::vector<Verdict>& verdicts) {
   std::string text;
   for (size_t i = 0; i < verdicts.size(); ++i)
-    text += fmt::format("{}{}: {}", text.empty() ? "" : "; ", snapshot.services[i].short_name, verdicts[i].detail);
+    text += fmt::format("{}{}: {}", text.empty() ? "" : "; ", snapshot.services[i].short_name,
+                        verdicts[i].detail);
   return text;
 }
 
-Outcome failed_service(ActionContext& ctx, const Params& p, const ServiceState& s, const Verdict& v) {
-  auto outcome = Outcome::failure(fmt::format("{}service {} ({}): {}", step_prefix(ctx), s.short_name, s.name, v.detail));
+Outcome failed_service(ActionContext& ctx, const Params& p, const ServiceState& s,
+                       const Verdict& v) {
+  auto outcome = Outcome::failure(
+      fmt::format("{}service {} ({}): {}", step_prefix(ctx), s.short_name, s.name, v.detail));
   auto argv = with(p, {"service", "logs", "--no-task-ids", "--tail", "20", "--", s.name});
-  if (auto logs = run(ctx, p, argv, quiet()); logs && logs->succeeded()) outcome.log_excerpt = output_excerpt(*logs, 20);
+  if (auto logs = run(ctx, p, argv, quiet()); logs && logs->succeeded())
+    outcome.log_excerpt = output_excerpt(*logs, 20);
   return outcome;
 }
 
@@ -65,14 +73,18 @@ Result<SwarmInfo> require_manager(ActionContext& ctx, const Params& p) {
   if (!info) return info;
   if (info->local_state != "active" || !info->manager)
     return fail(fmt::format(
-        "{}the engine at {} is not a swarm manager (swarm state: {}); rollback never joins or leaves a swarm: "
+        "{}the engine at {} is not a swarm manager (swarm state: {}); rollback never joins or "
+        "leaves a swarm: "
         "point it at a manager with `host: ssh://user@manager` (DOCKER_HOST) or a `context`",
-        step_prefix(ctx), daemon_address(p), info->local_state.empty() ? "unknown" : info->local_state));
+        step_prefix(ctx), daemon_address(p),
+        info->local_state.empty() ? "unknown" : info->local_state));
   return info;
 }
 
-Result<std::vector<std::string>> stack_services(ActionContext& ctx, const Params& p, const std::string& stack) {
-  auto argv = with(p, {"service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=" + stack});
+Result<std::vector<std::string>> stack_services(ActionContext& ctx, const Params& p,
+                                                const std::string& stack) {
+  auto argv =
+      with(p, {"service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=" + stack});
   auto done = run_checked(ctx, p, argv, quiet());
   if (!done) return std::unexpected(done.error());
   return output_lines(done->out);
@@ -81,18 +93,21 @@ Result<std::vector<std::string>> stack_services(ActionContext& ctx, const Params
 Result<std::vector<std::string>> selected_services(ActionContext& ctx, const Params& p) {
   if (p.has("stack")) {
     auto ids = stack_services(ctx, p, p.str("stack"));
-    if (ids && ids->empty()) return fail(fmt::format("{}stack {} has no services", step_prefix(ctx), p.str("stack")));
+    if (ids && ids->empty())
+      return fail(fmt::format("{}stack {} has no services", step_prefix(ctx), p.str("stack")));
     return ids;
   }
   return p.list("service");
 }
 
-std::string running_image_id(ActionContext& ctx, const Params& p, const ServiceState& s, const Snapshot& snapshot,
-                             const std::string& node_id) {
+std::string running_image_id(ActionContext& ctx, const Params& p, const ServiceState& s,
+                             const Snapshot& snapshot, const std::string& node_id) {
   for (const auto& t : snapshot.tasks) {
-    if (t.service_id != s.id || !s.current(t) || t.state != "running" || t.node_id != node_id || t.container_id.empty())
+    if (t.service_id != s.id || !s.current(t) || t.state != "running" || t.node_id != node_id ||
+        t.container_id.empty())
       continue;
-    auto argv = with(p, {"inspect", "--type", "container", "--format", "{{.Image}}", "--", t.container_id});
+    auto argv =
+        with(p, {"inspect", "--type", "container", "--format", "{{.Image}}", "--", t.container_id});
     if (auto done = run(ctx, p, argv, quiet()); done && done->succeeded()) return trim(done->out);
   }
   return {};
@@ -105,7 +120,8 @@ std::string selection_words(const Params& p) {
   return "service " + names;
 }
 
-Result<Snapshot> observe(ActionContext& ctx, const Params& p, const std::vector<std::string>& service_ids) {
+Result<Snapshot> observe(ActionContext& ctx, const Params& p,
+                         const std::vector<std::string>& service_ids) {
   Snapshot snapshot;
   if (service_ids.empty()) return snapshot;
   auto argv = with(p, {"service", "inspect", "--"});
@@ -146,25 +162,34 @@ std::vector<Verdict> judge_all(const Snapshot& snapshot, const JudgeOptions& opt
   return verdicts;
 }
 
-void add_observations(Outcome& outcome, const Snapshot& snapshot, const std::vector<Verdict>& verdicts) {
+void add_observations(Outcome& outcome, const Snapshot& snapshot,
+                      const std::vector<Verdict>& verdicts) {
   nlohmann::json services = nlohmann::json::array();
   for (size_t i = 0; i < verdicts.size(); ++i) {
     const auto& s = snapshot.services[i];
     const auto& v = verdicts[i];
     bool ok = v.state == Convergence::Converged;
     outcome.observations.push_back({s.short_name, v.detail + " (" + s.image + ")", ok});
-    services.push_back({{"service", s.name}, {"image", s.image}, {"running", v.running}, {"desired", v.desired},
-                        {"update_state", s.update_state}, {"converged", ok}, {"detail", v.detail}});
+    services.push_back({{"service", s.name},
+                        {"image", s.image},
+                        {"running", v.running},
+                        {"desired", v.desired},
+                        {"update_state", s.update_state},
+                        {"converged", ok},
+                        {"detail", v.detail}});
   }
   outcome.data["services"] = std::move(services);
 }
 
-Outcome wait_converged(ActionContext& ctx, const Params& p, const std::vector<std::string>& service_ids, Goal goal,
+Outcome wait_converged(ActionContext& ctx, const Params& p,
+                       const std::vector<std::string>& service_ids, Goal goal,
                        const EngineClock& clock, SystemTime since, Outcome started) {
   auto budget = wait_budget(ctx, p);
   auto deadline = Clock::now() + budget;
   auto every = p.duration("poll", Millis(1'000));
-  JudgeOptions options{.goal = goal, .since = since, .max_failures = std::max(1LL, p.integer("max_failures", 3)),
+  JudgeOptions options{.goal = goal,
+                       .since = since,
+                       .max_failures = std::max(1LL, p.integer("max_failures", 3)),
                        .pending_limit = p.duration("pending", Millis(10'000))};
   std::string logged;
   while (true) {
@@ -190,11 +215,13 @@ Outcome wait_converged(ActionContext& ctx, const Params& p, const std::vector<st
       started.message += fmt::format("; {} service(s) converged", verdicts.size());
       return started;
     }
-    if (proc::cancel_requested()) return Outcome::failure(step_prefix(ctx) + "interrupted while waiting");
+    if (proc::cancel_requested())
+      return Outcome::failure(step_prefix(ctx) + "interrupted while waiting");
     if (Clock::now() + std::min(every, sooner) > deadline) {
-      auto outcome = Outcome::failure(fmt::format("{}not converged after {}: {}", step_prefix(ctx),
-                                                  format_duration(budget), summary(*snapshot, verdicts)),
-                                      true);
+      auto outcome =
+          Outcome::failure(fmt::format("{}not converged after {}: {}", step_prefix(ctx),
+                                       format_duration(budget), summary(*snapshot, verdicts)),
+                           true);
       add_observations(outcome, *snapshot, verdicts);
       return outcome;
     }
@@ -202,7 +229,8 @@ Outcome wait_converged(ActionContext& ctx, const Params& p, const std::vector<st
   }
 }
 
-Result<proc::Completed> run_with_env(ActionContext& ctx, const Params& p, const std::vector<std::string>& argv,
+Result<proc::Completed> run_with_env(ActionContext& ctx, const Params& p,
+                                     const std::vector<std::string>& argv,
                                      const std::map<std::string, std::string>& env, Millis cap) {
   proc::Command command;
   command.argv = argv;
@@ -223,21 +251,26 @@ Result<bool> image_present(ActionContext& ctx, const Params& p, const std::strin
   auto done = run(ctx, p, argv, quiet());
   if (done && done->succeeded()) return true;
   if (done && done->exit_code == 1 && !done->timed_out &&
-      (done->err.find("No such image") != std::string::npos || done->err.find("no such image") != std::string::npos))
+      (done->err.find("No such image") != std::string::npos ||
+       done->err.find("no such image") != std::string::npos))
     return false;
   return std::unexpected(explain(ctx, p, "docker image inspect " + image, done));
 }
 
 void validate_service_selection(ParamCheck& check) {
   if (check.has("stack") == check.has("service"))
-    check.error_at_step("needs `stack` (every service of a stack) or `service` (one or more service names), not both");
+    check.error_at_step(
+        "needs `stack` (every service of a stack) or `service` (one or more service names), not "
+        "both");
 }
 
 void validate_wait(ParamCheck& check) {
   if (auto wait = check.literal("wait")) {
     bool boolean = *wait == "true" || *wait == "false" || *wait == "yes" || *wait == "no";
     if (!boolean && !parse_duration(*wait))
-      check.error("wait", fmt::format("wait must be true/false or a duration such as 2m, not \"{}\"", *wait));
+      check.error(
+          "wait",
+          fmt::format("wait must be true/false or a duration such as 2m, not \"{}\"", *wait));
   }
 }
 

@@ -13,12 +13,14 @@ namespace {
 bool valid_name(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
   for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-')
+      return false;
   return true;
 }
 
 std::string unquote(std::string value) {
-  if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+  if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+      value.back() == value.front())
     return value.substr(1, value.size() - 2);
   return value;
 }
@@ -50,7 +52,8 @@ Result<std::map<std::string, std::string>> parse_env_file(std::string_view text)
     if (eq == std::string_view::npos)
       return fail(fmt::format("line {}: expected KEY=VALUE", line_no));
     auto key = trim(std::string_view(rest).substr(0, eq));
-    if (!valid_name(key)) return fail(fmt::format("line {}: \"{}\" is not a variable name", line_no, key));
+    if (!valid_name(key))
+      return fail(fmt::format("line {}: \"{}\" is not a variable name", line_no, key));
     out[key] = unquote(trim(std::string_view(rest).substr(eq + 1)));
   }
   return out;
@@ -68,7 +71,8 @@ std::string repository_of(std::string_view image) {
   // A tag is a ':' after the last '/'; a ':' before it is a registry's port.
   auto slash = image.rfind('/');
   auto colon = image.rfind(':');
-  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) image = image.substr(0, colon);
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash))
+    image = image.substr(0, colon);
   return std::string(image);
 }
 
@@ -81,16 +85,21 @@ Result<std::vector<Pin>> pins_from_record(const nlohmann::json& record) {
   for (const auto& [service, entry] : record["services"].items()) {
     auto digest = entry.is_object() ? entry.value("digest", "") : "";
     auto id = entry.is_object() ? entry.value("image_id", "") : "";
-    if (!digest.empty()) pins.push_back({service, digest, false});
-    else if (id.starts_with("sha256:")) pins.push_back({service, id, true});
-    else return fail(fmt::format("service {}: neither an image digest nor an image ID was recorded", service));
+    if (!digest.empty())
+      pins.push_back({service, digest, false});
+    else if (id.starts_with("sha256:"))
+      pins.push_back({service, id, true});
+    else
+      return fail(
+          fmt::format("service {}: neither an image digest nor an image ID was recorded", service));
   }
   return pins;
 }
 
 std::vector<Pin> pins_from_map(const std::map<std::string, std::string>& images) {
   std::vector<Pin> pins;
-  for (const auto& [service, image] : images) pins.push_back({service, image, image.starts_with("sha256:")});
+  for (const auto& [service, image] : images)
+    pins.push_back({service, image, image.starts_with("sha256:")});
   return pins;
 }
 
@@ -98,7 +107,8 @@ std::string pins_override(const std::vector<Pin>& pins, const std::string& versi
   std::string out = "# written by rollback: each service pinned to an exact image\n";
   if (!version.empty()) out += "version: " + yaml_quoted(version) + "\n";
   out += "services:\n";
-  for (const auto& pin : pins) out += fmt::format("  {}:\n    image: {}\n", yaml_quoted(pin.service), yaml_quoted(pin.image));
+  for (const auto& pin : pins)
+    out += fmt::format("  {}:\n    image: {}\n", yaml_quoted(pin.service), yaml_quoted(pin.image));
   return out;
 }
 

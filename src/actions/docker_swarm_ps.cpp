@@ -14,28 +14,37 @@ Outcome run_ps(ActionContext& ctx, const Params& p) {
   auto snapshot = observe(ctx, p, *ids);
   if (!snapshot) return to_outcome(snapshot.error());
   // Observing needs no engine clock: no hold period, no "since".
-  auto verdicts = judge_all(*snapshot, JudgeOptions{.goal = Goal::Observe, .now = std::chrono::system_clock::now()});
+  auto verdicts = judge_all(
+      *snapshot, JudgeOptions{.goal = Goal::Observe, .now = std::chrono::system_clock::now()});
   Outcome outcome;
   add_observations(outcome, *snapshot, verdicts);
   std::string behind;
   size_t converged = 0;
   for (size_t i = 0; i < verdicts.size(); ++i) {
-    if (verdicts[i].state == Convergence::Converged) ++converged;
-    else behind += fmt::format("{}{}: {}", behind.empty() ? "" : "; ", snapshot->services[i].short_name, verdicts[i].detail);
+    if (verdicts[i].state == Convergence::Converged)
+      ++converged;
+    else
+      behind += fmt::format("{}{}: {}", behind.empty() ? "" : "; ",
+                            snapshot->services[i].short_name, verdicts[i].detail);
   }
-  outcome.message = fmt::format("{}: {} of {} service(s) converged", selection_words(p), converged, verdicts.size());
+  outcome.message = fmt::format("{}: {} of {} service(s) converged", selection_words(p), converged,
+                                verdicts.size());
   if (p.flag("expect_converged") && !behind.empty()) {
     outcome.ok = false;
     // Swarm may still get there on its own: a later probe can see it converged.
     outcome.transient = true;
-    outcome.message = fmt::format("{}{} not converged: {}", step_prefix(ctx), selection_words(p), behind);
+    outcome.message =
+        fmt::format("{}{} not converged: {}", step_prefix(ctx), selection_words(p), behind);
   }
   return outcome;
 }
 
 std::string describe_ps(const Params& p) {
   auto text = "docker service inspect + docker service ps (" + selection_words(p) + ")";
-  if (p.flag("expect_converged")) text += "; expect every service converged (replicas of the current spec running, no update in progress or paused)";
+  if (p.flag("expect_converged"))
+    text +=
+        "; expect every service converged (replicas of the current spec running, no update in "
+        "progress or paused)";
   return text;
 }
 
@@ -44,7 +53,8 @@ std::string describe_ps(const Params& p) {
 void register_service_ps_action(Registry& registry) {
   registry.add(Action{
       .name = "docker.service.ps",
-      .summary = "Swarm services of a stack (or named ones): replicas running vs desired; fails unless converged when asked",
+      .summary = "Swarm services of a stack (or named ones): replicas running vs desired; fails "
+                 "unless converged when asked",
       .params = {param("stack").names(plan::Names::Identifier),
                  param("service", ParamType::StringList).names(plan::Names::Identifier),
                  param("expect_converged", ParamType::Bool),

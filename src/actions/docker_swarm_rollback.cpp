@@ -23,9 +23,10 @@ Result<Chosen> choose(const ActionContext& ctx, const Params& p, const Snapshot&
   for (const auto& s : snapshot.services) {
     if (!s.has_previous) {
       if (p.has("service"))
-        return fail(fmt::format("{}service {} has no previous spec: Swarm keeps exactly one spec back, and this "
-                                "service has not been updated since it was created",
-                                step_prefix(ctx), s.name));
+        return fail(fmt::format(
+            "{}service {} has no previous spec: Swarm keeps exactly one spec back, and this "
+            "service has not been updated since it was created",
+            step_prefix(ctx), s.name));
       out.without_previous.push_back(s.short_name);
       continue;
     }
@@ -33,7 +34,8 @@ Result<Chosen> choose(const ActionContext& ctx, const Params& p, const Snapshot&
     if (s.previous_same) out.unchanged.push_back(s.short_name);
   }
   if (out.services.empty())
-    return fail(fmt::format("{}no service of {} has a previous spec to roll back to", step_prefix(ctx), selection_words(p)));
+    return fail(fmt::format("{}no service of {} has a previous spec to roll back to",
+                            step_prefix(ctx), selection_words(p)));
   return out;
 }
 
@@ -62,22 +64,29 @@ Outcome run_rollback(ActionContext& ctx, const Params& p) {
   for (const auto* s : chosen->services) {
     auto argv = docker_argv(p);
     argv.insert(argv.end(), {"service", "rollback", "--detach", "--quiet", "--", s->name});
-    if (auto done = run_checked(ctx, p, argv, {.cap = kShortCommand}); !done) return to_outcome(done.error());
+    if (auto done = run_checked(ctx, p, argv, {.cap = kShortCommand}); !done)
+      return to_outcome(done.error());
     ids.push_back(s->id);
     changes.push_back(s->image == s->previous_image ? s->short_name
-                                                    : fmt::format("{} ({} -> {})", s->short_name, s->image, s->previous_image));
+                                                    : fmt::format("{} ({} -> {})", s->short_name,
+                                                                  s->image, s->previous_image));
   }
-  auto outcome = Outcome::success(fmt::format("rolled back to Swarm's previous spec: {}", fmt::join(changes, ", ")));
+  auto outcome = Outcome::success(
+      fmt::format("rolled back to Swarm's previous spec: {}", fmt::join(changes, ", ")));
   if (!chosen->without_previous.empty())
-    outcome.message += fmt::format("; never updated, left as they are: {}", fmt::join(chosen->without_previous, ", "));
+    outcome.message += fmt::format("; never updated, left as they are: {}",
+                                   fmt::join(chosen->without_previous, ", "));
   if (!chosen->unchanged.empty()) {
     // Swarm keeps one spec back, and an unchanged redeploy overwrites it with the current one.
     outcome.warning = true;
-    outcome.message += fmt::format("; previous spec identical to the current one (an unchanged redeploy replaced it), "
-                                   "so nothing changed for: {}", fmt::join(chosen->unchanged, ", "));
+    outcome.message += fmt::format(
+        "; previous spec identical to the current one (an unchanged redeploy replaced it), "
+        "so nothing changed for: {}",
+        fmt::join(chosen->unchanged, ", "));
   }
   if (wait_budget(ctx, p) <= Millis(0)) return outcome;
-  return wait_converged(ctx, p, ids, Goal::Rollback, prepared->info.clock, since, std::move(outcome));
+  return wait_converged(ctx, p, ids, Goal::Rollback, prepared->info.clock, since,
+                        std::move(outcome));
 }
 
 Outcome preflight_rollback(ActionContext& ctx, const Params& p) {
@@ -85,14 +94,18 @@ Outcome preflight_rollback(ActionContext& ctx, const Params& p) {
   if (!prepared) return to_outcome(prepared.error());
   auto chosen = choose(ctx, p, prepared->snapshot);
   if (!chosen) return to_outcome(chosen.error());
-  return Outcome::success(fmt::format("{} service(s) with a previous spec", chosen->services.size()));
+  return Outcome::success(
+      fmt::format("{} service(s) with a previous spec", chosen->services.size()));
 }
 
 std::string describe_rollback(const Params& p) {
-  std::string names = p.has("stack") ? "<every service of stack " + p.str("stack") + " with a previous spec>" : "";
+  std::string names =
+      p.has("stack") ? "<every service of stack " + p.str("stack") + " with a previous spec>" : "";
   for (const auto& s : p.list("service")) names += (names.empty() ? "" : " ") + s;
-  auto text = proc::display_command(docker_argv(p)) + " service rollback --detach --quiet -- " + names;
-  if (p.has("wait") && p.str("wait") != "false") text += fmt::format("; wait for rollback_completed and running tasks ({})", p.str("wait"));
+  auto text =
+      proc::display_command(docker_argv(p)) + " service rollback --detach --quiet -- " + names;
+  if (p.has("wait") && p.str("wait") != "false")
+    text += fmt::format("; wait for rollback_completed and running tasks ({})", p.str("wait"));
   return text;
 }
 
@@ -101,12 +114,11 @@ std::string describe_rollback(const Params& p) {
 void register_service_rollback_action(Registry& registry) {
   registry.add(Action{
       .name = "docker.service.rollback",
-      .summary = "roll Swarm services back to their previous spec (docker service rollback) and wait for it",
+      .summary = "roll Swarm services back to their previous spec (docker service rollback) and "
+                 "wait for it",
       .params = {param("service", ParamType::StringList).names(plan::Names::Identifier),
-                 param("stack").names(plan::Names::Identifier),
-                 param("wait", ParamType::Any),
-                 param("poll", ParamType::Duration),
-                 param("max_failures", ParamType::Int),
+                 param("stack").names(plan::Names::Identifier), param("wait", ParamType::Any),
+                 param("poll", ParamType::Duration), param("max_failures", ParamType::Int),
                  param("pending", ParamType::Duration),
                  param("context").names(plan::Names::Identifier),
                  param("host").names(plan::Names::Identifier)},

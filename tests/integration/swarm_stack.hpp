@@ -32,9 +32,11 @@ using dockertest::docker_rc;
 // Skips (fails under ROLLBACK_REQUIRE_SERVICES=1) unless the engine is an active manager.
 inline void require_swarm() {
   dockertest::require_engine();
-  auto state = docker_out({"info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"});
+  auto state =
+      docker_out({"info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"});
   if (state.find("active true") == std::string::npos)
-    testing::skip("the engine is not a swarm manager (scripts/lib/swarm join; the test setup does it)");
+    testing::skip(
+        "the engine is not a swarm manager (scripts/lib/swarm join; the test setup does it)");
 }
 
 // A TCP port nothing listens on right now.
@@ -82,16 +84,19 @@ class SwarmStack {
 
   // An image of `repo:tag` whose httpd serves `version` (and "ok" on /health); its ID.
   std::string make_image(const std::string& tag, const std::string& version) {
-    return commit_image(tag, "mkdir -p /www && echo " + version + " > /www/version && echo ok > /www/health");
+    return commit_image(
+        tag, "mkdir -p /www && echo " + version + " > /www/version && echo ok > /www/health");
   }
   // An image whose API exits at once (httpd cannot enter /www): a release that crashes.
-  std::string make_crashing_image(const std::string& tag) { return commit_image(tag, "rm -rf /www"); }
+  std::string make_crashing_image(const std::string& tag) {
+    return commit_image(tag, "rm -rf /www");
+  }
 
   // `script` run in the base image, committed as `repo:tag`; the new image's ID.
   std::string commit_image(const std::string& tag, const std::string& script) {
     auto builder = dockertest::unique("rbsw-build");
-    auto made = testing::run_program({"docker", "run", "--name", builder, "--network", "none", dockertest::image(), "sh", "-c",
-                                      script});
+    auto made = testing::run_program({"docker", "run", "--name", builder, "--network", "none",
+                                      dockertest::image(), "sh", "-c", script});
     REQUIRE(made.exit_code == 0);
     auto committed = testing::run_program({"docker", "commit", builder, repo + ":" + tag});
     docker_rc({"rm", "-f", builder});
@@ -105,14 +110,18 @@ class SwarmStack {
 
   // The env file the stack is deployed with (kept in stack_dir, backed up by backup-swarm).
   void write_env(const std::string& api_image, const std::string& release = "1") const {
-    testing::write_text(stack_dir / ".env", "API_IMAGE=" + api_image + "\nWORKER_IMAGE=" + dockertest::image() +
-                                                "\nAPI_PORT=" + std::to_string(port) + "\nRELEASE=" + release + "\n");
+    testing::write_text(stack_dir / ".env",
+                        "API_IMAGE=" + api_image + "\nWORKER_IMAGE=" + dockertest::image() +
+                            "\nAPI_PORT=" + std::to_string(port) + "\nRELEASE=" + release + "\n");
   }
 
   nlohmann::json deploy_params(const std::string& wait = "60s") const {
-    return {{"file", (stack_dir / "stack.yml").string()}, {"env_file", (stack_dir / ".env").string()},
-            {"stack", name},   {"resolve_image", "never"},
-            {"wait", wait},    {"poll", "300ms"}};
+    return {{"file", (stack_dir / "stack.yml").string()},
+            {"env_file", (stack_dir / ".env").string()},
+            {"stack", name},
+            {"resolve_image", "never"},
+            {"wait", wait},
+            {"poll", "300ms"}};
   }
 
   // What the API answers on /version, "" when it does not answer.
@@ -121,51 +130,69 @@ class SwarmStack {
     client.set_connection_timeout(std::chrono::seconds(2));
     client.set_read_timeout(std::chrono::seconds(2));
     auto res = client.Get("/version");
-    return res && res->status == 200 ? std::string(dockertest::words(res->body).empty() ? "" : dockertest::words(res->body)[0]) : "";
+    return res && res->status == 200
+               ? std::string(dockertest::words(res->body).empty() ? ""
+                                                                  : dockertest::words(res->body)[0])
+               : "";
   }
 
   std::string service_image(const std::string& service) const {
-    return dockertest::words(docker_out({"service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
-                                         name + "_" + service}))
+    return dockertest::words(
+               docker_out({"service", "inspect", "--format",
+                           "{{.Spec.TaskTemplate.ContainerSpec.Image}}", name + "_" + service}))
         .at(0);
   }
 
   std::string service_version_index(const std::string& service) const {
-    return docker_out({"service", "inspect", "--format", "{{.Version.Index}}", name + "_" + service});
+    return docker_out(
+        {"service", "inspect", "--format", "{{.Version.Index}}", name + "_" + service});
   }
 
   // `rollback` with the Swarm plans' vars pointing at this stack.
-  std::vector<std::string> args(const std::string& plan, const fs::path& plans_dir, std::vector<std::string> extra = {}) const {
-    std::vector<std::string> argv{plan,
-                                  "--plans-dir", plans_dir.string(),
-                                  "--state-dir", (dir / "state").string(),
-                                  "--operator", "ci",
-                                  "--var", "stack=" + name,
-                                  "--var", "stack_dir=" + stack_dir.string(),
-                                  "--var", "backups=" + backups.string(),
-                                  "--var", "health_url=http://127.0.0.1:" + std::to_string(port) + "/health"};
+  std::vector<std::string> args(const std::string& plan, const fs::path& plans_dir,
+                                std::vector<std::string> extra = {}) const {
+    std::vector<std::string> argv{
+        plan,
+        "--plans-dir",
+        plans_dir.string(),
+        "--state-dir",
+        (dir / "state").string(),
+        "--operator",
+        "ci",
+        "--var",
+        "stack=" + name,
+        "--var",
+        "stack_dir=" + stack_dir.string(),
+        "--var",
+        "backups=" + backups.string(),
+        "--var",
+        "health_url=http://127.0.0.1:" + std::to_string(port) + "/health"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
   testing::CommandResult rollback(const std::string& plan, std::vector<std::string> extra = {},
                                   const fs::path& plans_dir = dockertest::source("plans")) const {
     auto r = testing::run_rollback(args(plan, plans_dir, std::move(extra)));
-    UNSCOPED_INFO("rollback " << plan << " exit " << r.exit_code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+    UNSCOPED_INFO("rollback " << plan << " exit " << r.exit_code << "\nstdout:\n"
+                              << r.out << "\nstderr:\n"
+                              << r.err);
     return r;
   }
 
   // Stopped task containers of this stack keep their images in use; removing them lets a
   // test remove an image as an operator's `docker image prune` would.
   void remove_containers() const {
-    auto ids = dockertest::words(docker_out({"ps", "-aq", "--filter", "label=com.docker.stack.namespace=" + name}));
+    auto ids = dockertest::words(
+        docker_out({"ps", "-aq", "--filter", "label=com.docker.stack.namespace=" + name}));
     if (ids.empty()) return;
     std::vector<std::string> argv{"rm", "-f"};
     argv.insert(argv.end(), ids.begin(), ids.end());
     docker_rc(argv);
   }
   void remove_stopped_containers() const {
-    auto ids = dockertest::words(docker_out({"ps", "-aq", "--filter", "label=com.docker.stack.namespace=" + name,
-                                             "--filter", "status=exited", "--filter", "status=created"}));
+    auto ids = dockertest::words(
+        docker_out({"ps", "-aq", "--filter", "label=com.docker.stack.namespace=" + name, "--filter",
+                    "status=exited", "--filter", "status=created"}));
     if (ids.empty()) return;
     std::vector<std::string> argv{"rm"};
     argv.insert(argv.end(), ids.begin(), ids.end());

@@ -10,7 +10,8 @@ using dockertest::Harness;
 using swarmtest::SwarmStack;
 using Clock = std::chrono::steady_clock;
 
-TEST_CASE("deploy v1 with wait, then v2, then docker.service.rollback: the API serves v1 again", "[swarm][docker]") {
+TEST_CASE("deploy v1 with wait, then v2, then docker.service.rollback: the API serves v1 again",
+          "[swarm][docker]") {
   SwarmStack s;
   s.make_image("v1", "v1");
   s.make_image("v2", "v2");
@@ -28,12 +29,14 @@ TEST_CASE("deploy v1 with wait, then v2, then docker.service.rollback: the API s
   REQUIRE(v2.ok);
   CHECK(s.version() == "v2");
 
-  auto back = h.run("docker.service.rollback", {{"service", {s.name + "_api"}}, {"wait", "60s"}, {"poll", "300ms"}});
+  auto back = h.run("docker.service.rollback",
+                    {{"service", {s.name + "_api"}}, {"wait", "60s"}, {"poll", "300ms"}});
   REQUIRE(back.ok);
   CHECK_THAT(back.message, Catch::Contains(s.repo + ":v2 -> " + s.repo + ":v1"));
   CHECK(s.service_image("api") == s.repo + ":v1");
   CHECK(s.version() == "v1");
-  CHECK(docker_out({"service", "inspect", "--format", "{{.UpdateStatus.State}}", s.name + "_api"}) == "rollback_completed\n");
+  CHECK(docker_out({"service", "inspect", "--format", "{{.UpdateStatus.State}}",
+                    s.name + "_api"}) == "rollback_completed\n");
 
   auto ps = h.run("docker.service.ps", {{"stack", s.name}, {"expect_converged", true}});
   CHECK(ps.ok);
@@ -41,8 +44,11 @@ TEST_CASE("deploy v1 with wait, then v2, then docker.service.rollback: the API s
   CHECK(ps.observations[0].value.starts_with("1/1 running"));
 }
 
-TEST_CASE("a stack whose task exits at once fails the deploy step, naming the service and its error, well before "
-          "the wait runs out", "[swarm][docker]") {
+TEST_CASE(
+    "a stack whose task exits at once fails the deploy step, naming the service and its error, "
+    "well before "
+    "the wait runs out",
+    "[swarm][docker]") {
   SwarmStack s;
   s.write_env(s.repo + ":crash");
   s.make_crashing_image("crash");
@@ -52,31 +58,43 @@ TEST_CASE("a stack whose task exits at once fails the deploy step, naming the se
   auto took = Clock::now() - started;
   CHECK_FALSE(deploy.ok);
   CHECK_FALSE(deploy.transient);
-  CHECK_THAT(deploy.message, Catch::Contains("service api (" + s.name + "_api)") && Catch::Contains("non-zero exit"));
+  CHECK_THAT(deploy.message, Catch::Contains("service api (" + s.name + "_api)") &&
+                                 Catch::Contains("non-zero exit"));
   CHECK(took < std::chrono::seconds(60));
   // The worker converged; the report shows both.
   REQUIRE(deploy.observations.size() == 2);
 }
 
-TEST_CASE("docker.service.ps without expect_converged lists replicas; with it, a service below its replicas fails "
-          "as transient", "[swarm][docker]") {
+TEST_CASE(
+    "docker.service.ps without expect_converged lists replicas; with it, a service below its "
+    "replicas fails "
+    "as transient",
+    "[swarm][docker]") {
   SwarmStack s;
   s.make_image("v1", "v1");
   s.write_env(s.repo + ":v1");
   Harness h;
   REQUIRE(h.run("docker.stack.deploy", s.deploy_params()).ok);
-  REQUIRE(docker_rc({"service", "update", "--detach", "--constraint-add", "node.labels.rbsw-none==yes", s.name + "_worker"}) == 0);
-  REQUIRE(swarmtest::eventually([&] { return !h.run("docker.service.ps", {{"stack", s.name}, {"expect_converged", true}}).ok; }));
+  REQUIRE(docker_rc({"service", "update", "--detach", "--constraint-add",
+                     "node.labels.rbsw-none==yes", s.name + "_worker"}) == 0);
+  REQUIRE(swarmtest::eventually([&] {
+    return !h.run("docker.service.ps", {{"stack", s.name}, {"expect_converged", true}}).ok;
+  }));
   auto listing = h.run("docker.service.ps", {{"stack", s.name}});
   CHECK(listing.ok);
   auto failing = h.run("docker.service.ps", {{"stack", s.name}, {"expect_converged", true}});
   CHECK(failing.transient);
-  CHECK_THAT(failing.message, Catch::Contains("worker: 0/1 running") && Catch::Contains("no suitable node"));
-  CHECK(h.run("docker.service.ps", {{"service", {s.name + "_api"}}, {"expect_converged", true}}).ok);
+  CHECK_THAT(failing.message,
+             Catch::Contains("worker: 0/1 running") && Catch::Contains("no suitable node"));
+  CHECK(
+      h.run("docker.service.ps", {{"service", {s.name + "_api"}}, {"expect_converged", true}}).ok);
 }
 
-TEST_CASE("docker.stack.record writes each service's image ID, and a deploy pinned from it runs that image after the "
-          "tag moved", "[swarm][docker]") {
+TEST_CASE(
+    "docker.stack.record writes each service's image ID, and a deploy pinned from it runs that "
+    "image after the "
+    "tag moved",
+    "[swarm][docker]") {
   SwarmStack s;
   auto good = s.make_image("app", "v1");
   s.write_env(s.repo + ":app");

@@ -29,8 +29,10 @@ fs::path only_target(const SwarmStack& s) {
 
 }  // namespace
 
-TEST_CASE("swarm goes back to a backed-up target after its tag was moved to other content, and the pinned image runs",
-          "[swarm][e2e]") {
+TEST_CASE(
+    "swarm goes back to a backed-up target after its tag was moved to other content, and the "
+    "pinned image runs",
+    "[swarm][e2e]") {
   SwarmStack s;
   auto v1 = s.make_image("app", "v1");
   release(s, s.repo + ":app");
@@ -38,14 +40,16 @@ TEST_CASE("swarm goes back to a backed-up target after its tag was moved to othe
   auto backup = s.rollback("backup-swarm");
   REQUIRE(backup.exit_code == 0);
   auto target = only_target(s);
-  for (const char* f : {"stack.yml", ".env", "swarm.json", "SHA256SUMS"}) CHECK(fs::exists(target / f));
+  for (const char* f : {"stack.yml", ".env", "swarm.json", "SHA256SUMS"})
+    CHECK(fs::exists(target / f));
 
   s.make_image("app", "v2");  // same tag, other content
   release(s, s.repo + ":app", "2");
   REQUIRE(s.version() == "v2");
 
-  auto listed = testing::run_rollback({"targets", "swarm", "--plans-dir", dockertest::source("plans").string(),
-                                       "--var", "backups=" + s.backups.string()});
+  auto listed = testing::run_rollback({"targets", "swarm", "--plans-dir",
+                                       dockertest::source("plans").string(), "--var",
+                                       "backups=" + s.backups.string()});
   CHECK(listed.exit_code == 0);
   CHECK_THAT(listed.out, Catch::Contains(target.filename().string()));
 
@@ -62,8 +66,9 @@ TEST_CASE("swarm goes back to a backed-up target after its tag was moved to othe
   CHECK_THAT(report, Catch::Contains("Every service converged") && Catch::Contains("1/1 running"));
 }
 
-TEST_CASE("a target whose recorded image is gone gives exit 4 and leaves the running stack untouched",
-          "[swarm][e2e]") {
+TEST_CASE(
+    "a target whose recorded image is gone gives exit 4 and leaves the running stack untouched",
+    "[swarm][e2e]") {
   SwarmStack s;
   auto v1 = s.make_image("v1", "v1");
   release(s, s.repo + ":v1");
@@ -86,8 +91,9 @@ TEST_CASE("a target whose recorded image is gone gives exit 4 and leaves the run
   CHECK(s.version() == "v2");
 }
 
-TEST_CASE("check --auto swarm runs the plan once when replicas stay below desired longer than `for:`",
-          "[swarm][e2e][check]") {
+TEST_CASE(
+    "check --auto swarm runs the plan once when replicas stay below desired longer than `for:`",
+    "[swarm][e2e][check]") {
   SwarmStack s;
   s.make_image("v1", "v1");
   release(s, s.repo + ":v1");
@@ -97,8 +103,9 @@ TEST_CASE("check --auto swarm runs the plan once when replicas stay below desire
   s.make_crashing_image("v2");
   s.write_env(s.repo + ":v2", "2");
   auto env = testing::read_text(s.stack_dir / ".env");
-  std::vector<std::string> deploy{"docker", "stack", "deploy", "-c", (s.stack_dir / "stack.yml").string(),
-                                  "--resolve-image", "never", "--", s.name};
+  std::vector<std::string> deploy{
+      "docker",          "stack", "deploy", "-c",  (s.stack_dir / "stack.yml").string(),
+      "--resolve-image", "never", "--",     s.name};
   std::vector<std::string> with_env{"env"};
   for (const auto& line : dockertest::words(env)) with_env.push_back(line);
   with_env.insert(with_env.end(), deploy.begin(), deploy.end());
@@ -124,7 +131,9 @@ TEST_CASE("check --auto swarm runs the plan once when replicas stay below desire
   auto runs = [&] {
     std::error_code ec;
     size_t n = 0;
-    for (auto it = fs::directory_iterator(s.dir / "state" / "runs", ec); !ec && it != fs::directory_iterator(); ++it) ++n;
+    for (auto it = fs::directory_iterator(s.dir / "state" / "runs", ec);
+         !ec && it != fs::directory_iterator(); ++it)
+      ++n;
     return n;
   };
   size_t runs_before = runs();  // the backup's
@@ -138,7 +147,8 @@ TEST_CASE("check --auto swarm runs the plan once when replicas stay below desire
   CHECK(runs() == runs_before + 1);
   CHECK(s.version() == "v1");
   auto report = testing::read_text(testing::report_path_of(fired.out));
-  CHECK_THAT(report, Catch::Contains("rollback check --auto") && Catch::Contains("Replicas below desired"));
+  CHECK_THAT(report,
+             Catch::Contains("rollback check --auto") && Catch::Contains("Replicas below desired"));
 
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   auto after = check();

@@ -31,15 +31,16 @@ struct TaskState {
   std::string node_id;
   long long slot = 0;
   std::string desired;  // DesiredState: running | ready | shutdown | remove | accepted
-  std::string state;    // Status.State: pending ... running | complete | failed | rejected | shutdown
-  std::string error;    // Status.Err ("task: non-zero exit (3)", "no suitable node (...)")
+  std::string state;  // Status.State: pending ... running | complete | failed | rejected | shutdown
+  std::string error;  // Status.Err ("task: non-zero exit (3)", "no suitable node (...)")
   std::optional<SystemTime> since;  // Status.Timestamp: when it entered `state` (engine clock)
   std::string container_id;
   std::string image;  // Spec.ContainerSpec.Image
   long long force_update = 0;
 
   bool wanted() const { return desired == "running" || desired == "ready"; }  // not being stopped
-  bool ended() const;   // in a terminal state (complete, failed, rejected, shutdown, orphaned, remove)
+  bool ended()
+      const;  // in a terminal state (complete, failed, rejected, shutdown, orphaned, remove)
   bool failed() const { return state == "failed" || state == "rejected" || state == "complete"; }
 };
 
@@ -65,7 +66,9 @@ struct ServiceState {
   nlohmann::json spec;         // the whole Spec, for the record
 
   // Whether `t` runs this service's current spec (its image and force-update counter).
-  bool current(const TaskState& t) const { return t.image == image && t.force_update == force_update; }
+  bool current(const TaskState& t) const {
+    return t.image == image && t.force_update == force_update;
+  }
 };
 
 // Parse the JSON arrays the CLI prints; an error names what was expected.
@@ -91,12 +94,14 @@ struct Verdict {
   Convergence state = Convergence::Converging;
   long long running = 0;  // tasks of the current spec running
   long long desired = 0;
-  std::string detail;     // "1/1 running", "0/1 running; update paused: ...: task: non-zero exit (4)"
-  Millis ready_in{0};     // when to look again (sooner than a poll): a hold or an update about to complete
+  std::string detail;  // "1/1 running", "0/1 running; update paused: ...: task: non-zero exit (4)"
+  Millis ready_in{
+      0};  // when to look again (sooner than a poll): a hold or an update about to complete
 };
 
 // The verdict on one service given its tasks (other services' tasks are ignored).
-Verdict judge(const ServiceState& service, const std::vector<TaskState>& tasks, const JudgeOptions& options);
+Verdict judge(const ServiceState& service, const std::vector<TaskState>& tasks,
+              const JudgeOptions& options);
 
 // KEY=VALUE lines of an env file as `docker compose --env-file` reads them: blank lines and
 // `#` comments skipped, an optional `export `, one pair of matching quotes stripped. A line
