@@ -308,6 +308,7 @@ void register_docker_actions(Registry& registry) {
   docker::register_container_actions(registry);
   docker::register_volume_actions(registry);
   docker::register_stats_action(registry);
+  docker::register_swarm_actions(registry);
 }
 
 }  // namespace rollback::actions

@@ -106,5 +106,6 @@ void register_compose_action(Registry& registry);
 void register_container_actions(Registry& registry);
 void register_volume_actions(Registry& registry);
 void register_stats_action(Registry& registry);
+void register_swarm_actions(Registry& registry);  // docker.stack.*, docker.service.*
 
 }  // namespace rollback::actions::docker
