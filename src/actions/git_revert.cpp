@@ -36,26 +36,46 @@ struct Prepared {
   Commit to;
   bool push = false;
   std::string remote;
-  std::string remote_tip;  // the branch's tip on the remote, now
+  std::string remote_tip;  // the branch's tip on the remote, just fetched
   std::string lease_key() const { return repo + "\n" + remote + "\n" + branch; }
+  std::string where() const { return remote + "/" + branch; }
 };
 
-Result<std::string> remote_tip(ActionContext& ctx, const std::string& repo,
-                               const std::string& remote, const std::string& branch) {
-  auto done = run(ctx.runner, repo, {"ls-remote", "--exit-code", remote, "refs/heads/" + branch},
+// Fetches the branch from the remote (updating refs/remotes/R/B) and returns its tip: the
+// run decides what to replace from what the remote holds now, not from a remote-tracking
+// ref a background fetch may or may not have moved.
+Result<std::string> fetch_tip(ActionContext& ctx, const std::string& repo, const std::string& remote,
+                              const std::string& branch) {
+  auto tracking = fmt::format("refs/remotes/{}/{}", remote, branch);
+  auto done = run(ctx.runner, repo, {"fetch", "--quiet", "--no-tags", remote, fmt::format("+refs/heads/{}:{}", branch, tracking)},
                   ctx.remaining(Millis(120000)));
   if (!done) return std::unexpected(done.error());
-  if (done->exit_code == 2) {
-    return fail(fmt::format("remote '{}' has no branch '{}' (git ls-remote found no refs/heads/{})",
-                            remote, branch, branch));
-  }
   if (!done->succeeded()) {
-    return fail(redact(fmt::format("remote '{}' is not reachable from {}: {}", remote, repo,
-                                   trim(done->err).empty() ? done->outcome() : trim(done->err))),
-                true);
+    auto why = trim(done->err).empty() ? done->outcome() : trim(done->err);
+    if (why.find("couldn't find remote ref") != std::string::npos)
+      return fail(fmt::format("remote '{}' has no branch '{}'", remote, branch));
+    return fail(redact(fmt::format("cannot fetch {} from remote '{}' in {}: {}", branch, remote, repo, why)), true);
   }
-  auto tip = trim(done->out);
-  return tip.substr(0, tip.find_first_of(" \t"));
+  auto tip = run(ctx.runner, repo, {"rev-parse", "--verify", "--quiet", tracking + "^{commit}"});
+  if (!tip) return std::unexpected(tip.error());
+  if (!tip->succeeded()) return fail(fmt::format("remote '{}' has no branch '{}'", remote, branch));
+  return trim(tip->out);
+}
+
+// "c6a1b2c3d4e5 hotfix: ...; ...": the commits in `range` (A..B), newest first, at most 5.
+std::string commits_in(ActionContext& ctx, const std::string& repo, const std::string& range, size_t& count) {
+  auto listed = run(ctx.runner, repo, {"log", "--format=%h %s", range, "--"});
+  auto lines = listed && listed->succeeded() ? lines_of(listed->out) : std::vector<std::string>{};
+  count = lines.size();
+  std::string out;
+  for (size_t i = 0; i < lines.size() && i < 5; ++i) out += (out.empty() ? "" : "; ") + lines[i];
+  if (lines.size() > 5) out += fmt::format("; and {} more", lines.size() - 5);
+  return out;
+}
+
+bool contains(ActionContext& ctx, const std::string& repo, const std::string& ancestor, const std::string& commit) {
+  auto done = run(ctx.runner, repo, {"merge-base", "--is-ancestor", ancestor, commit});
+  return done && done->exit_code == 0;
 }
 
 // Every read-only check of the step; preflight and run both start with it.
@@ -131,12 +151,33 @@ Result<Prepared> prepare(ActionContext& ctx, const Params& p) {
                               short_of(s.to.sha), listed));
     }
   }
+  if (auto deployed = p.str("deployed"); !deployed.empty()) {
+    auto recorded = resolve(ctx.runner, s.repo, deployed);
+    if (!recorded) return fail("with.deployed: " + recorded.error().message);
+    if (!contains(ctx, s.repo, recorded->sha, s.from.sha))
+      return fail(fmt::format("{} is at {} ({}), which does not contain {} ({}), the commit recorded as deployed; "
+                              "the clone is behind or on another history: bring it to the deployed commit first. "
+                              "Nothing was changed.",
+                              s.repo, short_of(s.from.sha), s.from.subject, short_of(recorded->sha), recorded->subject));
+  }
   if (s.push) {
-    auto tip = remote_tip(ctx, s.repo, s.remote, s.branch);
+    auto tip = fetch_tip(ctx, s.repo, s.remote, s.branch);
     if (!tip) return std::unexpected(tip.error());
     s.remote_tip = *tip;
   }
   return s;
+}
+
+// What the remote holds that the deployed commit (HEAD) does not: a colleague's push that a
+// reset would erase. "" when there is none, or when the remote is already at the target
+// (a rerun after the push).
+std::string unseen_commits(ActionContext& ctx, const Prepared& s) {
+  if (!s.push || s.remote_tip == s.from.sha || contains(ctx, s.repo, s.remote_tip, s.from.sha)) return "";
+  if (s.mode == "reset" && s.remote_tip == s.to.sha) return "";
+  size_t count = 0;
+  auto listed = commits_in(ctx, s.repo, s.from.sha + ".." + s.remote_tip, count);
+  return fmt::format("{} has {} commit(s) that the deployed commit {} ({}) does not contain: {}", s.where(), count,
+                     short_of(s.from.sha), s.from.subject, listed);
 }
 
 void record(ActionContext& ctx, Outcome& o, const Prepared& s) {
@@ -160,14 +201,27 @@ void record(ActionContext& ctx, Outcome& o, const Prepared& s) {
   }
 }
 
+// A reset would erase what the remote holds beyond the deployed commit; a revert keeps it
+// when the clone is only behind (it fast-forwards first, then reverts on top).
+std::string refusal(ActionContext& ctx, const Prepared& s) {
+  auto unseen = unseen_commits(ctx, s);
+  if (unseen.empty()) return "";
+  if (s.mode == "revert" && contains(ctx, s.repo, s.from.sha, s.remote_tip)) return "";
+  return unseen + (s.mode == "reset"
+                       ? "; a reset would discard them. Nothing was changed: bring them into the deployed clone "
+                         "(and redeploy) first, or roll back with `mode: revert`, which keeps them"
+                       : "; the clone and the remote have diverged. Nothing was changed: reconcile them first");
+}
+
 Outcome preflight(ActionContext& ctx, const Params& p) {
   auto s = prepare(ctx, p);
   if (!s) return Outcome::failure(s.error().message, s.error().transient);
+  if (auto refused = refusal(ctx, *s); !refused.empty()) return Outcome::failure(redact(refused));
   if (s->push) remember_lease(s->lease_key(), s->remote_tip);
   auto o = Outcome::success(fmt::format(
       "{} on {}: {} ({}) -> {} ({}){}", s->repo, s->branch, short_of(s->from.sha), s->from.subject,
       short_of(s->to.sha), s->to.subject,
-      s->push ? fmt::format("; {}/{} is at {}", s->remote, s->branch, short_of(s->remote_tip)) : ""));
+      s->push ? fmt::format("; {} is at {}", s->where(), short_of(s->remote_tip)) : ""));
   record(ctx, o, *s);
   return o;
 }
@@ -184,17 +238,28 @@ Outcome run_step(ActionContext& ctx, const Params& p) {
   auto prepared = prepare(ctx, p);
   if (!prepared) return Outcome::failure(prepared.error().message, prepared.error().transient);
   const Prepared& s = *prepared;
-  std::string lease = s.push ? recalled_lease(s.lease_key()) : "";
-  if (lease.empty()) lease = s.remote_tip;  // no preflight in this process (resume)
+  // The lease is what this run saw and decided to replace: noted in the journal before the
+  // push, so a resumed run leases on the same commit instead of on whatever is there now.
+  std::string lease = ctx.notes.contains("lease") ? ctx.notes.at("lease") : "";
+  if (lease.empty() && s.push) lease = recalled_lease(s.lease_key());
+  if (lease.empty()) lease = s.remote_tip;  // no preflight in this process
   // A remote already at the target (a rerun after success) is not a moved remote.
   bool already_there = s.mode == "reset" && s.remote_tip == s.to.sha;
   if (s.push && lease != s.remote_tip && !already_there) {
-    auto o = Outcome::failure(fmt::format("{}/{} moved since preflight: expected {}, found {}; nothing was pushed "
-                                          "and nothing was changed", s.remote, s.branch, short_of(lease),
-                                          short_of(s.remote_tip)));
+    size_t count = 0;
+    auto listed = commits_in(ctx, s.repo, lease + ".." + s.remote_tip, count);
+    auto o = Outcome::failure(redact(fmt::format(
+        "{} moved since preflight: expected {}, found {}; nothing was pushed and nothing was changed{}", s.where(),
+        short_of(lease), short_of(s.remote_tip), count ? " (new there: " + listed + ")" : "")));
     record(ctx, o, s);
     return o;
   }
+  if (auto refused = refusal(ctx, s); !refused.empty() && !already_there) {
+    auto o = Outcome::failure(redact(refused));
+    record(ctx, o, s);
+    return o;
+  }
+  if (s.push && ctx.note) ctx.note("lease", lease);
   auto log = [&](const std::string& line) { if (ctx.log) ctx.log(line); };
   auto fail_with = [&](std::string message) {
     auto o = Outcome::failure(redact(message));
@@ -213,8 +278,15 @@ Outcome run_step(ActionContext& ctx, const Params& p) {
     }
     pushed_ref_sha = s.to.sha;
   } else if (s.from.sha != s.to.sha) {
-    log(fmt::format("git -C {} revert --no-edit {}..HEAD", s.repo, short_of(s.to.sha)));
-    auto revert = run(ctx.runner, s.repo, {"revert", "--no-edit", s.to.sha + "..HEAD"});
+    // Behind the remote: take its commits first, then undo only the deployed range on top.
+    if (s.push && s.remote_tip != s.from.sha && !contains(ctx, s.repo, s.remote_tip, s.from.sha)) {
+      log(fmt::format("git -C {} merge --ff-only {}", s.repo, short_of(s.remote_tip)));
+      auto ff = run(ctx.runner, s.repo, {"merge", "--ff-only", "--quiet", s.remote_tip});
+      if (!ff || !ff->succeeded()) return fail_with("git merge --ff-only failed: " + (ff ? trim(ff->err) : ff.error().message));
+    }
+    auto range = s.to.sha + ".." + s.from.sha;
+    log(fmt::format("git -C {} revert --no-edit {}..{}", s.repo, short_of(s.to.sha), short_of(s.from.sha)));
+    auto revert = run(ctx.runner, s.repo, {"revert", "--no-edit", range});
     if (!revert) return fail_with(revert.error().message);
     if (!revert->succeeded()) {
       run(ctx.runner, s.repo, {"revert", "--abort"});
@@ -241,7 +313,7 @@ Outcome run_step(ActionContext& ctx, const Params& p) {
     if (!push || !push->succeeded()) {
       std::string why = push ? trim(push->err + "\n" + push->out) : push.error().message;
       auto left = restore_local(ctx, s);
-      auto now = remote_tip(ctx, s.repo, s.remote, s.branch);
+      auto now = fetch_tip(ctx, s.repo, s.remote, s.branch);
       if (now && *now != lease) {
         return fail_with(fmt::format("{}/{} moved since preflight: expected {}, found {}; nothing was pushed; {}",
                                      s.remote, s.branch, short_of(lease), short_of(*now), left));
@@ -272,7 +344,8 @@ std::string describe(const Params& p) {
   std::string what = mode == "reset" ? fmt::format("git reset --hard {}", p.str("to"))
                                      : fmt::format("git revert --no-edit {}..HEAD", p.str("to"));
   std::string how = !pushing ? "; no push"
-                    : mode == "reset" ? fmt::format("; push to {} with --force-with-lease (tip seen at preflight)", remote)
+                    : mode == "reset" ? fmt::format("; fetch, then push to {} with --force-with-lease on the remote tip, "
+                                                    "refused when it holds commits the deployed one does not", remote)
                                       : fmt::format("; push to {}", remote);
   return fmt::format("in {}: {}{}", p.str("repo"), what, how);
 }
@@ -302,7 +375,8 @@ Action revert_action() {
               param("to").required().names(plan::Names::Identifier),
               param("mode").choices({"reset", "revert"}),
               param("push", ParamType::Any),
-              param("branch").names(plan::Names::Identifier)};
+              param("branch").names(plan::Names::Identifier),
+              param("deployed")};
   a.destructive = true;
   // A reset already pushed makes a rerun a no-op, but a rerun after a crash between reset
   // and push must not be taken blindly: let the operator decide.

@@ -37,6 +37,7 @@ void prepare_steps(const plan::Plan& plan, RunRecord& record) {
         fresh.observations = old.observations;
         fresh.log_excerpt = old.log_excerpt;
         fresh.data = old.data;
+        fresh.notes = old.notes;
       }
     steps.push_back(std::move(fresh));
   }
@@ -129,10 +130,11 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
     // that changes things comes before it: it may look for what that step makes.
     bool may_find = !changes_before && action->read_only && action->run && sets_a_var(*action, nullptr);
     changes_before = changes_before || !action->read_only;
-    if (!action->preflight && !may_find) continue;
     // Params naming vars that no step before has set are checked just before the step runs.
     if (!detail::references_defined(step.with, scratch)) continue;
     if (auto when = detail::evaluate_when(step.when, scratch); when && !*when) continue;
+    // Every step's parameters resolve now, preflight or not: an empty project or a
+    // malformed URL stops the run here, before anything changes.
     auto params = plan::resolve_params(step.with, scratch, action->params);
     if (!params) {
       failures.push_back(redact(fmt::format("{}: {}", label, params.error().message)));
@@ -140,23 +142,30 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
     }
     bool finds_a_source = may_find && sets_a_var(*action, &*params);
     if (!action->preflight && !finds_a_source) continue;
-    actions::ActionContext ctx{.step_id = step.id, .runner = runner_, .set_var = {}, .log = {}};
-    ctx.dry_run = !finds_a_source;
-    ctx.set_var = [&scratch](const std::string& name, const std::string& value) { scratch.set_var(name, value); };
-    ctx.log = [](std::string_view) {};
-    ctx.timeout = step.timeout.value_or(Millis(0));
-    if (step.timeout) ctx.deadline = std::chrono::steady_clock::now() + *step.timeout;
-    actions::Outcome outcome;
-    try {
-      outcome = finds_a_source ? action->run(ctx, *params) : action->preflight(ctx, *params);
-    } catch (const std::exception& e) {
-      outcome = actions::Outcome::failure(fmt::format("internal error: {}", e.what()));
-    }
+    auto outcome = check_step(step, *action, *params, finds_a_source, scratch);
     if (finds_a_source && !outcome.ok && step.on_failure == plan::OnFailure::Continue) continue;
     if (!outcome.ok) failures.push_back(redact(fmt::format("{}: {}", label, outcome.message)));
     else if (!finds_a_source) preflighted_[step.id] = params->all();
   }
   return failures;
+}
+
+actions::Outcome Executor::check_step(const plan::Step& step, const actions::Action& action,
+                                      const actions::Params& params, bool run_for_real, plan::Scope& scratch) {
+  actions::ActionContext ctx{.step_id = step.id, .runner = runner_, .set_var = {}, .log = {}};
+  ctx.dry_run = !run_for_real;
+  ctx.set_var = [&scratch](const std::string& name, const std::string& value) { scratch.set_var(name, value); };
+  ctx.log = [](std::string_view) {};
+  // A step's timeout bounds its work, not the proof that it can work: reading a large
+  // archive through may take longer than extracting it is allowed to, on a loaded host.
+  constexpr Millis kCheckTime{10 * 60 * 1000};
+  ctx.timeout = std::max(step.timeout.value_or(kCheckTime), kCheckTime);
+  ctx.deadline = std::chrono::steady_clock::now() + ctx.timeout;
+  try {
+    return run_for_real ? action.run(ctx, params) : action.preflight(ctx, params);
+  } catch (const std::exception& e) {
+    return actions::Outcome::failure(fmt::format("internal error: {}", e.what()));
+  }
 }
 
 ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord& record,

@@ -85,7 +85,10 @@ Status apply_event(RunRecord& record, const json& e) {
     done.id = str_or(e, "step");
     StepRecord* step = find_step(record, done.id);
     if (done.name.empty()) done.name = step->name;
+    done.notes.insert(step->notes.begin(), step->notes.end());  // notes of earlier attempts
     *step = std::move(done);
+  } else if (event == "step_note") {
+    find_step(record, str_or(e, "step"))->notes[str_or(e, "key")] = str_or(e, "value");
   } else if (event == "var_set") {
     record.vars[str_or(e, "name")] = str_or(e, "value");
   } else if (event == "resource_held" || event == "resource_released") {

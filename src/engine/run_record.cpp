@@ -62,6 +62,7 @@ nlohmann::json step_to_json(const StepRecord& step) {
   j["observations"] = std::move(obs);
   j["log_excerpt"] = step.log_excerpt;
   j["data"] = step.data;
+  if (!step.notes.empty()) j["notes"] = step.notes;
   return j;
 }
 
@@ -85,6 +86,9 @@ StepRecord step_from_json(const nlohmann::json& j) {
       step.observations.push_back({str_or(o, "name"), str_or(o, "value"), o.value("ok", true)});
   step.log_excerpt = str_or(j, "log_excerpt");
   if (auto it = j.find("data"); it != j.end() && it->is_object()) step.data = *it;
+  if (auto it = j.find("notes"); it != j.end() && it->is_object())
+    for (const auto& [k, v] : it->items())
+      if (v.is_string()) step.notes[k] = v.get<std::string>();
   return step;
 }
 

@@ -193,6 +193,13 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
     journal_event(env.journal, {{"event", event}, {"step", step.id}, {"action", step.action}, {"resource", resource}},
                   env.options);
   };
+  ctx.notes = record.notes;
+  ctx.note = [&](const std::string& key, const std::string& value) {
+    record.notes[key] = value;
+    ctx.notes[key] = value;
+    journal_event(env.journal, {{"event", "step_note"}, {"step", step.id}, {"key", key}, {"value", redact(value)}},
+                  env.options);
+  };
   ctx.hold = [&](const nlohmann::json& resource) {
     resource_event("resource_held", resource);
     held.push_back(resource);

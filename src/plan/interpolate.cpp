@@ -187,7 +187,7 @@ Result<Params> resolve_params(const YAML::Node& with, const Scope& scope,
           return fail(fmt::format("{}: \"{}\" is not a duration (use 500ms, 30s, 5m, 2h)", where,
                                   redact(*text)));
         if (spec != params.end())
-          if (auto problem = blank_value_problem(*spec, *text); !problem.empty())
+          if (auto problem = value_problem(*spec, *text); !problem.empty())
             return fail(fmt::format("{}: {}{}", where, problem, origin_of(node.Scalar())));
         values[key] = *text;
         break;
@@ -215,6 +215,9 @@ Result<Params> resolve_params(const YAML::Node& with, const Scope& scope,
         if (node.IsScalar()) {
           auto text = interpolate(node.Scalar(), scope);
           if (!text) return fail(fmt::format("{}: {}", where, text.error().message));
+          if (spec != params.end())
+            if (auto problem = value_problem(*spec, *text); !problem.empty())
+              return fail(fmt::format("{}: {}{}", where, problem, origin_of(node.Scalar())));
           items.push_back(*text);
         } else if (node.IsSequence()) {
           for (size_t i = 0; i < node.size(); ++i) {
@@ -222,6 +225,9 @@ Result<Params> resolve_params(const YAML::Node& with, const Scope& scope,
               return fail(fmt::format("{}[{}]: expected a text value", where, i));
             auto text = interpolate(node[i].Scalar(), scope);
             if (!text) return fail(fmt::format("{}[{}]: {}", where, i, text.error().message));
+            if (spec != params.end())
+              if (auto problem = value_problem(*spec, *text); !problem.empty())
+                return fail(fmt::format("{}[{}]: {}{}", where, i, problem, origin_of(node[i].Scalar())));
             items.push_back(*text);
           }
         } else {

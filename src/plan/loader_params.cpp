@@ -65,6 +65,7 @@ std::string literal_problem(const ParamSpec& spec, const std::string& text) {
     default:
       break;
   }
+  if (auto problem = value_problem(spec, text); !problem.empty()) return problem;
   if (!spec.choices.empty() &&
       std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end())
     return fmt::format("'{}' is not one of {}{}", text, join(spec.choices),
@@ -93,7 +94,7 @@ void check_value(Loader& l, const ParamSpec& spec, const YAML::Node& value,
   };
   if (value.IsScalar()) {
     check_literal(value, label);
-  } else if (value.IsSequence() && !spec.choices.empty()) {
+  } else if (value.IsSequence() && (!spec.choices.empty() || spec.names != plan::Names::Nothing)) {
     for (size_t i = 0; i < value.size(); ++i)
       check_literal(value[i], fmt::format("{}[{}]", label, i));
   }

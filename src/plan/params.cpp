@@ -2,6 +2,7 @@
 #include <rollback/plan/params.hpp>
 
 #include <algorithm>
+#include <cctype>
 
 #include <rollback/plan/interpolate.hpp>
 #include <rollback/util/text.hpp>
@@ -118,10 +119,33 @@ const ParamSpec* ActionSchema::find_param(std::string_view param_name) const {
   return it == params.end() ? nullptr : &*it;
 }
 
-std::string blank_value_problem(const ParamSpec& spec, std::string_view value) {
+namespace {
+
+// scheme://host[...]: what curl and libpq need before anything else.
+bool looks_like_url(std::string_view value) {
+  auto colon = value.find("://");
+  if (colon == std::string_view::npos || colon == 0) return false;
+  for (size_t i = 0; i < colon; ++i) {
+    unsigned char c = static_cast<unsigned char>(value[i]);
+    if (!(std::isalnum(c) || c == '+' || c == '-' || c == '.') || (i == 0 && !std::isalpha(c))) return false;
+  }
+  auto rest = value.substr(colon + 3);
+  auto host_end = rest.find_first_of("/?#");
+  if (rest.substr(0, host_end).empty() && !value.starts_with("postgres")) return false;
+  return rest.find_first_of(" \t\r\n") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string value_problem(const ParamSpec& spec, std::string_view value) {
   if (spec.names == Names::Nothing) return "";
   if (value.empty()) return "is empty";
   if (trim(value).empty()) return "is blank";
+  if (spec.names == Names::Url && !looks_like_url(value))
+    return "is not a URL (expected scheme://host..., such as http://127.0.0.1:8080/health)";
+  if (spec.names == Names::Dsn && value.find("://") != std::string_view::npos && !looks_like_url(value))
+    return "is not a PostgreSQL URI (expected postgresql://user@host:port/database)";
+  if (value.find('\0') != std::string_view::npos) return "holds a NUL byte";
   return "";
 }
 

@@ -55,6 +55,19 @@ struct Repos {
   std::string head() { return git(work, {"rev-parse", "HEAD"}); }
 };
 
+// A colleague's clone pushes a hotfix commit on top of origin's main; returns its sha.
+std::string colleague_pushes_hotfix(Repos& r) {
+  auto other = r.tmp / "other";
+  git(r.tmp.path(), {"clone", "--quiet", r.origin.string(), other.string()});
+  Repos::configure(other);
+  git(other, {"reset", "--quiet", "--hard", "origin/main"});
+  testing::write_text(other / "hotfix.txt", "fix\n");
+  git(other, {"add", "hotfix.txt"});
+  git(other, {"commit", "--quiet", "-m", "c6-hotfix"});
+  git(other, {"push", "--quiet", "origin", "HEAD:refs/heads/main"});
+  return git(other, {"rev-parse", "HEAD"});
+}
+
 struct Ctx {
   rollback::proc::SystemRunner runner;
   std::map<std::string, std::string> vars;
@@ -226,4 +239,60 @@ TEST_CASE("git.revert run again after a completed reset changes nothing and push
   CHECK(second.data["pushed"] == false);
   CHECK_THAT(second.message, Catch::Contains("already there"));
   CHECK(r.origin_main() == r.deploys[1]);
+}
+
+TEST_CASE("git.revert refuses a reset when origin holds a pushed commit the deployed clone lacks, naming it") {
+  Repos r;
+  Ctx c;
+  auto hotfix = colleague_pushes_hotfix(r);
+  Params p(json{{"repo", r.work.string()}, {"to", "HEAD~1"}, {"push", true}});
+  auto pre = revert().preflight(c.ctx, p);
+  INFO(pre.message);
+  REQUIRE_FALSE(pre.ok);
+  CHECK_THAT(pre.message, Catch::Contains("origin/main has 1 commit(s) that the deployed commit " + r.deploys[2].substr(0, 12)) &&
+                              Catch::Contains("c6-hotfix") && Catch::Contains("mode: revert"));
+  auto run = revert().run(c.ctx, p);  // the run checks again on its own
+  REQUIRE_FALSE(run.ok);
+  CHECK(r.origin_main() == hotfix);
+  CHECK(r.head() == r.deploys[2]);
+}
+
+TEST_CASE("git.revert in revert mode keeps a colleague's pushed commit and undoes only the deployed range") {
+  Repos r;
+  Ctx c;
+  auto hotfix = colleague_pushes_hotfix(r);
+  Params p(json{{"repo", r.work.string()}, {"to", r.deploys[1]}, {"mode", "revert"}, {"push", true}});
+  auto pre = revert().preflight(c.ctx, p);
+  INFO(pre.message);
+  REQUIRE(pre.ok);
+  auto done = revert().run(c.ctx, p);
+  INFO(done.message);
+  REQUIRE(done.ok);
+  auto tip = r.origin_main();
+  CHECK(git(r.origin, {"merge-base", "--is-ancestor", hotfix, tip}).empty());  // the hotfix is kept
+  CHECK(git(r.origin, {"show", tip + ":app.txt"}) == "version 2");
+  CHECK(git(r.origin, {"show", tip + ":hotfix.txt"}) == "fix");
+}
+
+TEST_CASE("a resumed git.revert leases on the commit its journal noted, not on what origin holds now") {
+  Repos r;
+  Ctx c;
+  std::map<std::string, std::string> noted;
+  c.ctx.note = [&](const std::string& k, const std::string& v) { noted[k] = v; };
+  c.ctx.notes["lease"] = r.deploys[2];  // what the interrupted run saw and noted
+  auto hotfix = colleague_pushes_hotfix(r);
+  Params p(json{{"repo", r.work.string()}, {"to", r.deploys[0]}, {"push", true}});
+  auto done = revert().run(c.ctx, p);  // no preflight in this process, as in `resume`
+  INFO(done.message);
+  REQUIRE_FALSE(done.ok);
+  CHECK_THAT(done.message, Catch::Contains("moved since preflight: expected " + r.deploys[2].substr(0, 12)) &&
+                               Catch::Contains("c6-hotfix") && Catch::Contains("nothing was pushed"));
+  CHECK(r.origin_main() == hotfix);
+
+  Repos fresh;
+  Ctx d;
+  d.ctx.note = [&](const std::string& k, const std::string& v) { noted[k] = v; };
+  Params q(json{{"repo", fresh.work.string()}, {"to", fresh.deploys[0]}, {"push", true}});
+  REQUIRE(revert().run(d.ctx, q).ok);
+  CHECK(noted["lease"] == fresh.deploys[2]);  // journaled before the push
 }

@@ -152,3 +152,28 @@ TEST_CASE("an empty dump stops git-sql with exit 4 before git or the database is
   CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == origin_head);
   CHECK(scene.db.checksum() == rows);
 }
+
+TEST_CASE("git-sql refuses with exit 4, naming it, when origin holds a colleague's hotfix the deployed clone lacks",
+          "[plans][git][pg]") {
+  Scene scene;
+  auto server = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
+  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
+  scene.bad_deploy();
+  // Someone else pushes c6-hotfix on top of the bad deploy; our clone has not seen it.
+  auto other = scene.tmp / "other";
+  git(scene.tmp.path(), {"clone", "--quiet", scene.origin.string(), other.string()});
+  git(other, {"config", "user.name", "Colleague"});
+  git(other, {"config", "user.email", "colleague@example.invalid"});
+  testing::write_text(other / "hotfix.txt", "fix\n");
+  git(other, {"add", "hotfix.txt"});
+  git(other, {"commit", "--quiet", "-m", "c6-hotfix"});
+  git(other, {"push", "--quiet", "origin", "main"});
+  auto hotfix = git(other, {"rev-parse", "HEAD"});
+  auto rows = scene.db.checksum();
+
+  auto run = scene.rollback("git-sql", {"--target", "previous", "--yes", "--var", "app_url=" + server->url("")});
+  CHECK(run.exit_code == 4);
+  CHECK_THAT(run.out + run.err, Catch::Contains("c6-hotfix") && Catch::Contains("mode: revert"));
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == hotfix);  // still there
+  CHECK(scene.db.checksum() == rows);                                    // nothing restored
+}

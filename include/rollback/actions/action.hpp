@@ -82,6 +82,11 @@ struct ActionContext {
   // (a probe outside a run): then nothing is recorded.
   std::function<void(const nlohmann::json& resource)> hold;
   std::function<void(const nlohmann::json& resource)> release;
+  // A fact the step decided that a rerun of it must reuse rather than decide again (the
+  // commit a push leases on): journaled at once; `notes` holds those an earlier attempt
+  // or an interrupted run of this step recorded. `note` may be empty outside a run.
+  std::function<void(const std::string& key, const std::string& value)> note;
+  std::map<std::string, std::string> notes;
 
   // Time left before the step's deadline, at most `cap` (for a child process' timeout).
   Millis remaining(Millis cap) const;

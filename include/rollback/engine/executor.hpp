@@ -56,6 +56,11 @@ class Executor {
                    Journal* journal, const ExecuteOptions& options);
 
  private:
+  // One step's preflight (or, for a read-only step that finds a restore source, its run
+  // into the scratch scope).
+  actions::Outcome check_step(const plan::Step& step, const actions::Action& action, const actions::Params& params,
+                              bool run_for_real, plan::Scope& scratch);
+
   const actions::Registry& registry_;
   proc::Runner& runner_;
   // Steps whose preflight passed in preflight(), with the params it saw: a destructive step

@@ -40,6 +40,7 @@ struct StepRecord {
   std::vector<actions::Observation> observations;
   std::string log_excerpt;             // bounded, redacted
   nlohmann::json data = nlohmann::json::object();
+  std::map<std::string, std::string> notes;  // ActionContext::note: what a rerun must reuse
 };
 
 // A resource a step recorded as held (ActionContext::hold) and has not released: what the

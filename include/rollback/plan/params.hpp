@@ -117,8 +117,9 @@ class ActionCatalog {
   virtual std::vector<std::string> target_sources() const = 0;  // `from:` names, sorted
 };
 
-// The value of a parameter that names something (Names != Nothing) is empty or blank: the
-// problem in words ("is empty"), or "" when the value is fine.
-std::string blank_value_problem(const ParamSpec& spec, std::string_view value);
+// What is wrong with the resolved value of a parameter that names something (Names !=
+// Nothing): empty or blank, or not a URL where one is needed. In words ("is empty"), never
+// quoting the value (it may hold a secret); "" when the value is fine.
+std::string value_problem(const ParamSpec& spec, std::string_view value);
 
 }  // namespace rollback::plan
