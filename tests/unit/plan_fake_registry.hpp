@@ -40,7 +40,7 @@ inline const rollback::plan::ActionCatalog& plan_test_registry() {
     ActionSchema compose;
     compose.name = "docker.compose";
     compose.destructive = true;
-    compose.params = {param("dir").required(),
+    compose.params = {param("dir").required().names(rollback::plan::Names::Path),
                       param("command").required().choices({"ps", "up", "down", "stop", "start", "restart", "logs"}),
                       param("services", ParamType::StringList), param("env", ParamType::StringMap),
                       param("remove_orphans", ParamType::Bool), param("tail", ParamType::Int)};

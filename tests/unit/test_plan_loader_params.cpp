@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include <rollback/plan/interpolate.hpp>
 #include <rollback/plan/loader.hpp>
 
 #include "plan_fake_registry.hpp"
@@ -214,4 +215,25 @@ TEST_CASE(
     CHECK(found == expected);
   }
   CHECK(files >= 4);
+}
+
+TEST_CASE("a parameter that names something may not be written empty or blank in the plan", "[plan]") {
+  auto found = errors(R"(version: 1
+name: t
+steps:
+  - id: up
+    action: docker.compose
+    with: {dir: "  ", command: up}
+)");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0] == "p.yaml:6:17: step 'up': with.dir: is blank");
+}
+
+TEST_CASE("a parameter resolved from an empty var is refused naming the var", "[plan]") {
+  Scope scope;
+  scope.set_var("project", "");
+  auto params = resolve_params(YAML::Load("{dir: '${project}', command: up}"), scope,
+                               testing::plan_test_registry().schema("docker.compose")->params);
+  REQUIRE_FALSE(params);
+  CHECK(params.error().message == "with.dir: is empty (from ${project})");
 }
