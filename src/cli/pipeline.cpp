@@ -10,6 +10,7 @@
 #include <rollback/engine/cleanup.hpp>
 #include <rollback/engine/executor.hpp>
 #include <rollback/engine/signals.hpp>
+#include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::cli {
@@ -49,6 +50,14 @@ struct Stage {
   }
 };
 
+// The run dir (owner-only), the journal's reserve and the report's: taken before the first
+// step, so a disk that fills during the run cannot silently cost it its audit trail.
+Status keep_record(const std::filesystem::path& run_dir, engine::Journal& journal, size_t steps) {
+  RB_TRY(make_private_dirs(run_dir));
+  RB_TRY(journal.reserve(steps));
+  return reserve_space(report_reserve(run_dir), report_reserve_bytes(steps), /*beyond_end=*/false);
+}
+
 }  // namespace
 
 int run_pipeline(RunRequest& r) {
@@ -78,9 +87,19 @@ int run_pipeline(RunRequest& r) {
   if (!dry) journal.emplace(r.run.run_dir / "journal.jsonl");
   Stage stage{r, console, runner, journal ? &*journal : nullptr};
 
-  // Holding the lock, no other run of this state dir is alive: whatever a run left (a
-  // helper container, a paused container) belongs to a run that was killed.
-  if (!dry) stage.clean_up("");
+  if (!dry) {
+    if (auto kept = keep_record(r.run.run_dir, *journal, r.plan.steps.size()); !kept) {
+      print_error(fmt::format(
+          "cannot keep this run's record in {}: {}. A rollback needs its journal (to resume it) and its report; "
+          "free space there, or point --state-dir (or $ROLLBACK_STATE) at a filesystem with room: a tmpfs such as "
+          "/dev/shm will do. Nothing ran.",
+          state_dir(r.global).string(), kept.error().message));
+      return to_int(ExitCode::PreflightFailed);
+    }
+    // Holding the lock, no other run of this state dir is alive: whatever a run left (a
+    // helper container, a paused container) belongs to a run that was killed.
+    stage.clean_up("");
+  }
 
   auto failures = executor.preflight(r.plan, r.run.scope, r.completed_steps);
   if (!failures.empty()) {

@@ -10,6 +10,7 @@
 #include <rollback/plan/vars.hpp>
 #include <rollback/report/report.hpp>
 #include <rollback/engine/run_record.hpp>
+#include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::cli {
@@ -149,11 +150,13 @@ bool confirm_on_terminal(const plan::Plan& plan, const PreparedRun& run) {
   return answer == "yes" || (run.target && answer == run.target->name);
 }
 
+fs::path report_reserve(const fs::path& run_dir) { return run_dir / ".report-reserve"; }
+std::uint64_t report_reserve_bytes(size_t steps) { return (256u << 10) + steps * (48u << 10); }
+
 std::optional<engine::RunLock> take_run_lock(const GlobalOptions& global,
                                             const engine::RunRecord& record) {
   auto dir = state_dir(global);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
+  (void)make_private_dirs(dir);  // owner-only: it will hold journals and reports
   engine::LockHolder me{record.run_id, static_cast<long>(::getpid()), record.operator_name,
                         format_iso_utc(std::chrono::system_clock::now()), record.plan_name};
   auto taken = engine::RunLock::acquire(dir / "lock", me);
@@ -174,16 +177,25 @@ report::ConsoleOptions console_options(const GlobalOptions& global) {
 
 namespace {
 
-std::optional<fs::path> write_run_report(engine::RunRecord& record, const fs::path& run_dir,
-                                         const RunArgs& args) {
-  if (record.dry_run && args.report.empty()) return std::nullopt;
+Result<fs::path> write_run_report(engine::RunRecord& record, const fs::path& run_dir, const RunArgs& args) {
+  // The space held for the report since the run started is what it is written into.
+  std::error_code ec;
+  fs::remove(report_reserve(run_dir), ec);
   fs::path md = args.report.empty() ? run_dir / "report.md" : fs::path(args.report);
   auto written = report::write_report(record, md);
-  if (!written) {
-    print_error("cannot write the report: " + written.error().message);
-    return std::nullopt;
-  }
+  if (!written) return std::unexpected(Error{fmt::format("{} (report {})", written.error().message, md.string())});
   return *written;
+}
+
+// A run whose record could not be kept must not look like a clean success: the journal is
+// what `history` and `resume` read, the report what the incident review reads.
+void account_for_record(engine::RunRecord& record, const engine::Journal* journal) {
+  if (!journal || journal->lost().empty()) return;
+  std::string missing = fmt::format("its journal {} is missing {} event(s) ({})", journal->file().string(),
+                                    journal->lost_events(), journal->lost());
+  print_error("the run's record is incomplete: " + missing);
+  record.result_message += "; but " + missing;
+  if (record.result == ExitCode::Success) record.result = ExitCode::StepFailed;
 }
 
 // --json: one object on stdout instead of the human lines (which went to stderr).
@@ -196,7 +208,18 @@ void print_json_result(const engine::RunRecord& record, const std::optional<fs::
 
 int conclude(engine::RunRecord& record, const fs::path& run_dir, engine::Journal* journal,
              const RunArgs& args, const GlobalOptions& global, report::ConsoleProgress& console) {
-  auto report_path = write_run_report(record, run_dir, args);
+  account_for_record(record, journal);
+  std::optional<fs::path> report_path;
+  if (!record.dry_run || !args.report.empty()) {
+    auto written = write_run_report(record, run_dir, args);
+    if (written) {
+      report_path = *written;
+    } else {
+      print_error(fmt::format("cannot write the report: {}; the journal {} holds the run's record", written.error().message,
+                              journal ? journal->file().string() : "(none)"));
+      if (record.result == ExitCode::Success) record.result = ExitCode::StepFailed;
+    }
+  }
   if (journal && report_path)
     (void)journal->append({{"event", "report_written"}, {"path", report_path->string()}});
   console.summary(record);

@@ -111,10 +111,17 @@ Status apply_event(RunRecord& record, const json& e) {
 
 }  // namespace
 
+Status Journal::reserve(size_t steps) { return reserve_space(file_, reserve_bytes(steps), /*beyond_end=*/true); }
+
 Status Journal::append(json event) {
   if (!event.contains("time")) event["time"] = format_iso_utc(std::chrono::system_clock::now());
   // Redact the whole dumped line: a secret may hide in any field (a message, a var, data).
-  return append_line_synced(file_, redact(event.dump()));
+  auto written = append_line_synced(file_, redact(event.dump()));
+  if (!written) {
+    if (lost_.empty()) lost_ = written.error().message;
+    ++lost_events_;
+  }
+  return written;
 }
 
 json run_started_event(const RunRecord& record) {

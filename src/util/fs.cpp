@@ -6,6 +6,7 @@
 #include <mutex>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -47,7 +48,7 @@ Status write_file_atomic(const fs::path& path, std::string_view content) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
   fs::path tmp = path;
   tmp += fmt::format(".tmp.{}", ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return fail(errno_text(tmp, "cannot create"));
   auto written = write_all(fd, content, tmp);
   if (written && ::fsync(fd) != 0) written = fail(errno_text(tmp, "cannot fsync"));
@@ -68,7 +69,7 @@ Status write_file_atomic(const fs::path& path, std::string_view content) {
 Status append_line_synced(const fs::path& path, std::string_view line) {
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return fail(errno_text(path, "cannot open"));
   std::string buffer(line);
   buffer.push_back('\n');
@@ -76,6 +77,36 @@ Status append_line_synced(const fs::path& path, std::string_view line) {
   if (written && ::fsync(fd) != 0) written = fail(errno_text(path, "cannot fsync"));
   ::close(fd);
   return written;
+}
+
+Status reserve_space(const fs::path& path, std::uint64_t bytes, bool beyond_end) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(errno_text(path, "cannot create"));
+  int rc = ::fallocate(fd, beyond_end ? FALLOC_FL_KEEP_SIZE : 0, 0, static_cast<off_t>(bytes));
+  int err = errno;
+  ::close(fd);
+  if (rc == 0) return ok();
+  if (err != EOPNOTSUPP) {
+    errno = err;
+    return fail(errno_text(path, fmt::format("cannot reserve {} bytes for", bytes).c_str()));
+  }
+  // A filesystem without fallocate: at least the room must be there now.
+  struct statvfs st {};
+  if (::statvfs(path.parent_path().c_str(), &st) == 0 &&
+      static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize < bytes)
+    return fail(fmt::format("cannot reserve {} bytes for {}: No space left on device", bytes, path.string()));
+  return ok();
+}
+
+Status make_private_dirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::path built;
+  for (const auto& part : dir) {
+    built /= part;
+    if (fs::exists(built, ec)) continue;
+    if (::mkdir(built.c_str(), 0700) != 0 && errno != EEXIST) return fail(errno_text(built, "cannot create"));
+  }
+  return ok();
 }
 
 // Streams a file through `consume` in 64 KiB chunks (constant memory).

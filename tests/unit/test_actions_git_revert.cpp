@@ -27,9 +27,9 @@ class RecordingGit : public rollback::proc::Runner {
     if (has("--is-inside-work-tree")) done.out = "true\n";
     else if (has("symbolic-ref")) done.out = "main\n";
     else if (has("HEAD^{commit}")) done.out = (reset_done ? kTo : kHead) + "\n";
+    else if (has("refs/remotes/origin/main^{commit}")) done.out = kHead + "\n";  // fetched tip
     else if (has("--verify")) done.out = kTo + "\n";
     else if (has("show")) done.out = "1700000000\x1fsubject\n";
-    else if (has("ls-remote")) done.out = kHead + "\trefs/heads/main\n";
     else if (has("reset")) reset_done = true;
     return done;
   }

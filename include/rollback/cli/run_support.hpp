@@ -54,6 +54,10 @@ int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
                       const std::string& message, const RunArgs& args,
                       const GlobalOptions& global, report::ConsoleProgress& console);
 
+// Where a run keeps disk reserved for its report until it writes it, and how much.
+std::filesystem::path report_reserve(const std::filesystem::path& run_dir);
+std::uint64_t report_reserve_bytes(size_t steps);
+
 // The state dir's flock; on contention prints the holder and returns nullopt (exit 3).
 std::optional<engine::RunLock> take_run_lock(const GlobalOptions& global,
                                             const engine::RunRecord& record);

@@ -6,6 +6,7 @@
 // {"event":"var_set","name":..,"value":..} (non-secret only), {"event":"run_finished",...}.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -20,11 +21,22 @@ namespace rollback::engine {
 class Journal {
  public:
   explicit Journal(std::filesystem::path file) : file_(std::move(file)) {}
-  Status append(nlohmann::json event);  // adds "time" (UTC ISO-8601) when missing
+  // Reserves disk for the events of a run of `steps` steps, before anything runs: a disk
+  // that fills up during the incident (often its cause) cannot then cost the run its record.
+  Status reserve(size_t steps);
+  // Adds "time" (UTC ISO-8601) when missing. A failure is also remembered (lost()).
+  Status append(nlohmann::json event);
   const std::filesystem::path& file() const { return file_; }
+  // Why events were lost ("" while every one was written), and how many.
+  const std::string& lost() const { return lost_; }
+  size_t lost_events() const { return lost_events_; }
+
+  static std::uint64_t reserve_bytes(size_t steps) { return (64u << 10) + steps * (32u << 10); }
 
  private:
   std::filesystem::path file_;
+  std::string lost_;
+  size_t lost_events_ = 0;
 };
 
 // The run_started event: the run's identity, report spec, non-secret vars and every

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -20,6 +21,17 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
 Status append_line_synced(const std::filesystem::path& path, std::string_view line);
 
 Result<std::string> read_file(const std::filesystem::path& path);
+
+// Reserves `bytes` of disk for `path` (created owner-only when missing), so that what is
+// written there later cannot fail for want of space: `beyond_end` keeps the file's size
+// (the journal, appended into the reserve), else the file holds the space until removed
+// (the report's reserve, freed just before the report is written). Fails with the OS's
+// reason ("No space left on device").
+Status reserve_space(const std::filesystem::path& path, std::uint64_t bytes, bool beyond_end);
+
+// Creates `dir` and its missing parents owner-only (0700); existing ones are left as they
+// are. Backups, journals and reports hold the application's data and credentials.
+Status make_private_dirs(const std::filesystem::path& dir);
 
 // Hex SHA-256 of a file's content, streamed (constant memory).
 Result<std::string> sha256_file(const std::filesystem::path& path);
