@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string result_word(const engine::RunRecord& r) {
-  if (!r.ended) return "interrupted?";
+  if (!r.ended) return "killed (no end recorded)";
   switch (r.result) {
     case ExitCode::Success: return "ok";
     case ExitCode::StepFailed: return "failed";
@@ -46,7 +46,9 @@ int history(const GlobalOptions& global, int limit) {
     std::string report_path = r.extra.contains("report") ? r.extra["report"].get<std::string>()
                               : fs::exists(report) ? report.string() : "-";
     out.push_back({{"run_id", r.run_id}, {"plan", r.plan_name}, {"target", r.target_name},
-                   {"result", result_word(r)}, {"exit_code", to_int(r.result)},
+                   {"result", result_word(r)},
+                   // A run whose end was never recorded has no exit code to report: never 0.
+                   {"exit_code", r.ended ? nlohmann::json(to_int(r.result)) : nlohmann::json()},
                    {"started", format_iso_utc(r.started)}, {"duration", duration}, {"report", report_path}});
     if (!global.json)
       std::printf("%-40s %-10s %-28s %-16s %-8s %s\n", r.run_id.c_str(), r.plan_name.c_str(),

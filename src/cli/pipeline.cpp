@@ -39,7 +39,7 @@ struct Stage {
   engine::Journal* journal;
 
   int stop_before_execution(ExitCode code, const std::string& message) {
-    return finish_unexecuted(r.run, journal, code, message, r.args, r.global, console);
+    return finish_unexecuted(r.run, journal, code, message, r.args, r.global, console, r.resuming);
   }
 
   void clean_up(const std::string& run_id) {
@@ -103,12 +103,12 @@ int run_pipeline(RunRequest& r) {
 
   auto failures = executor.preflight(r.plan, r.run.scope, r.completed_steps);
   if (!failures.empty()) {
-    print_error(r.resuming ? "preflight failed; nothing more was changed:" : "preflight failed; nothing was changed:");
+    auto changed = what_changed(r.run.record);
+    print_error(fmt::format("preflight failed; {}:", changed));
     for (const auto& failure : failures) std::fprintf(stderr, "  - %s\n", redact(failure).c_str());
     return stage.stop_before_execution(
-        ExitCode::PreflightFailed,
-        fmt::format("{}preflight failed ({} problem(s)): {}; nothing {}was changed", r.resuming ? "resume: " : "",
-                    failures.size(), failures.front(), r.resuming ? "more " : ""));
+        ExitCode::PreflightFailed, fmt::format("{}preflight failed ({} problem(s)): {}; {}", r.resuming ? "resume: " : "",
+                                               failures.size(), failures.front(), changed));
   }
   if (needs_confirmation && !confirm_on_terminal(r.plan, r.run))
     return stage.stop_before_execution(ExitCode::Usage, "not confirmed at the terminal; nothing was changed");
@@ -119,6 +119,7 @@ int run_pipeline(RunRequest& r) {
   auto options = console_callbacks(console);
   options.dry_run = dry;
   options.completed_steps = r.completed_steps;
+  options.resumed = r.resuming;
   options.run_id = r.run.record.run_id;
   options.state_dir = state_dir(r.global).string();
   auto code = executor.execute(r.plan, r.run.scope, r.run.record, stage.journal, options);

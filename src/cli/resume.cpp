@@ -20,7 +20,20 @@ namespace {
 struct ResumeArgs {
   std::string run_id;
   bool yes = false;
+  bool allow_changed_plan = false;
 };
+
+// A plan edited since the run started would run steps the interrupted run never planned
+// (and skip ones it did): refused unless the operator says so after reading the change.
+bool same_plan_or_allowed(const engine::RunRecord& previous, const plan::Plan& plan, const ResumeArgs& a) {
+  if (previous.plan_sha256.empty() || previous.plan_sha256 == plan.sha256 || a.allow_changed_plan) return true;
+  print_error(fmt::format("the plan file {} changed since run {} started (sha256 {} then, {} now); resuming would "
+                          "run steps the interrupted run never planned. Compare it with what the run did (`rollback "
+                          "history`, its journal), then `rollback resume {} --allow-changed-plan`. Nothing ran.",
+                          plan.path.string(), previous.run_id, previous.plan_sha256.substr(0, 12),
+                          plan.sha256.substr(0, 12), previous.run_id));
+  return false;
+}
 
 bool resumable(const engine::RunRecord& r) {
   if (r.dry_run) return false;
@@ -65,6 +78,7 @@ int resume(const GlobalOptions& global, const ResumeArgs& a) {
   auto loaded = load_plan_or_report(previous->plan_path, global);
   if (!loaded) return to_int(ExitCode::Usage);
   const plan::Plan& plan = *loaded;
+  if (!same_plan_or_allowed(*previous, plan, a)) return to_int(ExitCode::Usage);
 
   RunArgs args;
   args.plan = previous->plan_path;
@@ -121,6 +135,8 @@ void add_resume_command(CLI::App& app, GlobalOptions& global, Selected& selected
   auto args = std::make_shared<ResumeArgs>();
   sub->add_option("run_id", args->run_id, "Run id (default: the latest interrupted or failed run)");
   sub->add_flag("--yes", args->yes, "Re-run a step that is not safe to repeat; no confirmation");
+  sub->add_flag("--allow-changed-plan", args->allow_changed_plan,
+                "Resume although the plan file changed since the run started (the report shows both hashes)");
   sub->final_callback([&global, &selected, args] {
     selected = [&global, args] { return resume(global, *args); };
   });

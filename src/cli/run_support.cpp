@@ -45,6 +45,18 @@ std::string new_run_id(const std::string& plan_name, engine::SystemTime started)
   return fmt::format("{}-{}-{}", format_utc(started, kCompactUtc), plan_name, random_suffix());
 }
 
+std::string what_changed(const engine::RunRecord& record) {
+  std::string changed;
+  for (const auto& s : record.steps) {
+    bool touched = s.status == engine::StepStatus::Ok || s.status == engine::StepStatus::Failed ||
+                   s.status == engine::StepStatus::Interrupted || s.status == engine::StepStatus::Running;
+    if (s.destructive && touched)
+      changed += fmt::format("{}{} ({})", changed.empty() ? "" : ", ", s.id, engine::to_string(s.status));
+  }
+  if (changed.empty()) return "nothing was changed";
+  return "nothing more was changed, but earlier attempts of this run changed things: " + changed;
+}
+
 std::string destructive_step_ids(const plan::Plan& plan) {
   std::string ids;
   for (const auto& step : plan.steps)
@@ -76,6 +88,7 @@ int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions
   record.run_id = !args.run_id.empty() ? args.run_id : new_run_id(plan.name, record.started);
   record.plan_name = plan.name;
   record.plan_path = plan.path.string();
+  record.plan_sha256 = plan.sha256;
   record.kind = plan.kind;
   record.title = !plan.report.title.empty() ? plan.report.title
                  : !plan.description.empty() ? plan.description
@@ -115,12 +128,12 @@ int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, Prepare
   }
   auto target = plan::resolve_target(plan.target, run.scope, actions::builtin_registry().targets(), wanted);
   if (!target) {
-    print_error(fmt::format("target '{}': {}. Nothing was changed.", wanted, target.error().message));
+    print_error(fmt::format("target '{}': {}. {}.", wanted, target.error().message, what_changed(record)));
     return to_int(ExitCode::PreflightFailed);
   }
   auto verification = plan::verify_target(plan.target, *target, run.scope);
   if (!verification.ok) {
-    print_error(fmt::format("target {} does not verify; nothing was changed:", target->name));
+    print_error(fmt::format("target {} does not verify; {}:", target->name, what_changed(record)));
     for (const auto& problem : verification.problems) std::fprintf(stderr, "  - %s\n", redact(problem).c_str());
     return to_int(ExitCode::PreflightFailed);
   }
@@ -238,7 +251,7 @@ int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code, const 
 
 int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
                       const std::string& message, const RunArgs& args,
-                      const GlobalOptions& global, report::ConsoleProgress& console) {
+                      const GlobalOptions& global, report::ConsoleProgress& console, bool resumed) {
   auto& record = run.record;
   record.result = code;
   record.result_message = redact(message);
@@ -246,7 +259,9 @@ int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
   for (const auto& [k, v] : run.scope.vars()) record.vars[k] = redact(v);
   if (record.to_version.empty()) record.to_version = record.target_name;
   if (journal) {
-    (void)journal->append(engine::run_started_event(record));
+    auto started = engine::run_started_event(record);
+    if (resumed) started["resumed"] = true;  // the earlier attempts' record stays whole
+    (void)journal->append(std::move(started));
     (void)journal->append(engine::run_finished_event(record));
   }
   return conclude(record, run.run_dir, journal, args, global, console);

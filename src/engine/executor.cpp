@@ -174,6 +174,7 @@ ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord
   // The caller fills who/why/target; what the plan itself says is taken from it here.
   if (record.plan_name.empty()) record.plan_name = plan.name;
   if (record.plan_path.empty()) record.plan_path = plan.path.string();
+  if (record.plan_sha256.empty()) record.plan_sha256 = plan.sha256;
   record.kind = plan.kind;
   bool plan_has_report = !plan.report.title.empty() || !plan.report.contacts.empty() ||
                          !plan.report.checklist.empty() || !plan.report.follow_up.empty() ||
@@ -185,7 +186,13 @@ ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord
   for (const auto& [k, v] : scope.vars()) record.vars[k] = redact(v);
   if (journal) {
     auto started = run_started_event(record);
-    if (!options.completed_steps.empty()) started["resumed"] = true;
+    if (options.resumed) {
+      started["resumed"] = true;
+      started["plan_sha256"] = plan.sha256;
+      RunRecord::Resumption r{record.last_event.value_or(record.started), std::chrono::system_clock::now(), ""};
+      if (plan.sha256 != record.plan_sha256) r.plan_sha256 = plan.sha256;
+      record.resumptions.push_back(std::move(r));
+    }
     (void)journal->append(std::move(started));
   }
 

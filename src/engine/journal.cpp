@@ -23,6 +23,8 @@ std::vector<std::string> str_list(const json& j, const char* key) {
   return out;
 }
 
+void apply_planned_steps(RunRecord& record, const json& e);
+
 StepRecord* find_step(RunRecord& record, const std::string& id) {
   for (auto& step : record.steps)
     if (step.id == id) return &step;
@@ -32,7 +34,17 @@ StepRecord* find_step(RunRecord& record, const std::string& id) {
 }
 
 void apply_run_started(RunRecord& record, const json& e) {
+  if (e.value("resumed", false) && !record.run_id.empty()) {
+    RunRecord::Resumption r;
+    r.interrupted = record.last_event.value_or(record.started);
+    if (auto t = parse_iso_utc(str_or(e, "time"))) r.resumed = *t;
+    if (auto sha = str_or(e, "plan_sha256"); sha != record.plan_sha256) r.plan_sha256 = sha;
+    record.resumptions.push_back(std::move(r));
+    record.ended.reset();
+    return apply_planned_steps(record, e);
+  }
   record.run_id = str_or(e, "run_id");
+  record.plan_sha256 = str_or(e, "plan_sha256");
   record.plan_name = str_or(e, "plan");
   record.plan_path = str_or(e, "plan_path");
   if (auto kind = plan::parse_kind(str_or(e, "kind"))) record.kind = *kind;
@@ -59,7 +71,11 @@ void apply_run_started(RunRecord& record, const json& e) {
     if (auto lang = str_or(*it, "lang"); !lang.empty()) record.report.lang = lang;
   }
   if (auto it = e.find("overrides"); it != e.end() && it->is_object()) record.extra["overrides"] = *it;
-  // A resumed run writes run_started again: keep what earlier events said about steps.
+  apply_planned_steps(record, e);
+}
+
+// A resumed run writes run_started again: keep what earlier events said about steps.
+void apply_planned_steps(RunRecord& record, const json& e) {
   if (auto it = e.find("steps"); it != e.end() && it->is_array())
     for (const auto& s : *it) {
       auto planned = step_from_json(s);
@@ -136,6 +152,7 @@ json run_started_event(const RunRecord& record) {
             {"run_id", record.run_id},
             {"plan", record.plan_name},
             {"plan_path", record.plan_path},
+            {"plan_sha256", record.plan_sha256},
             {"kind", std::string(plan::to_string(record.kind))},
             {"title", record.title},
             {"operator", record.operator_name},
@@ -191,6 +208,7 @@ Result<RunRecord> read_journal(const std::filesystem::path& file) {
       return fail(fmt::format("{}:{}: not a JSON journal event", file.string(), line_no));
     }
     RB_TRY(apply_event(record, event));
+    if (auto t = parse_iso_utc(str_or(event, "time"))) record.last_event = *t;
     any = true;
   }
   if (!any) return fail(fmt::format("{}: empty journal", file.string()));

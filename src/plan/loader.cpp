@@ -175,6 +175,7 @@ LoadResult load_plan_text(const std::string& text, const std::string& file_name,
   }
   Plan plan;
   plan.path = file_name;
+  plan.sha256 = sha256_hex(text);
   detail::Reader reader(file_name, text, result.diagnostics);
   detail::Loader loader{reader, catalog, plan, {}};
   detail::read_top(loader, root);

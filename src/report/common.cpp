@@ -19,9 +19,16 @@ std::string one_line(std::string text) {
 
 }  // namespace
 
-Millis total_duration(const engine::RunRecord& record) {
+Millis wall_duration(const engine::RunRecord& record) {
   if (!record.ended) return Millis(0);
   return std::chrono::duration_cast<Millis>(*record.ended - record.started);
+}
+
+Millis total_duration(const engine::RunRecord& record) {
+  Millis total = wall_duration(record);
+  for (const auto& r : record.resumptions)
+    if (r.resumed > r.interrupted) total -= std::chrono::duration_cast<Millis>(r.resumed - r.interrupted);
+  return std::max(total, Millis(0));
 }
 
 

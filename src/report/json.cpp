@@ -27,11 +27,19 @@ nlohmann::json render_json(const engine::RunRecord& r) {
                     {"message", step.message},
                     {"observations", std::move(obs)}});
   }
+  json resumptions = json::array();
+  for (const auto& resumed : r.resumptions) {
+    json item = {{"interrupted", format_iso_utc(resumed.interrupted)}, {"resumed", format_iso_utc(resumed.resumed)}};
+    if (!resumed.plan_sha256.empty()) item["plan_sha256"] = resumed.plan_sha256;
+    resumptions.push_back(std::move(item));
+  }
   json j = {
       {"schema_version", 1},
       {"run_id", r.run_id},
       {"title", !r.report.title.empty() ? r.report.title : r.title},
-      {"plan", {{"name", r.plan_name}, {"path", r.plan_path}, {"kind", std::string(plan::to_string(r.kind))}}},
+      {"plan",
+       {{"name", r.plan_name}, {"path", r.plan_path}, {"kind", std::string(plan::to_string(r.kind))},
+        {"sha256", r.plan_sha256}}},
       {"operator", r.operator_name},
       {"host", r.host},
       {"reason", r.reason},
@@ -43,6 +51,8 @@ nlohmann::json render_json(const engine::RunRecord& r) {
       {"started", format_iso_utc(r.started)},
       {"ended", r.ended ? json(format_iso_utc(*r.ended)) : json()},
       {"duration_ms", total.count()},
+      {"wall_ms", detail::wall_duration(r).count()},
+      {"resumptions", resumptions},
       {"budget_ms", r.budget ? json(r.budget->count()) : json()},
       {"over_budget", r.budget && r.ended && total > *r.budget},
       {"result",

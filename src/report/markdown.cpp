@@ -38,8 +38,9 @@ void header(std::string& md, const Strings& s, const RunRecord& r) {
   md += fmt::format("**{}**: {}  \n", s.date, format_utc(r.started, kHumanUtc));
   md += fmt::format("**{}**: {}  \n", s.operator_name, r.operator_name.empty() ? std::string(s.unknown) : r.operator_name);
   md += fmt::format("**{}**: {}  \n", s.kind, s.kind_names[static_cast<int>(r.kind)]);
-  md += fmt::format("**{}**: {}{}  \n", s.plan, r.plan_name,
-                    r.plan_path.empty() ? "" : fmt::format(" (`{}`)", r.plan_path));
+  md += fmt::format("**{}**: {}{}{}  \n", s.plan, r.plan_name,
+                    r.plan_path.empty() ? "" : fmt::format(" (`{}`)", r.plan_path),
+                    r.plan_sha256.empty() ? "" : fmt::format(", sha256 `{}`", r.plan_sha256.substr(0, 12)));
   if (!r.host.empty()) md += fmt::format("**{}**: {}  \n", s.host, r.host);
   md += fmt::format("**{}**: `{}`\n\n", s.run_id, r.run_id);
   if (r.dry_run) md += fmt::format("> {}\n\n", s.dry_run_banner);
@@ -87,7 +88,16 @@ void timing(std::string& md, const Strings& s, const RunRecord& r) {
     budget = fmt::format("{} {}: **{}**", s.budget, format_duration(*r.budget),
                          fill(s.over_budget, {format_duration(total - *r.budget)}));
   else budget = fmt::format("{} {}: {}", s.budget, format_duration(*r.budget), s.within_budget);
-  md += fmt::format("- **{}**: {} ({})\n\n", s.total, format_duration(total), budget);
+  if (!r.resumptions.empty())
+    budget = fmt::format("{}; {}", fill(s.active_note, {format_duration(detail::wall_duration(r))}), budget);
+  md += fmt::format("- **{}**: {} ({})\n", s.total, format_duration(total), budget);
+  for (const auto& resumed : r.resumptions) {
+    md += fmt::format("- {}\n", fill(s.interruption, {format_utc(resumed.interrupted, kHumanUtc),
+                                                     format_utc(resumed.resumed, kHumanUtc)}));
+    if (!resumed.plan_sha256.empty())
+      md += fmt::format("  - {}\n", fill(s.plan_changed, {r.plan_sha256.substr(0, 12), resumed.plan_sha256.substr(0, 12)}));
+  }
+  md += "\n";
 }
 
 void post_state(std::string& md, const Strings& s, const RunRecord& r) {

@@ -18,6 +18,10 @@ const Strings kEnglish{
     .time_heading = "Execution Time", .start = "Start", .end = "End", .total = "Total duration",
     .budget = "Budget", .over_budget = "OVER BUDGET by {}", .within_budget = "within budget",
     .no_budget = "no budget set",
+    .active_note = "running time; {} from start to end, including the interruptions below",
+    .interruption = "Interrupted at {}, resumed at {}",
+    .plan_changed = "The plan file changed before this resume (sha256 {} at the start, {} when resumed); it was "
+                    "resumed with --allow-changed-plan",
     .state_heading = "Post-Rollback State",
     .no_verify = "No verification step ran: the state after the rollback is unverified.",
     .state_ok = "OK", .state_error = "ERROR",
@@ -62,6 +66,10 @@ const Strings kSpanish{
     .time_heading = "Tiempo de Ejecución", .start = "Inicio", .end = "Fin",
     .total = "Duración Total", .budget = "Presupuesto", .over_budget = "EXCEDE el presupuesto por {}",
     .within_budget = "dentro del presupuesto", .no_budget = "sin presupuesto definido",
+    .active_note = "tiempo en ejecución; {} de principio a fin, contando las interrupciones siguientes",
+    .interruption = "Interrumpido a las {}, reanudado a las {}",
+    .plan_changed = "El archivo del plan cambió antes de esta reanudación (sha256 {} al inicio, {} al reanudar); se "
+                    "reanudó con --allow-changed-plan",
     .state_heading = "Estado Post-Rollback",
     .no_verify = "No se ejecutó ninguna verificación: el estado posterior no está verificado.",
     .state_ok = "OK", .state_error = "ERROR",

@@ -18,6 +18,7 @@ struct Strings {
   std::string_view st_ok, st_warning, st_failed, st_ignored, st_skipped, st_not_run, st_interrupted,
       st_described, st_running, attempts;
   std::string_view time_heading, start, end, total, budget, over_budget, within_budget, no_budget;
+  std::string_view active_note, interruption, plan_changed;
   std::string_view state_heading, no_verify, state_ok, state_error;
   std::string_view outcome_heading, res_success, res_step_failed, res_verify_failed,
       res_interrupted, res_other, exit_code;
@@ -46,6 +47,10 @@ std::string outcome_sentence(const Strings& s, const engine::RunRecord& record);
 // The plan's follow_up items, then automatic ones (investigate, resume, undo).
 std::vector<std::string> follow_up_actions(const Strings& s, const engine::RunRecord& record);
 
+// The time the run was actually running: from start to end, less the gaps between an
+// interruption and its resume (a run resumed hours after a crash did not take hours).
 Millis total_duration(const engine::RunRecord& record);
+// From start to end, gaps included.
+Millis wall_duration(const engine::RunRecord& record);
 
 }  // namespace rollback::report::detail

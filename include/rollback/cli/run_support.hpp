@@ -52,7 +52,7 @@ int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code, const 
 // result, journals run_started/run_finished and writes the report all the same.
 int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
                       const std::string& message, const RunArgs& args,
-                      const GlobalOptions& global, report::ConsoleProgress& console);
+                      const GlobalOptions& global, report::ConsoleProgress& console, bool resumed = false);
 
 // Where a run keeps disk reserved for its report until it writes it, and how much.
 std::filesystem::path report_reserve(const std::filesystem::path& run_dir);
@@ -67,5 +67,8 @@ report::ConsoleOptions console_options(const GlobalOptions& global);
 // "20250127-180000-full-3f2a": sortable, names the plan, unique enough per state dir.
 std::string new_run_id(const std::string& plan_name, engine::SystemTime started);
 std::string destructive_step_ids(const plan::Plan& plan);
+// "nothing was changed", or for a resumed run whose earlier attempts did change things,
+// which steps those were: never claim that nothing changed when something did.
+std::string what_changed(const engine::RunRecord& record);
 
 }  // namespace rollback::cli

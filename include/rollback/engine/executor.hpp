@@ -27,6 +27,7 @@ struct ExecuteOptions {
   std::function<void(const StepRecord&, size_t index, size_t total)> on_step_start;
   std::function<void(const StepRecord&, size_t index, size_t total)> on_step_end;
   std::function<void(const std::string& step_id, std::string_view line)> on_log;
+  bool resumed = false;  // a resume: the journal gets run_started again, marked so
   // Whose work the steps are (ActionContext::run_id, state_dir): helpers are labelled so.
   std::string run_id;
   std::string state_dir;

@@ -55,6 +55,16 @@ struct RunRecord {
   std::string run_id;                  // "20250127-180000-full-3f2a"
   std::string plan_name;
   std::string plan_path;
+  std::string plan_sha256;             // of the plan file the run (or its first attempt) read
+  // Each time a run was interrupted (the last journaled event) and resumed; a resume that
+  // read a changed plan (--allow-changed-plan) also names that plan's hash.
+  struct Resumption {
+    SystemTime interrupted{};
+    SystemTime resumed{};
+    std::string plan_sha256;
+  };
+  std::vector<Resumption> resumptions;
+  std::optional<SystemTime> last_event;  // read back from the journal: when it last wrote
   plan::Kind kind = plan::Kind::Custom;
   std::string title;
   std::string operator_name;

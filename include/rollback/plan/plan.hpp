@@ -91,6 +91,7 @@ struct ReportSpec {
 
 struct Plan {
   std::filesystem::path path;
+  std::string sha256;               // of the file's text: a resumed run checks it is the same plan
   int version = 1;
   std::string name;
   std::string description;
