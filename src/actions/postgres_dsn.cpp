@@ -38,6 +38,20 @@ std::optional<double> as_number(std::string_view text) {
   return value;
 }
 
+// libpq's parse errors quote the text they choke on, which may be a piece of a password:
+// only the kind of problem and the option it concerns are kept.
+std::string parse_problem(const std::string& why) {
+  static const std::regex option(R"re(for connection option "([a-z_]+)")re");
+  std::smatch m;
+  if (std::regex_search(why, m, option)) return fmt::format("an invalid value for option {}", m[1].str());
+  if (why.find("invalid URI") != std::string::npos || why.find("URI") != std::string::npos)
+    return "an invalid postgresql:// URI";
+  if (why.find("missing \"=\"") != std::string::npos) return "a key without '=' in key=value form";
+  if (why.find("unterminated quoted string") != std::string::npos) return "an unterminated quoted value";
+  if (why.find("invalid connection option") != std::string::npos) return "an unknown connection option";
+  return "libpq cannot read it";
+}
+
 }  // namespace
 
 std::string redact_dsn(std::string_view text) {
@@ -57,8 +71,9 @@ Result<Dsn> parse_dsn(std::string_view text) {
   if (!parsed) {
     std::string why = err ? trim(err) : "out of memory";
     if (err) PQfreemem(err);
-    // libpq's message may quote the text it could not parse; redact what might be a password.
-    return fail(fmt::format("invalid PostgreSQL DSN '{}': {}", dsn.display, redact_dsn(why)));
+    return fail("invalid PostgreSQL DSN, it does not parse: " + parse_problem(why) +
+                " (the DSN is not shown: it may hold a password; in a postgresql:// URI, a password with @ : / ? "
+                "must be percent-encoded, which ${secrets.NAME} is)");
   }
   for (auto* o = parsed; o->keyword; ++o) {
     if (!o->val || !*o->val) continue;

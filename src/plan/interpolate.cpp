@@ -28,6 +28,14 @@ json typed_scalar(const std::string& text, bool plain) {
   return text;
 }
 
+// Whether byte `at` of `text` lies in a URL's authority (after "scheme://", before the
+// path): where a password sits in postgresql://user:${secrets.pw}@host/db.
+bool in_url_authority(std::string_view text, size_t at) {
+  auto scheme = text.rfind("://", at);
+  if (scheme == std::string_view::npos) return false;
+  return text.substr(scheme + 3, at - scheme - 3).find_first_of("/?#") == std::string_view::npos;
+}
+
 // " (from ${project})": the vars a value was made of, for a message about the value.
 std::string origin_of(const std::string& text) {
   auto refs = references(text);
@@ -158,7 +166,10 @@ Result<std::string> interpolate(std::string_view text, const Scope& scope) {
             fmt::format("environment variable {} is not set (${{{}}})", ref.substr(4), ref));
       return fail(fmt::format("undefined variable ${{{}}}", ref));
     }
-    out += *value;  // appended, never rescanned
+    // A secret in a URL's user:password part is percent-encoded there, so `@ : / ?` in it
+    // cannot move where the parser splits (and leak the rest as a host name).
+    bool encode = scope.is_secret_ref(ref) && in_url_authority(text, i);
+    out += encode ? percent_encode(*value) : *value;  // appended, never rescanned
     i = close;
   }
   return out;

@@ -1,6 +1,7 @@
 #include <rollback/util/redact.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <vector>
 
@@ -17,14 +18,42 @@ std::vector<std::string>& secrets() {
   return s;
 }
 
+void add(std::string value) {
+  auto& s = secrets();
+  if (value.empty() || std::find(s.begin(), s.end(), value) != s.end()) return;
+  s.push_back(std::move(value));
+}
+
 }  // namespace
+
+std::string percent_encode(std::string_view text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
 
 void register_secret(std::string value) {
   if (value.empty()) return;
+  constexpr size_t kShortest = 4;  // shorter pieces would hide ordinary words
   std::lock_guard lock(secrets_mutex());
+  add(percent_encode(value));
+  for (size_t start = 0; start < value.size();) {
+    size_t end = value.find_first_of("@:/?", start);
+    if (end == std::string::npos) end = value.size();
+    if (end - start >= kShortest && end - start < value.size()) add(value.substr(start, end - start));
+    start = end + 1;
+  }
+  add(std::move(value));
   auto& s = secrets();
-  if (std::find(s.begin(), s.end(), value) != s.end()) return;
-  s.push_back(std::move(value));
   std::sort(s.begin(), s.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
 }
 

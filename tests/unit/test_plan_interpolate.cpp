@@ -91,3 +91,14 @@ TEST_CASE("plans are found by name in the plans dir or taken as a path", "[plan]
         "no plan 'fulll' in " + plans.string() + " (did you mean 'full'?); available: full, quick");
   CHECK_FALSE(find_plan("./nope.yaml", plans));
 }
+
+TEST_CASE("a secret in a URL's user:password part is percent-encoded; elsewhere it stays as it is", "[plan]") {
+  Scope scope;
+  scope.set_secret("pw", "hunter2@prod/x");
+  scope.set_secret("hook", "T0/B0/XYZ");
+  CHECK(interpolate("postgresql://postgres:${secrets.pw}@127.0.0.1:5432/app", scope) ==
+        "postgresql://postgres:hunter2%40prod%2Fx@127.0.0.1:5432/app");
+  CHECK(interpolate("https://hooks.example/services/${secrets.hook}", scope) == "https://hooks.example/services/T0/B0/XYZ");
+  CHECK(interpolate("password=${secrets.pw}", scope) == "password=hunter2@prod/x");
+  rollback::clear_secrets();
+}

@@ -30,3 +30,16 @@ TEST_CASE("a secret read into a scope is redacted and its ${...} text is never e
   CHECK(redact(*text) == "Bearer ***");
   clear_secrets();
 }
+
+TEST_CASE("a secret's percent-encoded form and the pieces between URL delimiters are redacted too", "[redact]") {
+  rollback::clear_secrets();
+  rollback::register_secret("hunter2@prod");
+  CHECK(rollback::redact("PostgreSQL at prod@127.0.0.1") == "PostgreSQL at ***@127.0.0.1");
+  CHECK(rollback::redact("password hunter2") == "password ***");
+  CHECK(rollback::redact("u:hunter2%40prod@h") == "u:***@h");
+  rollback::register_secret("Pa\"ss\\wd/x<y>");
+  CHECK(rollback::redact("invalid integer value \"Pa\"ss\\wd\" for port") == "invalid integer value \"***\" for port");
+  rollback::register_secret("ab:cd");  // pieces under 4 bytes stay: they would hide ordinary words
+  CHECK(rollback::redact("ab cd") == "ab cd");
+  rollback::clear_secrets();
+}

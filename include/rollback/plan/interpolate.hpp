@@ -59,7 +59,8 @@ ReferenceScan scan_references(std::string_view text);
 // "${" is returned as an error message.
 Result<std::vector<std::string>> references(std::string_view text);
 
-// Substitutes every reference. Fails naming the first undefined one.
+// Substitutes every reference. Fails naming the first undefined one. A ${secrets.x} inside
+// a URL's authority (postgresql://u:${secrets.pw}@host/db) is percent-encoded.
 Result<std::string> interpolate(std::string_view text, const Scope& scope);
 
 // Resolves a step's `with:` against the scope and the action's parameters into typed

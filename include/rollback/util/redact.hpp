@@ -11,8 +11,14 @@ namespace rollback {
 
 inline constexpr std::string_view kRedacted = "***";
 
-// Registers a secret value. Empty values are ignored (they would match everywhere).
+// Registers a secret value. Empty values are ignored (they would match everywhere). Also
+// registered: its percent-encoded form (as it stands in a URL) and the pieces between the
+// delimiters a URL or DSN parser splits at (@ : / ?), when they are 4 bytes or longer: a
+// parser's error may quote any of them.
 void register_secret(std::string value);
+
+// RFC 3986 percent-encoding: everything but unreserved characters (A-Z a-z 0-9 - . _ ~).
+std::string percent_encode(std::string_view text);
 
 // Returns `text` with every registered secret replaced by "***". Longer secrets are
 // replaced first, so a secret that contains another is hidden whole.
