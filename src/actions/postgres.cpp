@@ -73,7 +73,10 @@ Outcome run_ready(ActionContext& ctx, const Params& params) {
   auto until = Clock::now() + wait;
   if (ctx.deadline < until) until = ctx.deadline;
   for (int attempt = 1;; ++attempt) {
-    auto conninfo = dsn->conninfo({{"connect_timeout", connect_timeout(ctx)}});
+    // Each check gets at most what is left of `wait` (libpq's own floor is 2 s).
+    auto left = std::chrono::duration_cast<Millis>(until - Clock::now());
+    auto seconds = std::max<long long>(2, std::min<long long>(left.count(), ctx.remaining(Millis(10'000)).count()) / 1000);
+    auto conninfo = dsn->conninfo({{"connect_timeout", std::to_string(wait.count() ? seconds : std::stoll(connect_timeout(ctx)))}});
     PGPing ping = PQping(conninfo.c_str());
     std::string state;
     bool transient = true;

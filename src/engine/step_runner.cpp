@@ -72,7 +72,58 @@ void end_held(const actions::Action& action, actions::ActionContext& ctx, std::v
   held.clear();
 }
 
+// What a failed attempt said, unless it only repeats that time ran out (with its own
+// duration, which would contradict the step's).
+std::string last_words(const actions::Outcome& outcome) {
+  if (outcome.ok || outcome.message.find("timed out") != std::string::npos ||
+      outcome.message.find("time ran out") != std::string::npos)
+    return "";
+  return " (last: " + outcome.message + ")";
+}
+
 }  // namespace
+
+AttemptResult attempt(const plan::Step& step, const actions::Action& action, const actions::Params& params,
+                      actions::ActionContext& ctx, StepRecord& record) {
+  // One deadline for the whole step: its timeout and a retry's `until` bound the wall time,
+  // and each attempt gets at most what is left of it.
+  const auto first_try = Clock::now();
+  auto deadline = Clock::time_point::max();
+  if (step.timeout) deadline = first_try + *step.timeout;
+  if (step.retry.until) deadline = std::min(deadline, first_try + *step.retry.until);
+  const int max_attempts = step.retry.until ? INT32_MAX : std::max(1, step.retry.attempts);
+  AttemptResult result;
+  for (int n = 1;; ++n) {
+    record.attempts = n;
+    ctx.deadline = deadline;
+    result.outcome = call(action.run, ctx, params);
+    if (proc::cancel_requested()) {
+      result.interrupted = true;
+      return result;
+    }
+    auto elapsed = std::chrono::duration_cast<Millis>(Clock::now() - first_try);
+    if (step.timeout && elapsed >= *step.timeout) {
+      auto& o = result.outcome;
+      o.message = fmt::format("timed out after {}{}", format_duration(elapsed), last_words(o));
+      o.ok = false;
+      return result;
+    }
+    if (result.outcome.ok || n >= max_attempts) return result;
+    if (!result.outcome.transient && step.retry.retries() == plan::RetryOn::Transient) {
+      ctx.log(fmt::format("attempt {} failed: {}; not retried: the failure is not transient (`retry: {{on: any}}` "
+                          "retries every failure)",
+                          n, result.outcome.message));
+      return result;
+    }
+    Millis wait = retry_delay(step.retry, n);
+    if (Clock::now() + wait >= deadline) return result;  // no time left for another attempt
+    ctx.log(fmt::format("attempt {} failed: {}; retrying in {}", n, result.outcome.message, format_duration(wait)));
+    if (!interruptible_sleep(wait)) {
+      result.interrupted = true;
+      return result;
+    }
+  }
+}
 
 Result<bool> evaluate_when(const std::string& when, const plan::Scope& scope) {
   if (when.empty()) return true;
@@ -220,42 +271,7 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
     }
   }
 
-  const auto first_try = Clock::now();
-  const int max_attempts = step.retry.until ? INT32_MAX : std::max(1, step.retry.attempts);
-  actions::Outcome outcome;
-  bool interrupted = false;
-  for (int attempt = 1;; ++attempt) {
-    record.attempts = attempt;
-    auto begin = Clock::now();
-    ctx.deadline = step.timeout ? begin + *step.timeout : Clock::time_point::max();
-    outcome = call(action->run, ctx, *params);
-    auto took = std::chrono::duration_cast<Millis>(Clock::now() - begin);
-    if (proc::cancel_requested()) {
-      interrupted = true;
-      break;
-    }
-    if (step.timeout && took >= *step.timeout) {
-      std::string why = outcome.ok ? std::string() : outcome.message;
-      outcome.ok = false;
-      outcome.message = fmt::format("timed out after {}", format_duration(*step.timeout));
-      if (!why.empty()) outcome.message += fmt::format(" ({})", why);
-    }
-    if (outcome.ok || attempt >= max_attempts) break;
-    if (!outcome.transient && step.retry.retries() == plan::RetryOn::Transient) {
-      ctx.log(fmt::format("attempt {} failed: {}; not retried: the failure is not transient (`retry: {{on: any}}` "
-                          "retries every failure)",
-                          attempt, outcome.message));
-      break;
-    }
-    Millis wait = retry_delay(step.retry, attempt);
-    if (step.retry.until && Clock::now() + wait > first_try + *step.retry.until) break;
-    ctx.log(fmt::format("attempt {} failed: {}; retrying in {}", attempt, outcome.message,
-                        format_duration(wait)));
-    if (!interruptible_sleep(wait)) {
-      interrupted = true;
-      break;
-    }
-  }
+  auto [outcome, interrupted] = attempt(step, *action, *params, ctx, record);
 
   // Whatever the action still holds (it failed, timed out or was interrupted before it let
   // go) is ended before the step is reported: no helper keeps changing data afterwards.

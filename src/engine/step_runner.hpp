@@ -18,6 +18,16 @@ struct StepEnv {
 // Runs (or describes, or skips) `step`, filling `record`. Never throws.
 void run_step(const plan::Step& step, StepRecord& record, StepEnv& env);
 
+struct AttemptResult {
+  actions::Outcome outcome;
+  bool interrupted = false;
+};
+
+// Runs the action's attempts as the step's retry policy says, within one deadline: the
+// step's timeout and the retry's `until`, whichever ends first.
+AttemptResult attempt(const plan::Step& step, const actions::Action& action, const actions::Params& params,
+                      actions::ActionContext& ctx, StepRecord& record);
+
 // Evaluates a step's `when`: nullopt + message when it cannot be evaluated.
 Result<bool> evaluate_when(const std::string& when, const plan::Scope& scope);
 

@@ -2,6 +2,13 @@
 // threshold, an undefined ${var} in a watch filter, a mistyped command.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -60,4 +67,26 @@ TEST_CASE("a plan that happens to be named like a command's typo still runs", "[
   auto r = run_rollback({"--state-dir", (tmp / "state").string(), "--plans-dir", (tmp / "plans").string(), "histroy"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("retry until bounds the wall time of a probe to a socket that never answers", "[cli][time]") {
+  TempDir tmp;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 16) == 0);  // accepts connections into the backlog, never answers
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  write_text(tmp / "p.yaml", "version: 1\nname: silent\nsteps:\n  - id: probe\n    phase: verify\n    action: http.probe\n"
+                             "    retry: {until: 3s, every: 500ms}\n    with: {url: \"http://127.0.0.1:" +
+                                 std::to_string(ntohs(addr.sin_port)) + "/health\"}\n");
+  auto started = std::chrono::steady_clock::now();
+  auto r = run_rollback({"--state-dir", (tmp / "state").string(), (tmp / "p.yaml").string()});
+  auto took = std::chrono::steady_clock::now() - started;
+  ::close(fd);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 5);
+  CHECK(took < std::chrono::seconds(5));  // the 3 s window and a second, not curl's own 30 s
 }
