@@ -208,6 +208,14 @@ std::string describe_dsn_action(const char* verb, const Params& params) {
   return fmt::format("{} {}", verb, redact_dsn(params.str("dsn", "(PG* environment)")));
 }
 
+// A DSN that does not parse is a plan error found before anything runs, not a server
+// that "does not respond" at the first step that tries it.
+Outcome check_dsn(ActionContext&, const Params& params) {
+  auto dsn = parse_dsn(params.str("dsn"));
+  if (!dsn) return Outcome::failure(dsn.error().message);
+  return Outcome::success("DSN " + dsn->display + " parses");
+}
+
 }  // namespace
 
 Action ready_action() {
@@ -217,6 +225,7 @@ Action ready_action() {
   a.params = {param("dsn").names(plan::Names::Dsn), param("wait", ParamType::Duration)};
   a.read_only = true;
   a.describe = [](const Params& p) { return describe_dsn_action("check PostgreSQL ready at", p); };
+  a.preflight = check_dsn;
   a.run = run_ready;
   return a;
 }
@@ -248,6 +257,7 @@ Action query_action() {
     return fmt::format("query {}: {}{}", redact_dsn(p.str("dsn", "(PG* environment)")),
                        redact(p.str("sql")), p.has("into") ? " -> ${" + p.str("into") + "}" : "");
   };
+  a.preflight = check_dsn;
   a.run = run_query;
   return a;
 }

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <fmt/format.h>
 
 #include <rollback/cli/commands.hpp>
 #include <rollback/plan/loader.hpp>
@@ -70,29 +71,44 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     std::fprintf(stderr, "Run 'rollback --help' for usage. Nothing ran.\n");
+    // The parse failed, so --json was not parsed either: look for it by hand.
+    for (int i = 1; i < argc; ++i)
+      if (std::string_view(argv[i]) == "--json")
+        emit_json({{"error", e.what()}, {"errors", {e.what()}}, {"exit_code", to_int(ExitCode::Usage)}});
     return to_int(ExitCode::Usage);
   }
 
   setup_logging(global.verbosity());
   if (!selected) {
     if (direct.plan.empty()) {
-      std::fputs(app.help().c_str(), stdout);
-      return to_int(ExitCode::Usage);
+      selected = [&] {
+        if (global.json) print_error("no command or plan given; run 'rollback --help' for usage");
+        else std::fputs(app.help().c_str(), stdout);
+        return to_int(ExitCode::Usage);
+      };
+    } else if (auto command = mistyped_command(app, global, direct.plan)) {
+      selected = [&, command] {
+        print_error(fmt::format("'{}' is neither a command nor a plan; did you mean `rollback {}`? Run 'rollback --help' "
+                                "for usage. Nothing ran.",
+                                direct.plan, *command));
+        return to_int(ExitCode::Usage);
+      };
+    } else {
+      selected = [&] { return run_plan(global, direct); };
     }
-    if (auto command = mistyped_command(app, global, direct.plan)) {
-      std::fprintf(stderr, "error: '%s' is neither a command nor a plan; did you mean `rollback %s`?\n",
-                   direct.plan.c_str(), command->c_str());
-      std::fprintf(stderr, "Run 'rollback --help' for usage. Nothing ran.\n");
-      return to_int(ExitCode::Usage);
-    }
-    selected = [&] { return run_plan(global, direct); };
   }
+  int code = to_int(ExitCode::StepFailed);
   try {
-    return selected();
+    code = selected();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "internal error: %s\n", redact(e.what()).c_str());
-    return to_int(ExitCode::StepFailed);
+    print_error(std::string("internal error: ") + e.what());
   }
+  if (global.json && !json_emitted()) {
+    const auto& errors = printed_errors();
+    std::string first = errors.empty() ? "exit " + std::to_string(code) : errors.front();
+    emit_json({{"error", first}, {"errors", errors}, {"exit_code", code}});
+  }
+  return code;
 }
 
 }  // namespace rollback::cli

@@ -52,8 +52,10 @@ std::string auto_reason(const engine::CheckDecision& d) {
 // cron invocations that all saw the criterion hold, exactly one runs and the rest see the
 // lock (exit 3) or, after it ended, the cooldown.
 int run_automatically(const GlobalOptions& global, const CheckArgs& a, const plan::Plan& plan,
-                      const std::filesystem::path& state_file, const engine::CheckDecision& d) {
+                      const std::filesystem::path& state_file, const engine::CheckDecision& d,
+                      const nlohmann::json& criteria) {
   RunArgs run = a.run;
+  run.json_extra = {{"criteria", criteria}, {"started_by", "check --auto"}};
   run.yes = true;
   run.lock_held = true;
   run.run_id = new_run_id(plan.name, std::chrono::system_clock::now());
@@ -73,16 +75,19 @@ int run_automatically(const GlobalOptions& global, const CheckArgs& a, const pla
     auto fresh = engine::load_criteria_state(state_file);
     auto now = std::chrono::system_clock::now();
     if (engine::in_cooldown(fresh.state, plan.name, plan.cooldown.value_or(engine::kDefaultCooldown), now)) {
-      std::printf("critical criteria hold, but %s ran automatically less than %s ago: not running again\n",
-                  plan.name.c_str(), format_duration(plan.cooldown.value_or(engine::kDefaultCooldown)).c_str());
+      std::fprintf(global.json ? stderr : stdout,
+                   "critical criteria hold, but %s ran automatically less than %s ago: not running again\n",
+                   plan.name.c_str(), format_duration(plan.cooldown.value_or(engine::kDefaultCooldown)).c_str());
+      if (global.json) emit_json({{"criteria", criteria}, {"cooling_down", true}, {"exit_code", to_int(ExitCode::CheckCritical)}});
       return to_int(ExitCode::CheckCritical);
     }
     engine::record_auto_run(fresh.state, plan.name, run.run_id, now);
     if (auto saved = engine::save_criteria_state(fresh.state, state_file); !saved)
       print_error("cannot record the automatic run in " + state_file.string() + ": " + saved.error().message);
   }
-  std::printf("critical criteria hold: running plan %s unattended (run %s)\n", plan.name.c_str(), run.run_id.c_str());
-  std::fflush(stdout);
+  std::fprintf(global.json ? stderr : stdout, "critical criteria hold: running plan %s unattended (run %s)\n",
+               plan.name.c_str(), run.run_id.c_str());
+  std::fflush(global.json ? stderr : stdout);
   return run_plan(global, run);
 }
 
@@ -111,15 +116,14 @@ int check(const GlobalOptions& global, const CheckArgs& a) {
       print_error("cannot save " + state_file.string() + ": " + saved.error().message);
   }
   print_evaluations(global, decision.evaluations);
-  if (global.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& e : decision.evaluations)
-      out.push_back({{"name", e.name}, {"critical", e.severity == engine::Severity::Critical},
-                     {"failing", e.failing}, {"holding", e.holding}, {"failing_for_ms", e.failing_for.count()},
-                     {"hold_for_ms", e.hold_for.count()}, {"observed", redact(e.value)}});
-    std::printf("%s\n", nlohmann::json{{"criteria", out}, {"exit_code", to_int(decision.verdict.exit)}}.dump(2).c_str());
-  }
-  if (decision.run_plan) return run_automatically(global, a, plan, state_file, decision);
+  nlohmann::json criteria = nlohmann::json::array();
+  for (const auto& e : decision.evaluations)
+    criteria.push_back({{"name", e.name}, {"critical", e.severity == engine::Severity::Critical},
+                        {"failing", e.failing}, {"holding", e.holding}, {"failing_for_ms", e.failing_for.count()},
+                        {"hold_for_ms", e.hold_for.count()}, {"observed", redact(e.value)}});
+  // An automatic run prints its own result, which then carries the criteria: one document.
+  if (decision.run_plan) return run_automatically(global, a, plan, state_file, decision, criteria);
+  if (global.json) emit_json({{"criteria", criteria}, {"exit_code", to_int(decision.verdict.exit)}});
   if (decision.cooling_down && a.auto_run && !global.json)
     std::printf("critical criteria hold, but the plan ran automatically within its cooldown: not running again\n");
   return to_int(decision.verdict.exit);

@@ -70,8 +70,24 @@ std::string host_name() {
   return buf;
 }
 
+namespace {
+std::vector<std::string> g_errors;
+bool g_json_emitted = false;
+}  // namespace
+
 void print_error(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n", redact(message).c_str());
+  auto clean = redact(message);
+  g_errors.push_back(clean);
+  std::fprintf(stderr, "error: %s\n", clean.c_str());
 }
+
+void emit_json(const nlohmann::json& document) {
+  std::printf("%s\n", redact(document.dump(2)).c_str());
+  std::fflush(stdout);
+  g_json_emitted = true;
+}
+
+bool json_emitted() { return g_json_emitted; }
+const std::vector<std::string>& printed_errors() { return g_errors; }
 
 }  // namespace rollback::cli

@@ -55,7 +55,7 @@ int history(const GlobalOptions& global, int limit) {
                   r.target_name.empty() ? "-" : r.target_name.c_str(), result_word(r).c_str(),
                   duration.c_str(), report_path.c_str());
   }
-  if (global.json) std::printf("%s\n", out.dump(2).c_str());
+  if (global.json) emit_json(out);
   else if (runs.empty()) std::printf("no runs recorded in %s\n", runs_dir.c_str());
   return to_int(ExitCode::Success);
 }

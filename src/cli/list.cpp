@@ -47,7 +47,7 @@ int list_plans(const GlobalOptions& global) {
       std::printf("%-14s  %-9s  budget %-6s  %s\n", name.c_str(), std::string(plan::to_string(p.kind)).c_str(),
                   budget.c_str(), p.description.c_str());
   }
-  if (global.json) std::printf("%s\n", out.dump(2).c_str());
+  if (global.json) emit_json(out);
   else if (files.empty()) std::printf("no plans in %s\n", dir.c_str());
   return to_int(ExitCode::Success);
 }

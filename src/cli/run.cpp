@@ -5,11 +5,19 @@
 #include <rollback/cli/commands.hpp>
 #include <rollback/cli/pipeline.hpp>
 #include <rollback/cli/run_support.hpp>
+#include <rollback/util/text.hpp>
 
 namespace rollback::cli {
 
 void add_run_options(CLI::App& app, RunArgs& args) {
-  app.add_option("--target", args.target, "Rollback target: name, unique prefix, latest, previous");
+  // An empty --target is a mistake (an unset shell variable), never "the plan's default".
+  app.add_option("--target", args.target, "Rollback target: name, unique prefix, latest, previous")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            return trim(value).empty() ? std::string("must not be empty (leave --target out for the plan's default)")
+                                       : std::string();
+          },
+          "TARGET"));
   app.add_flag("--dry-run", args.dry_run, "Resolve and preflight, print the steps, change nothing");
   app.add_flag("--yes", args.yes, "Do not ask for confirmation of destructive steps");
   app.add_option("--var", args.vars, "Override a plan var: KEY=VALUE (repeatable)")

@@ -212,11 +212,13 @@ void account_for_record(engine::RunRecord& record, const engine::Journal* journa
 }
 
 // --json: one object on stdout instead of the human lines (which went to stderr).
-void print_json_result(const engine::RunRecord& record, const std::optional<fs::path>& report_path) {
+void print_json_result(const engine::RunRecord& record, const std::optional<fs::path>& report_path,
+                       const nlohmann::json& args_extra) {
   auto out = report::render_json(record);
   out["exit_code"] = to_int(record.result);
   out["report_path"] = report_path ? nlohmann::json(report_path->string()) : nlohmann::json();
-  std::printf("%s\n", redact(out.dump(2)).c_str());
+  if (!args_extra.is_null()) out.update(args_extra);
+  emit_json(out);
 }
 
 int conclude(engine::RunRecord& record, const fs::path& run_dir, engine::Journal* journal,
@@ -236,7 +238,7 @@ int conclude(engine::RunRecord& record, const fs::path& run_dir, engine::Journal
   if (journal && report_path)
     (void)journal->append({{"event", "report_written"}, {"path", report_path->string()}});
   console.summary(record);
-  if (global.json) print_json_result(record, report_path);
+  if (global.json) print_json_result(record, report_path, args.json_extra);
   else if (report_path) console.report_path(*report_path);
   return to_int(record.result);
 }

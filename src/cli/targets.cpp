@@ -58,7 +58,7 @@ int list(const GlobalOptions& global, const RunArgs& args) {
       std::printf("%-36s %-6s %-9s %-9s %s\n", t.name.c_str(), human_age(t.created).c_str(),
                   human_size(t.size_bytes).c_str(), check.ok ? "yes" : "NO", redact(detail).c_str());
   }
-  if (global.json) std::printf("%s\n", out.dump(2).c_str());
+  if (global.json) emit_json(out);
   else if (targets->empty()) std::printf("no targets found for plan '%s'\n", loaded->name.c_str());
   return to_int(ExitCode::Success);
 }

@@ -14,53 +14,47 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<fs::path> all_plans(const fs::path& dir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    auto ext = entry.path().extension();
-    if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) out.push_back(entry.path());
+// One plan's entry for the JSON report; its diagnostics go to stderr in human mode.
+nlohmann::json check_plan(const GlobalOptions& global, const fs::path& path, int& errors) {
+  auto loaded = plan::load_plan(path, actions::builtin_registry());
+  nlohmann::json entry = {{"file", path.string()}, {"ok", loaded.plan.has_value()}, {"errors", nlohmann::json::array()}};
+  for (const auto& d : loaded.diagnostics) {
+    if (!global.json) std::fprintf(stderr, "%s\n", redact(d.str()).c_str());
+    entry["errors"].push_back({{"file", d.where.file}, {"line", d.where.line}, {"column", d.where.column},
+                               {"message", redact(d.message)}});
   }
-  std::sort(out.begin(), out.end());
-  return out;
+  errors += static_cast<int>(loaded.diagnostics.size());
+  if (!global.json && loaded.plan && global.verbosity() >= 0)
+    std::printf("%s: ok (%zu steps)\n", path.c_str(), loaded.plan->steps.size());
+  return entry;
 }
 
 int validate(const GlobalOptions& global, const std::vector<std::string>& names) {
-  std::vector<fs::path> paths;
   int errors = 0;
+  nlohmann::json report = nlohmann::json::array();
   if (names.empty()) {
-    paths = all_plans(plans_dir(global));
+    auto paths = plan::list_plan_files(plans_dir(global));
     if (paths.empty()) {
       print_error(fmt::format("no plans found in {}", plans_dir(global).string()));
       return to_int(ExitCode::Usage);
     }
+    for (const auto& path : paths) report.push_back(check_plan(global, path, errors));
   }
+  // In the order given; an input that is no plan is an entry too: a CI reading the JSON
+  // must see that it failed.
   for (const auto& name : names) {
     auto path = plan::find_plan(name, plans_dir(global));
-    if (!path) {
-      print_error(path.error().message);
-      ++errors;
+    if (path) {
+      report.push_back(check_plan(global, *path, errors));
       continue;
     }
-    paths.push_back(*path);
+    if (!global.json) print_error(path.error().message);
+    report.push_back({{"file", name}, {"ok", false},
+                      {"errors", {{{"file", name}, {"line", 0}, {"column", 0}, {"message", path.error().message}}}}});
+    ++errors;
   }
-  nlohmann::json report = nlohmann::json::array();
-  for (const auto& path : paths) {
-    auto loaded = plan::load_plan(path, actions::builtin_registry());
-    nlohmann::json entry = {{"file", path.string()}, {"ok", loaded.plan.has_value()}, {"errors", nlohmann::json::array()}};
-    for (const auto& d : loaded.diagnostics) {
-      auto text = redact(d.str());
-      if (!global.json) std::fprintf(stderr, "%s\n", text.c_str());
-      entry["errors"].push_back({{"file", d.where.file}, {"line", d.where.line},
-                                 {"column", d.where.column}, {"message", redact(d.message)}});
-    }
-    errors += static_cast<int>(loaded.diagnostics.size());
-    if (!global.json && loaded.plan && global.verbosity() >= 0)
-      std::printf("%s: ok (%zu steps)\n", path.c_str(), loaded.plan->steps.size());
-    report.push_back(std::move(entry));
-  }
-  if (global.json) std::printf("%s\n", report.dump(2).c_str());
-  else std::printf("%zu plan(s) checked, %d error(s)\n", paths.size(), errors);
+  if (global.json) emit_json(report);
+  else std::printf("%zu plan(s) checked, %d error(s)\n", report.size(), errors);
   return errors == 0 ? to_int(ExitCode::Success) : to_int(ExitCode::Usage);
 }
 

@@ -9,7 +9,7 @@ void add_version_command(CLI::App& app, GlobalOptions& global, Selected& selecte
   auto* sub = app.add_subcommand("version", "Print the version");
   sub->final_callback([&global, &selected] {
     selected = [&global] {
-      if (global.json) std::printf("{\"version\": \"%s\"}\n", ROLLBACK_VERSION);
+      if (global.json) emit_json({{"version", ROLLBACK_VERSION}});
       else std::printf("rollback %s\n", ROLLBACK_VERSION);
       return 0;
     };

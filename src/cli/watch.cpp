@@ -103,14 +103,16 @@ int watch(const GlobalOptions& global, const WatchArgs& a) {
   Sampler sampler{plan, scope, proc::SystemRunner{}, engine::Monitor{}};
   auto start = std::chrono::steady_clock::now();
   auto started_at = std::chrono::system_clock::now();
-  std::printf("watching %s for %s, every %s\n", plan.name.c_str(), format_duration(*window).c_str(),
-              format_duration(*interval).c_str());
+  // Under --json the live lines are logs (stderr); stdout gets the one summary document.
+  FILE* live = global.json ? stderr : stdout;
+  std::fprintf(live, "watching %s for %s, every %s\n", plan.name.c_str(), format_duration(*window).c_str(),
+               format_duration(*interval).c_str());
   // A sampler may need longer than a short interval (`docker stats` measures CPU over about
   // a second): rounds then follow each other without a pause instead of timing out.
   Millis probe_timeout = std::clamp(*interval, Millis(10'000), Millis(30'000));
   for (auto next = start; std::chrono::steady_clock::now() - start < *window && !proc::cancel_requested();) {
-    std::printf("%s\n", sampler.sample(std::chrono::system_clock::now(), probe_timeout).c_str());
-    std::fflush(stdout);
+    std::fprintf(live, "%s\n", sampler.sample(std::chrono::system_clock::now(), probe_timeout).c_str());
+    std::fflush(live);
     next += *interval;
     while (std::chrono::steady_clock::now() < next && !proc::cancel_requested() &&
            std::chrono::steady_clock::now() - start < *window)
@@ -125,15 +127,24 @@ int watch(const GlobalOptions& global, const WatchArgs& a) {
       .thresholds = plan.monitor.thresholds,
       .breaches = sampler.monitor.evaluate(plan.monitor.thresholds)};
   auto section = report::render_monitoring_markdown(summary, plan.report.lang);
-  std::printf("\n%s", redact(section).c_str());
+  auto as_json = report::render_monitoring_json(summary);
+  std::fprintf(live, "\n%s", redact(section).c_str());
+  std::optional<fs::path> appended_to;
   if (auto report = report_of(global, plan.name, a.run_id)) {
-    if (auto appended = append_to_report(*report, section, report::render_monitoring_json(summary)); appended)
-      std::printf("report: %s\n", report->c_str());
-    else
-      print_error("cannot append to " + report->string() + ": " + appended.error().message);
+    if (auto appended = append_to_report(*report, section, as_json); appended) appended_to = *report;
+    else print_error("cannot append to " + report->string() + ": " + appended.error().message);
   }
-  if (proc::cancel_requested()) return to_int(ExitCode::Interrupted);
-  return summary.breaches.empty() ? to_int(ExitCode::Success) : to_int(ExitCode::VerifyFailed);
+  int code = proc::cancel_requested() ? to_int(ExitCode::Interrupted)
+             : summary.breaches.empty() ? to_int(ExitCode::Success)
+                                        : to_int(ExitCode::VerifyFailed);
+  if (global.json) {
+    as_json["exit_code"] = code;
+    as_json["report_path"] = appended_to ? nlohmann::json(appended_to->string()) : nlohmann::json();
+    emit_json(as_json);
+  } else if (appended_to) {
+    std::printf("report: %s\n", appended_to->c_str());
+  }
+  return code;
 }
 
 }  // namespace

@@ -88,6 +88,9 @@ std::string result_message(const RunRecord& record, ExitCode code, bool dry_run)
       return base;
     }
     case ExitCode::VerifyFailed:
+      if (dry_run)  // nothing ran: only read-only checks did, and one of them failed
+        return fmt::format("dry run: the check at step {} ({}) failed: {}{}; nothing was changed", culprit->id,
+                           culprit->name, culprit->message, after);
       return fmt::format("the rollback ran but verification failed at step {} ({}): {}{}",
                          culprit->id, culprit->name, culprit->message, after);
     case ExitCode::Interrupted:
@@ -95,8 +98,8 @@ std::string result_message(const RunRecord& record, ExitCode code, bool dry_run)
                                    culprit->name, after)
                      : fmt::format("interrupted before a step started{}", after);
     default:
-      return fmt::format("step {} ({}) failed: {}{}", culprit->id, culprit->name,
-                         culprit->message, after);
+      return fmt::format("{}step {} ({}) failed: {}{}{}", dry_run ? "dry run: " : "", culprit->id, culprit->name,
+                         culprit->message, after, dry_run ? "; nothing was changed" : "");
   }
 }
 

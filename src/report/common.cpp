@@ -44,7 +44,8 @@ std::string outcome_sentence(const Strings& s, const engine::RunRecord& record) 
   if (culprit && culprit->status == StepStatus::Interrupted) {
     out = fill(s.out_interrupted, {culprit->id, culprit->name, record.run_id});
   } else if (culprit) {
-    auto pattern = record.result == ExitCode::VerifyFailed ? s.out_verify_failed : s.out_failed;
+    auto pattern = record.dry_run ? s.out_dry_failed
+                   : record.result == ExitCode::VerifyFailed ? s.out_verify_failed : s.out_failed;
     out = fill(pattern, {culprit->id, culprit->name, one_line(culprit->message)});
   } else {
     out = std::string(record.dry_run ? s.out_dry_ok : s.out_all_ok);

@@ -22,7 +22,7 @@ struct Strings {
   std::string_view state_heading, no_verify, state_ok, state_error;
   std::string_view outcome_heading, res_success, res_step_failed, res_verify_failed,
       res_interrupted, res_other, exit_code;
-  std::string_view out_all_ok, out_dry_ok, out_failed, out_verify_failed, out_interrupted,
+  std::string_view out_all_ok, out_dry_ok, out_dry_failed, out_failed, out_verify_failed, out_interrupted,
       out_not_run, out_ignored;
   std::string_view follow_heading, fu_investigate, fu_undo, fu_resume, fu_verify, fu_none;
   std::string_view lessons_heading, lessons_placeholder;

@@ -200,3 +200,25 @@ steps:
   auto report = testing::report_path_of(down.out);
   CHECK_THAT(read_text(report), Catch::Contains("ok, with a warning") && Catch::Contains("not delivered"));
 }
+
+TEST_CASE("check --auto --json that runs the plan prints one JSON document: the run's, with the criteria",
+          "[cli][check][json]") {
+  testing::TempDir dir;
+  write_text(dir / "plan.yaml", check_plan(dir.path()));
+  auto down = testing::HttpServer::failing();
+  auto args = [&] {
+    return std::vector<std::string>{"--json", "--state-dir", (dir / "state").string(), "check",
+                                     (dir / "plan.yaml").string(), "--var", "url=" + down->url("/health"), "--auto"};
+  };
+  auto first = testing::run_rollback(args());
+  CHECK(nlohmann::json::parse(first.out, nullptr, false).contains("criteria"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+  auto fired = testing::run_rollback(args());
+  INFO(fired.out << fired.err);
+  auto doc = nlohmann::json::parse(fired.out, nullptr, false);
+  REQUIRE_FALSE(doc.is_discarded());  // one document, not the check's and then the run's
+  CHECK(doc["exit_code"] == 0);
+  CHECK(doc["started_by"] == "check --auto");
+  CHECK(doc["criteria"][0]["holding"] == true);
+  CHECK(rollbacks(dir) == 1);
+}

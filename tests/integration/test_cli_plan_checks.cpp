@@ -9,6 +9,8 @@
 
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -89,4 +91,44 @@ TEST_CASE("retry until bounds the wall time of a probe to a socket that never an
   INFO(r.out << r.err);
   CHECK(r.exit_code == 5);
   CHECK(took < std::chrono::seconds(5));  // the 3 s window and a second, not curl's own 30 s
+}
+
+namespace {
+
+// Exactly one JSON document on stdout (nlohmann refuses trailing garbage).
+nlohmann::json one_document(const std::string& out) {
+  auto doc = nlohmann::json::parse(out, nullptr, false);
+  INFO(out);
+  REQUIRE_FALSE(doc.is_discarded());
+  return doc;
+}
+
+}  // namespace
+
+TEST_CASE("under --json, validate names every input, missing ones included", "[cli][json]") {
+  TempDir tmp;
+  write_text(tmp / "a.yaml", "version: 1\nname: a\nsteps:\n  - {id: s, action: wait.sleep, with: {duration: 1ms}}\n");
+  auto both = run_rollback({"--json", "validate", (tmp / "a.yaml").string(), (tmp / "missing.yaml").string()});
+  CHECK(both.exit_code == 2);
+  auto doc = one_document(both.out);
+  REQUIRE(doc.size() == 2);
+  CHECK(doc[1]["file"] == (tmp / "missing.yaml").string());
+  CHECK(doc[1]["ok"] == false);
+  auto one = run_rollback({"--json", "validate", (tmp / "missing.yaml").string()});
+  CHECK(one.exit_code == 2);
+  CHECK(one_document(one.out).size() == 1);
+}
+
+TEST_CASE("under --json, usage errors and failing commands print one JSON document with the error", "[cli][json]") {
+  TempDir tmp;
+  auto usage = run_rollback({"--json", "history", "--limit", "many"});
+  CHECK(usage.exit_code == 2);
+  CHECK(one_document(usage.out)["exit_code"] == 2);
+  auto no_plan = run_rollback({"--json", "--plans-dir", tmp.path().string(), "targets", "nope"});
+  CHECK(no_plan.exit_code == 2);
+  auto doc = one_document(no_plan.out);
+  CHECK_THAT(doc["error"].get<std::string>(), Catch::Contains("no plan 'nope'"));
+  auto empty_target = run_rollback({"--json", "--plans-dir", tmp.path().string(), "quick", "--target", ""});
+  CHECK(empty_target.exit_code == 2);
+  CHECK_THAT(one_document(empty_target.out)["error"].get<std::string>(), Catch::Contains("must not be empty"));
 }

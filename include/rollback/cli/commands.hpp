@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <rollback/cli/common.hpp>
 
@@ -29,6 +30,9 @@ struct RunArgs {
   // invocations can never start two rollbacks) and names the run before it starts.
   bool lock_held = false;
   std::string run_id;
+  // Fields `check --auto` adds to the run's JSON result (its criteria), so that under
+  // --json the pair prints one document.
+  nlohmann::json json_extra;
 };
 
 // The options shared by `rollback PLAN`, `rollback run PLAN` and `rollback backup`.

@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <rollback/plan/plan.hpp>
 
@@ -32,7 +35,14 @@ std::optional<plan::Plan> load_plan_or_report(const std::string& name_or_path,
 std::string login_name();
 std::string host_name();
 
-// "error: ..." on stderr (redacted).
+// "error: ..." on stderr (redacted). Kept too, for the error document under --json.
 void print_error(const std::string& message);
+
+// Under --json every command prints exactly one JSON document on stdout, errors included:
+// emit_json prints it (redacted); a command that ends without having emitted one gets
+// {"error", "errors", "exit_code"} from cli::main, naming what print_error said.
+void emit_json(const nlohmann::json& document);
+bool json_emitted();
+const std::vector<std::string>& printed_errors();
 
 }  // namespace rollback::cli
