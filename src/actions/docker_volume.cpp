@@ -12,6 +12,7 @@
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/docker_helper.hpp>
+#include <rollback/actions/unfinished_file.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/util/disk.hpp>
 #include <rollback/util/fs.hpp>
@@ -121,7 +122,8 @@ Outcome run_backup(ActionContext& ctx, const Params& p) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Outcome::failure(fmt::format("{}cannot create {}: {}", step_prefix(ctx), dir.string(), ec.message()));
-  auto partial = fmt::format(".{}.partial-{}", archive.filename().string(), ::getpid());
+  UnfinishedFile file(ctx, archive);
+  auto partial = file.path().filename().string();
   // The helper measures the volume and the room where the archive goes, and writes nothing
   // when it would not fit (rule: util/disk.hpp's space_needed): a backup that fills the disk
   // takes down whatever else writes there. The numbers come back on stderr, exit 75.
@@ -135,7 +137,6 @@ Outcome run_backup(ActionContext& ctx, const Params& p) {
                           {"sh", "-c", script, "backup", partial});
   auto done = run_helper(ctx, p, helper, argv);
   if (!done || !done->succeeded()) {
-    fs::remove(dir / partial, ec);
     unsigned long long need_kib = 0, free_kib = 0;
     if (done && done->exit_code == 75 &&
         std::sscanf(done->err.c_str(), "rollback-space %llu %llu", &need_kib, &free_kib) == 2)
@@ -143,14 +144,8 @@ Outcome run_backup(ActionContext& ctx, const Params& p) {
                                                                  "the archive of volume " + p.str("volume")));
     return to_outcome(explain(ctx, p, redact(proc::display_command(argv)), done));
   }
-  if (auto readable = check_archive_readable(ctx, dir / partial); !readable) {
-    fs::remove(dir / partial, ec);
-    return to_outcome(readable.error());
-  }
-  fs::rename(dir / partial, archive, ec);
-  if (ec)
-    return Outcome::failure(fmt::format("{}cannot rename {} to {}: {}", step_prefix(ctx), partial,
-                                        archive.string(), ec.message()));
+  if (auto readable = check_archive_readable(ctx, file.path()); !readable) return to_outcome(readable.error());
+  if (auto committed = file.commit(); !committed) return Outcome::failure(step_prefix(ctx) + committed.error().message);
   auto size = fs::file_size(archive, ec);
   auto outcome = Outcome::success(fmt::format("volume {} -> {} ({} bytes, verified readable)",
                                               p.str("volume"), archive.string(), size));
@@ -226,7 +221,10 @@ void register_volume_actions(Registry& registry) {
       .describe = [](const Params& p) { return describe_volume_run(p, false); },
       .preflight = preflight_backup,
       .run = run_backup,
-      .cleanup = remove_helpers,
+      .cleanup = [](CleanupContext& c) {
+        remove_helpers(c);
+        remove_held_files(c);
+      },
   });
   registry.add(Action{
       .name = "docker.volume.restore",

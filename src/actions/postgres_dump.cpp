@@ -3,6 +3,7 @@
 // is the file that was written (checksum, archive readable end to end, plain dump's
 // completion marker): in preflight AND again in run, before anything is dropped.
 #include <rollback/actions/postgres.hpp>
+#include <rollback/actions/unfinished_file.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -170,8 +171,8 @@ Outcome run_dump(ActionContext& ctx, const Params& params) {
         !room)
       return Outcome::failure(room.error().message);
   }
-  fs::path partial = to;
-  partial += fmt::format(".partial.{}", ::getpid());
+  UnfinishedFile file(ctx, to);
+  const fs::path& partial = file.path();
 
   proc::Command cmd;
   cmd.argv = {"pg_dump", "--no-password", "--format=" + format, "--file=" + partial.string()};
@@ -187,21 +188,14 @@ Outcome run_dump(ActionContext& ctx, const Params& params) {
   };
   auto done = run_checked(ctx.runner, cmd, "pg_dump failed");
   if (!done) {
-    fs::remove(partial, ec);
     return Outcome::failure(fmt::format("dump of {} to {} failed: {}", dsn->where, to.string(),
                                         done.error().message), done.error().transient);
   }
   auto sum = sha256_file(partial);
-  if (!sum) {
-    fs::remove(partial, ec);
-    return Outcome::failure(sum.error().message);
-  }
+  if (!sum) return Outcome::failure(sum.error().message);
   auto size = fs::file_size(partial, ec);
-  fs::rename(partial, to, ec);
-  if (ec) {
-    fs::remove(partial, ec);
-    return Outcome::failure(fmt::format("cannot rename the dump into {}: {}", to.string(), ec.message()));
-  }
+  if (auto committed = file.commit(); !committed)
+    return Outcome::failure("cannot rename the dump into place: " + committed.error().message);
   fs::path side = to;
   side += ".sha256";
   if (auto w = write_file_atomic(side, fmt::format("{}  {}\n", *sum, to.filename().string())); !w) {
@@ -307,6 +301,7 @@ Action dump_action() {
   };
   a.preflight = preflight_dump;
   a.run = run_dump;
+  a.cleanup = remove_held_files;
   return a;
 }
 

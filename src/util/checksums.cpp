@@ -14,7 +14,7 @@ Result<size_t> write_sha256sums(const fs::path& dir, const std::string& file) {
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
     if (!it->is_regular_file()) continue;
     auto relative = fs::relative(it->path(), dir).string();
-    if (relative == file || relative.find(".tmp.") != std::string::npos) continue;
+    if (relative == file || is_unfinished_file(it->path().filename().string())) continue;
     names.push_back(relative);
   }
   if (ec) return fail(fmt::format("cannot list {}: {}", dir.string(), ec.message()));

@@ -79,6 +79,11 @@ Status append_line_synced(const fs::path& path, std::string_view line) {
   return written;
 }
 
+bool is_unfinished_file(std::string_view name) {
+  return name.find(".partial") != std::string_view::npos || name.find(".tmp.") != std::string_view::npos ||
+         name == ".report-reserve";
+}
+
 Status reserve_space(const fs::path& path, std::uint64_t bytes, bool beyond_end) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return fail(errno_text(path, "cannot create"));

@@ -156,3 +156,42 @@ steps:
   auto sleepers = testing::run_program({"pgrep", "-f", "sleep 30"});
   CHECK(sleepers.out.find(std::to_string(child)) == std::string::npos);
 }
+
+TEST_CASE("a backup killed mid-archive leaves no partial file in the target once resumed, nor in its SHA256SUMS",
+          "[docker][fault][helpers]") {
+  SlowRestore s;
+  // The volume gets the 100k files, so that archiving it takes long enough to be killed.
+  REQUIRE(testing::run_program({"docker", "run", "--rm", "-v", s.volume + ":/data", "-v",
+                                (s.dir / "backups").string() + ":/backup:ro", image(), "tar", "-xzf",
+                                "/backup/data.tar.gz", "-C", "/data"})
+              .exit_code == 0);
+  auto dest = s.dir / "target";
+  testing::write_text(s.dir / "backup.yaml", fmt::format(R"(version: 1
+name: slow-backup
+steps:
+  - {{id: dir, action: fs.mkdir, with: {{path: "{0}"}}}}
+  - {{id: archive, action: docker.volume.backup, with: {{volume: {1}, archive: "{0}/data.tar.gz", image: {2}}}}}
+  - {{id: sums, action: fs.checksum, with: {{dir: "{0}", mode: write}}}}
+)",
+                                                         dest.string(), s.volume, image()));
+  auto bg = cli_test::spawn_rollback({"--state-dir", s.state.string(), (s.dir / "backup.yaml").string(), "--yes"},
+                                     s.dir.path(), "backup");
+  bool partial_seen = false;
+  for (int i = 0; i < 600 && !partial_seen; ++i) {
+    std::this_thread::sleep_for(50ms);
+    if (fs::exists(dest))
+      for (const auto& e : fs::directory_iterator(dest))
+        partial_seen = partial_seen || e.path().filename().string().find(".partial") != std::string::npos;
+  }
+  REQUIRE(partial_seen);
+  ::kill(bg.pid, SIGKILL);
+  cli_test::wait_exit(bg.pid, 10s);
+  auto r = testing::run_rollback({"--state-dir", s.state.string(), "resume", "--yes"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  for (const auto& e : fs::directory_iterator(dest)) CHECK(e.path().filename().string().find(".partial") == std::string::npos);
+  auto sums = testing::read_text(dest / "SHA256SUMS");
+  CHECK(sums.find("partial") == std::string::npos);
+  CHECK_THAT(sums, Catch::Contains("data.tar.gz"));
+  s.check_settled("after the resumed backup");
+}

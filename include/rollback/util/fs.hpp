@@ -22,6 +22,10 @@ Status append_line_synced(const std::filesystem::path& path, std::string_view li
 
 Result<std::string> read_file(const std::filesystem::path& path);
 
+// Whether a file name is one rollback writes before renaming it into place (".x.partial-PID",
+// "x.partial.PID", "x.tmp.PID", ".report-reserve"): never part of a backup's checksums.
+bool is_unfinished_file(std::string_view name);
+
 // Reserves `bytes` of disk for `path` (created owner-only when missing), so that what is
 // written there later cannot fail for want of space: `beyond_end` keeps the file's size
 // (the journal, appended into the reserve), else the file holds the space until removed
