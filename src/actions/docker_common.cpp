@@ -168,7 +168,7 @@ Error explain(const ActionContext& ctx, const Params& p, std::string_view what,
                              where, what, p.str("image", "(unknown)"), last_error_line(*done))};
   if (contains(text, "no such volume") || contains(text, "No such volume"))
     return Error{fmt::format("{}{}: volume {} does not exist", where, what, p.str("volume"))};
-  auto why = last_error_line(*done);
+  auto why = telling_error_line(*done);
   return Error{fmt::format("{}{} failed ({}){}{}", where, what, done->outcome(), why.empty() ? "" : ": ",
                            why)};
 }

@@ -87,6 +87,13 @@ Result<proc::Completed> run_helper(ActionContext& ctx, const Params& p, const He
   return done;
 }
 
+Status check_mountable(const ActionContext& ctx, const std::filesystem::path& dir) {
+  if (dir.string().find(':') == std::string::npos) return ok();
+  return fail(fmt::format("{}the folder {} has a ':' in its path, which `docker run -v` reads as a separator; "
+                          "keep archives in a folder whose path has none",
+                          step_prefix(ctx), dir.string()));
+}
+
 void remove_helpers(CleanupContext& ctx) {
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> held;  // (context, host) -> names
   for (const auto& r : ctx.held)

@@ -57,6 +57,7 @@ Status check_archive_readable(ActionContext& ctx, const fs::path& archive) {
 // Everything a restore needs, checked without changing anything. The image check is also
 // the daemon check: explain() turns "cannot connect" into "daemon not reachable at ...".
 Status check_restore_source(ActionContext& ctx, const Params& p) {
+  RB_TRY(check_mountable(ctx, archive_path(p).parent_path()));
   RB_TRY(check_archive_readable(ctx, archive_path(p)));
   RB_TRY(check_image_present(ctx, p, image_of(p)));
   return ok();
@@ -105,6 +106,8 @@ Outcome run_restore(ActionContext& ctx, const Params& p) {
 }
 
 Outcome preflight_backup(ActionContext& ctx, const Params& p) {
+  if (auto mountable = check_mountable(ctx, archive_path(p).parent_path()); !mountable)
+    return to_outcome(mountable.error());
   auto exists = volume_exists(ctx, p, p.str("volume"));
   if (!exists) return to_outcome(exists.error());
   if (!*exists)

@@ -39,6 +39,18 @@ std::string output_excerpt(const proc::Completed& done, size_t max_lines) {
   return redact(out);
 }
 
+std::string telling_error_line(const proc::Completed& done) {
+  // What names the cause, in the order docker and compose word it; their last line is often
+  // only "Encountered errors while bringing up the project."
+  static const char* kCauses[] = {"port is already allocated", "address already in use", "Error response from daemon",
+                                  "Cannot start service", "ERROR: for ", "no such image", "pull access denied"};
+  for (const char* cause : kCauses)
+    for (const auto* stream : {&done.err, &done.out})
+      for (const auto& line : lines_of(*stream))
+        if (line.find(cause) != std::string::npos) return redact(trim(line));
+  return last_error_line(done);
+}
+
 std::string last_error_line(const proc::Completed& done) {
   for (const auto* stream : {&done.err, &done.out}) {
     auto lines = lines_of(*stream);

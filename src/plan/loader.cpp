@@ -112,9 +112,43 @@ void read_report(Loader& l, const YAML::Node& node) {
 
 namespace {
 
+// YAML merge keys (`<<: *defaults`, or a list of aliases), which yaml-cpp reads as a plain
+// key: the merged map's entries are added where the map has no such key of its own (its own
+// win; of a list, the earlier wins), then `<<` goes. In place, so every value keeps its file
+// position for diagnostics.
+void expand_merge_keys(YAML::Node node, int depth = 0) {
+  if (depth > 64) return;  // aliases nested this deep are no plan
+  if (node.IsSequence()) {
+    for (auto item : node) expand_merge_keys(item, depth + 1);
+    return;
+  }
+  if (!node.IsMap()) return;
+  YAML::Node merge = node["<<"];
+  if (merge.IsDefined()) {
+    std::vector<YAML::Node> sources;
+    if (merge.IsMap()) sources.push_back(merge);
+    if (merge.IsSequence())
+      for (auto item : merge)
+        if (item.IsMap()) sources.push_back(item);
+    if (!sources.empty()) {
+      node.remove("<<");
+      for (const auto& source : sources)
+        for (const auto& kv : source) {
+          auto key = kv.first.as<std::string>("");
+          if (!key.empty() && !node[key].IsDefined()) node[key] = kv.second;  // a fresh entry: binds
+        }
+    }
+  }
+  for (auto kv : node) expand_merge_keys(kv.second, depth + 1);
+}
+
 void read_top(Loader& l, const YAML::Node& root) {
   Reader& r = l.r;
-  MapView top(r, root, kTopKeys, "");
+  // `x-` keys hold anchors for merge keys and other notes, as in Compose files.
+  std::vector<std::string> allowed = kTopKeys;
+  for (const auto& kv : root)
+    if (kv.first.IsScalar() && kv.first.Scalar().starts_with("x-")) allowed.push_back(kv.first.Scalar());
+  MapView top(r, root, allowed, "");
   for (const char* key : {"version", "name", "steps"})
     if (!top.has_value(key)) r.error(root, fmt::format("missing required key '{}'", key));
 
@@ -178,6 +212,7 @@ LoadResult load_plan_text(const std::string& text, const std::string& file_name,
   plan.sha256 = sha256_hex(text);
   detail::Reader reader(file_name, text, result.diagnostics);
   detail::Loader loader{reader, catalog, plan, {}};
+  detail::expand_merge_keys(root);
   detail::read_top(loader, root);
   if (result.diagnostics.empty()) result.plan = std::move(plan);
   return result;

@@ -1,4 +1,9 @@
 // docker.compose, docker.ps and docker.stop against the real engine (compose v1 here).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "test_docker_support.hpp"
@@ -167,4 +172,40 @@ TEST_CASE("docker.ps expect_running passes when every named container runs", "[d
   REQUIRE(ps.observations.size() == 1);
   CHECK(ps.observations[0].value == "running");
   CHECK(h.action("docker.ps").read_only);
+}
+
+TEST_CASE("a compose up that fails on a port already taken says so in its message, not only in the log",
+          "[docker][integration]") {
+  dockertest::require_engine();
+  testing::TempDir dir;
+  dockertest::Cleanup cleanup;
+  auto project = dockertest::unique("rbport");
+  cleanup.projects.push_back(project);
+  // Something on the host already listens on the port the service publishes.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  testing::write_text(dir / "docker-compose.yml",
+                      "version: '2.4'\nservices:\n  api:\n    image: " + dockertest::image() +
+                          "\n    command: [sleep, '60']\n    ports: ['" + std::to_string(ntohs(addr.sin_port)) + ":80']\n");
+  Harness h;
+  auto outcome = h.run("docker.compose", {{"dir", dir.path().string()}, {"project", project}, {"command", "up"}});
+  ::close(fd);
+  CHECK_FALSE(outcome.ok);
+  CHECK_THAT(outcome.message, Catch::Contains("already"));
+}
+
+TEST_CASE("a volume archive in a folder with ':' in its path is refused at preflight, naming the folder",
+          "[docker][integration]") {
+  testing::TempDir dir;
+  Harness h;
+  auto folder = dir / "backups:2025";
+  testing::write_text(folder / "v.tar.gz", "x");
+  auto out = h.preflight("docker.volume.restore", {{"volume", "v"}, {"archive", (folder / "v.tar.gz").string()}});
+  CHECK_FALSE(out.ok);
+  CHECK_THAT(out.message, Catch::Contains(folder.string() + " has a ':' in its path"));
 }

@@ -350,3 +350,38 @@ TEST_CASE("an empty file and a file that is not a map are plan errors", "[plan]"
         std::vector<std::string>{"p.yaml:1:1: expected a plan (a map with version, name and "
                                  "steps), got a list"});
 }
+
+TEST_CASE("YAML merge keys and top-level x- keys work as in Compose files; a step's own keys win", "[plan]") {
+  auto result = load_plan_text(R"(version: 1
+name: merged
+x-step-defaults: &defaults
+  phase: verify
+  timeout: 1m
+  on_failure: continue
+x-more: &more
+  timeout: 9m
+  retry: {until: 30s, every: 1s}
+steps:
+  - id: a
+    <<: [*defaults, *more]
+    timeout: 2m
+    action: wait.sleep
+    with: {duration: 1ms}
+  - id: b
+    <<: *defaults
+    action: wait.sleep
+    with: {duration: 1ms}
+)",
+                               "p.yaml", testing::plan_test_registry());
+  INFO((result.diagnostics.empty() ? "" : result.diagnostics[0].str()));
+  REQUIRE(result.plan);
+  const auto& steps = result.plan->steps;
+  CHECK(steps[0].timeout == Millis(120'000));     // its own
+  CHECK(steps[0].phase == Phase::Verify);          // from the first alias
+  CHECK(steps[0].retry.until == Millis(30'000));  // from the second
+  CHECK(steps[1].timeout == Millis(60'000));
+  CHECK(steps[1].on_failure == OnFailure::Continue);
+  CHECK(errors("version: 1\nname: t\ny-note: 1\nsteps:\n  - {id: a, action: wait.sleep, with: {duration: 1s}}\n")
+            .at(0)
+            .starts_with("p.yaml:3:1: unknown key 'y-note'"));
+}

@@ -35,6 +35,10 @@ std::vector<std::string> helper_argv(const Params& p, const Helper& helper, cons
 Result<proc::Completed> run_helper(ActionContext& ctx, const Params& p, const Helper& helper,
                                    const std::vector<std::string>& argv);
 
+// A host folder that `docker run -v HOST:CONTAINER` can mount: a ':' in it would be read as
+// the separator, so it fails here (preflight), naming the folder, not at run time.
+Status check_mountable(const ActionContext& ctx, const std::filesystem::path& dir);
+
 // The cleanup behaviour of actions that start helpers: removes the held ones and, by
 // label, every helper of the state dir (of the run, when one is named).
 void remove_helpers(CleanupContext& ctx);

@@ -15,4 +15,8 @@ std::string output_excerpt(const proc::Completed& done, size_t max_lines = 40);
 // The last non-empty line of stderr (or stdout), redacted: the usual "why" of a failure.
 std::string last_error_line(const proc::Completed& done);
 
+// The line that names the cause of a docker or compose failure ("port is already
+// allocated", "Error response from daemon: ..."), else last_error_line().
+std::string telling_error_line(const proc::Completed& done);
+
 }  // namespace rollback::actions
