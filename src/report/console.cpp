@@ -101,7 +101,7 @@ void ConsoleProgress::summary(const engine::RunRecord& record) {
                  ? fmt::format(", OVER the {} budget", format_duration(*record.budget))
                  : fmt::format(", budget {}", format_duration(*record.budget));
   const char* color = record.result == ExitCode::Success ? kGreen : kRed;
-  out_ << redact(fmt::format("{}{}: {} ({}{}, exit {})", record.dry_run ? "dry run " : "",
+  out_ << redact(fmt::format("{}{}: {} ({}{}, exit {})", record.dry_run ? "dry run " : record.rehearsal ? "rehearsal " : "",
                              paint(result_name(record.result), color), record.result_message,
                              format_duration(total), budget, to_int(record.result)))
        << "\n" << std::flush;
