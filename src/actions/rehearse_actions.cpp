@@ -58,6 +58,17 @@ Result<Rehearsed> fs_move(Rehearsal& r, ActionContext& ctx, const Params& p) {
   return Rehearsed::run(params, "within the rehearsal's copy");
 }
 
+// What a verify step looks for: in the rehearsal's copy when the folder was copied.
+Result<Rehearsed> fs_latest(Rehearsal& r, ActionContext&, const Params& p) {
+  auto glob = p.str("glob");
+  auto wild = glob.find_first_of("*?[");
+  auto cut = glob.rfind('/', wild == std::string::npos ? glob.size() : wild);
+  if (cut == std::string::npos || cut == 0) return as_is(p);
+  auto folder = glob.substr(0, cut);
+  if (auto copy = r.mirrored(folder)) return Rehearsed::run(with(p, "glob", copy->string() + glob.substr(cut)), "in the copy");
+  return as_is(p);
+}
+
 Result<Rehearsed> fs_checksum(Rehearsal& r, ActionContext& ctx, const Params& p) {
   if (p.str("mode", "verify") != "write") {
     if (auto copy = r.mirrored(p.str("dir"))) return Rehearsed::run(with(p, "dir", copy->string()));
@@ -138,7 +149,7 @@ void register_rehearsals(Registry& registry) {
   set("fs.mkdir", write_paths({"path"}, true));
   set("fs.remove", write_paths({"path"}));
   set("fs.checksum", fs_checksum);
-  set("fs.latest", run_as_is);
+  set("fs.latest", fs_latest);
   set("fs.disk_free", run_as_is);
   set("wait.sleep", run_as_is);
   set("http.probe", http_urls);

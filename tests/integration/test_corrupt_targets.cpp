@@ -48,9 +48,9 @@ TEST_CASE("truncated, empty, missing or mismatched backup files stop quick with 
        }},
       {"wrong checksum", "SHA256SUMS",
        [](const fs::path& t) { testing::write_text(t / "docker-compose.yml", testing::read_text(t / "docker-compose.yml") + "#\n"); }},
-      {"missing archive", "www.tar.gz",
+      {"missing archive", "pgdata.tar.gz",
        [](const fs::path& t) {
-         fs::remove(t / "www.tar.gz");
+         fs::remove(t / "pgdata.tar.gz");
          reseal(t);
        }},
       {"empty archive (checksums resealed)", "is empty",
