@@ -87,6 +87,27 @@ Result<proc::Completed> run_helper(ActionContext& ctx, const Params& p, const He
   return done;
 }
 
+CreatedHelper::CreatedHelper(ActionContext& ctx, const Params& p, Helper helper)
+    : ctx_(ctx), p_(p), helper_(std::move(helper)), resource_(resource_of(p, helper_)) {
+  if (ctx_.hold) ctx_.hold(resource_);
+}
+
+CreatedHelper::~CreatedHelper() {
+  remove(ctx_.runner, {helper_.name}, p_.str("context"), p_.str("host"), ctx_.log);
+  if (ctx_.release) ctx_.release(resource_);
+}
+
+Status CreatedHelper::create(const std::vector<std::string>& mounts, const std::string& image) {
+  auto argv = docker_argv(p_);
+  argv.insert(argv.end(), {"create", "--name", helper_.name, "--network", "none"});
+  for (const auto& label : helper_.labels) argv.insert(argv.end(), {"--label", label});
+  for (const auto& m : mounts) argv.insert(argv.end(), {"-v", m});
+  argv.push_back(image);
+  auto done = run_checked(ctx_, p_, argv, {.cap = kShortCommand});
+  if (!done) return std::unexpected(done.error());
+  return ok();
+}
+
 Status check_mountable(const ActionContext& ctx, const std::filesystem::path& dir) {
   if (dir.string().find(':') == std::string::npos) return ok();
   return fail(fmt::format("{}the folder {} has a ':' in its path, which `docker run -v` reads as a separator; "

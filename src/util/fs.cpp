@@ -142,9 +142,15 @@ Result<std::string> read_file(const fs::path& path) {
 }
 
 Result<std::string> sha256_file(const fs::path& path) {
+  // A backup hashes what it writes, and an archive's proof hashes what it reads: a file
+  // already hashed and unchanged since is not read again.
+  if (auto known = proven_unchanged(path, "sha256")) return *known;
+  auto token = start_proof(path);
   Sha256 hasher;
   RB_TRY(for_each_chunk(path, [&](std::string_view chunk) { hasher.update(chunk); }));
-  return hasher.hex_digest();
+  auto hex = hasher.hex_digest();
+  remember_proof(token, "sha256", hex);
+  return hex;
 }
 
 std::string sha256_hex(std::string_view data) {

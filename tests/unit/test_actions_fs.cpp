@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "support/action_harness.hpp"
+#include "support/tar_builder.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -59,7 +60,7 @@ TEST_CASE("fs.latest picks the newest match like ls -t | head -1", "[actions][fs
 TEST_CASE("fs.checksum writes SHA256SUMS and verification catches a tampered file", "[actions][fs]") {
   testing::TempDir dir;
   testing::ActionHarness h;
-  write_text(dir / "b/postgres_data.tar.gz", "archive bytes");
+  testing::write_archive(dir / "b/postgres_data.tar.gz", {{"records.txt", "archive bytes"}});
   write_text(dir / "b/sub/.env", "KEY=1\n");
   REQUIRE(h.run("fs.checksum", {{"dir", (dir / "b").string()}, {"mode", "write"}}).ok);
   CHECK_THAT(read_text(dir / "b/SHA256SUMS"), Catch::Contains("  sub/.env"));

@@ -30,6 +30,25 @@ Helper helper_for(const ActionContext& ctx);
 std::vector<std::string> helper_argv(const Params& p, const Helper& helper, const std::vector<std::string>& mounts,
                                      const std::string& image, const std::vector<std::string>& command);
 
+// A helper created rather than run (`docker create`, then `docker cp` to or from it):
+// held from before it exists, removed with `docker rm -f` when this goes out of scope.
+class CreatedHelper {
+ public:
+  CreatedHelper(ActionContext& ctx, const Params& p, Helper helper);
+  ~CreatedHelper();
+  CreatedHelper(const CreatedHelper&) = delete;
+  CreatedHelper& operator=(const CreatedHelper&) = delete;
+  const Helper& helper() const { return helper_; }
+  // `docker create` of it with `mounts`, no network, `image`'s default command.
+  Status create(const std::vector<std::string>& mounts, const std::string& image);
+
+ private:
+  ActionContext& ctx_;
+  const Params& p_;
+  Helper helper_;
+  nlohmann::json resource_;
+};
+
 // Runs a helper: holds it while it runs, and removes it unless it ended well. The
 // returned Completed is the docker CLI's (errors as run()).
 Result<proc::Completed> run_helper(ActionContext& ctx, const Params& p, const Helper& helper,
