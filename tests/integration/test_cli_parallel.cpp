@@ -83,13 +83,13 @@ TEST_CASE("a parallel group where one member fails: exit 1, the sibling ran to i
   // The console: the group's line, then each member's whole line as it ends.
   CHECK_THAT(r.out, Catch::Contains("[2-3/4] The two halves, in parallel: Quick half, Slow half\n"));
   CHECK(std::regex_search(r.out, std::regex(R"(\n\[2/4\] Quick half \.\.\. FAILED \([0-9.]+m?s\): [^\n]*: exit 3 \(expected exit 0\)\n)")));
-  CHECK(std::regex_search(r.out, std::regex(R"(\n\[3/4\] Slow half \.\.\. ok \(1\.[0-9]s\)\n)")));
+  CHECK(std::regex_search(r.out, std::regex(R"(\n\[3/4\] Slow half \.\.\. ok \([0-9.]+s\)\n)")));
   CHECK(r.out.find("Quick half ... FAILED") < r.out.find("Slow half ... ok"));
 
   auto report = read_text(testing::report_path_of(r.out));
   CHECK_THAT(report, Catch::Contains("- [ ] In parallel: The two halves (`work`): **FAILED**"));
   CHECK_THAT(report, Catch::Contains("  - [ ] Quick half (`quick`): **FAILED**"));
-  CHECK_THAT(report, Catch::Contains("  - [x] Slow half (`slow`): **ok**, 1."));
+  CHECK_THAT(report, Catch::Contains("  - [x] Slow half (`slow`): **ok**, "));
   CHECK_THAT(report, Catch::Contains("- [ ] after (`after`): **not run**"));
   auto json = nlohmann::json::parse(read_text(fs::path(testing::report_path_of(r.out)).replace_extension(".json")));
   REQUIRE(json["groups"].size() == 1);
