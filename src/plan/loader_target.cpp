@@ -96,7 +96,7 @@ void read_target(Loader& l, const YAML::Node& node) {
     return;
   }
   const std::string context = "target";
-  MapView map(l.r, node, {"from", "dir", "glob", "default", "require", "with"}, context);
+  MapView map(l.r, node, {"from", "dir", "glob", "default", "require", "keep", "with"}, context);
   auto& spec = l.plan.target;
   spec.where = l.r.where(node);
   if (auto from = get_choice(l.r, map, "from", context, l.catalog.target_sources()))
@@ -108,6 +108,15 @@ void read_target(Loader& l, const YAML::Node& node) {
   if (auto dir = get_text(l.r, map, "dir", context)) spec.dir = *dir;
   if (auto glob = get_text(l.r, map, "glob", context)) spec.glob = *glob;
   read_require(l, map, spec);
+  if (auto keep = get_int(l.r, map, "keep", context, 1, "target.keep")) {
+    spec.keep = static_cast<int>(*keep);
+    // Pruning follows a successful backup; elsewhere `keep` would silently do nothing.
+    if (l.plan.kind != Kind::Backup)
+      l.r.error(map.find("keep")->key_node,
+                fmt::format("target.keep: only a plan of kind backup prunes the targets it makes (this plan is "
+                            "kind {}); put keep: in the backup plan's target section",
+                            to_string(l.plan.kind)));
+  }
   YAML::Node with = map.get("with");
   if (with.IsDefined() && !with.IsNull() && !with.IsMap())
     l.r.error(with, fmt::format("target.with: expected a map, got {}", describe(with)));
@@ -125,7 +134,7 @@ void read_target(Loader& l, const YAML::Node& node) {
                 "target.with is for from: coolify and from: git; from: dir uses dir, glob and "
                 "require");
   } else if (!spec.from.empty()) {
-    for (const char* key : {"dir", "glob", "require"})
+    for (const char* key : {"dir", "glob", "require", "keep"})
       if (const Entry* entry = map.find(key))
         l.r.error(entry->key_node, fmt::format("target.{} only applies to from: dir (this target "
                                                "is from: {}; use target.with)",

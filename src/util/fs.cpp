@@ -103,13 +103,20 @@ Status reserve_space(const fs::path& path, std::uint64_t bytes, bool beyond_end)
   return ok();
 }
 
-Status make_private_dirs(const fs::path& dir) {
+Status make_private_dirs(const fs::path& dir) { return make_dirs(dir, 0700); }
+
+Status make_dirs(const fs::path& dir, unsigned mode) {
   std::error_code ec;
   fs::path built;
   for (const auto& part : dir) {
     built /= part;
     if (fs::exists(built, ec)) continue;
-    if (::mkdir(built.c_str(), 0700) != 0 && errno != EEXIST) return fail(errno_text(built, "cannot create"));
+    if (::mkdir(built.c_str(), static_cast<mode_t>(mode)) != 0) {
+      if (errno == EEXIST) continue;  // made by someone else meanwhile: theirs, left as it is
+      return fail(errno_text(built, "cannot create"));
+    }
+    // The umask only takes bits away; the mode asked for is the mode wanted.
+    if (::chmod(built.c_str(), static_cast<mode_t>(mode)) != 0) return fail(errno_text(built, "cannot set the mode of"));
   }
   return ok();
 }
