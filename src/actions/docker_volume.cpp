@@ -153,6 +153,7 @@ Outcome run_backup(ActionContext& ctx, const Params& p) {
   if (!written) return to_outcome(written.error());
   if (auto committed = file.commit(); !committed) return Outcome::failure(step_prefix(ctx) + committed.error().message);
   const auto& facts = written->facts;
+  remember_written_archive(archive, facts);
   auto outcome = Outcome::success(fmt::format("volume {} -> {} ({}, {} of {}, {} entries){}", volume, archive.string(),
                                               to_string(facts.compression), human_size(facts.stored_bytes),
                                               human_size(facts.tar_bytes), facts.entries,

@@ -235,6 +235,12 @@ Result<ArchiveFacts> prove_archive(const std::filesystem::path& path) {
   return facts;
 }
 
+void remember_written_archive(const std::filesystem::path& path, const ArchiveFacts& facts) {
+  auto token = start_proof(path);
+  remember_proof(token, "archive", facts_text(facts));
+  remember_proof(token, "sha256", facts.sha256);
+}
+
 Result<std::string> digest_proving(const std::filesystem::path& path, std::string& broken) {
   broken.clear();
   if (compression_from_name(path.filename().string())) {

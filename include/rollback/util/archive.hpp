@@ -95,6 +95,9 @@ Result<ArchiveFacts> prove_archive(const std::filesystem::path& path);
 // why it does not read (the sha256 is given all the same, to report a mismatch first).
 Result<std::string> digest_proving(const std::filesystem::path& path, std::string& broken);
 
+// Records what the writer learned while writing `path` (its sha256, that its tar is whole),
+// once the file is under its final name: SHA256SUMS and the next proof do not read it again.
+void remember_written_archive(const std::filesystem::path& path, const ArchiveFacts& facts);
 // A proof still standing for `path`, without reading it.
 std::optional<ArchiveFacts> proven_archive(const std::filesystem::path& path);
 
