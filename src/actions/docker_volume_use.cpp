@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include <rollback/actions/docker_helper.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/util/text.hpp>
 
@@ -16,28 +17,13 @@ std::mutex g_pause_mutex;
 std::map<std::string, int> g_pause_count;  // container id -> backups of this process holding it paused
 
 nlohmann::json resource_of(const Params& p, const std::string& id) {
-  nlohmann::json r = {{"kind", "paused"}, {"container", id}};
-  if (p.has("context")) r["context"] = p.str("context");
-  if (p.has("host")) r["host"] = p.str("host");
-  return r;
+  return engine_resource(p, {{"kind", "paused"}, {"container", id}});
 }
 
-// `docker unpause` that runs even while the run is being interrupted.
-void unpause(proc::Runner& runner, const std::vector<std::string>& ids, const std::string& context,
-             const std::string& host, const std::function<void(std::string_view)>& log) {
-  if (ids.empty()) return;
-  proc::Command command;
-  command.argv = {"docker"};
-  if (!context.empty()) command.argv.insert(command.argv.end(), {"--context", context});
-  command.argv.insert(command.argv.end(), {"unpause", "--"});
-  command.argv.insert(command.argv.end(), ids.begin(), ids.end());
-  if (!host.empty()) command.env["DOCKER_HOST"] = host;
-  command.timeout = kShortCommand;
-  command.survives_cancel = true;
-  if (log) log("$ " + proc::display_command(command.argv));
-  auto done = runner.run(command);
-  if (log && done && !done->succeeded() && done->err.find("is not paused") == std::string::npos)
-    log("could not unpause: " + last_error_line(*done));
+// `docker unpause`, which must run even while the run is being interrupted.
+void unpause(proc::Runner& runner, const std::vector<std::string>& ids, const std::pair<std::string, std::string>& engine,
+             const std::function<void(std::string_view)>& log) {
+  end_on_engine(runner, {"unpause"}, ids, engine, kShortCommand, "is not paused", log);
 }
 
 }  // namespace
@@ -93,20 +79,20 @@ void PausedContainers::release() {
         last.push_back(id);
       }
   }
-  unpause(ctx_.runner, last, p_.str("context"), p_.str("host"), ctx_.log);
+  unpause(ctx_.runner, last, {p_.str("context"), p_.str("host")}, ctx_.log);
   for (const auto& id : ids_)
     if (ctx_.release) ctx_.release(resource_of(p_, id));
   ids_.clear();
 }
 
 void unpause_held(CleanupContext& ctx) {
-  std::map<std::pair<std::string, std::string>, std::vector<std::string>> held;  // (context, host) -> ids
+  HeldOnEngines held;
   for (const auto& r : ctx.held)
     if (r.value("kind", "") == "paused" && !r.value("container", "").empty())
       held[{r.value("context", ""), r.value("host", "")}].push_back(r.value("container", ""));
-  for (const auto& [where, ids] : held) {
+  for (const auto& [engine, ids] : held) {
     if (ctx.log) ctx.log(fmt::format("unpausing {} container(s) a run left paused", ids.size()));
-    unpause(ctx.runner, ids, where.first, where.second, ctx.log);
+    unpause(ctx.runner, ids, engine, ctx.log);
   }
 }
 
