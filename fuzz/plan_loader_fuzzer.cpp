@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& step : loaded.plan->steps) {
     const auto* action = registry.find(step.action);
     if (action == nullptr) __builtin_trap();  // the loader accepted an unknown action
-    auto params = plan::resolve_params(step.with, scope, *action);
+    auto params = plan::resolve_params(step.with, scope, action->params);
     if (params && action->describe) (void)action->describe(*params);
   }
   return 0;

@@ -139,6 +139,7 @@ Result<proc::Completed> run(ActionContext& ctx, const Params& p, const std::vect
   if (p.has("host")) command.env["DOCKER_HOST"] = p.str("host");
   command.cwd = options.cwd;
   command.stdout_path = options.stdout_path;
+  command.stdin_path = options.stdin_path;
   command.timeout = ctx.remaining(options.cap);
   if (ctx.log && options.log_command) ctx.log("$ " + proc::display_command(argv));
   if (ctx.log && options.log_output)

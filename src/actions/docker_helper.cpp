@@ -28,31 +28,42 @@ std::string name_part(std::string_view text) {
 }
 
 nlohmann::json resource_of(const Params& p, const Helper& helper) {
-  nlohmann::json r = {{"kind", "container"}, {"name", helper.name}};
-  if (p.has("context")) r["context"] = p.str("context");
-  if (p.has("host")) r["host"] = p.str("host");
-  return r;
+  return engine_resource(p, {{"kind", "container"}, {"name", helper.name}});
 }
 
 // `docker rm -f` of `names`, which must run even while the run is being interrupted.
-void remove(proc::Runner& runner, const std::vector<std::string>& names, const std::string& context,
-            const std::string& host, const std::function<void(std::string_view)>& log) {
-  if (names.empty()) return;
-  proc::Command command;
-  command.argv = {"docker"};
-  if (!context.empty()) command.argv.insert(command.argv.end(), {"--context", context});
-  command.argv.insert(command.argv.end(), {"rm", "-f", "--"});
-  command.argv.insert(command.argv.end(), names.begin(), names.end());
-  if (!host.empty()) command.env["DOCKER_HOST"] = host;
-  command.timeout = kRemoveTime;
-  command.survives_cancel = true;
-  if (log) log("$ " + proc::display_command(command.argv));
-  auto done = runner.run(command);
-  if (log && done && !done->succeeded() && done->err.find("No such container") == std::string::npos)
-    log(fmt::format("could not remove helper container(s): {}", last_error_line(*done)));
+void remove(proc::Runner& runner, const std::vector<std::string>& names, const std::pair<std::string, std::string>& engine,
+            const std::function<void(std::string_view)>& log) {
+  end_on_engine(runner, {"rm", "-f"}, names, engine, kRemoveTime, "No such container", log);
 }
 
 }  // namespace
+
+nlohmann::json engine_resource(const Params& p, nlohmann::json resource) {
+  if (p.has("context")) resource["context"] = p.str("context");
+  if (p.has("host")) resource["host"] = p.str("host");
+  return resource;
+}
+
+void end_on_engine(proc::Runner& runner, const std::vector<std::string>& verb, const std::vector<std::string>& ids,
+                   const std::pair<std::string, std::string>& engine, Millis timeout, std::string_view benign,
+                   const std::function<void(std::string_view)>& log) {
+  if (ids.empty()) return;
+  const auto& [context, host] = engine;
+  proc::Command command;
+  command.argv = {"docker"};
+  if (!context.empty()) command.argv.insert(command.argv.end(), {"--context", context});
+  command.argv.insert(command.argv.end(), verb.begin(), verb.end());
+  command.argv.push_back("--");
+  command.argv.insert(command.argv.end(), ids.begin(), ids.end());
+  if (!host.empty()) command.env["DOCKER_HOST"] = host;
+  command.timeout = timeout;
+  command.survives_cancel = true;
+  if (log) log("$ " + proc::display_command(command.argv));
+  auto done = runner.run(command);
+  if (log && done && !done->succeeded() && done->err.find(benign) == std::string::npos)
+    log(fmt::format("could not {} {}: {}", verb.front(), fmt::join(ids, " "), last_error_line(*done)));
+}
 
 Helper helper_for(const ActionContext& ctx) {
   Helper h;
@@ -82,9 +93,30 @@ Result<proc::Completed> run_helper(ActionContext& ctx, const Params& p, const He
   auto done = run(ctx, p, argv);
   // A docker CLI that timed out, was interrupted or failed may leave its container running
   // on: it goes before anyone reads this step's result.
-  if (!done || !done->succeeded()) remove(ctx.runner, {helper.name}, p.str("context"), p.str("host"), ctx.log);
+  if (!done || !done->succeeded()) remove(ctx.runner, {helper.name}, {p.str("context"), p.str("host")}, ctx.log);
   if (ctx.release) ctx.release(resource);
   return done;
+}
+
+CreatedHelper::CreatedHelper(ActionContext& ctx, const Params& p, Helper helper)
+    : ctx_(ctx), p_(p), helper_(std::move(helper)), resource_(resource_of(p, helper_)) {
+  if (ctx_.hold) ctx_.hold(resource_);
+}
+
+CreatedHelper::~CreatedHelper() {
+  remove(ctx_.runner, {helper_.name}, {p_.str("context"), p_.str("host")}, ctx_.log);
+  if (ctx_.release) ctx_.release(resource_);
+}
+
+Status CreatedHelper::create(const std::vector<std::string>& mounts, const std::string& image) {
+  auto argv = docker_argv(p_);
+  argv.insert(argv.end(), {"create", "--name", helper_.name, "--network", "none"});
+  for (const auto& label : helper_.labels) argv.insert(argv.end(), {"--label", label});
+  for (const auto& m : mounts) argv.insert(argv.end(), {"-v", m});
+  argv.push_back(image);
+  auto done = run_checked(ctx_, p_, argv, {.cap = kShortCommand});
+  if (!done) return std::unexpected(done.error());
+  return ok();
 }
 
 Status check_mountable(const ActionContext& ctx, const std::filesystem::path& dir) {
@@ -95,11 +127,11 @@ Status check_mountable(const ActionContext& ctx, const std::filesystem::path& di
 }
 
 void remove_helpers(CleanupContext& ctx) {
-  std::map<std::pair<std::string, std::string>, std::vector<std::string>> held;  // (context, host) -> names
+  HeldOnEngines held;
   for (const auto& r : ctx.held)
     if (r.value("kind", "") == "container")
       held[{r.value("context", ""), r.value("host", "")}].push_back(r.value("name", ""));
-  for (const auto& [where, names] : held) remove(ctx.runner, names, where.first, where.second, ctx.log);
+  for (const auto& [engine, names] : held) remove(ctx.runner, names, engine, ctx.log);
   if (ctx.state_dir.empty()) return;
   proc::Command list;
   list.argv = {"docker", "ps", "-aq", "--filter", fmt::format("label={}={}", kStateLabel, ctx.state_dir)};
@@ -110,7 +142,7 @@ void remove_helpers(CleanupContext& ctx) {
   if (!found || !found->succeeded()) return;  // no engine here: nothing of ours can run in it
   auto ids = nonempty_lines(found->out);
   if (!ids.empty() && ctx.log) ctx.log(fmt::format("removing {} helper container(s) a run left behind", ids.size()));
-  remove(ctx.runner, ids, "", "", ctx.log);
+  remove(ctx.runner, ids, {}, ctx.log);
 }
 
 }  // namespace rollback::actions::docker

@@ -1,22 +1,21 @@
-// docker.volume.*: the runbook's data steps. A backup is the runbook's
-// `docker run --rm -v VOL:/data -v DIR:/backup alpine tar czf /backup/NAME -C /data .`,
-// written under a temporary name and renamed only once `tar tzf` reads it back, so a
-// crashed backup never looks like a good one. A restore proves its archive readable, its
-// helper image present and the daemon answering BEFORE it touches the volume: a bad
-// backup must stop the rollback while the current data is still there (field lesson 5).
+// docker.volume.*: the runbook's data steps. A backup streams the volume's tar out of a
+// helper container and compresses it on the host (zstd by default, gzip or none by name or
+// `compress:`), hashing and checking it as it is written under a temporary name, renamed
+// only when complete: a crashed backup never looks like a good one. A restore proves its
+// archive whole (hash, decompression, tar structure, in one pass), its helper image present
+// and its volume unused BEFORE it touches the volume: a bad backup must stop the rollback
+// while the current data is still there (field lesson 5).
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/docker_helper.hpp>
+#include <rollback/actions/docker_volume_stream.hpp>
+#include <rollback/actions/docker_volume_use.hpp>
 #include <rollback/actions/unfinished_file.hpp>
-#include <rollback/actions/output.hpp>
 #include <rollback/util/disk.hpp>
 #include <rollback/util/fs.hpp>
-#include <rollback/util/redact.hpp>
 
 namespace rollback::actions::docker {
 namespace {
@@ -30,78 +29,94 @@ fs::path archive_path(const Params& p) {
   return ec ? fs::path(p.str("archive")) : path.lexically_normal();
 }
 
-// Reads the whole archive with the host's tar: a truncated or corrupt gzip fails here.
-Status check_archive_readable(ActionContext& ctx, const fs::path& archive) {
+// The archive a restore reads: the name given, else the same name under another supported
+// extension (a target made before .tar.zst, or by the runbook's own `tar czf`).
+fs::path existing_archive(const Params& p) {
+  auto wanted = archive_path(p);
+  std::error_code ec;
+  for (const auto& name : archive_name_candidates(wanted.filename().string()))
+    if (fs::exists(wanted.parent_path() / name, ec)) return wanted.parent_path() / name;
+  return wanted;
+}
+
+Compression compression_of(const Params& p) {
+  if (auto chosen = parse_compression(p.str("compress"))) return *chosen;
+  return compression_from_name(archive_path(p).filename().string()).value_or(Compression::Zstd);
+}
+
+// The archive proved whole in one pass (remembered while the file is unchanged).
+Result<ArchiveFacts> prove_source(ActionContext& ctx, const fs::path& archive) {
   auto where = step_prefix(ctx);
   std::error_code ec;
-  if (!fs::exists(archive, ec)) return fail(fmt::format("{}archive {} does not exist", where, archive.string()));
+  if (!fs::exists(archive, ec))
+    return fail(fmt::format("{}archive {} does not exist (nor under another of .tar.zst, .tar.gz, .tgz, .tar)", where,
+                            archive.string()));
   if (!fs::is_regular_file(archive, ec))
     return fail(fmt::format("{}archive {} is not a regular file", where, archive.string()));
   if (fs::file_size(archive, ec) == 0) return fail(fmt::format("{}archive {} is empty", where, archive.string()));
-  if (proven_unchanged(archive, "tar -tzf")) return ok();
-  auto proof = start_proof(archive);
-  proc::Command command;
-  command.argv = {"tar", "-tzf", archive.string()};
-  command.timeout = ctx.remaining(Millis(0));
-  command.capture_limit = 4096;  // the listing itself is not needed, only whether it reads
-  auto done = ctx.runner.run(command);
-  if (!done) return fail(fmt::format("{}cannot run tar to check {}: {}", where, archive.string(), done.error().message));
-  if (!done->succeeded())
-    return fail(fmt::format("{}archive {} is not a readable tar.gz (tar -tzf: {}{}{})", where,
-                            archive.string(), done->outcome(), last_error_line(*done).empty() ? "" : ", ",
-                            last_error_line(*done)));
-  remember_proof(proof, "tar -tzf");
-  return ok();
+  auto facts = prove_archive(archive);
+  if (!facts) return fail(where + facts.error().message);
+  return facts;
+}
+
+// A running container on the volume: a restore under it corrupts what it runs.
+Status check_unused(ActionContext& ctx, const Params& p, const std::string& volume) {
+  if (p.flag("force")) return ok();
+  auto users = containers_using(ctx, p, volume);
+  if (!users) return std::unexpected(users.error());
+  if (users->empty()) return ok();
+  std::string list;
+  for (const auto& u : *users) list += (list.empty() ? "" : ", ") + u;
+  return fail(fmt::format("{}volume {} is in use by {}; stop them first (docker.compose down, docker.stop) or set "
+                          "`force: true` to restore under them",
+                          step_prefix(ctx), volume, list));
 }
 
 // Everything a restore needs, checked without changing anything. The image check is also
 // the daemon check: explain() turns "cannot connect" into "daemon not reachable at ...".
-Status check_restore_source(ActionContext& ctx, const Params& p) {
-  RB_TRY(check_mountable(ctx, archive_path(p).parent_path()));
-  RB_TRY(check_archive_readable(ctx, archive_path(p)));
+Result<ArchiveFacts> check_restore_source(ActionContext& ctx, const Params& p) {
+  auto archive = existing_archive(p);
+  RB_TRY(check_mountable(ctx, archive.parent_path()));
+  auto facts = prove_source(ctx, archive);
+  if (!facts) return facts;
   RB_TRY(check_image_present(ctx, p, image_of(p)));
-  return ok();
+  return facts;
 }
 
 Outcome preflight_restore(ActionContext& ctx, const Params& p) {
-  if (auto checked = check_restore_source(ctx, p); !checked) return to_outcome(checked.error());
-  return Outcome::success(fmt::format("{} readable, image {} present", archive_path(p).string(), image_of(p)));
-}
-
-// For dry-run lines: the helper's real name is only known when it runs.
-std::vector<std::string> described_helper(const Params& p, const std::vector<std::string>& mounts,
-                                          const std::vector<std::string>& command) {
-  return helper_argv(p, Helper{"rb-RUN-STEP-XXXX", {}}, mounts, image_of(p), command);
+  // Whether the volume is in use is only known when the step runs: the plan's earlier
+  // steps (compose down, docker.stop) are what stop its users.
+  auto facts = check_restore_source(ctx, p);
+  if (!facts) return to_outcome(facts.error());
+  return Outcome::success(fmt::format("{} ({}, {} entries) reads whole, image {} present", existing_archive(p).string(),
+                                      to_string(facts->compression), facts->entries, image_of(p)));
 }
 
 Outcome run_restore(ActionContext& ctx, const Params& p) {
-  // Checked again at run time: preflight may have been minutes ago, and the action must be
-  // safe on its own whoever calls it.
-  if (auto checked = check_restore_source(ctx, p); !checked) return to_outcome(checked.error());
+  // Checked again at run time: preflight may have been minutes ago (the proof is reused
+  // while the file is unchanged), and the action must be safe on its own.
+  auto proved = check_restore_source(ctx, p);
+  if (!proved) return to_outcome(proved.error());
   auto volume = p.str("volume");
-  auto archive = archive_path(p);
+  if (auto unused = check_unused(ctx, p, volume); !unused) return to_outcome(unused.error());
   auto exists = volume_exists(ctx, p, volume);
   if (!exists) return to_outcome(exists.error());
   if (!*exists) {
     auto argv = docker_argv(p);
-    argv.insert(argv.end(), {"volume", "create", volume});
+    argv.insert(argv.end(), {"volume", "create", "--", volume});
     if (auto made = run_checked(ctx, p, argv, {.cap = kShortCommand}); !made) return to_outcome(made.error());
   }
-  // One helper container empties the volume (files created since the backup must not
-  // survive the restore) and extracts. The archive name reaches the script as $1, never
-  // inside the script text.
+  auto archive = existing_archive(p);
   bool clean = *exists && p.flag("clean", true);
-  std::string script = clean ? "find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} + && tar -xzf \"$1\" -C /data"
-                             : "tar -xzf \"$1\" -C /data";
-  auto helper = helper_for(ctx);
-  auto argv = helper_argv(p, helper, {volume + ":/data", archive.parent_path().string() + ":/backup:ro"}, image_of(p),
-                          {"sh", "-c", script, "restore", "/backup/" + archive.filename().string()});
-  auto done = run_helper(ctx, p, helper, argv);
-  if (!done || !done->succeeded()) return to_outcome(explain(ctx, p, redact(proc::display_command(argv)), done));
-  auto outcome = Outcome::success(fmt::format("volume {} restored from {}{}", volume, archive.string(),
-                                              *exists ? (p.flag("clean", true) ? " (emptied first)" : " (merged)")
-                                                      : " (created)"));
-  outcome.observations.push_back({volume, "restored", true});
+  auto restored = stream_restore(ctx, p, volume, archive, clean);
+  if (!restored) return to_outcome(restored.error());
+  auto outcome = Outcome::success(fmt::format("volume {} restored from {} ({}){}{}", volume, archive.string(),
+                                              to_string(proved->compression),
+                                              *exists ? (clean ? ", emptied first" : ", merged") : ", created",
+                                              p.flag("force") ? ", under running containers (force)" : ""));
+  outcome.observations.push_back({volume, "restored from " + archive.filename().string(), true});
+  outcome.data = {{"archive", archive.string()}, {"format", to_string(proved->compression)},
+                  {"entries", proved->entries}, {"forced", p.flag("force")}};
   return outcome;
 }
 
@@ -111,8 +126,7 @@ Outcome preflight_backup(ActionContext& ctx, const Params& p) {
   auto exists = volume_exists(ctx, p, p.str("volume"));
   if (!exists) return to_outcome(exists.error());
   if (!*exists)
-    return Outcome::failure(fmt::format("{}volume {} does not exist (docker volume ls lists the "
-                                        "volumes there are)",
+    return Outcome::failure(fmt::format("{}volume {} does not exist (docker volume ls lists the volumes there are)",
                                         step_prefix(ctx), p.str("volume")));
   if (auto image = check_image_present(ctx, p, image_of(p)); !image) return to_outcome(image.error());
   return Outcome::success(fmt::format("volume {} exists, image {} present", p.str("volume"), image_of(p)));
@@ -120,46 +134,44 @@ Outcome preflight_backup(ActionContext& ctx, const Params& p) {
 
 Outcome run_backup(ActionContext& ctx, const Params& p) {
   if (auto ready = preflight_backup(ctx, p); !ready.ok) return ready;
+  auto volume = p.str("volume");
   auto archive = archive_path(p);
-  auto dir = archive.parent_path();
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Outcome::failure(fmt::format("{}cannot create {}: {}", step_prefix(ctx), dir.string(), ec.message()));
+  if (auto made = make_private_dirs(archive.parent_path()); !made) return Outcome::failure(step_prefix(ctx) + made.error().message);
+  // A point-in-time copy: the containers writing to the volume are paused for the copy,
+  // unless the plan accepts a live one.
+  bool live = p.str("consistency", "pause") == "live";
+  PausedContainers paused(ctx, p);
+  if (!live)
+    if (auto held = paused.pause_users_of(volume); !held) return to_outcome(held.error());
   UnfinishedFile file(ctx, archive);
-  auto partial = file.path().filename().string();
-  // The helper measures the volume and the room where the archive goes, and writes nothing
-  // when it would not fit (rule: util/disk.hpp's space_needed): a backup that fills the disk
-  // takes down whatever else writes there. The numbers come back on stderr, exit 75.
-  std::string script = "tar -czf \"/backup/$1\" -C /data .";
-  if (p.flag("check_space", true))
-    script = "need=$(du -sk /data | cut -f1); free=$(df -Pk /backup | awk 'NR==2 {print $4}'); "
-             "if [ \"$free\" -lt $((need + need / 10 + 16384)) ]; then echo \"rollback-space $need $free\" >&2; "
-             "exit 75; fi; " + script;
-  auto helper = helper_for(ctx);
-  auto argv = helper_argv(p, helper, {p.str("volume") + ":/data:ro", dir.string() + ":/backup"}, image_of(p),
-                          {"sh", "-c", script, "backup", partial});
-  auto done = run_helper(ctx, p, helper, argv);
-  if (!done || !done->succeeded()) {
-    unsigned long long need_kib = 0, free_kib = 0;
-    if (done && done->exit_code == 75 &&
-        std::sscanf(done->err.c_str(), "rollback-space %llu %llu", &need_kib, &free_kib) == 2)
-      return Outcome::failure(step_prefix(ctx) + no_room_message(dir, need_kib * 1024, free_kib * 1024,
-                                                                 "the archive of volume " + p.str("volume")));
-    return to_outcome(explain(ctx, p, redact(proc::display_command(argv)), done));
-  }
-  if (auto readable = check_archive_readable(ctx, file.path()); !readable) return to_outcome(readable.error());
+  auto room = [&](std::uint64_t volume_bytes) -> Status {
+    if (!p.flag("check_space", true)) return ok();
+    return check_room(archive.parent_path(), volume_bytes, "the archive of volume " + volume);
+  };
+  auto written = stream_backup(ctx, p, volume, file.path(), compression_of(p), room);
+  paused.release();  // the copy is complete: the tail of the compression needs no pause
+  if (!written) return to_outcome(written.error());
   if (auto committed = file.commit(); !committed) return Outcome::failure(step_prefix(ctx) + committed.error().message);
-  auto size = fs::file_size(archive, ec);
-  auto outcome = Outcome::success(fmt::format("volume {} -> {} ({} bytes, verified readable)",
-                                              p.str("volume"), archive.string(), size));
-  outcome.observations.push_back({archive.filename().string(), fmt::format("{} bytes", size), true});
-  outcome.data["bytes"] = size;
+  const auto& facts = written->facts;
+  remember_written_archive(archive, facts);
+  auto outcome = Outcome::success(fmt::format("volume {} -> {} ({}, {} of {}, {} entries){}", volume, archive.string(),
+                                              to_string(facts.compression), human_size(facts.stored_bytes),
+                                              human_size(facts.tar_bytes), facts.entries,
+                                              live ? ", copied live"
+                                              : paused.names().empty()
+                                                  ? ""
+                                                  : fmt::format(", {} paused for {}", fmt::join(paused.names(), ", "),
+                                                                format_duration(paused.paused_for()))));
+  outcome.observations.push_back({archive.filename().string(), human_size(facts.stored_bytes), true});
+  outcome.data = {{"bytes", facts.stored_bytes}, {"tar_bytes", facts.tar_bytes}, {"sha256", facts.sha256},
+                  {"format", to_string(facts.compression)}, {"consistency", live ? "live" : "pause"},
+                  {"paused", paused.names()}, {"paused_ms", paused.paused_for().count()}};
   return outcome;
 }
 
 Outcome run_create(ActionContext& ctx, const Params& p) {
   auto argv = docker_argv(p);
-  argv.insert(argv.end(), {"volume", "create", p.str("volume")});
+  argv.insert(argv.end(), {"volume", "create", "--", p.str("volume")});
   if (auto done = run_checked(ctx, p, argv, {.cap = kShortCommand}); !done) return to_outcome(done.error());
   return Outcome::success(fmt::format("volume {} exists", p.str("volume")));
 }
@@ -169,14 +181,13 @@ Outcome run_remove(ActionContext& ctx, const Params& p) {
   auto exists = volume_exists(ctx, p, volume);
   if (!exists) return to_outcome(exists.error());
   if (!*exists) {
-    if (p.flag("must_exist"))
-      return Outcome::failure(fmt::format("{}volume {} does not exist", step_prefix(ctx), volume));
+    if (p.flag("must_exist")) return Outcome::failure(fmt::format("{}volume {} does not exist", step_prefix(ctx), volume));
     return Outcome::success(fmt::format("volume {} was already absent", volume));
   }
   auto argv = docker_argv(p);
   argv.insert(argv.end(), {"volume", "rm"});
   if (p.flag("force")) argv.push_back("-f");
-  argv.push_back(volume);
+  argv.insert(argv.end(), {"--", volume});
   auto done = run(ctx, p, argv, {.cap = kShortCommand});
   if (done && done->succeeded()) return Outcome::success(fmt::format("volume {} removed", volume));
   auto error = explain(ctx, p, "docker volume rm " + volume, done);
@@ -186,28 +197,46 @@ Outcome run_remove(ActionContext& ctx, const Params& p) {
 }
 
 std::string describe_volume_run(const Params& p, bool restore) {
-  auto archive = archive_path(p);
-  auto dir = archive.parent_path().string();
-  auto name = archive.filename().string();
+  auto archive = restore ? existing_archive(p) : archive_path(p);
+  auto volume = p.str("volume");
+  std::string channel = channel_for(p) == Channel::Fifo ? "through a FIFO in " + archive.parent_path().string()
+                                                        : "through the engine's archive API (docker cp)";
   if (!restore)
-    return proc::display_command(described_helper(p, {p.str("volume") + ":/data:ro", dir + ":/backup"},
-                                            {"tar", "czf", "/backup/" + name, "-C", "/data", "."}));
-  std::string text = fmt::format("check {} (tar -tzf) and image {}; ", archive.string(), image_of(p));
-  if (p.flag("clean", true)) text += "empty volume " + p.str("volume") + "; ";
-  return text + proc::display_command(described_helper(p, {p.str("volume") + ":/data", dir + ":/backup:ro"},
-                                                 {"tar", "xzf", "/backup/" + name, "-C", "/data"}));
+    return fmt::format("{}tar the volume {} in a {} helper, {}; compress ({}) and hash on the host into {}",
+                       p.str("consistency", "pause") == "live" ? "" : "pause the containers using it, ", volume,
+                       image_of(p), channel, to_string(compression_of(p)), archive.string());
+  return fmt::format("prove {} whole (hash, decompression, tar); refuse if a running container uses {}; {}extract it "
+                     "into {} with a {} helper, {}",
+                     archive.string(), volume, p.flag("clean", true) ? "empty the volume, then " : "", volume,
+                     image_of(p), channel);
 }
 
 std::vector<ParamSpec> volume_params(std::vector<ParamSpec> extra) {
-  std::vector<ParamSpec> params{param("volume").required().names(plan::Names::Identifier), param("context").names(plan::Names::Identifier),
-                                param("host").names(plan::Names::Identifier)};
+  std::vector<ParamSpec> params{param("volume").required().names(plan::Names::Identifier),
+                                param("context").names(plan::Names::Identifier), param("host").names(plan::Names::Identifier)};
   params.insert(params.end(), extra.begin(), extra.end());
   return params;
 }
 
+std::vector<ParamSpec> stream_params(std::vector<ParamSpec> extra) {
+  extra.insert(extra.begin(), {param("archive").required().names(plan::Names::Path),
+                               param("image").names(plan::Names::Identifier),
+                               param("channel").choices({"auto", "fifo", "api"})});
+  return volume_params(std::move(extra));
+}
+
 void validate_archive(ParamCheck& check) {
-  if (auto archive = check.literal("archive"); archive && !archive->ends_with(".tar.gz") && !archive->ends_with(".tgz"))
-    check.error("archive", fmt::format("archive must be a .tar.gz (or .tgz) file, not \"{}\"", *archive));
+  auto archive = check.literal("archive");
+  if (archive && !compression_from_name(*archive) && !check.has("compress"))
+    check.error("archive", fmt::format("archive \"{}\" should end in .tar.zst, .tar.gz, .tgz or .tar (or set "
+                                       "`compress:`)",
+                                       *archive));
+}
+
+void end_held(CleanupContext& c) {
+  remove_helpers(c);
+  unpause_held(c);
+  remove_held_files(c);
 }
 
 }  // namespace
@@ -215,32 +244,29 @@ void validate_archive(ParamCheck& check) {
 void register_volume_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.volume.backup",
-      .summary = "archive a volume's content into a .tar.gz on the host (verified readable)",
-      .params = volume_params({param("archive").required().names(plan::Names::Path), param("image").names(plan::Names::Identifier),
-                               param("check_space", ParamType::Bool)}),
+      .summary = "archive a volume (zstd, gzip or plain tar, compressed and hashed on the host; writers paused)",
+      .params = stream_params({param("check_space", ParamType::Bool),
+                               param("compress").choices({"zstd", "gzip", "none"}), param("level", ParamType::Int),
+                               param("consistency").choices({"pause", "live"})}),
       .destructive = false,
       .rerun_safe = true,
       .validate = validate_archive,
       .describe = [](const Params& p) { return describe_volume_run(p, false); },
       .preflight = preflight_backup,
       .run = run_backup,
-      .cleanup = [](CleanupContext& c) {
-        remove_helpers(c);
-        remove_held_files(c);
-      },
+      .cleanup = end_held,
   });
   registry.add(Action{
       .name = "docker.volume.restore",
-      .summary = "replace a volume's content with a .tar.gz, after proving the archive readable",
-      .params = volume_params({param("archive").required().names(plan::Names::Path), param("image").names(plan::Names::Identifier),
-                               param("clean", ParamType::Bool)}),
+      .summary = "replace a volume's content with an archive, after proving the archive whole and the volume unused",
+      .params = stream_params({param("clean", ParamType::Bool), param("force", ParamType::Bool)}),
       .destructive = true,
       .rerun_safe = true,
       .validate = validate_archive,
       .describe = [](const Params& p) { return describe_volume_run(p, true); },
       .preflight = preflight_restore,
       .run = run_restore,
-      .cleanup = remove_helpers,
+      .cleanup = end_held,
   });
   registry.add(Action{
       .name = "docker.volume.create",

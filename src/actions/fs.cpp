@@ -1,6 +1,7 @@
 // fs.*: the file steps of the runbooks (cp of compose and env files, mkdir of backup dirs,
 // `ls -t /backups/staging-* | head -1`, SHA256SUMS). Copies are atomic per file, so a
-// crash never leaves a half-written docker-compose.yml behind.
+// crash never leaves a half-written docker-compose.yml behind; what they create is
+// owner-only by default (the copied env file holds credentials).
 #include <fmt/format.h>
 #include <regex>
 #include <glob.h>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <rollback/actions/adapters.hpp>
@@ -18,27 +20,61 @@ namespace rollback::actions {
 namespace {
 namespace fs = std::filesystem;
 
-Status copy_file_atomic(const fs::path& from, const fs::path& to) {
+// What fs.copy and fs.mkdir create. Backups and the files copied into them (env files with
+// credentials) stay owner-only unless the plan's `mode:` says otherwise.
+struct Modes {
+  std::optional<unsigned> file;  // unset: the source's owner bits, group and other removed
+  unsigned dir = 0700;
+};
+
+// `mode:` as octal permissions ("0640", "640"); nullopt when it is not that.
+std::optional<unsigned> parse_mode(const std::string& text) {
+  if (text.empty() || text.size() > 4) return std::nullopt;
+  unsigned mode = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return std::nullopt;
+    mode = mode * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (mode > 0777) return std::nullopt;  // no setuid, setgid or sticky bits from a plan
+  return mode;
+}
+
+// A dir beside files of `mode` can be entered by whoever may read them (0640 -> 0750).
+unsigned dir_mode_for(unsigned file_mode) { return 0700 | (file_mode & 0044) | ((file_mode & 0044) >> 2); }
+
+Result<Modes> modes_of(const Params& p) {
+  Modes modes;
+  if (!p.has("mode")) return modes;
+  auto mode = parse_mode(p.str("mode"));
+  if (!mode) return fail(fmt::format("mode: \"{}\" is not octal permissions such as 0600 or 0644", p.str("mode")));
+  modes.file = *mode;
+  modes.dir = dir_mode_for(*mode);
+  return modes;
+}
+
+Status copy_file_atomic(const fs::path& from, const fs::path& to, const Modes& modes) {
   auto content = read_file(from);
   if (!content) return std::unexpected(content.error());
-  RB_TRY(write_file_atomic(to, *content));
+  if (to.has_parent_path()) RB_TRY(make_dirs(to.parent_path(), modes.dir));
+  RB_TRY(write_file_atomic(to, *content));  // created 0600: never readable by others, not even briefly
   std::error_code ec;
-  fs::permissions(to, fs::status(from, ec).permissions(), ec);
+  auto owner_bits = fs::status(from, ec).permissions() & fs::perms::owner_all;
+  fs::permissions(to, modes.file ? static_cast<fs::perms>(*modes.file) : owner_bits, ec);
+  if (ec) return fail(fmt::format("cannot set the mode of {}: {}", to.string(), ec.message()));
   return ok();
 }
 
-Status copy_tree(const fs::path& from, const fs::path& to) {
+Status copy_tree(const fs::path& from, const fs::path& to, const Modes& modes) {
   std::error_code ec;
   if (fs::is_directory(from)) {
-    fs::create_directories(to, ec);
-    if (ec) return fail(fmt::format("cannot create {}: {}", to.string(), ec.message()));
+    RB_TRY(make_dirs(to, modes.dir));
     for (const auto& entry : fs::directory_iterator(from, ec)) {
-      RB_TRY(copy_tree(entry.path(), to / entry.path().filename()));
+      RB_TRY(copy_tree(entry.path(), to / entry.path().filename(), modes));
     }
     if (ec) return fail(fmt::format("cannot list {}: {}", from.string(), ec.message()));
     return ok();
   }
-  return copy_file_atomic(from, to);
+  return copy_file_atomic(from, to, modes);
 }
 
 // `to` names a directory to copy into when it ends with '/' or already is one.
@@ -59,19 +95,22 @@ Outcome check_source(const Params& p) {
 
 Outcome run_copy(ActionContext&, const Params& p) {
   if (auto found = check_source(p); !found.ok) return found;
+  auto modes = modes_of(p);
+  if (!modes) return Outcome::failure(modes.error().message);
   fs::path from = p.str("from");
   if (p.flag("contents")) {
     std::error_code ec;
     size_t count = 0;
+    if (auto made = make_dirs(p.str("to"), modes->dir); !made) return Outcome::failure(made.error().message);
     for (const auto& entry : fs::directory_iterator(from, ec)) {
-      if (auto copied = copy_tree(entry.path(), fs::path(p.str("to")) / entry.path().filename()); !copied)
+      if (auto copied = copy_tree(entry.path(), fs::path(p.str("to")) / entry.path().filename(), *modes); !copied)
         return Outcome::failure(copied.error().message);
       ++count;
     }
     return Outcome::success(fmt::format("copied {} entries of {} into {}", count, from.string(), p.str("to")));
   }
   auto to = destination(from, p.str("to"));
-  if (auto copied = copy_tree(from, to); !copied) return Outcome::failure(copied.error().message);
+  if (auto copied = copy_tree(from, to, *modes); !copied) return Outcome::failure(copied.error().message);
   return Outcome::success(fmt::format("copied {} to {}", from.string(), to.string()));
 }
 
@@ -83,18 +122,32 @@ Outcome run_move(ActionContext&, const Params& p) {
   if (to.has_parent_path()) fs::create_directories(to.parent_path(), ec);
   fs::rename(from, to, ec);
   if (ec == std::errc::cross_device_link) {
-    if (auto copied = copy_tree(from, to); !copied) return Outcome::failure(copied.error().message);
+    // A move keeps the modes it finds, as rename(2) does on one filesystem.
+    Modes keep{.file = static_cast<unsigned>(fs::status(from, ec).permissions() & fs::perms::mask), .dir = 0700};
+    if (auto copied = copy_tree(from, to, keep); !copied) return Outcome::failure(copied.error().message);
     fs::remove_all(from, ec);
   }
   if (ec) return Outcome::failure(fmt::format("cannot move {} to {}: {}", from.string(), to.string(), ec.message()));
   return Outcome::success(fmt::format("moved {} to {}", from.string(), to.string()));
 }
 
+// Dirs it creates are owner-only (0700) unless `mode:` says otherwise; existing ones are
+// left as they are.
 Outcome run_mkdir(ActionContext&, const Params& p) {
-  std::error_code ec;
-  fs::create_directories(p.str("path"), ec);
-  if (ec) return Outcome::failure(fmt::format("cannot create {}: {}", p.str("path"), ec.message()));
+  unsigned mode = 0700;
+  if (p.has("mode")) {
+    auto asked = parse_mode(p.str("mode"));
+    if (!asked) return Outcome::failure(fmt::format("mode: \"{}\" is not octal permissions such as 0700 or 0755", p.str("mode")));
+    mode = *asked;
+  }
+  if (auto made = make_dirs(p.str("path"), mode); !made) return Outcome::failure(made.error().message);
   return Outcome::success(fmt::format("{} exists", p.str("path")));
+}
+
+// A literal `mode:` is checked when the plan loads.
+void validate_mode(ParamCheck& check) {
+  if (auto mode = check.literal("mode"); mode && !parse_mode(*mode))
+    check.error("mode", fmt::format("mode: \"{}\" is not octal permissions such as 0600, 0640 or 0755", *mode));
 }
 
 Outcome run_remove(ActionContext&, const Params& p) {
@@ -189,10 +242,14 @@ void register_fs_actions(Registry& registry) {
     return [verb](const Params& p) { return fmt::format("{} {} -> {}", verb, p.str("from"), p.str("to")); };
   };
   registry.add(Action{.name = "fs.copy",
-                      .summary = "copy a file or directory (atomically per file)",
+                      .summary = "copy a file or directory (atomically per file; owner-only unless `mode` says otherwise)",
                       .params = {param("from").required().names(plan::Names::Path), param("to").required().names(plan::Names::Path),
-                                 param("contents", ParamType::Bool)},
-                      .describe = describe_from_to("copy"),
+                                 param("contents", ParamType::Bool), param("mode")},
+                      .validate = validate_mode,
+                      .describe = [](const Params& p) {
+                        return fmt::format("copy {} -> {}{}", p.str("from"), p.str("to"),
+                                           p.has("mode") ? " (mode " + p.str("mode") + ")" : "");
+                      },
                       .preflight = preflight_source,
                       .run = run_copy});
   registry.add(Action{.name = "fs.move",
@@ -203,9 +260,10 @@ void register_fs_actions(Registry& registry) {
                       .preflight = preflight_source,
                       .run = run_move});
   registry.add(Action{.name = "fs.mkdir",
-                      .summary = "create a directory and its parents",
-                      .params = {param("path").required().names(plan::Names::Path)},
-                      .describe = [](const Params& p) { return "mkdir -p " + p.str("path"); },
+                      .summary = "create a directory and its parents (0700 unless `mode` says otherwise)",
+                      .params = {param("path").required().names(plan::Names::Path), param("mode")},
+                      .validate = validate_mode,
+                      .describe = [](const Params& p) { return fmt::format("mkdir -p -m {} {}", p.str("mode", "0700"), p.str("path")); },
                       .run = run_mkdir});
   registry.add(Action{.name = "fs.remove",
                       .summary = "remove a file or directory tree",

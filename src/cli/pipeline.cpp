@@ -1,5 +1,6 @@
 // The one run pipeline (include/rollback/cli/pipeline.hpp).
 #include <rollback/cli/pipeline.hpp>
+#include <rollback/cli/retention.hpp>
 
 #include <unistd.h>
 
@@ -29,6 +30,8 @@ engine::ExecuteOptions console_callbacks(report::ConsoleProgress& console) {
   options.on_step_start = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_started(s, i, n); };
   options.on_step_end = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_finished(s, i, n); };
   options.on_log = [&](const std::string& step, std::string_view line) { console.log_line(step, line); };
+  options.on_group_start = [&](const std::vector<const engine::StepRecord*>& members, size_t first, size_t size,
+                               size_t n) { console.group_started(members, first, size, n); };
   return options;
 }
 
@@ -186,6 +189,11 @@ int run_pipeline(RunRequest& r) {
   auto code = executor.execute(r.plan, r.run.scope, r.run.record, stage.journal, options);
   if (rehearsing) code = conclude_rehearsal(r, stage, runner, code);
   if (!dry) stage.clean_up(r.run.record.run_id);
+  // A backup that succeeded makes room for the next ones (target: keep). Still under the
+  // lock, so no run of this state dir starts using a target while it is removed.
+  if (!dry && code == ExitCode::Success)
+    if (auto said = prune_after_backup(r.plan, r.run, state_dir(r.global), stage.journal); !said.empty())
+      console.note(said);
   return finish_run(r.run, stage.journal, code, r.args, r.global, console);
 }
 

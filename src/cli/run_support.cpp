@@ -115,9 +115,15 @@ int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, Prepare
   if (auto overrides = collect_overrides(args); overrides && !overrides->empty())
     record.extra["overrides"] = *overrides;
 
-  if (plan.target.from.empty()) {
+  // A backup plan's target section describes the targets it makes (for `rollback targets`
+  // and pruning): it restores from none.
+  if (plan.target.from.empty() || plan.kind == plan::Kind::Backup) {
     if (!args.target.empty()) {
-      print_error(fmt::format("--target {}: plan '{}' takes no target. Nothing ran.", args.target, plan.name));
+      print_error(plan.target.from.empty()
+                      ? fmt::format("--target {}: plan '{}' takes no target. Nothing ran.", args.target, plan.name)
+                      : fmt::format("--target {}: plan '{}' is a backup plan: it makes targets and takes none (its "
+                                    "target section describes what it makes). Nothing ran.",
+                                    args.target, plan.name));
       return to_int(ExitCode::Usage);
     }
     return 0;

@@ -30,6 +30,10 @@ std::string detail_of(const TargetRow& row) {
   if (!row.check.ok && !row.check.problems.empty())
     detail += (detail.empty() ? "" : "; ") + row.check.problems.front() +
               (row.check.problems.size() > 1 ? fmt::format(" (+{} more)", row.check.problems.size() - 1) : "");
+  std::string fate;
+  if (row.pruned_by_next_backup) fate = fmt::format("PRUNED by the next backup (keep {})", row.keep);
+  else if (!row.kept_beyond.empty()) fate = fmt::format("kept beyond keep {}: {}", row.keep, row.kept_beyond);
+  if (!fate.empty()) detail = fate + (detail.empty() ? "" : "; ") + detail;
   return redact(detail);
 }
 
@@ -83,7 +87,9 @@ nlohmann::json target_rows_json(const std::vector<TargetRow>& rows) {
     nlohmann::json item = {{"name", t.name}, {"path", t.path}, {"age", age_text(t.created)},
                            {"size_bytes", t.size_bytes ? nlohmann::json(*t.size_bytes) : nlohmann::json()},
                            {"verifies", row.check.ok}, {"problems", problems}, {"current", t.current},
-                           {"detail", redact(t.detail)}};
+                           {"detail", redact(t.detail)}, {"pruned_by_next_backup", row.pruned_by_next_backup},
+                           {"kept_beyond", row.kept_beyond.empty() ? nlohmann::json() : nlohmann::json(row.kept_beyond)},
+                           {"private", row.is_private}};
     if (!t.commit.empty()) item["commit"] = t.commit;
     if (t.created != std::chrono::system_clock::time_point{}) item["created"] = format_iso_utc(t.created);
     out.push_back(std::move(item));

@@ -1,18 +1,69 @@
 // `rollback targets PLAN`: what PLAN can restore to, newest first, with age, size and
 // whether each verifies, so nobody picks a target by guesswork mid-incident (lesson 4).
 // Each target is checked as a run would check it: the plan's vars with --var/--vars, run.*
-// (the time of the listing) and the target's own ${target.*} bound.
+// (the time of the listing) and the target's own ${target.*} bound. For a backup plan with
+// `keep`, it marks what the next successful backup would prune; it warns about a target dir
+// (or targets) that group or others can read.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fmt/format.h>
 
 #include <rollback/cli/commands.hpp>
+#include <rollback/cli/retention.hpp>
 #include <rollback/cli/run_support.hpp>
 #include <rollback/cli/target_table.hpp>
+#include <rollback/plan/retention.hpp>
+#include <rollback/plan/target.hpp>
 #include <rollback/util/exit_code.hpp>
 
 namespace rollback::cli {
 
 namespace {
+
+// Backups hold the application's data and credentials: a target dir, or a target in it,
+// that group or others can open is worth a warning (a fresh backup is made owner-only).
+void warn_about_open_modes(const plan::TargetSpec& spec, const plan::Scope& scope, std::vector<TargetRow>& rows) {
+  auto open_to_others = [](const std::string& path) -> std::optional<unsigned> {
+    struct stat st {};
+    if (path.empty() || ::stat(path.c_str(), &st) != 0) return std::nullopt;
+    unsigned mode = st.st_mode & 07777;
+    return (mode & 077) != 0 ? std::optional(mode) : std::nullopt;
+  };
+  if (spec.from != "dir") return;
+  if (auto dir = plan::interpolate(spec.dir, scope))
+    if (auto mode = open_to_others(*dir))
+      std::fprintf(stderr,
+                   "warning: target dir %s can be read by group/others (mode %04o): backups hold the application's "
+                   "data and credentials; `chmod go-rwx %s`\n",
+                   dir->c_str(), *mode, dir->c_str());
+  std::string open;
+  size_t count = 0;
+  for (auto& row : rows) {
+    row.is_private = !open_to_others(row.target.path).has_value();
+    if (row.is_private) continue;
+    if (++count <= 5) open += (open.empty() ? "" : ", ") + row.target.name;
+  }
+  if (count > 0)
+    std::fprintf(stderr, "warning: %zu target(s) can be read by group/others: %s%s (`chmod -R go-rwx` them)\n", count,
+                 open.c_str(), count > 5 ? ", ..." : "");
+}
+
+// What the next successful backup would prune (plans with target.keep).
+void mark_retention(const plan::Plan& plan, const GlobalOptions& global, std::vector<TargetRow>& rows) {
+  const auto& keep = plan.target.keep;
+  if (!keep) return;
+  std::vector<plan::Target> targets;
+  for (const auto& row : rows) targets.push_back(row.target);
+  plan::RetentionRules rules{.keep = *keep, .named_by_runs = targets_named_by_runs(state_dir(global)), .upcoming = 1};
+  auto fates = plan::retention_fates(targets, rules, [](const plan::Target&) { return false; });
+  for (size_t i = 0; i < rows.size() && i < fates.size(); ++i) {
+    rows[i].keep = *keep;
+    rows[i].pruned_by_next_backup = fates[i].prune;
+    // A word, not an optional: g++ 12 warns (wrongly) about an optional enum read here.
+    if (fates[i].kept_beyond) rows[i].kept_beyond = plan::to_string(*fates[i].kept_beyond);
+  }
+}
 
 int list(const GlobalOptions& global, const RunArgs& args) {
   auto loaded = load_plan_or_report(args.plan, global);
@@ -22,6 +73,7 @@ int list(const GlobalOptions& global, const RunArgs& args) {
     return to_int(ExitCode::Usage);
   }
   plan::Scope scope;
+  // A backup plan's vars name the folder of the run that would make it (${run.started}).
   auto now = std::chrono::system_clock::now();
   scope.set_builtin("run.id", new_run_id(loaded->name, now));
   scope.set_builtin("run.started", format_utc(now, kCompactUtc));
@@ -32,6 +84,8 @@ int list(const GlobalOptions& global, const RunArgs& args) {
     print_error(rows.error().message);
     return to_int(ExitCode::PreflightFailed);
   }
+  mark_retention(*loaded, global, *rows);
+  warn_about_open_modes(loaded->target, scope, *rows);
   if (global.json) emit_json(target_rows_json(*rows));
   else if (rows->empty()) std::printf("no targets found for plan '%s'\n", loaded->name.c_str());
   else print_target_table(stdout, *rows, /*numbered=*/false);

@@ -16,6 +16,8 @@ StepRecord planned_record(const plan::Step& step) {
   r.action = step.action;
   r.phase = step.phase;
   r.destructive = step.destructive;
+  r.group = step.group;
+  r.group_name = step.group_name;
   return r;
 }
 
@@ -44,9 +46,7 @@ void prepare_steps(const plan::Plan& plan, RunRecord& record) {
   record.steps = std::move(steps);
 }
 
-bool failed_hard(const StepRecord& s) {
-  return s.status == StepStatus::Failed && !s.failure_ignored;
-}
+using detail::failed_hard;
 
 ExitCode exit_code_for(const RunRecord& record, bool interrupted) {
   if (interrupted) return ExitCode::Interrupted;
@@ -75,6 +75,9 @@ std::string result_message(const RunRecord& record, ExitCode code, bool dry_run)
   std::string after = not_run == 0 ? std::string()
                                    : fmt::format("; {} later step{} did not run", not_run,
                                                  not_run == 1 ? "" : "s");
+  // A failed member's siblings ran to their end (a restore is never cut off halfway).
+  if (culprit && !culprit->group.empty() && code == ExitCode::StepFailed)
+    after = fmt::format(" (in parallel group {}, whose other steps ran to their end){}", culprit->group, after);
   switch (code) {
     case ExitCode::Success: {
       size_t ignored = 0;
@@ -209,14 +212,21 @@ ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord
   detail::StepEnv env{registry_, runner_, scope, journal, options, &preflighted_};
   const size_t total = plan.steps.size();
   bool interrupted = false;
-  for (size_t i = 0; i < total; ++i) {
-    const plan::Step& step = plan.steps[i];
-    StepRecord& rec = record.steps[i];
-    if (options.completed_steps.contains(step.id)) {
-      if (rec.status != StepStatus::Ok && rec.status != StepStatus::Skipped) {
-        rec.status = StepStatus::Ok;
-        rec.message = "done in an earlier run";
+  for (size_t first = 0, end = 0; first < total; first = end) {
+    end = plan.block_end(first);
+    if (!plan.steps[first].group.empty()) {
+      auto group = detail::run_group(plan, first, end, record, env);
+      if (group.interrupted) {
+        interrupted = true;
+        break;
       }
+      if (group.failed_hard) break;
+      continue;
+    }
+    const plan::Step& step = plan.steps[first];
+    StepRecord& rec = record.steps[first];
+    if (options.completed_steps.contains(step.id)) {
+      detail::mark_done_earlier(rec);
       continue;
     }
     if (proc::cancel_requested()) {
@@ -224,9 +234,9 @@ ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord
       break;
     }
     rec.status = StepStatus::Running;
-    if (options.on_step_start) options.on_step_start(rec, i + 1, total);
+    if (options.on_step_start) options.on_step_start(rec, first + 1, total);
     detail::run_step(step, rec, env);
-    if (options.on_step_end) options.on_step_end(rec, i + 1, total);
+    if (options.on_step_end) options.on_step_end(rec, first + 1, total);
     if (rec.status == StepStatus::Interrupted || proc::cancel_requested()) {
       if (rec.status != StepStatus::Interrupted) rec.status = StepStatus::Interrupted;
       interrupted = true;

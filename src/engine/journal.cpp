@@ -85,6 +85,8 @@ void apply_planned_steps(RunRecord& record, const json& e) {
       step->action = planned.action;
       step->phase = planned.phase;
       step->destructive = planned.destructive;
+      step->group = planned.group;
+      step->group_name = planned.group_name;
     }
 }
 
@@ -113,6 +115,11 @@ Status apply_event(RunRecord& record, const json& e) {
     auto same = [&](const HeldResource& h) { return h.action == r.action && h.resource == r.resource; };
     if (event == "resource_held") record.held.push_back(std::move(r));
     else std::erase_if(record.held, same);
+  } else if (event == "targets_pruned") {
+    json retention = e;
+    retention.erase("event");
+    retention.erase("time");
+    record.extra["retention"] = std::move(retention);
   } else if (event == "report_written") {
     record.extra["report"] = str_or(e, "path");
   } else if (event == "run_finished") {
@@ -133,7 +140,9 @@ Status Journal::reserve(size_t steps) { return reserve_space(file_, reserve_byte
 Status Journal::append(json event) {
   if (!event.contains("time")) event["time"] = format_iso_utc(std::chrono::system_clock::now());
   // Redact the whole dumped line: a secret may hide in any field (a message, a var, data).
-  auto written = append_line_synced(file_, redact(event.dump()));
+  std::string line = redact(event.dump());
+  std::lock_guard lock(mutex_);
+  auto written = append_line_synced(file_, line);
   if (!written) {
     if (lost_.empty()) lost_ = written.error().message;
     ++lost_events_;
@@ -143,12 +152,16 @@ Status Journal::append(json event) {
 
 json run_started_event(const RunRecord& record) {
   json steps = json::array();
-  for (const auto& step : record.steps)
-    steps.push_back({{"id", step.id},
-                     {"name", step.name},
-                     {"action", step.action},
-                     {"phase", std::string(plan::to_string(step.phase))},
-                     {"destructive", step.destructive}});
+  for (const auto& step : record.steps) {
+    json planned = {{"id", step.id},
+                    {"name", step.name},
+                    {"action", step.action},
+                    {"phase", std::string(plan::to_string(step.phase))},
+                    {"destructive", step.destructive}};
+    if (!step.group.empty()) planned["group"] = step.group;
+    if (!step.group_name.empty()) planned["group_name"] = step.group_name;
+    steps.push_back(std::move(planned));
+  }
   json e = {{"event", "run_started"},
             {"run_id", record.run_id},
             {"plan", record.plan_name},

@@ -63,6 +63,9 @@ nlohmann::json step_to_json(const StepRecord& step) {
   j["log_excerpt"] = step.log_excerpt;
   j["data"] = step.data;
   if (!step.notes.empty()) j["notes"] = step.notes;
+  // The parallel group the step ran in (null for a step on its own).
+  j["group"] = step.group.empty() ? nlohmann::json() : nlohmann::json(step.group);
+  if (!step.group_name.empty()) j["group_name"] = step.group_name;
   return j;
 }
 
@@ -89,6 +92,8 @@ StepRecord step_from_json(const nlohmann::json& j) {
   if (auto it = j.find("notes"); it != j.end() && it->is_object())
     for (const auto& [k, v] : it->items())
       if (v.is_string()) step.notes[k] = v.get<std::string>();
+  step.group = str_or(j, "group");
+  step.group_name = str_or(j, "group_name");
   return step;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <mutex>
 #include <fmt/format.h>
 #include <thread>
 
@@ -79,6 +80,15 @@ std::string last_words(const actions::Outcome& outcome) {
       outcome.message.find("time ran out") != std::string::npos)
     return "";
   return " (last: " + outcome.message + ")";
+}
+
+// yaml-cpp promises nothing about threads: the members of a parallel group read their
+// `with:` nodes (one document, one shared node memory) one at a time.
+Result<actions::Params> resolve_step_params(const plan::Step& step, const actions::Action& action,
+                                            const plan::Scope& scope) {
+  static std::mutex plan_nodes;
+  std::lock_guard lock(plan_nodes);
+  return plan::resolve_params(step.with, scope, action.params);
 }
 
 }  // namespace
@@ -174,6 +184,12 @@ static void pause_here_if_asked(const std::string& step_id) {
   while (true) ::pause();
 }
 
+void mark_done_earlier(StepRecord& record) {
+  if (record.status == StepStatus::Ok || record.status == StepStatus::Skipped) return;
+  record.status = StepStatus::Ok;
+  record.message = "done in an earlier run";
+}
+
 void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
   record.started = std::chrono::system_clock::now();
   record.status = StepStatus::Running;
@@ -202,7 +218,7 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
            fmt::format("step {}: unknown action \"{}\"", step.id, step.action), env);
     return;
   }
-  auto params = plan::resolve_params(step.with, env.scope, action->params);
+  auto params = resolve_step_params(step, *action, env.scope);
   if (!params) {
     finish(step, record, StepStatus::Failed,
            fmt::format("step {}: {}", step.id, params.error().message), env);
@@ -222,6 +238,9 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
   }
 
   std::deque<std::string> log_lines;
+  // What the context's callbacks change (log lines, held resources, notes) is this step's
+  // alone, but an action may call them from threads of its own (http.probe's parallel URLs).
+  std::mutex step_mutex;
   actions::ActionContext ctx{.step_id = step.id, .runner = env.runner, .set_var = {}, .log = {}};
   ctx.dry_run = dry;
   ctx.timeout = step.timeout.value_or(Millis(0));
@@ -234,6 +253,7 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
   ctx.log = [&](std::string_view line) {
     std::string clean = redact(line);
     if (env.options.on_log) env.options.on_log(step.id, clean);
+    std::lock_guard lock(step_mutex);
     log_lines.push_back(std::move(clean));
     if (log_lines.size() > kKeptLogLines) log_lines.pop_front();
   };
@@ -246,17 +266,22 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
   };
   ctx.notes = record.notes;
   ctx.note = [&](const std::string& key, const std::string& value) {
-    record.notes[key] = value;
-    ctx.notes[key] = value;
+    {
+      std::lock_guard lock(step_mutex);
+      record.notes[key] = value;
+      ctx.notes[key] = value;
+    }
     journal_event(env.journal, {{"event", "step_note"}, {"step", step.id}, {"key", key}, {"value", redact(value)}},
                   env.options);
   };
   ctx.hold = [&](const nlohmann::json& resource) {
     resource_event("resource_held", resource);
+    std::lock_guard lock(step_mutex);
     held.push_back(resource);
   };
   ctx.release = [&](const nlohmann::json& resource) {
     resource_event("resource_released", resource);
+    std::lock_guard lock(step_mutex);
     std::erase(held, resource);
   };
 

@@ -15,8 +15,28 @@ struct StepEnv {
   const std::map<std::string, nlohmann::json>* preflighted = nullptr;  // id -> params checked
 };
 
-// Runs (or describes, or skips) `step`, filling `record`. Never throws.
+// Runs (or describes, or skips) `step`, filling `record`. Never throws. Safe to call from
+// several threads at once for different steps (a parallel group's members): what they
+// share (scope, journal, the progress callbacks) is thread-safe.
 void run_step(const plan::Step& step, StepRecord& record, StepEnv& env);
+
+// A failure that stops the run: failed, and not ignored by on_failure: continue.
+inline bool failed_hard(const StepRecord& s) { return s.status == StepStatus::Failed && !s.failure_ignored; }
+
+// A step done in an earlier attempt of this run (resume): shown as done, not run again.
+void mark_done_earlier(StepRecord& record);
+
+struct BlockResult {
+  bool interrupted = false;  // Ctrl-C (or SIGTERM) reached the block: the run stops, exit 130
+  bool failed_hard = false;  // a failure that stops the run (see failed_hard())
+};
+
+// Runs steps [first, end) of `plan`, one `parallel:` group, filling their records: every
+// member not done in an earlier run starts at once on its own thread (in plan order, one at
+// a time, in a dry run). The group ends when all members have ended: a member's failure
+// does not stop its siblings, because a restore cut off halfway leaves a half-written
+// volume; only the run's cancellation interrupts them. (group_runner.cpp)
+BlockResult run_group(const plan::Plan& plan, size_t first, size_t end, RunRecord& record, StepEnv& env);
 
 struct AttemptResult {
   actions::Outcome outcome;

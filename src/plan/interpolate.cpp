@@ -76,8 +76,40 @@ Result<json> resolve_any(const YAML::Node& node, const Scope& scope, const std::
 
 }  // namespace
 
+Scope::Scope(const Scope& other) {
+  std::lock_guard lock(other.mutex_);
+  vars_ = other.vars_;
+  secrets_ = other.secrets_;
+  builtins_ = other.builtins_;
+}
+
+Scope& Scope::operator=(const Scope& other) {
+  if (this == &other) return *this;
+  std::scoped_lock lock(mutex_, other.mutex_);
+  vars_ = other.vars_;
+  secrets_ = other.secrets_;
+  builtins_ = other.builtins_;
+  return *this;
+}
+
+void Scope::set_var(const std::string& name, std::string value) {
+  std::lock_guard lock(mutex_);
+  vars_[name] = std::move(value);
+}
+
+void Scope::set_builtin(const std::string& dotted, std::string value) {
+  std::lock_guard lock(mutex_);
+  builtins_[dotted] = std::move(value);
+}
+
+std::map<std::string, std::string> Scope::vars() const {
+  std::lock_guard lock(mutex_);
+  return vars_;
+}
+
 void Scope::set_secret(const std::string& name, std::string value) {
   register_secret(value);
+  std::lock_guard lock(mutex_);
   secrets_[name] = std::move(value);
 }
 
@@ -88,6 +120,7 @@ std::optional<std::string> Scope::lookup(std::string_view ref) const {
     if (!value) return std::nullopt;
     return std::string(value);
   }
+  std::lock_guard lock(mutex_);
   if (ref.starts_with("secrets.")) {
     auto it = secrets_.find(std::string(ref.substr(8)));
     if (it == secrets_.end()) return std::nullopt;

@@ -32,6 +32,9 @@ struct Names {
   std::map<std::string, std::string> all_step_vars;  // name -> id of the first step setting it
   std::set<std::string> target_dependent;            // vars that use ${target.*}, directly or not
   std::string current_step;  // id of the step being read (or "#3"), for messages
+  // While a `parallel:` group is read: the vars its members set (name -> member id). They
+  // join step_vars only after the whole group, because its members run at the same time.
+  std::map<std::string, std::string> group_vars;
 };
 
 struct Loader {

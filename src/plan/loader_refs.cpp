@@ -55,6 +55,11 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
           "${{{}}} is not known here: criteria and secrets are read without a "
           "target",
           name);
+    if (l.plan.kind == Kind::Backup)
+      return fmt::format(
+          "${{{}}} is not known in a plan of kind backup: it takes no --target (its target "
+          "section describes the targets it makes)",
+          name);
     return "";
   }
   if (name.starts_with("run.")) {
@@ -74,6 +79,14 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
           name);
     return "";
   }
+  // A sibling in the same parallel group sets it: the two run at the same time, so the
+  // value read would depend on which one gets there first.
+  if (auto it = l.names.group_vars.find(name);
+      place == RefPlace::Step && it != l.names.group_vars.end() && it->second != l.names.current_step)
+    return fmt::format(
+        "${{{}}} is set by step '{}' of the same parallel group, which runs at the same time "
+        "as this step; move the step that uses it after the group",
+        name, it->second);
   if (place == RefPlace::Step && l.names.step_vars.count(name)) return "";
   if (auto it = l.names.all_step_vars.find(name); it != l.names.all_step_vars.end()) {
     if (place == RefPlace::Step && it->second == l.names.current_step)

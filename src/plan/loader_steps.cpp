@@ -19,16 +19,21 @@ std::string raw_text(const YAML::Node& map, const char* key) {
 }
 
 // Which vars each step sets, before reading the steps, so that a use before the setting
-// step can say which step sets it.
-void collect_step_vars(Loader& l, const YAML::Node& steps) {
+// step can say which step sets it. `number` counts steps (group members included) from 1.
+void collect_step_vars(Loader& l, const YAML::Node& steps, size_t& number) {
   for (size_t i = 0; i < steps.size(); ++i) {
     const YAML::Node& step = steps[i];
     if (!step.IsMap()) continue;
+    if (const YAML::Node members = step["parallel"]; members.IsDefined() && members.IsSequence()) {
+      collect_step_vars(l, members, number);
+      continue;
+    }
+    ++number;
     const ActionSchema* action = l.catalog.schema(raw_text(step, "action"));
     if (!action) continue;
     std::string id = raw_text(step, "id");
     for (const auto& name : names_set_by(*action, step["with"]))
-      l.names.all_step_vars.emplace(name, id.empty() ? fmt::format("#{}", i + 1) : id);
+      l.names.all_step_vars.emplace(name, id.empty() ? fmt::format("#{}", number) : id);
   }
 }
 
@@ -79,15 +84,48 @@ void read_when(Loader& l, const MapView& map, const std::string& context, Step& 
   check_name_ref(l, l.r.where(node), name, context + ": when", RefPlace::Step);
 }
 
-void read_step(Loader& l, const YAML::Node& node, size_t index,
-               std::map<std::string, int>& id_lines) {
+// The parallel group a step is read in, if any.
+struct GroupInfo {
+  std::string id;
+  std::string name;
+};
+
+// Records the vars a step sets: at once for a step on its own; for a group member only in
+// the group's list (they become usable after the group), refusing a second member that sets
+// the same one (which value stayed would be chance).
+void note_vars_set(Loader& l, const ActionSchema& action, const YAML::Node& with, const std::string& context,
+                   const GroupInfo* group) {
+  const YAML::Node& values = with;  // const: operator[] must not add keys to the plan
+  for (const auto& name : names_set_by(action, values)) {
+    if (!group) {
+      l.names.step_vars.insert(name);
+      continue;
+    }
+    auto [it, added] = l.names.group_vars.emplace(name, l.names.current_step);
+    if (added || it->second == l.names.current_step) continue;
+    YAML::Node at = values;
+    for (const auto& spec : action.params)
+      if (spec.sets_var && values[spec.name].IsDefined() && values[spec.name].IsScalar() &&
+          values[spec.name].Scalar() == name)
+        at = values[spec.name];
+    l.r.error(at, fmt::format("{}: ${{{}}} is also set by step '{}' of the same parallel group; members run at "
+                              "the same time, so which value stayed would be chance",
+                              context, name, it->second));
+  }
+}
+
+void read_step(Loader& l, const YAML::Node& node, size_t number, std::map<std::string, int>& id_lines,
+               const GroupInfo* group) {
   std::string raw_id = raw_text(node, "id");
-  std::string context =
-      raw_id.empty() ? fmt::format("step #{}", index + 1) : fmt::format("step '{}'", raw_id);
+  std::string context = raw_id.empty() ? fmt::format("step #{}", number) : fmt::format("step '{}'", raw_id);
   MapView map(l.r, node, kStepKeys, context);
-  l.names.current_step = raw_id.empty() ? fmt::format("#{}", index + 1) : raw_id;
+  l.names.current_step = raw_id.empty() ? fmt::format("#{}", number) : raw_id;
   Step step;
   step.where = l.r.where(node);
+  if (group) {
+    step.group = group->id;
+    step.group_name = group->name;
+  }
 
   if (auto id = get_text(l.r, map, "id", context)) {
     step.id = *id;
@@ -137,12 +175,73 @@ void read_step(Loader& l, const YAML::Node& node, size_t index,
     if (read_only && destructive.value_or(false))
       l.r.error(map.get("destructive"), fmt::format("{}: destructive: true contradicts {}: true", context,
                                                     action->read_only_param));
-    for (const auto& name : names_set_by(*action, with)) l.names.step_vars.insert(name);
+    note_vars_set(l, *action, with, context, group);
   } else {
     check_refs(l, with, context + ": with", RefPlace::Step);
     step.destructive = destructive.value_or(false);
   }
   l.plan.steps.push_back(std::move(step));
+}
+
+// An item `parallel: [step, ...]` (with optional `id` and `name`): its steps start together.
+void read_group(Loader& l, const YAML::Node& node, size_t& number, size_t& groups,
+                std::map<std::string, int>& id_lines) {
+  ++groups;
+  std::string raw_id = raw_text(node, "id");
+  std::string context =
+      raw_id.empty() ? fmt::format("parallel group #{}", groups) : fmt::format("parallel group '{}'", raw_id);
+  MapView map(l.r, node, {"parallel", "id", "name"}, context);
+  GroupInfo group{fmt::format("parallel-{}", groups), ""};
+  if (auto id = get_text(l.r, map, "id", context)) {
+    if (!is_name(*id, true)) {
+      l.r.error(map.get("id"), fmt::format("{}: id may use letters, digits, '-', '_' and '.' only", context));
+    } else if (auto it = id_lines.find(*id); it != id_lines.end()) {
+      l.r.error(map.get("id"), fmt::format("duplicate step id '{}' (first defined at line {})", *id, it->second));
+    } else {
+      id_lines[*id] = l.r.where(map.get("id")).line;
+      group.id = *id;
+    }
+  }
+  group.name = get_text(l.r, map, "name", context).value_or("");
+  YAML::Node members = map.get("parallel");
+  if (!members.IsNull() && !members.IsSequence()) {
+    l.r.error(members, fmt::format("{}: parallel: expected a list of steps, got {}", context, describe(members)));
+    return;
+  }
+  if (members.IsNull() || members.size() == 0) {
+    l.r.error(members.IsNull() ? map.find("parallel")->key_node : members,
+              fmt::format("{}: has no steps (list the steps that start together under parallel:)", context));
+    return;
+  }
+  l.names.group_vars.clear();
+  const size_t first = l.plan.steps.size();
+  for (size_t i = 0; i < members.size(); ++i) {
+    const YAML::Node& member = members[i];
+    if (!member.IsMap()) {
+      l.r.error(member, fmt::format("{}: parallel[{}]: expected a step (a map with id and action), got {}", context,
+                                    i, describe(member)));
+      continue;
+    }
+    if (member["parallel"].IsDefined()) {
+      l.r.error(member, fmt::format("{}: a parallel group cannot hold another group (groups do not nest); list "
+                                    "all the steps that start together in one group",
+                                    context));
+      continue;
+    }
+    read_step(l, member, ++number, id_lines, &group);
+  }
+  // Vars the members set are usable after the group, not inside it.
+  for (const auto& [name, setter] : l.names.group_vars) l.names.step_vars.insert(name);
+  l.names.group_vars.clear();
+  // The report shows a group as one block of its phase.
+  for (size_t i = first + 1; i < l.plan.steps.size(); ++i) {
+    const Step& lead = l.plan.steps[first];
+    const Step& step = l.plan.steps[i];
+    if (step.phase != lead.phase)
+      l.r.error(step.where, fmt::format("step '{}': phase {} differs from phase {} of step '{}' in the same parallel "
+                                        "group; the report shows a group as one block, so give its steps one phase",
+                                        step.id, to_string(step.phase), to_string(lead.phase), lead.id));
+  }
 }
 
 }  // namespace
@@ -157,8 +256,10 @@ void read_steps(Loader& l, const YAML::Node& node) {
     l.r.error(node, "steps: the plan has no steps");
     return;
   }
-  collect_step_vars(l, node);
+  size_t counted = 0;
+  collect_step_vars(l, node, counted);
   std::map<std::string, int> id_lines;
+  size_t number = 0, groups = 0;
   for (size_t i = 0; i < node.size(); ++i) {
     if (!node[i].IsMap()) {
       l.r.error(node[i], fmt::format("steps[{}]: expected a step (a map with id and action), got "
@@ -166,7 +267,11 @@ void read_steps(Loader& l, const YAML::Node& node) {
                                      i, describe(node[i])));
       continue;
     }
-    read_step(l, node[i], i, id_lines);
+    if (node[i]["parallel"].IsDefined()) {
+      read_group(l, node[i], number, groups, id_lines);
+      continue;
+    }
+    read_step(l, node[i], ++number, id_lines, nullptr);
   }
 }
 

@@ -106,7 +106,7 @@ void read_target(Loader& l, const YAML::Node& node) {
     return;
   }
   const std::string context = "target";
-  MapView map(l.r, node, {"from", "dir", "glob", "default", "require", "with"}, context);
+  MapView map(l.r, node, {"from", "dir", "glob", "default", "require", "keep", "with"}, context);
   auto& spec = l.plan.target;
   spec.where = l.r.where(node);
   if (auto from = get_choice(l.r, map, "from", context, l.catalog.target_sources()))
@@ -117,6 +117,15 @@ void read_target(Loader& l, const YAML::Node& node) {
     spec.default_target = *dflt;
   if (auto dir = get_text(l.r, map, "dir", context)) spec.dir = *dir;
   if (auto glob = get_text(l.r, map, "glob", context)) spec.glob = *glob;
+  if (auto keep = get_int(l.r, map, "keep", context, 1, "target.keep")) {
+    spec.keep = static_cast<int>(*keep);
+    // Pruning follows a successful backup; elsewhere `keep` would silently do nothing.
+    if (l.plan.kind != Kind::Backup)
+      l.r.error(map.find("keep")->key_node,
+                fmt::format("target.keep: only a plan of kind backup prunes the targets it makes (this plan is "
+                            "kind {}); put keep: in the backup plan's target section",
+                            to_string(l.plan.kind)));
+  }
   YAML::Node with = map.get("with");
   if (with.IsDefined() && !with.IsNull() && !with.IsMap())
     l.r.error(with, fmt::format("target.with: expected a map, got {}", describe(with)));
@@ -135,7 +144,7 @@ void read_target(Loader& l, const YAML::Node& node) {
                 "target.with is for from: coolify and from: git; from: dir uses dir, glob and "
                 "require");
   } else if (!spec.from.empty()) {
-    for (const char* key : {"dir", "glob"})
+    for (const char* key : {"dir", "glob", "keep"})
       if (const Entry* entry = map.find(key))
         l.r.error(entry->key_node, fmt::format("target.{} only applies to from: dir (this target "
                                                "is from: {}; use target.with)",

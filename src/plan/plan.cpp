@@ -79,4 +79,13 @@ bool Plan::has_destructive_steps() const {
   return false;
 }
 
+size_t Plan::block_end(size_t first) const {
+  if (first >= steps.size()) return steps.size();
+  size_t end = first + 1;
+  const std::string& group = steps[first].group;
+  if (group.empty()) return end;
+  while (end < steps.size() && steps[end].group == group) ++end;
+  return end;
+}
+
 }  // namespace rollback::plan

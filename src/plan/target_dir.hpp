@@ -15,4 +15,7 @@ Result<std::vector<Target>> list_dir_targets(const TargetSpec& spec, const Scope
 std::vector<std::string> verify_dir_target(const TargetSpec& spec, const Target& target,
                                            const Scope& scope);
 
+// Whether `wanted` (an archive name) exists under another supported extension.
+bool archive_under_another_name(const std::filesystem::path& wanted);
+
 }  // namespace rollback::plan::detail

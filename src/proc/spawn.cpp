@@ -86,6 +86,10 @@ bool wire_fds(const SpawnSpec& spec) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) ::kill(0, SIGKILL);  // rollback died before the request
   if (!wire_fds(spec)) ::_exit(127);
+  // The supervisor never execs, so O_CLOEXEC does not close what it inherited: another
+  // thread's FIFO or pipe end held here would keep that stream open (a writer blocked on a
+  // reader that gave up, a reader never seeing EOF) for as long as this child runs.
+  ::close_range(3, ~0U, 0);
   pid_t self = ::getpid();
   pid_t child = ::fork();
   if (child < 0) ::_exit(127);

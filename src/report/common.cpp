@@ -32,6 +32,48 @@ Millis total_duration(const engine::RunRecord& record) {
 }
 
 
+std::optional<GroupView> group_at(const engine::RunRecord& record, size_t first) {
+  const auto& steps = record.steps;
+  if (first >= steps.size() || steps[first].group.empty()) return std::nullopt;
+  if (first > 0 && steps[first - 1].group == steps[first].group) return std::nullopt;
+  GroupView view{steps[first].group, steps[first].group_name, first, first, {}};
+  while (view.end < steps.size() && steps[view.end].group == view.id) ++view.end;
+  // The group's status is its worst member's: interrupted, failed, still running, ignored
+  // failure, not run, described, then ok.
+  auto rank = [](const StepRecord& s) {
+    switch (s.status) {
+      case StepStatus::Interrupted: return 7;
+      case StepStatus::Failed: return s.failure_ignored ? 4 : 6;
+      case StepStatus::Running: return 5;
+      case StepStatus::Pending: return 3;
+      case StepStatus::Described: return 2;
+      case StepStatus::Ok: return s.warning ? 1 : 0;
+      case StepStatus::Skipped: return 0;
+    }
+    return 0;
+  };
+  StepRecord& sum = view.summary;
+  sum.id = view.id;
+  sum.name = view.name;
+  sum.phase = steps[first].phase;
+  sum.status = StepStatus::Skipped;
+  bool all_skipped = true;
+  for (size_t i = first; i < view.end; ++i) {
+    const StepRecord& member = steps[i];
+    all_skipped = all_skipped && member.status == StepStatus::Skipped;
+    if (rank(member) > rank(sum) || (sum.status == StepStatus::Skipped && member.status == StepStatus::Ok)) {
+      sum.status = member.status;
+      sum.failure_ignored = member.failure_ignored;
+      sum.warning = member.warning;
+    }
+    if (member.started && (!sum.started || *member.started < *sum.started)) sum.started = member.started;
+    if (member.ended && (!sum.ended || *member.ended > *sum.ended)) sum.ended = member.ended;
+  }
+  if (all_skipped) sum.status = StepStatus::Skipped;
+  if (sum.started && sum.ended) sum.duration = std::chrono::duration_cast<Millis>(*sum.ended - *sum.started);
+  return view;
+}
+
 std::string outcome_sentence(const Strings& s, const engine::RunRecord& record) {
   const StepRecord* culprit = nullptr;
   std::vector<std::string> not_run, ignored;

@@ -69,6 +69,9 @@ void ConsoleProgress::break_open_line() {
 
 void ConsoleProgress::step_started(const engine::StepRecord& step, size_t index, size_t total) {
   if (options_.quiet) return;
+  // A group member's line is written whole when it ends: its siblings end in between.
+  if (!step.group.empty()) return;
+  std::lock_guard lock(mutex_);
   break_open_line();
   out_ << redact(prefix(step, index, total)) << std::flush;
   line_open_ = true;
@@ -78,19 +81,44 @@ void ConsoleProgress::step_finished(const engine::StepRecord& step, size_t index
   bool failure = step.status == engine::StepStatus::Failed ||
                  step.status == engine::StepStatus::Interrupted;
   if (options_.quiet && !failure) return;
+  std::lock_guard lock(mutex_);
+  if (!step.group.empty()) break_open_line();  // a member never continues another's line
   // Continue the open line when nothing was printed since it started; else repeat it.
   if (!line_open_) out_ << redact(prefix(step, index, total));
   out_ << redact(result_text(step)) << "\n" << std::flush;
   line_open_ = false;
 }
 
+void ConsoleProgress::group_started(const std::vector<const engine::StepRecord*>& members, size_t first_index,
+                                    size_t size, size_t total) {
+  if (options_.quiet || members.empty()) return;
+  std::string names;
+  for (const auto* member : members)
+    names += (names.empty() ? "" : ", ") + (member->name.empty() ? member->id : member->name);
+  const std::string& label = members.front()->group_name;
+  std::lock_guard lock(mutex_);
+  break_open_line();
+  std::string span = size > 1 ? fmt::format("{}-{}", first_index, first_index + size - 1) : fmt::format("{}", first_index);
+  out_ << redact(fmt::format("[{}/{}] {}in parallel: {}", span, total, label.empty() ? "" : label + ", ", names))
+       << "\n" << std::flush;
+}
+
 void ConsoleProgress::log_line(const std::string& step_id, std::string_view line) {
   if (!options_.verbose || options_.quiet) return;
+  std::lock_guard lock(mutex_);
   break_open_line();
   out_ << paint(redact(fmt::format("    {}: {}", step_id, line)), kDim) << "\n" << std::flush;
 }
 
+void ConsoleProgress::note(std::string_view text) {
+  if (options_.quiet) return;
+  std::lock_guard lock(mutex_);
+  break_open_line();
+  out_ << redact(text) << "\n" << std::flush;
+}
+
 void ConsoleProgress::summary(const engine::RunRecord& record) {
+  std::lock_guard lock(mutex_);
   break_open_line();
   Millis total{0};
   if (record.ended)
@@ -108,6 +136,7 @@ void ConsoleProgress::summary(const engine::RunRecord& record) {
 }
 
 void ConsoleProgress::report_path(const std::filesystem::path& path) {
+  std::lock_guard lock(mutex_);
   break_open_line();
   out_ << "report: " << path.string() << "\n" << std::flush;
 }

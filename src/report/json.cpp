@@ -27,6 +27,23 @@ nlohmann::json render_json(const engine::RunRecord& r) {
                     {"message", step.message},
                     {"observations", std::move(obs)}});
   }
+  // Each parallel group once: its members (in plan order) and its wall time.
+  json groups = json::array();
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    auto group = detail::group_at(r, i);
+    if (!group) continue;
+    json members = json::array();
+    for (size_t m = group->first; m < group->end; ++m) members.push_back(r.steps[m].id);
+    const auto& sum = group->summary;
+    groups.push_back({{"id", group->id},
+                      {"name", group->name},
+                      {"phase", std::string(plan::to_string(sum.phase))},
+                      {"status", std::string(engine::to_string(sum.status))},
+                      {"started", sum.started ? json(format_iso_utc(*sum.started)) : json()},
+                      {"ended", sum.ended ? json(format_iso_utc(*sum.ended)) : json()},
+                      {"duration_ms", sum.duration.count()},
+                      {"steps", std::move(members)}});
+  }
   json resumptions = json::array();
   for (const auto& resumed : r.resumptions) {
     json item = {{"interrupted", format_iso_utc(resumed.interrupted)}, {"resumed", format_iso_utc(resumed.resumed)}};
@@ -62,6 +79,7 @@ nlohmann::json render_json(const engine::RunRecord& r) {
         {"message", r.result_message},
         {"outcome", detail::outcome_sentence(en, r)}}},
       {"steps", std::move(steps)},
+      {"groups", std::move(groups)},
       {"post_rollback", std::move(post)},
       {"follow_up", detail::follow_up_actions(en, r)},
       {"lessons_learned", nullptr},

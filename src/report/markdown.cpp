@@ -60,23 +60,66 @@ void header(std::string& md, const Strings& s, const RunRecord& r) {
   md += "\n";
 }
 
+std::string step_line(const Strings& s, const StepRecord& step) {
+  bool done = step.status == StepStatus::Ok;
+  std::string line = fmt::format("[{}] {} (`{}`): **{}**", done ? 'x' : ' ', inline_text(step.name), step.id,
+                                 detail::status_label(s, step));
+  if (step.started && step.status != StepStatus::Pending && step.status != StepStatus::Skipped)
+    line += fmt::format(", {}", format_duration(step.duration));
+  if (step.attempts > 1) line += fmt::format(", {} {}", step.attempts, s.attempts);
+  if (!step.message.empty()) line += fmt::format(": {}", inline_text(step.message));
+  return line;
+}
+
 void procedure(std::string& md, const Strings& s, const RunRecord& r) {
   md += fmt::format("## {}\n", s.procedure_heading);
   std::optional<plan::Phase> current;
-  for (const auto& step : r.steps) {
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    const auto& step = r.steps[i];
     if (!current || *current != step.phase) {
       current = step.phase;
       md += fmt::format("\n### {}\n", detail::phase_label(s, step.phase));
     }
-    bool done = step.status == StepStatus::Ok;
-    std::string line = fmt::format("- [{}] {} (`{}`): **{}**", done ? 'x' : ' ',
-                                   inline_text(step.name), step.id, detail::status_label(s, step));
-    if (step.started && step.status != StepStatus::Pending && step.status != StepStatus::Skipped)
-      line += fmt::format(", {}", format_duration(step.duration));
-    if (step.attempts > 1) line += fmt::format(", {} {}", step.attempts, s.attempts);
-    if (!step.message.empty()) line += fmt::format(": {}", inline_text(step.message));
-    md += line + "\n";
+    // A parallel group: one line for the group (its wall time), its members under it.
+    if (auto group = detail::group_at(r, i)) {
+      auto summary = group->summary;
+      summary.name = group->name.empty() ? std::string(s.in_parallel) : fmt::format("{}: {}", s.in_parallel, group->name);
+      summary.message.clear();
+      md += fmt::format("- {}\n", step_line(s, summary));
+    }
+    md += fmt::format("{}- {}\n", step.group.empty() ? "" : "  ", step_line(s, step));
   }
+  md += "\n";
+}
+
+// What a backup run pruned (RunRecord::extra["retention"], written by the pipeline).
+void retention(std::string& md, const Strings& s, const RunRecord& r) {
+  auto it = r.extra.find("retention");
+  if (it == r.extra.end() || !it->is_object()) return;
+  const auto& ret = *it;
+  auto names = [](const nlohmann::json& list, auto describe) {
+    std::string text;
+    if (list.is_array())
+      for (const auto& item : list) text += (text.empty() ? "" : ", ") + describe(item);
+    return text;
+  };
+  md += fmt::format("## {}\n", s.retention_heading);
+  md += fmt::format("- {}\n", fill(s.retention_kept, {std::to_string(ret.value("keep", 0)), ret.value("glob", ""),
+                                                     ret.value("dir", "")}));
+  auto pruned = names(ret.value("pruned", nlohmann::json::array()),
+                      [](const nlohmann::json& t) { return fmt::format("`{}`", t.get<std::string>()); });
+  md += fmt::format("- {}\n", pruned.empty() ? std::string(s.retention_nothing) : fill(s.retention_pruned, {pruned}));
+  auto why = [&](const std::string& code) {
+    return std::string(code == "newest_verifying" ? s.why_newest_verifying
+                       : code == "named_by_run"   ? s.why_named_by_run
+                                                  : s.why_recent_pre_rollback);
+  };
+  auto beyond = names(ret.value("kept_beyond", nlohmann::json::array()), [&](const nlohmann::json& t) {
+    return fmt::format("`{}` ({})", t.value("name", ""), why(t.value("why", "")));
+  });
+  if (!beyond.empty()) md += fmt::format("- {}\n", fill(s.retention_beyond, {beyond}));
+  for (const auto& problem : ret.value("problems", nlohmann::json::array()))
+    md += fmt::format("- {}\n", fill(s.retention_failed, {problem.value("name", ""), problem.value("error", "")}));
   md += "\n";
 }
 
@@ -164,6 +207,7 @@ std::string render_markdown(const RunRecord& record) {
   header(md, s, record);
   procedure(md, s, record);
   timing(md, s, record);
+  retention(md, s, record);
   post_state(md, s, record);
   outcome_and_follow_up(md, s, record);
   tail_sections(md, s, record);

@@ -2,6 +2,7 @@
 // json.cpp both derive from a record (follow-up actions, the outcome sentence).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,9 @@ struct Strings {
   std::string_view logs_heading, no_logs;
   std::string_view contacts_heading, no_contacts;
   std::string_view checklist_heading;
+  std::string_view in_parallel;
+  std::string_view retention_heading, retention_kept, retention_pruned, retention_nothing, retention_beyond,
+      retention_failed, why_newest_verifying, why_named_by_run, why_recent_pre_rollback;
   std::string_view phase_names[7];
   std::string_view kind_names[7];  // plan::Kind order
 };
@@ -47,6 +51,17 @@ std::string_view result_label(const Strings& s, ExitCode code);
 std::string outcome_sentence(const Strings& s, const engine::RunRecord& record);
 // The plan's follow_up items, then automatic ones (investigate, resume, undo).
 std::vector<std::string> follow_up_actions(const Strings& s, const engine::RunRecord& record);
+
+// A `parallel:` group as the report shows it: one block of its phase, with the members'
+// records at [first, end) and a summary record (status, start, end, wall time) of its own.
+struct GroupView {
+  std::string id, name;
+  size_t first = 0, end = 0;
+  engine::StepRecord summary;
+};
+// The group that starts at step `first` (its first member), or nullopt when that step is not
+// the first member of a group.
+std::optional<GroupView> group_at(const engine::RunRecord& record, size_t first);
 
 // The time the run was actually running: from start to end, less the gaps between an
 // interruption and its resume (a run resumed hours after a crash did not take hours).

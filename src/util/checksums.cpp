@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include <rollback/util/archive.hpp>
 #include <rollback/util/fs.hpp>
 
 namespace rollback {
@@ -49,12 +50,17 @@ Result<std::vector<std::string>> verify_sha256sums(const fs::path& dir, const st
       problems.push_back(fmt::format("{}: missing", name));
       continue;
     }
-    auto actual = sha256_file(dir / name);
+    // An archive is proved whole in the same pass that hashes it (decompressed, its tar
+    // checked): the restore that reads it next finds the proof and does not read it again.
+    std::string broken;
+    auto actual = digest_proving(dir / name, broken);
     if (!actual) {
       problems.push_back(fmt::format("{}: {}", name, actual.error().message));
     } else if (*actual != expected) {
       problems.push_back(fmt::format("{}: checksum differs (expected {}, found {})", name,
                                      expected.substr(0, 12), actual->substr(0, 12)));
+    } else if (!broken.empty()) {
+      problems.push_back(fmt::format("{}: the checksum matches, but the archive does not read: {}", name, broken));
     }
   }
   return problems;

@@ -103,13 +103,20 @@ Status reserve_space(const fs::path& path, std::uint64_t bytes, bool beyond_end)
   return ok();
 }
 
-Status make_private_dirs(const fs::path& dir) {
+Status make_private_dirs(const fs::path& dir) { return make_dirs(dir, 0700); }
+
+Status make_dirs(const fs::path& dir, unsigned mode) {
   std::error_code ec;
   fs::path built;
   for (const auto& part : dir) {
     built /= part;
     if (fs::exists(built, ec)) continue;
-    if (::mkdir(built.c_str(), 0700) != 0 && errno != EEXIST) return fail(errno_text(built, "cannot create"));
+    if (::mkdir(built.c_str(), static_cast<mode_t>(mode)) != 0) {
+      if (errno == EEXIST) continue;  // made by someone else meanwhile: theirs, left as it is
+      return fail(errno_text(built, "cannot create"));
+    }
+    // The umask only takes bits away; the mode asked for is the mode wanted.
+    if (::chmod(built.c_str(), static_cast<mode_t>(mode)) != 0) return fail(errno_text(built, "cannot set the mode of"));
   }
   return ok();
 }
@@ -142,9 +149,15 @@ Result<std::string> read_file(const fs::path& path) {
 }
 
 Result<std::string> sha256_file(const fs::path& path) {
+  // A backup hashes what it writes, and an archive's proof hashes what it reads: a file
+  // already hashed and unchanged since is not read again.
+  if (auto known = proven_unchanged(path, "sha256")) return *known;
+  auto token = start_proof(path);
   Sha256 hasher;
   RB_TRY(for_each_chunk(path, [&](std::string_view chunk) { hasher.update(chunk); }));
-  return hasher.hex_digest();
+  auto hex = hasher.hex_digest();
+  remember_proof(token, "sha256", hex);
+  return hex;
 }
 
 std::string sha256_hex(std::string_view data) {

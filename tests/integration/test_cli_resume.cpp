@@ -61,7 +61,7 @@ void kill_in_step_two(const testing::TempDir& dir, const std::vector<std::string
 
 }  // namespace
 
-TEST_CASE("resume refuses a plan edited since the run was killed; allowed, the report shows both hashes",
+TEST_CASE("resume refuses a plan edited since the run was killed, allowed, the report shows both hashes",
           "[cli][resume]") {
   testing::TempDir dir;
   write_text(dir / "plan.yaml", plan_text(dir.path()));

@@ -41,21 +41,34 @@ TEST_CASE("truncated, empty, missing or mismatched backup files stop quick with 
   auto running_state = s.state();
 
   std::vector<Damage> damages{
-      {"truncated archive (checksums resealed)", "is not a readable tar.gz",
+      {"truncated archive (checksums resealed)", "is truncated",
        [](const fs::path& t) {
-         fs::resize_file(t / "data.tar.gz", fs::file_size(t / "data.tar.gz") / 2);
+         fs::resize_file(t / "data.tar.zst", fs::file_size(t / "data.tar.zst") / 2);
          reseal(t);
+       }},
+      {"one flipped byte (checksums resealed)", "match checksum",
+       [](const fs::path& t) {
+         auto bytes = testing::read_text(t / "data.tar.zst");
+         bytes[bytes.size() / 2] ^= 0x01;
+         testing::write_text(t / "data.tar.zst", bytes);
+         reseal(t);
+       }},
+      {"one flipped byte", "data.tar.zst differs",
+       [](const fs::path& t) {
+         auto bytes = testing::read_text(t / "data.tar.zst");
+         bytes[bytes.size() / 3] ^= 0x01;
+         testing::write_text(t / "data.tar.zst", bytes);
        }},
       {"wrong checksum", "SHA256SUMS",
        [](const fs::path& t) { testing::write_text(t / "docker-compose.yml", testing::read_text(t / "docker-compose.yml") + "#\n"); }},
-      {"missing archive", "pgdata.tar.gz",
+      {"missing archive", "pgdata.tar.zst",
        [](const fs::path& t) {
-         fs::remove(t / "pgdata.tar.gz");
+         fs::remove(t / "pgdata.tar.zst");
          reseal(t);
        }},
       {"empty archive (checksums resealed)", "is empty",
        [](const fs::path& t) {
-         fs::resize_file(t / "data.tar.gz", 0);
+         fs::resize_file(t / "data.tar.zst", 0);
          reseal(t);
        }},
   };

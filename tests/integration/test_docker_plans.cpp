@@ -20,7 +20,7 @@ TEST_CASE("quick restores the store volume byte for byte, the database's rows an
   REQUIRE(backup.exit_code == 0);
   auto made = s.targets("staging-");
   REQUIRE(made.size() == 1);
-  for (const char* f : {"docker-compose.yml", ".env.staging", "data.tar.gz", "pgdata.tar.gz", "manifest.json", "SHA256SUMS"})
+  for (const char* f : {"docker-compose.yml", ".env.staging", "data.tar.zst", "pgdata.tar.zst", "manifest.json", "SHA256SUMS"})
     CHECK(fs::exists(made[0] / f));
 
   s.break_it();
@@ -77,7 +77,7 @@ TEST_CASE("a corrupt archive stops quick before down, with the stack still runni
   s.up_and_seed();
   REQUIRE(s.rollback("backup").exit_code == 0);
   auto target = s.targets("staging-").at(0);
-  fs::resize_file(target / "data.tar.gz", fs::file_size(target / "data.tar.gz") / 2);
+  fs::resize_file(target / "data.tar.zst", fs::file_size(target / "data.tar.zst") / 2);
   s.break_it();
   auto broken = s.state();
   auto quick = s.rollback("quick", {"--target", "latest", "--yes"});

@@ -66,7 +66,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "docker.service.ps without expect_converged lists replicas; with it, a service below its "
+    "docker.service.ps without expect_converged lists replicas, with it, a service below its "
     "replicas fails "
     "as transient",
     "[swarm][docker]") {

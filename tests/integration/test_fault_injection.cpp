@@ -1,16 +1,20 @@
 // Fault injection on the real engine: for every step of the shipped full plan, the run is
 // killed with SIGKILL while that step is in flight (the journal says it started, nothing
 // says it ended: what a power cut leaves), then `rollback resume` finishes it. Every case
-// must end with the stack exactly on the target, byte for byte.
+// must end with the stack exactly on the target, byte for byte. A parallel group's members
+// are kill points of their own: the sibling may finish meanwhile, and resume re-runs only
+// what did not.
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include "cli_spawn.hpp"
@@ -21,11 +25,30 @@ using dockertest::Stack;
 
 namespace {
 
+// Every step the plan runs, a `parallel:` group's members included (a group is no step).
 std::vector<std::string> step_ids(const fs::path& plan) {
   std::vector<std::string> ids;
   const YAML::Node root = YAML::LoadFile(plan.string());
-  for (const auto& step : root["steps"]) ids.push_back(step["id"].as<std::string>());
+  for (const auto& item : root["steps"]) {
+    if (item["parallel"].IsDefined())
+      for (const auto& member : item["parallel"]) ids.push_back(member["id"].as<std::string>());
+    else
+      ids.push_back(item["id"].as<std::string>());
+  }
   return ids;
+}
+
+// The events of the journal of the state dir's run of `plan`, in order.
+std::vector<nlohmann::json> journal_events(const fs::path& state, const std::string& plan) {
+  std::error_code ec;
+  for (const auto& run : fs::directory_iterator(state / "runs", ec)) {
+    std::vector<nlohmann::json> events;
+    std::istringstream lines(testing::read_text(run.path() / "journal.jsonl"));
+    for (std::string line; std::getline(lines, line);)
+      if (auto e = nlohmann::json::parse(line, nullptr, false); !e.is_discarded()) events.push_back(e);
+    if (!events.empty() && events.front().value("plan", "") == plan) return events;
+  }
+  return {};
 }
 
 // Starts `rollback ARGS` with ROLLBACK_TEST_PAUSE_AT=step, stdout and stderr to files.
@@ -91,4 +114,48 @@ TEST_CASE("SIGKILL in each step of the full plan, then resume: every case ends o
   std::cout << "fault injection: " << survived << " of " << steps.size()
             << " kill points survived (SIGKILL in each step of plans/full.yaml, then resume)\n";
   CHECK(survived == steps.size());
+}
+
+TEST_CASE("SIGKILL during a parallel group, after one member finished: resume re-runs only the other and ends "
+          "on the target byte for byte",
+          "[docker][e2e][fault][parallel]") {
+  Stack s;
+  s.up_and_seed();
+  REQUIRE(s.rollback("backup").exit_code == 0);
+  auto good = s.state();
+  s.break_it();
+  REQUIRE(s.state() != good);
+  auto state = s.dir / "state";
+  auto log = s.dir / "killed-in-group.log";
+  // The database restore stops right after it starts; its sibling, the cache restore, runs on.
+  pid_t pid = start_paused_at("restore-db-volume", s.args("quick", {"--target", "latest", "--yes"}), log);
+  REQUIRE(pid > 0);
+  bool paused = wait_for_text(log, "paused in step restore-db-volume", std::chrono::seconds(120));
+  bool sibling_done = false;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+       paused && !sibling_done && std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(std::chrono::milliseconds(50)))
+    for (const auto& e : journal_events(state, "quick"))
+      sibling_done = sibling_done || (e.value("event", "") == "step_finished" && e.value("step", "") == "restore-cache-volume");
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  INFO(testing::read_text(log));
+  REQUIRE(paused);
+  REQUIRE(sibling_done);
+
+  auto resumed = testing::run_rollback({"--state-dir", state.string(), "resume", "--yes"});
+  INFO("resume exit " << resumed.exit_code << "\n" << resumed.out << resumed.err);
+  CHECK(resumed.exit_code == 0);
+  CHECK(s.state() == good);
+  CHECK(s.running("api"));
+  // After the resume's run_started: the unfinished member ran again, its finished sibling not.
+  auto events = journal_events(state, "quick");
+  auto resume_at = std::find_if(events.begin(), events.end(), [](const auto& e) { return e.value("resumed", false); });
+  REQUIRE(resume_at != events.end());
+  std::vector<std::string> started_again;
+  for (auto it = resume_at; it != events.end(); ++it)
+    if (it->value("event", "") == "step_started") started_again.push_back(it->value("step", ""));
+  CHECK(std::count(started_again.begin(), started_again.end(), "restore-db-volume") == 1);
+  CHECK(std::count(started_again.begin(), started_again.end(), "restore-cache-volume") == 0);
+  CHECK(std::count(started_again.begin(), started_again.end(), "stop") == 0);
 }

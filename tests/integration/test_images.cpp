@@ -106,8 +106,8 @@ TEST_CASE("an image the target's compose file names that is neither on the host 
   auto target = s.targets("staging-").at(0);
   // A backup from before images were recorded: no manifest.json.
   fs::remove(target / "manifest.json");
-  REQUIRE(testing::run_program({"sh", "-c", "cd \"$1\" && sha256sum docker-compose.yml .env.staging data.tar.gz "
-                                             "pgdata.tar.gz > SHA256SUMS",
+  REQUIRE(testing::run_program({"sh", "-c", "cd \"$1\" && sha256sum docker-compose.yml .env.staging data.tar.zst "
+                                             "pgdata.tar.zst > SHA256SUMS",
                                 "reseal", target.string()})
               .exit_code == 0);
   images.commit("v2");

@@ -43,8 +43,8 @@ std::string leftovers(const Stack& s) {
 }
 
 void reseal(const fs::path& target) {
-  REQUIRE(testing::run_program({"sh", "-c", "cd \"$1\" && sha256sum docker-compose.yml .env.staging data.tar.gz "
-                                             "pgdata.tar.gz manifest.json > SHA256SUMS",
+  REQUIRE(testing::run_program({"sh", "-c", "cd \"$1\" && sha256sum docker-compose.yml .env.staging data.tar.zst "
+                                             "pgdata.tar.zst manifest.json > SHA256SUMS",
                                 "reseal", target.string()})
               .exit_code == 0);
 }

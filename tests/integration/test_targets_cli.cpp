@@ -45,7 +45,7 @@ TEST_CASE("targets of quick, full and emergency say yes for a fresh backup and N
   // An older backup missing its database archive.
   auto damaged = s.backups / "staging-20250101-000000";
   fs::copy(s.backups / fresh, damaged, fs::copy_options::recursive);
-  fs::remove(damaged / "pgdata.tar.gz");
+  fs::remove(damaged / "pgdata.tar.zst");
   fs::last_write_time(damaged, fs::last_write_time(s.backups / fresh) - std::chrono::hours(24));
 
   for (const char* plan : {"quick", "full"}) {
@@ -54,14 +54,14 @@ TEST_CASE("targets of quick, full and emergency say yes for a fresh backup and N
     REQUIRE(table.exit_code == 0);
     CHECK(targetstest::verdict(table.out, fresh) == "yes");
     CHECK(targetstest::verdict(table.out, damaged.filename().string()) == "NO");
-    CHECK_THAT(targetstest::row(table.out, damaged.filename().string()), Catch::Contains("missing pgdata.tar.gz"));
+    CHECK_THAT(targetstest::row(table.out, damaged.filename().string()), Catch::Contains("missing pgdata.tar.zst"));
     CHECK_THAT(table.out + table.err, !Catch::Contains("undefined variable"));
     auto json = targets(s, plan, true);
     REQUIRE(json.exit_code == 0);
     auto verdicts = targetstest::json_verdicts(json.out);
     CHECK(verdicts[fresh]);
     CHECK_FALSE(verdicts[damaged.filename().string()]);
-    CHECK_THAT(json.out, Catch::Contains("missing pgdata.tar.gz"));
+    CHECK_THAT(json.out, Catch::Contains("missing pgdata.tar.zst"));
   }
   auto emergency = targets(s, "emergency");
   REQUIRE(emergency.exit_code == 0);

@@ -48,7 +48,7 @@ TEST_CASE("choosing fails clearly when no older good deployment exists") {
   REQUIRE_FALSE(empty);
 }
 
-TEST_CASE("a named commit prefix picks its newest finished deployment; a short prefix is refused") {
+TEST_CASE("a named commit prefix picks its newest finished deployment, a short prefix is refused") {
   using rollback::actions::coolify::choose;
   std::vector<Deployment> list{dep("a", "abcdef1234", "finished"), dep("b", "1234567890", "failed"),
                                dep("c", "1234567890", "finished")};

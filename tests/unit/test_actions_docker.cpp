@@ -13,6 +13,11 @@
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/proc/runner.hpp>
 
+#include <fstream>
+
+#include <rollback/util/archive.hpp>
+
+#include "support/tar_builder.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace rollback;
@@ -27,6 +32,7 @@ class FakeRunner final : public proc::Runner {
     std::vector<std::string> prefix;
     int exit_code = 0;
     std::string out, err;
+    std::function<void(const proc::Command&)> effect;  // what the command would do (read a FIFO)
   };
   std::vector<Rule> rules;
   std::vector<std::vector<std::string>> calls;
@@ -37,6 +43,7 @@ class FakeRunner final : public proc::Runner {
     for (const auto& rule : rules) {
       if (rule.prefix.size() > command.argv.size()) continue;
       if (!std::equal(rule.prefix.begin(), rule.prefix.end(), command.argv.begin())) continue;
+      if (rule.effect) rule.effect(command);
       proc::Completed done;
       done.exit_code = rule.exit_code;
       done.out = rule.out;
@@ -134,55 +141,78 @@ TEST_CASE("restore refuses a missing archive without running docker", "[docker]"
   CHECK(f.runner.calls.empty());
 }
 
-TEST_CASE("restore checks archive and image (which needs the daemon) before creating or extracting", "[docker]") {
+// A helper container's `tar xf /backup/FIFO`: reads the FIFO the restore writes, to its end.
+void read_restore_fifo(const proc::Command& command) {
+  const auto& a = command.argv;
+  std::string host_dir;
+  for (size_t i = 0; i + 1 < a.size(); ++i)
+    if (a[i] == "-v" && a[i + 1].ends_with(":/backup:ro")) host_dir = a[i + 1].substr(0, a[i + 1].find(':'));
+  std::ifstream fifo(std::filesystem::path(host_dir) / a.back(), std::ios::binary);
+  std::string drained((std::istreambuf_iterator<char>(fifo)), std::istreambuf_iterator<char>());
+}
+
+TEST_CASE("restore checks archive, image and that nothing uses the volume before creating or extracting",
+          "[docker]") {
   testing::TempDir dir;
-  testing::write_text(dir / "v.tar.gz", "not really gzip, but the fake tar accepts it");
+  testing::write_archive(dir / "v.tar.gz", {{"records.txt", "patient-1\n"}});
   Fixture f;
-  f.runner.rules = {{{"docker", "volume", "inspect"}, 1, "", "Error response from daemon: get v: no such volume"}};
+  f.runner.rules = {{{"docker", "volume", "inspect"}, 1, "", "Error response from daemon: get v: no such volume"},
+                    {{"docker", "run"}, 0, "", "", read_restore_fifo}};
   auto outcome = f.run("docker.volume.restore", {{"volume", "v"}, {"archive", (dir / "v.tar.gz").string()}});
+  INFO(outcome.message);
   REQUIRE(outcome.ok);
   REQUIRE(f.runner.calls.size() == 5);
-  CHECK(f.runner.calls[0][0] == "tar");
-  CHECK(f.runner.calls[1] == std::vector<std::string>{"docker", "image", "inspect", "--format", "{{.Id}}", "alpine:3"});
+  CHECK(f.runner.calls[0] == std::vector<std::string>{"docker", "image", "inspect", "--format", "{{.Id}}", "alpine:3"});
+  CHECK(std::vector<std::string>(f.runner.calls[1].begin(), f.runner.calls[1].begin() + 4) ==
+        std::vector<std::string>{"docker", "ps", "--filter", "volume=v"});
   CHECK(f.runner.calls[2][2] == "inspect");
-  CHECK(f.runner.calls[3] == std::vector<std::string>{"docker", "volume", "create", "v"});
+  CHECK(f.runner.calls[3] == std::vector<std::string>{"docker", "volume", "create", "--", "v"});
   // The helper is named after the run and step (with a random tail) and labelled, so a
-  // cleanup can find it; then the same command as before.
+  // cleanup can find it; it only runs tar on a FIFO the host fills (no gzip needed in it).
   const auto& run = f.runner.calls[4];
   REQUIRE(run.size() == 21);
   CHECK(std::vector<std::string>(run.begin(), run.begin() + 4) == std::vector<std::string>{"docker", "run", "--rm", "--name"});
   CHECK_THAT(run[4], Catch::StartsWith("rb-adhoc-"));
-  CHECK(std::vector<std::string>(run.begin() + 5, run.end()) ==
+  CHECK(std::vector<std::string>(run.begin() + 5, run.end() - 1) ==
         std::vector<std::string>{"--network", "none", "--label", run[8], "--label", "rollback.step=s1", "-v", "v:/data",
                                  "-v", dir.path().string() + ":/backup:ro", "alpine:3", "sh", "-c",
-                                 "tar -xzf \"$1\" -C /data", "restore", "/backup/v.tar.gz"});
+                                 "tar xf \"/backup/$1\" -C /data", "restore"});
+  CHECK_THAT(run.back(), Catch::StartsWith(".v.tar.gz.partial-fifo-"));
   CHECK_THAT(run[8], Catch::StartsWith("rollback.run=adhoc-"));
 }
 
-TEST_CASE("an archive read through once is read again only after it changed", "[docker]") {
+TEST_CASE("an archive proved whole once is proved again only after it changed", "[docker]") {
   testing::TempDir dir;
-  testing::write_text(dir / "v.tar.gz", "the fake tar accepts anything");
+  auto archive = dir / "v.tar.zst";
+  testing::write_archive(archive, {{"a", "1"}});
   Fixture f;
-  auto restore = [&] { return f.run("docker.volume.restore", {{"volume", "v"}, {"archive", (dir / "v.tar.gz").string()}}); };
-  auto tar_runs = [&] { return std::count_if(f.runner.calls.begin(), f.runner.calls.end(), [](const auto& argv) { return argv[0] == "tar"; }); };
+  f.runner.rules = {{{"docker", "run"}, 0, "", "", read_restore_fifo}};
+  auto restore = [&] { return f.run("docker.volume.restore", {{"volume", "v"}, {"archive", archive.string()}}); };
   REQUIRE(restore().ok);
+  auto first = rollback::proven_archive(archive);
+  REQUIRE(first);
   REQUIRE(restore().ok);
-  CHECK(tar_runs() == 1);
-  testing::write_text(dir / "v.tar.gz", "changed in place");
+  testing::write_archive(archive, {{"a", "2, changed in place"}});
+  CHECK_FALSE(rollback::proven_archive(archive));  // the proof fell with the change
   REQUIRE(restore().ok);
-  CHECK(tar_runs() == 2);
+  auto again = rollback::proven_archive(archive);
+  REQUIRE(again);
+  CHECK(again->sha256 != first->sha256);
 }
 
-TEST_CASE("a failed tar check stops the restore before any docker command", "[docker]") {
+TEST_CASE("a damaged archive stops the restore before any docker command", "[docker]") {
   testing::TempDir dir;
-  testing::write_text(dir / "v.tar.gz", "garbage");
-  Fixture f;
-  f.runner.rules = {{{"tar"}, 2, "", "gzip: stdin: not in gzip format"}};
-  auto outcome = f.run("docker.volume.restore", {{"volume", "v"}, {"archive", (dir / "v.tar.gz").string()}});
-  CHECK_FALSE(outcome.ok);
-  CHECK_THAT(outcome.message, Catch::Contains("is not a readable tar.gz"));
-  CHECK_THAT(outcome.message, Catch::Contains("not in gzip format"));
-  CHECK_FALSE(f.runner.called({"docker"}));
+  testing::write_text(dir / "junk.tar.gz", "garbage");
+  testing::write_archive(dir / "cut.tar.zst", {{"big", std::string(200000, 'x')}});
+  auto whole = testing::read_text(dir / "cut.tar.zst");
+  testing::write_text(dir / "cut.tar.zst", whole.substr(0, whole.size() / 2));
+  for (const auto& [name, why] : {std::pair{"junk.tar.gz", "is not a tar archive"}, std::pair{"cut.tar.zst", "truncated"}}) {
+    Fixture f;
+    auto outcome = f.run("docker.volume.restore", {{"volume", "v"}, {"archive", (dir / name).string()}});
+    CHECK_FALSE(outcome.ok);
+    CHECK_THAT(outcome.message, Catch::Contains(why));
+    CHECK_FALSE(f.runner.called({"docker"}));
+  }
 }
 
 TEST_CASE("docker.stop with nothing running succeeds without calling docker stop", "[docker]") {
@@ -202,7 +232,7 @@ TEST_CASE("the daemon-unreachable message names the step and the host", "[docker
   CHECK(outcome.transient);
   CHECK(outcome.message ==
         "step s1: Docker daemon not reachable at tcp://10.0.0.9:2375: is dockerd running? "
-        "(docker volume create v failed)");
+        "(docker volume create -- v failed)");
 }
 
 TEST_CASE("describe shows the equivalent command lines", "[docker]") {
@@ -211,8 +241,8 @@ TEST_CASE("describe shows the equivalent command lines", "[docker]") {
     return registry.find(name)->describe(actions::Params(std::move(params)));
   };
   CHECK(describe("docker.volume.backup", {{"volume", "pg"}, {"archive", "/b/pg.tar.gz"}}) ==
-        "docker run --rm --name rb-RUN-STEP-XXXX --network none -v pg:/data:ro -v /b:/backup alpine:3 tar czf "
-        "/backup/pg.tar.gz -C /data .");
+        "pause the containers using it, tar the volume pg in a alpine:3 helper, through a FIFO in /b; compress (gzip) "
+        "and hash on the host into /b/pg.tar.gz");
   CHECK(describe("docker.compose", {{"dir", "/s"}, {"command", "down"}, {"remove_orphans", true}}) ==
         "docker-compose down --remove-orphans  (in /s)");
   CHECK(describe("docker.stop", {{"filter", "agentsalud"}}) == "docker stop $(docker ps -q --filter name=agentsalud)");

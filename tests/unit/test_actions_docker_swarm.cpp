@@ -216,7 +216,7 @@ TEST_CASE("only tasks of the judged service count", "[actions][swarm]") {
   CHECK_THAT(v.detail, !Catch::Contains("no suitable node"));
 }
 
-TEST_CASE("env files: comments, export, quotes; a bad line names its number", "[actions][swarm]") {
+TEST_CASE("env files: comments, export, quotes, a bad line names its number", "[actions][swarm]") {
   auto env = parse_env_file(
       "# release\n\nexport API_IMAGE=local/app:v1\nAPI_PORT = 8080\nGREETING=\"hello "
       "world\"\nEMPTY=\nQ='a=b'\n");

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "support/action_harness.hpp"
+#include "support/tar_builder.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -59,7 +60,7 @@ TEST_CASE("fs.latest picks the newest match like ls -t | head -1", "[actions][fs
 TEST_CASE("fs.checksum writes SHA256SUMS and verification catches a tampered file", "[actions][fs]") {
   testing::TempDir dir;
   testing::ActionHarness h;
-  write_text(dir / "b/postgres_data.tar.gz", "archive bytes");
+  testing::write_archive(dir / "b/postgres_data.tar.gz", {{"records.txt", "archive bytes"}});
   write_text(dir / "b/sub/.env", "KEY=1\n");
   REQUIRE(h.run("fs.checksum", {{"dir", (dir / "b").string()}, {"mode", "write"}}).ok);
   CHECK_THAT(read_text(dir / "b/SHA256SUMS"), Catch::Contains("  sub/.env"));
@@ -98,4 +99,70 @@ TEST_CASE("fs.latest captures a part of the newest match's name into a second va
                                        {"capture_into", "deployed"}});
   CHECK_FALSE(unmatched.ok);
   CHECK_THAT(unmatched.message, Catch::Contains("does not match capture"));
+}
+
+namespace {
+
+unsigned mode_of(const fs::path& path) { return static_cast<unsigned>(fs::status(path).permissions() & fs::perms::mask); }
+
+}  // namespace
+
+TEST_CASE("fs.mkdir creates owner-only dirs, parents included, and leaves an existing dir's mode alone",
+          "[actions][fs][modes]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  fs::create_directories(dir / "existing");
+  fs::permissions(dir / "existing", static_cast<fs::perms>(0755));
+  REQUIRE(h.run("fs.mkdir", {{"path", (dir / "existing/backups/staging-1").string()}}).ok);
+  CHECK(mode_of(dir / "existing") == 0755);
+  CHECK(mode_of(dir / "existing/backups") == 0700);
+  CHECK(mode_of(dir / "existing/backups/staging-1") == 0700);
+
+  REQUIRE(h.run("fs.mkdir", {{"path", (dir / "www").string()}, {"mode", "0755"}}).ok);
+  CHECK(mode_of(dir / "www") == 0755);
+  auto bad = h.run("fs.mkdir", {{"path", (dir / "x").string()}, {"mode", "rwx"}});
+  CHECK_FALSE(bad.ok);
+  CHECK_THAT(bad.message, Catch::Contains("not octal permissions"));
+}
+
+TEST_CASE("fs.copy writes owner-only copies: the source's owner bits, group and other removed", "[actions][fs][modes]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  write_text(dir / "stack/.env.staging", "DB_PASSWORD=x\n");
+  fs::permissions(dir / "stack/.env.staging", static_cast<fs::perms>(0644));
+  write_text(dir / "stack/run.sh", "#!/bin/sh\n");
+  fs::permissions(dir / "stack/run.sh", static_cast<fs::perms>(0755));
+  REQUIRE(h.run("fs.copy", {{"from", (dir / "stack/.env.staging").string()}, {"to", (dir / "backup/new/.env").string()}}).ok);
+  CHECK(mode_of(dir / "backup/new/.env") == 0600);
+  CHECK(mode_of(dir / "backup") == 0700);  // the parents it made, too
+  CHECK(mode_of(dir / "backup/new") == 0700);
+  REQUIRE(h.run("fs.copy", {{"from", (dir / "stack").string()}, {"to", (dir / "tree").string()}}).ok);
+  CHECK(mode_of(dir / "tree") == 0700);
+  CHECK(mode_of(dir / "tree/run.sh") == 0700);
+  CHECK(mode_of(dir / "tree/.env.staging") == 0600);
+}
+
+TEST_CASE("fs.copy with mode gives the copies that mode and their new dirs the matching one", "[actions][fs][modes]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  write_text(dir / "backup/docker-compose.yml", "services: {}\n");
+  fs::permissions(dir / "backup/docker-compose.yml", static_cast<fs::perms>(0600));
+  REQUIRE(h.run("fs.copy", {{"from", (dir / "backup").string()}, {"to", (dir / "live").string()}, {"mode", "0640"}}).ok);
+  CHECK(mode_of(dir / "live/docker-compose.yml") == 0640);
+  CHECK(mode_of(dir / "live") == 0750);
+  REQUIRE(h.run("fs.copy", {{"from", (dir / "backup/docker-compose.yml").string()}, {"to", (dir / "live/").string()},
+                            {"mode", "644"}})
+              .ok);
+  CHECK(mode_of(dir / "live/docker-compose.yml") == 0644);
+  auto bad = h.run("fs.copy", {{"from", (dir / "backup").string()}, {"to", (dir / "x").string()}, {"mode", "4755"}});
+  CHECK_FALSE(bad.ok);
+  CHECK_FALSE(fs::exists(dir / "x"));
+}
+
+TEST_CASE("fs.checksum writes its SHA256SUMS owner-only", "[actions][fs][modes]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  write_text(dir / "b/data", "x");
+  REQUIRE(h.run("fs.checksum", {{"dir", (dir / "b").string()}, {"mode", "write"}}).ok);
+  CHECK(mode_of(dir / "b/SHA256SUMS") == 0600);
 }

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -31,6 +33,17 @@ inline Calls& calls() {
   return c;
 }
 
+// The members of a parallel group call actions from their own threads.
+inline std::mutex& calls_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+inline void note_ran(const std::string& step_id) {
+  std::lock_guard lock(calls_mutex());
+  calls().ran.push_back(step_id);
+}
+
 inline actions::Registry test_registry() {
   actions::Registry r;
   actions::Action record;
@@ -38,7 +51,7 @@ inline actions::Registry test_registry() {
   record.destructive = true;
   record.describe = [](const actions::Params& p) { return "would record " + p.str("what"); };
   record.run = [](actions::ActionContext& ctx, const actions::Params& p) {
-    calls().ran.push_back(ctx.step_id);
+    note_ran(ctx.step_id);
     if (p.has("log")) ctx.log(p.str("log"));
     if (p.has("into")) ctx.set_var(p.str("into"), p.str("value"));
     if (p.flag("fail")) return actions::Outcome::failure("asked to fail: " + p.str("what"));
@@ -62,7 +75,7 @@ inline actions::Registry test_registry() {
   probe.read_only = true;
   probe.params = {{"into", actions::ParamType::String, false, {}, true}, {"value", actions::ParamType::String}};
   probe.run = [](actions::ActionContext& ctx, const actions::Params& p) {
-    calls().ran.push_back(ctx.step_id);
+    note_ran(ctx.step_id);
     ctx.set_var(p.str("into"), p.str("value"));
     return actions::Outcome::success("probed");
   };
@@ -71,7 +84,7 @@ inline actions::Registry test_registry() {
   actions::Action flaky;
   flaky.name = "test.flaky";
   flaky.run = [](actions::ActionContext& ctx, const actions::Params& p) {
-    calls().ran.push_back(ctx.step_id);
+    note_ran(ctx.step_id);
     calls().flaky_tries.push_back(Clock::now());
     if (static_cast<long long>(calls().flaky_tries.size()) <= p.integer("fail_times"))
       return actions::Outcome::failure("not yet", p.flag("transient", true));
@@ -98,7 +111,7 @@ inline actions::Registry test_registry() {
   actions::Action holder;
   holder.name = "test.holder";
   holder.run = [](actions::ActionContext& ctx, const actions::Params& p) {
-    calls().ran.push_back(ctx.step_id);
+    note_ran(ctx.step_id);
     nlohmann::json resource = {{"kind", "helper"}, {"name", ctx.step_id}};
     if (ctx.hold) ctx.hold(resource);
     if (p.flag("fail")) return actions::Outcome::failure("helper failed half-way");
@@ -110,10 +123,30 @@ inline actions::Registry test_registry() {
   };
   r.add(holder);
 
+  // Takes `ms` (waking early when the run is cancelled), then succeeds or, with `fail`,
+  // fails; `lines` log lines on the way: a member of a parallel group.
+  actions::Action wait;
+  wait.name = "test.wait";
+  wait.destructive = true;
+  wait.describe = [](const actions::Params& p) { return "would wait " + std::to_string(p.integer("ms")) + "ms"; };
+  wait.run = [](actions::ActionContext& ctx, const actions::Params& p) {
+    note_ran(ctx.step_id);
+    for (long long i = 0; i < p.integer("lines"); ++i) ctx.log("line " + std::to_string(i));
+    auto until = Clock::now() + std::chrono::milliseconds(p.integer("ms"));
+    while (Clock::now() < until) {
+      if (proc::cancel_requested()) return actions::Outcome::failure("interrupted");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (p.has("into")) ctx.set_var(p.str("into"), p.str("value"));
+    if (p.flag("fail")) return actions::Outcome::failure("asked to fail: " + ctx.step_id);
+    return actions::Outcome::success("waited");
+  };
+  r.add(wait);
+
   actions::Action cancel;
   cancel.name = "test.cancel";
   cancel.run = [](actions::ActionContext& ctx, const actions::Params&) {
-    calls().ran.push_back(ctx.step_id);
+    note_ran(ctx.step_id);
     proc::request_cancel();
     return actions::Outcome::success();
   };
@@ -129,7 +162,7 @@ inline plan::Step step(std::string id, std::string action, const std::string& wi
   s.action = std::move(action);
   s.with = YAML::Load(with_yaml);
   s.phase = phase;
-  s.destructive = s.action == "test.record" || s.action == "test.guarded";
+  s.destructive = s.action == "test.record" || s.action == "test.guarded" || s.action == "test.wait";
   return s;
 }
 
@@ -142,8 +175,25 @@ inline plan::Plan make_plan(std::vector<plan::Step> steps) {
 }
 
 inline void reset() {
+  std::lock_guard lock(calls_mutex());
   calls() = Calls{};
   proc::reset_cancel();
+}
+
+// Steps of one parallel group (Plan::steps keeps members side by side, sharing `group`).
+inline std::vector<plan::Step> group(const std::string& id, std::vector<plan::Step> members) {
+  for (auto& member : members) member.group = id;
+  return members;
+}
+
+inline plan::Plan plan_of(std::vector<std::vector<plan::Step>> blocks) {
+  std::vector<plan::Step> steps;
+  for (auto& block : blocks) steps.insert(steps.end(), block.begin(), block.end());
+  plan::Plan p;
+  p.name = "test-plan";
+  p.kind = plan::Kind::Quick;
+  p.steps = std::move(steps);
+  return p;
 }
 
 // Alive and not a zombie.

@@ -92,7 +92,7 @@ TEST_CASE("plans are found by name in the plans dir or taken as a path", "[plan]
   CHECK_FALSE(find_plan("./nope.yaml", plans));
 }
 
-TEST_CASE("a secret in a URL's user:password part is percent-encoded; elsewhere it stays as it is", "[plan]") {
+TEST_CASE("a secret in a URL's user:password part is percent-encoded, elsewhere it stays as it is", "[plan]") {
   Scope scope;
   scope.set_secret("pw", "hunter2@prod/x");
   scope.set_secret("hook", "T0/B0/XYZ");

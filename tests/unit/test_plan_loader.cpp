@@ -351,7 +351,7 @@ TEST_CASE("an empty file and a file that is not a map are plan errors", "[plan]"
                                  "steps), got a list"});
 }
 
-TEST_CASE("YAML merge keys and top-level x- keys work as in Compose files; a step's own keys win", "[plan]") {
+TEST_CASE("YAML merge keys and top-level x- keys work as in Compose files, a step's own keys win", "[plan]") {
   auto result = load_plan_text(R"(version: 1
 name: merged
 x-step-defaults: &defaults

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <rollback/util/fs.hpp>
 
+#include "support/tar_builder.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace rollback;
@@ -168,9 +169,12 @@ TEST_CASE("verification lists each required path that is missing", "[plan]") {
 
 TEST_CASE("SHA256SUMS in a target is verified: good, tampered, missing file", "[plan]") {
   testing::TempDir tmp;
-  std::string sums = sha256_hex("dump") + "  db.sql\n" + sha256_hex("tar") + " *vol.tar.gz\n";
-  make_target(tmp / "t", at(27, 0),
-              {{"db.sql", "dump"}, {"vol.tar.gz", "tar"}, {"SHA256SUMS", sums}});
+  make_target(tmp / "t", at(27, 0), {{"db.sql", "dump"}});
+  // A listed archive is read as well as summed, so it must be a real one.
+  testing::write_archive(tmp / "t" / "vol.tar.gz", {{"records.txt", "rows"}});
+  std::string sums = sha256_hex("dump") + "  db.sql\n" +
+                     rollback::sha256_file(tmp / "t" / "vol.tar.gz").value() + " *vol.tar.gz\n";
+  testing::write_text(tmp / "t" / "SHA256SUMS", sums);
   TargetSpec spec;
   spec.from = "dir";
   Target target = dir_target(tmp / "t");

@@ -133,7 +133,7 @@ steps: [{id: s, action: wait.sleep, with: {duration: 1s}}]
       "secret 'key': cannot open /nonexistent/key"));
 }
 
-TEST_CASE("a --vars file is a YAML map of scalars; mistakes name file:line:col", "[plan]") {
+TEST_CASE("a --vars file is a YAML map of scalars, mistakes name file:line:col", "[plan]") {
   testing::TempDir tmp;
   testing::write_text(tmp / "prod.yaml", "backups: /mnt/prod\nreplicas: 3\nempty:\n");
   auto vars = load_vars_file(tmp / "prod.yaml");

@@ -43,6 +43,7 @@ struct RunOptions {
   Millis cap{0};                                     // 0: the step's whole remaining time
   std::optional<std::filesystem::path> cwd;
   std::optional<std::filesystem::path> stdout_path;  // stdout to a file (logs `to:`)
+  std::optional<std::filesystem::path> stdin_path;   // stdin from a file (a FIFO for `docker cp -`)
   bool log_output = true;                            // stream lines to the step log
   // Log "$ argv" first. Off for commands run off the main thread (the step log is not
   // thread-safe): their caller logs the line before starting them.

@@ -21,6 +21,11 @@ namespace rollback::cli {
 struct TargetRow {
   plan::Target target;
   plan::Verification check;
+  // A backup plan with `keep`: what its next successful backup does with this target.
+  int keep = 0;
+  bool pruned_by_next_backup = false;
+  std::string kept_beyond;  // why it stays although beyond `keep` (empty: it does not)
+  bool is_private = true;   // no group or other permission bits
 };
 
 // `base` with the target's builtins set and the vars that use ${target.*} bound again

@@ -1,6 +1,6 @@
-// Runs a plan's steps in order with timeouts, retries, on_failure and when; writes the
-// journal as it goes; fills a RunRecord for the report. Knows actions only through
-// actions::Action.
+// Runs a plan's steps in order with timeouts, retries, on_failure and when, and the
+// members of each `parallel:` group together; writes the journal as it goes; fills a
+// RunRecord for the report. Knows actions only through actions::Action.
 #pragma once
 
 #include <filesystem>
@@ -24,10 +24,17 @@ struct ExecuteOptions {
   bool dry_run = false;
   // Steps already done in an earlier run (resume): not run again.
   std::set<std::string> completed_steps;
-  // Console progress: called when a step starts and when it ends.
+  // Console progress: called when a step starts and when it ends (`index` counts from 1 in
+  // Plan::steps). The members of a `parallel:` group call them from their own threads, at
+  // the same time: these callbacks must be thread-safe.
   std::function<void(const StepRecord&, size_t index, size_t total)> on_step_start;
   std::function<void(const StepRecord&, size_t index, size_t total)> on_step_end;
   std::function<void(const std::string& step_id, std::string_view line)> on_log;
+  // A parallel group is about to start `members` (those not done in an earlier run), before
+  // any member's on_step_start; the group spans steps first_index .. first_index + size - 1.
+  std::function<void(const std::vector<const StepRecord*>& members, size_t first_index, size_t size,
+                     size_t total)>
+      on_group_start;
   bool resumed = false;  // a resume: the journal gets run_started again, marked so
   // Whose work the steps are (ActionContext::run_id, state_dir): helpers are labelled so.
   std::string run_id;
@@ -56,7 +63,8 @@ class Executor {
   // started); plan name/path/kind/report spec are taken from `plan`, steps and result are
   // filled in. With a journal, writes run_started first and run_finished last (a resumed run
   // writes run_started again with "resumed": true). Steps after a failed (abort) or
-  // interrupted one stay Pending. A step's timeout bounds each attempt: actions pass
+  // interrupted one stay Pending; a group whose member failed lets its other members run to
+  // their end, then the run stops there too (unless that member had on_failure: continue). A step's timeout bounds each attempt: actions pass
   // ctx.remaining() to their child processes, and an attempt that overruns is a failure
   // "timed out after X" (an action that ignores its deadline cannot be preempted).
   // Returns the exit code per spec (Success, StepFailed, VerifyFailed, Interrupted): a

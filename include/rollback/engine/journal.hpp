@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,16 +26,25 @@ class Journal {
   // that fills up during the incident (often its cause) cannot then cost the run its record.
   Status reserve(size_t steps);
   // Adds "time" (UTC ISO-8601) when missing. A failure is also remembered (lost()).
+  // Thread-safe: the members of a parallel group append from their own threads, and each
+  // event stays one whole line.
   Status append(nlohmann::json event);
   const std::filesystem::path& file() const { return file_; }
   // Why events were lost ("" while every one was written), and how many.
-  const std::string& lost() const { return lost_; }
-  size_t lost_events() const { return lost_events_; }
+  std::string lost() const {
+    std::lock_guard lock(mutex_);
+    return lost_;
+  }
+  size_t lost_events() const {
+    std::lock_guard lock(mutex_);
+    return lost_events_;
+  }
 
   static std::uint64_t reserve_bytes(size_t steps) { return (64u << 10) + steps * (32u << 10); }
 
  private:
   std::filesystem::path file_;
+  mutable std::mutex mutex_;
   std::string lost_;
   size_t lost_events_ = 0;
 };

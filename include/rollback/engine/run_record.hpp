@@ -41,6 +41,8 @@ struct StepRecord {
   std::string log_excerpt;             // bounded, redacted
   nlohmann::json data = nlohmann::json::object();
   std::map<std::string, std::string> notes;  // ActionContext::note: what a rerun must reuse
+  std::string group;                   // the parallel group's id ("" for a step on its own)
+  std::string group_name;              // its `name:` ("" when it has none)
 };
 
 // A resource a step recorded as held (ActionContext::hold) and has not released: what the

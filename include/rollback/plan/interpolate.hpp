@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,19 +22,27 @@
 
 namespace rollback::plan {
 
+// The names a run can use. Thread-safe: the members of a `parallel:` group set and read
+// vars from their own threads, so every access takes the scope's lock (and vars() hands out
+// a copy, not a reference into a map another thread may be changing).
 class Scope {
  public:
-  void set_var(const std::string& name, std::string value) { vars_[name] = std::move(value); }
+  Scope() = default;
+  Scope(const Scope& other);
+  Scope& operator=(const Scope& other);
+
+  void set_var(const std::string& name, std::string value);
   void set_secret(const std::string& name, std::string value);  // also registers for redaction
-  void set_builtin(const std::string& dotted, std::string value) { builtins_[dotted] = std::move(value); }
+  void set_builtin(const std::string& dotted, std::string value);
 
   // The value of a reference such as "backups", "env.HOME", "secrets.token", "run.id";
   // nullopt when it is not defined.
   std::optional<std::string> lookup(std::string_view ref) const;
   bool is_secret_ref(std::string_view ref) const { return ref.starts_with("secrets."); }
-  const std::map<std::string, std::string>& vars() const { return vars_; }
+  std::map<std::string, std::string> vars() const;
 
  private:
+  mutable std::mutex mutex_;
   std::map<std::string, std::string> vars_;
   std::map<std::string, std::string> secrets_;
   std::map<std::string, std::string> builtins_;  // target.*, run.*

@@ -54,6 +54,11 @@ struct Step {
   std::string when;                 // "" = always; else a var name or ${...} that must be truthy
   bool destructive = false;         // explicit `destructive:` or the action's default
   Location where;                   // the step's `- id:` position
+  // The `parallel:` group the step belongs to: its id ("" for a step on its own) and its
+  // `name:` ("" when it has none). A group's members stand next to each other in
+  // Plan::steps, in file order, and start together.
+  std::string group;
+  std::string group_name;
 };
 
 struct SecretSource {
@@ -70,6 +75,9 @@ struct TargetSpec {
   std::string default_target = "none";  // latest | previous | none
   std::vector<std::string> require;     // from: dir — paths that must exist in the target
   YAML::Node with;                  // from: coolify / git — adapter parameters
+  // from: dir — how many targets a successful run of a `kind: backup` plan keeps (the
+  // newest); older ones are pruned unless protected (plan/retention.hpp). Unset: all kept.
+  std::optional<int> keep;
   Location where;
 };
 
@@ -107,6 +115,9 @@ struct Plan {
   ReportSpec report;
 
   bool has_destructive_steps() const;
+  // One past the last step of the block that starts at `first`: the end of its `parallel:`
+  // group, or first + 1 for a step on its own.
+  size_t block_end(size_t first) const;
 };
 
 }  // namespace rollback::plan

@@ -1,9 +1,14 @@
 // Console progress for a run: one line per step ("[3/12] Restore volume ... ok (1.2s)"),
 // a summary line, and the report's path as the very last line (scripts read it).
+// A parallel group prints one line when it starts ("[4-5/12] in parallel: A, B") and then
+// each member's whole line when that member ends. Thread-safe: members report from their
+// own threads, and every line is written whole under one lock, so lines never interleave.
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 #include <ostream>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -27,7 +32,10 @@ class ConsoleProgress {
   // Signatures match engine::ExecuteOptions' callbacks.
   void step_started(const engine::StepRecord& step, size_t index, size_t total);
   void step_finished(const engine::StepRecord& step, size_t index, size_t total);
+  void group_started(const std::vector<const engine::StepRecord*>& members, size_t first_index, size_t size,
+                     size_t total);
   void log_line(const std::string& step_id, std::string_view line);  // shown with -v
+  void note(std::string_view text);  // a line of the run's own (retention), unless -q
   void summary(const engine::RunRecord& record);
   void report_path(const std::filesystem::path& path);
 
@@ -38,6 +46,7 @@ class ConsoleProgress {
 
   std::ostream& out_;
   ConsoleOptions options_;
+  std::mutex mutex_;        // one writer at a time; held for a whole line
   bool line_open_ = false;  // "[3/12] name ... " printed, result not yet
 };
 

@@ -36,6 +36,8 @@ Status reserve_space(const std::filesystem::path& path, std::uint64_t bytes, boo
 // Creates `dir` and its missing parents owner-only (0700); existing ones are left as they
 // are. Backups, journals and reports hold the application's data and credentials.
 Status make_private_dirs(const std::filesystem::path& dir);
+// The same with another mode for the dirs it creates (set exactly, whatever the umask).
+Status make_dirs(const std::filesystem::path& dir, unsigned mode);
 
 // Hex SHA-256 of a file's content, streamed (constant memory).
 Result<std::string> sha256_file(const std::filesystem::path& path);

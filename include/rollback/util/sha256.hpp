@@ -1,9 +1,9 @@
-// SHA-256 (FIPS 180-4), streamed. Used for SHA256SUMS files and dump checksums; kept here
-// so the tool needs no crypto library for one hash.
+// SHA-256, streamed, for SHA256SUMS files, archive proofs and dump checksums. OpenSSL's
+// implementation: it uses the CPU's SHA extensions, about five times faster than portable
+// code, and on the data path every archive byte is hashed once.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,15 +12,15 @@ namespace rollback {
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
   void update(std::string_view data);
   std::string hex_digest();  // finishes the hash; call once
 
  private:
-  void compress(const uint8_t* block);
-  std::array<uint32_t, 8> state_;
-  std::array<uint8_t, 64> buffer_{};
-  size_t buffered_ = 0;
-  uint64_t total_bytes_ = 0;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace rollback

@@ -1,0 +1,44 @@
+// The data path of docker.volume.backup / restore: the helper container only runs `tar`;
+// rollback compresses, decompresses, hashes and checks the stream on the host.
+//
+// The channel was chosen by measurement (shared/field-lessons.md 14: for a 2.2 GB volume,
+// the docker CLI's attached stdout took 3 min 11 s, a FIFO in a bind-mounted host dir
+// 6.7 s, the engine's archive API 12 s):
+// - fifo: a FIFO made in the archive's own folder, which the helper mounts at /backup;
+//   needs the engine on this host (the default);
+// - api: `docker cp` to and from a created (not started) helper, through a local FIFO; for
+//   a remote engine (a `host` other than unix://, a `context`, or such a DOCKER_HOST).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include <rollback/actions/docker_common.hpp>
+#include <rollback/util/archive.hpp>
+
+namespace rollback::actions::docker {
+
+enum class Channel { Fifo, Api };
+// The `channel` parameter, else api for a remote engine, else fifo.
+Channel channel_for(const Params& p);
+
+struct BackupResult {
+  ArchiveFacts facts;
+  std::uint64_t volume_bytes = 0;  // what the helper measured before the copy
+};
+
+// Streams `volume`'s tar into an archive written at `into` (a temporary name). `room` is
+// asked, with the volume's size, before the first byte is written; its error stops the
+// copy. Errors say what failed (the helper, the stream, the room).
+Result<BackupResult> stream_backup(ActionContext& ctx, const Params& p, const std::string& volume,
+                                   const std::filesystem::path& into, Compression compression,
+                                   const std::function<Status(std::uint64_t)>& room);
+
+// Empties `volume` (when `clean`) and extracts the archive at `from` into it.
+Result<ArchiveFacts> stream_restore(ActionContext& ctx, const Params& p, const std::string& volume,
+                                    const std::filesystem::path& from, bool clean);
+
+}  // namespace rollback::actions::docker

@@ -1,0 +1,285 @@
+// The tar stream between a helper container and the host (docker_volume_stream.hpp).
+#include <rollback/actions/docker_volume_stream.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include <rollback/actions/docker_helper.hpp>
+#include <rollback/actions/output.hpp>
+#include <rollback/util/fs.hpp>
+#include <rollback/util/redact.hpp>
+#include <rollback/util/text.hpp>
+
+namespace rollback::actions::docker {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr int kPipeBytes = 1 << 20;  // fewer wake-ups than the 64 KiB default
+
+// A FIFO with an unfinished file's name, held as a resource while it exists: a run killed
+// meanwhile leaves it in the journal, and the next run's cleanup removes it (with its
+// ".size" companion).
+class Fifo {
+ public:
+  Fifo(ActionContext& ctx, const fs::path& dir, std::string stem) : ctx_(ctx) {
+    static std::atomic<int> counter{0};
+    // Named after the archive, not after its temporary name.
+    if (stem.starts_with('.')) stem.erase(0, 1);
+    stem = stem.substr(0, stem.find(".partial"));
+    path_ = dir / fmt::format(".{}.partial-fifo-{}-{}", stem, ::getpid(), counter++);
+    companion_ = path_;
+    companion_ += ".size";
+    for (const auto* p : {&path_, &companion_}) held_.push_back({{"kind", "file"}, {"path", p->string()}});
+    for (const auto& r : held_)
+      if (ctx_.hold) ctx_.hold(r);
+  }
+  ~Fifo() {
+    ::unlink(path_.c_str());
+    ::unlink(companion_.c_str());
+    for (const auto& r : held_)
+      if (ctx_.release) ctx_.release(r);
+  }
+  Status make() const {
+    if (::mkfifo(path_.c_str(), 0600) != 0)
+      return fail(fmt::format("cannot make a FIFO at {}: {}", path_.string(), std::strerror(errno)));
+    return ok();
+  }
+  const fs::path& path() const { return path_; }
+  const fs::path& companion() const { return companion_; }  // the volume's size, for the room check
+
+ private:
+  ActionContext& ctx_;
+  fs::path path_, companion_;
+  std::vector<nlohmann::json> held_;
+};
+
+// Reads the FIFO until its writer closes it. Gives up when the helper ended without ever
+// opening it (it failed to start). `connected` runs once, before the first byte is used.
+Status drain(const fs::path& fifo, const std::atomic<bool>& helper_done, const Sink& consume,
+             const std::function<Status()>& connected) {
+  int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return fail(fmt::format("cannot open {}: {}", fifo.string(), std::strerror(errno)));
+  ::fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
+  std::string buf(kPipeBytes, '\0');
+  bool seen_writer = false;
+  Status result = ok();
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, 100);
+    if (ready == 0) {
+      if (helper_done.load() && !seen_writer) {
+        result = fail("the helper ended before it opened the stream");
+        break;
+      }
+      continue;
+    }
+    if (ready < 0 && errno == EINTR) continue;
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n < 0) {
+      result = fail(fmt::format("cannot read the stream: {}", std::strerror(errno)));
+      break;
+    }
+    if (n == 0) break;  // the writer closed it: the end of the stream
+    if (!seen_writer) {
+      seen_writer = true;
+      if (connected) result = connected();
+      if (!result) break;
+    }
+    result = consume(std::string_view(buf.data(), static_cast<size_t>(n)));
+    if (!result) break;
+  }
+  ::close(fd);  // a writer still at it now gets EPIPE and stops
+  return result;
+}
+
+// Opens the FIFO for writing once a reader has it open (or the helper ended first).
+Result<int> open_for_writing(const fs::path& fifo, const std::atomic<bool>& helper_done) {
+  for (;;) {
+    int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      ::fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
+      return fd;
+    }
+    if (errno != ENXIO) return fail(fmt::format("cannot open {}: {}", fifo.string(), std::strerror(errno)));
+    if (helper_done.load()) return fail("the helper ended before it opened the stream");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+Status write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(errno == EPIPE ? "the helper stopped reading" : std::strerror(errno));
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return ok();
+}
+
+bool remote_engine(const Params& p) {
+  if (p.has("context")) return true;
+  std::string host = p.has("host") ? p.str("host") : [] {
+    const char* env = std::getenv("DOCKER_HOST");
+    return std::string(env ? env : "");
+  }();
+  return !host.empty() && !host.starts_with("unix://");
+}
+
+// One helper command's run, with the pump on another thread; the pump's result first when
+// it failed (it explains why the helper then failed: no room, a bad stream).
+Status with_pump(ActionContext& ctx, const Params& p, const std::function<Result<proc::Completed>()>& helper,
+                 const std::function<Status(const std::atomic<bool>&)>& pump, const std::string& what) {
+  std::atomic<bool> helper_done{false};
+  Status pumped = ok();
+  std::thread worker([&] { pumped = pump(helper_done); });
+  auto done = helper();
+  helper_done = true;
+  worker.join();
+  // The pump's own words (no room, a truncated archive) say more than the helper's exit.
+  if (!pumped) return fail(step_prefix(ctx) + pumped.error().message);
+  if (!done || !done->succeeded()) return std::unexpected(explain(ctx, p, what, done));
+  return ok();
+}
+
+struct ApiFifos {
+  std::optional<fs::path> stdin_fifo, stdout_fifo;
+};
+
+// The archive API for a remote engine: a created helper holding the volume, `docker cp`
+// to or from it through a local FIFO, the helper removed whatever happens.
+Status copy_through_api(ActionContext& ctx, const Params& p, const std::string& mount, const std::string& image,
+                        const std::function<std::vector<std::string>(const std::string&)>& cp_argv, const ApiFifos& fifos,
+                        const std::function<Status(const std::atomic<bool>&)>& pump) {
+  CreatedHelper held(ctx, p, helper_for(ctx));
+  RB_TRY(held.create({mount}, image));
+  auto argv = cp_argv(held.helper().name);
+  RunOptions options{.stdout_path = fifos.stdout_fifo, .stdin_path = fifos.stdin_fifo, .log_output = false};
+  return with_pump(ctx, p, [&] { return run(ctx, p, argv, options); }, pump, redact(proc::display_command(argv)));
+}
+
+std::uint64_t read_size_kib(const fs::path& file) {
+  auto text = read_file(file);
+  if (!text) return 0;
+  return static_cast<std::uint64_t>(parse_number(*text).value_or(0));
+}
+
+}  // namespace
+
+Channel channel_for(const Params& p) {
+  auto wanted = p.str("channel", "auto");
+  if (wanted == "fifo") return Channel::Fifo;
+  if (wanted == "api") return Channel::Api;
+  return remote_engine(p) ? Channel::Api : Channel::Fifo;
+}
+
+Result<BackupResult> stream_backup(ActionContext& ctx, const Params& p, const std::string& volume, const fs::path& into,
+                                   Compression compression, const std::function<Status(std::uint64_t)>& room) {
+  auto dir = into.parent_path();
+  Fifo fifo(ctx, dir, into.filename().string());
+  RB_TRY(fifo.make());
+  const fs::path& size_file = fifo.companion();
+  ArchiveWriter writer(into, compression, static_cast<int>(p.integer("level", 0)));
+  RB_TRY(writer.open());
+  BackupResult result;
+  auto check_room = [&]() -> Status {
+    result.volume_bytes = read_size_kib(size_file) * 1024;
+    return room ? room(result.volume_bytes) : ok();
+  };
+  auto pump = [&](const std::atomic<bool>& helper_done) {
+    return drain(fifo.path(), helper_done, [&](std::string_view d) { return writer.write(d); }, check_room);
+  };
+  auto helper = helper_for(ctx);
+  auto image = p.str("image", kDefaultHelperImage);
+  Status streamed = ok();
+  if (channel_for(p) == Channel::Fifo) {
+    // du first, into a file the host reads before it writes a byte; then the tar itself.
+    std::string script = "du -sk /data | cut -f1 > \"/backup/$2\"; exec tar cf \"/backup/$1\" -C /data .";
+    auto argv = helper_argv(p, helper, {volume + ":/data:ro", dir.string() + ":/backup"}, image,
+                            {"sh", "-c", script, "backup", fifo.path().filename().string(), size_file.filename().string()});
+    streamed = with_pump(ctx, p, [&] { return run_helper(ctx, p, helper, argv); }, pump,
+                         redact(proc::display_command(argv)));
+  } else {
+    auto sized = run_checked(ctx, p, helper_argv(p, helper, {volume + ":/data:ro"}, image, {"du", "-sk", "/data"}),
+                             {.cap = kShortCommand, .log_output = false});
+    if (!sized) return std::unexpected(sized.error());
+    RB_TRY(write_file_atomic(size_file, sized->out.substr(0, sized->out.find_first_of(" \t"))));
+    auto copy = docker_argv(p);
+    streamed = copy_through_api(ctx, p, volume + ":/data:ro", image,
+                                [&](const std::string& name) {
+                                  copy.insert(copy.end(), {"cp", name + ":/data/.", "-"});
+                                  return copy;
+                                },
+                                {.stdout_fifo = fifo.path()}, pump);
+  }
+  if (!streamed) return std::unexpected(streamed.error());
+  auto facts = writer.close();
+  if (!facts) return std::unexpected(facts.error());
+  result.facts = *facts;
+  return result;
+}
+
+Result<ArchiveFacts> stream_restore(ActionContext& ctx, const Params& p, const std::string& volume, const fs::path& from,
+                                    bool clean) {
+  Fifo fifo(ctx, from.parent_path(), from.filename().string());
+  RB_TRY(fifo.make());
+  ArchiveFacts facts;
+  TarChecker written;  // what reached the helper: its end marker makes a closed reader harmless
+  auto pump = [&](const std::atomic<bool>& helper_done) -> Status {
+    auto fd = open_for_writing(fifo.path(), helper_done);
+    if (!fd) return std::unexpected(fd.error());
+    bool reader_gone = false;
+    auto read = read_archive(from, [&](std::string_view data) -> Status {
+      if (reader_gone) return fail("the helper stopped reading");
+      if (auto w = write_all(*fd, data); !w) {
+        reader_gone = true;
+        return w;
+      }
+      return written.feed(data);
+    });
+    ::close(*fd);
+    if (!read && reader_gone && written.ended()) return ok();  // tar stops at the end marker
+    if (!read) return std::unexpected(read.error());
+    facts = *read;
+    return ok();
+  };
+  auto helper = helper_for(ctx);
+  auto image = p.str("image", kDefaultHelperImage);
+  // Files made since the backup must not survive the restore: empty first, then extract.
+  std::string empty = clean ? "find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} + && " : "";
+  Status streamed = ok();
+  if (channel_for(p) == Channel::Fifo) {
+    auto argv = helper_argv(p, helper, {volume + ":/data", from.parent_path().string() + ":/backup:ro"}, image,
+                            {"sh", "-c", empty + "tar xf \"/backup/$1\" -C /data", "restore", fifo.path().filename().string()});
+    streamed = with_pump(ctx, p, [&] { return run_helper(ctx, p, helper, argv); }, pump,
+                         redact(proc::display_command(argv)));
+  } else {
+    if (clean) {
+      auto argv = helper_argv(p, helper, {volume + ":/data"}, image, {"sh", "-c", empty + "true"});
+      if (auto emptied = run_helper(ctx, p, helper, argv); !emptied || !emptied->succeeded())
+        return std::unexpected(explain(ctx, p, "emptying volume " + volume, emptied));
+      helper = helper_for(ctx);
+    }
+    auto copy = docker_argv(p);
+    streamed = copy_through_api(ctx, p, volume + ":/data", image,
+                                [&](const std::string& name) {
+                                  copy.insert(copy.end(), {"cp", "-", name + ":/data"});
+                                  return copy;
+                                },
+                                {.stdin_fifo = fifo.path()}, pump);
+  }
+  if (!streamed) return std::unexpected(streamed.error());
+  return facts;
+}
+
+}  // namespace rollback::actions::docker
