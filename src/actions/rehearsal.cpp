@@ -373,6 +373,11 @@ Result<Rehearsed> rehearse_step(Rehearsal& rehearsal, plan::Phase phase, const A
       break;
   }
   if (!action.rehearse) return Rehearsed::skip(fmt::format("not rehearsed: {} cannot run against copies", action.name));
+  // A check with nothing of the target's restored before it would look at production, or
+  // at an empty scratch copy: neither proves the target (the verdict is then exit 4).
+  if (phase == plan::Phase::Verify && (rehearsal.for_real ? rehearsal.restores : rehearsal.planned_restores) == 0)
+    return Rehearsed::skip("not rehearsed: no restore step ran against copies before it, so it has nothing of the "
+                           "target's to check");
   auto rehearsed = action.rehearse(rehearsal, ctx, params);
   if (rehearsed && rehearsed->kind == Rehearsed::Kind::Run && phase == plan::Phase::Restore)
     ++(rehearsal.for_real ? rehearsal.restores : rehearsal.planned_restores);
