@@ -58,6 +58,7 @@ TEST_CASE("an action without a rehearsal behaviour is skipped with a note, never
 
 TEST_CASE("a verify URL follows a port the rehearsal moved, and one it did not move is skipped", "[actions][rehearse]") {
   Fixture f;
+  f.rehearsal.restores = f.rehearsal.planned_restores = 1;  // the target was restored into copies before
   f.rehearsal.moved_port(18080, 41234);
   CHECK(f.rehearsal.map_url("http://127.0.0.1:18080/health?x=1") == "http://127.0.0.1:41234/health?x=1");
   CHECK(f.rehearsal.map_url("http://localhost:18080") == "http://localhost:41234");
@@ -69,6 +70,15 @@ TEST_CASE("a verify URL follows a port the rehearsal moved, and one it did not m
   auto production = f.step(plan::Phase::Verify, "http.probe", {{"url", "https://andrea.example.com/health"}});
   CHECK(production->kind == Rehearsed::Kind::Skip);
   CHECK_THAT(production->note, Catch::Contains("would test production"));
+}
+
+TEST_CASE("a verify step with no restore rehearsed before it is skipped: it would check production or nothing",
+          "[actions][rehearse]") {
+  Fixture f;
+  f.rehearsal.moved_port(18080, 41234);
+  auto probe = f.step(plan::Phase::Verify, "http.probe", {{"url", "http://127.0.0.1:18080/health"}});
+  CHECK(probe->kind == Rehearsed::Kind::Skip);
+  CHECK_THAT(probe->note, Catch::Contains("no restore step ran against copies before it"));
 }
 
 TEST_CASE("at preflight a rehearsal names its copies but makes none", "[actions][rehearse]") {

@@ -71,7 +71,7 @@ steps:
   CHECK_THAT(text, Catch::Contains("needs `project` (with `service`) or `container`"));
 }
 
-TEST_CASE("a git target's require entries are absolute globs that may use ${target.commit}; a dir target's stay "
+TEST_CASE("a git target's require entries are absolute globs that may use ${target.commit}, a dir target's stay "
           "relative",
           "[plan][targets]") {
   auto git = load(R"(version: 1
