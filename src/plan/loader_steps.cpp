@@ -107,7 +107,7 @@ void note_vars_set(Loader& l, const ActionSchema& action, const YAML::Node& with
     for (const auto& spec : action.params)
       if (spec.sets_var && values[spec.name].IsDefined() && values[spec.name].IsScalar() &&
           values[spec.name].Scalar() == name)
-        at = values[spec.name];
+        at.reset(values[spec.name]);  // reset, not =: a Node's = writes into the node it refers to
     l.r.error(at, fmt::format("{}: ${{{}}} is also set by step '{}' of the same parallel group; members run at "
                               "the same time, so which value stayed would be chance",
                               context, name, it->second));
