@@ -117,16 +117,6 @@ Result<int> open_for_writing(const fs::path& fifo, const std::atomic<bool>& help
   }
 }
 
-Status write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(errno == EPIPE ? "the helper stopped reading" : std::strerror(errno));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return ok();
-}
-
 bool remote_engine(const Params& p) {
   if (p.has("context")) return true;
   std::string host = p.has("host") ? p.str("host") : [] {
@@ -241,9 +231,9 @@ Result<ArchiveFacts> stream_restore(ActionContext& ctx, const Params& p, const s
     bool reader_gone = false;
     auto read = read_archive(from, [&](std::string_view data) -> Status {
       if (reader_gone) return fail("the helper stopped reading");
-      if (auto w = write_all(*fd, data); !w) {
-        reader_gone = true;
-        return w;
+      if (auto w = write_all(*fd, data, fifo.path()); !w) {
+        reader_gone = true;  // EPIPE: the helper's tar stopped reading
+        return fail(fmt::format("the helper stopped reading ({})", w.error().message));
       }
       return written.feed(data);
     });

@@ -67,7 +67,7 @@ void read_threshold(Loader& l, const Entry& entry) {
   if (value.IsMap()) {
     MapView map(l.r, value, {"limit", "for"}, label);
     if (auto d = get_duration(l.r, map, "for", "", label + ".for")) allowance = *d;
-    limit = map.get("limit");
+    limit.reset(map.get("limit"));  // reset, not =: a Node's = writes into the node it refers to
     if (!map.has_value("limit")) {
       l.r.error(value, fmt::format("{}: missing required key 'limit'", label));
       return;

@@ -256,12 +256,8 @@ std::optional<ArchiveFacts> proven_archive(const std::filesystem::path& path) {
   return text ? facts_of(*text) : std::nullopt;
 }
 
-struct ArchiveWriter::Hash {
-  Sha256 sha;
-};
-
 ArchiveWriter::ArchiveWriter(std::filesystem::path path, Compression compression, int level)
-    : path_(std::move(path)), compression_(compression), level_(level), hash_(std::make_unique<Hash>()) {
+    : path_(std::move(path)), compression_(compression), level_(level) {
   facts_.compression = compression;
 }
 
@@ -279,15 +275,9 @@ Status ArchiveWriter::open() {
 }
 
 Status ArchiveWriter::put(std::string_view stored) {
-  hash_->sha.update(stored);
+  hash_.update(stored);
   facts_.stored_bytes += stored.size();
-  while (!stored.empty()) {
-    ssize_t n = ::write(fd_, stored.data(), stored.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(fmt::format("cannot write {}: {}", path_.string(), std::strerror(errno)));
-    stored.remove_prefix(static_cast<size_t>(n));
-  }
-  return ok();
+  return write_all(fd_, stored, path_);
 }
 
 Status ArchiveWriter::write(std::string_view tar_bytes) {
@@ -302,7 +292,7 @@ Result<ArchiveFacts> ArchiveWriter::close() {
   if (::fsync(fd_) != 0) return fail(fmt::format("cannot fsync {}: {}", path_.string(), std::strerror(errno)));
   ::close(fd_);
   fd_ = -1;
-  facts_.sha256 = hash_->sha.hex_digest();
+  facts_.sha256 = hash_.hex_digest();
   facts_.entries = checker_.entries();
   return facts_;
 }

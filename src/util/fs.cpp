@@ -21,6 +21,16 @@ std::string errno_text(const fs::path& path, const char* what) {
   return fmt::format("{} {}: {}", what, path.string(), std::strerror(errno));
 }
 
+void fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
 Status write_all(int fd, std::string_view data, const fs::path& path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -32,16 +42,6 @@ Status write_all(int fd, std::string_view data, const fs::path& path) {
   }
   return ok();
 }
-
-void fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
-}  // namespace
 
 Status write_file_atomic(const fs::path& path, std::string_view content) {
   std::error_code ec;

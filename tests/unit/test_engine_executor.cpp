@@ -17,26 +17,6 @@ using rollback::engine::ExecuteOptions;
 using rollback::engine::RunRecord;
 using rollback::engine::StepStatus;
 
-namespace {
-
-struct Run {
-  ExitCode code;
-  RunRecord record;
-};
-
-Run run_plan(const rollback::plan::Plan& plan, ExecuteOptions options = {},
-             rollback::plan::Scope scope = {}) {
-  static auto registry = test_registry();
-  rollback::proc::SystemRunner runner;
-  Executor executor(registry, runner);
-  RunRecord record;
-  record.run_id = "test-run";
-  auto code = executor.execute(plan, scope, record, nullptr, options);
-  return {code, record};
-}
-
-}  // namespace
-
 TEST_CASE("steps run in order and a clean run exits 0") {
   reset();
   auto r = run_plan(make_plan({step("a", "test.record"), step("b", "test.record")}));
@@ -154,7 +134,7 @@ TEST_CASE("when skips a step unless its var is truthy, and ${...} forms are inte
   b.when = "${mode}";
   auto c = step("c", "test.record");
   c.when = "never_set";
-  auto r = run_plan(make_plan({a, b, c}), {}, scope);
+  auto r = run_plan(make_plan({a, b, c}), {}, nullptr, &scope);
   CHECK(r.code == ExitCode::Success);
   CHECK(r.record.steps[0].status == StepStatus::Skipped);
   CHECK(r.record.steps[1].status == StepStatus::Ok);

@@ -13,6 +13,7 @@
 
 #include <rollback/actions/action.hpp>
 #include <rollback/engine/executor.hpp>
+#include <rollback/engine/journal.hpp>
 #include <rollback/plan/plan.hpp>
 #include <rollback/proc/runner.hpp>
 
@@ -203,6 +204,25 @@ inline bool process_alive(long pid) {
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   auto close = text.rfind(')');
   return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+}
+
+// One execution of `plan` by a real Executor over the test actions, with a journal and
+// scope when the test gives them.
+struct Run {
+  rollback::ExitCode code;
+  rollback::engine::RunRecord record;
+};
+
+inline Run run_plan(const rollback::plan::Plan& plan, rollback::engine::ExecuteOptions options = {},
+                    rollback::engine::Journal* journal = nullptr, rollback::plan::Scope* scope = nullptr) {
+  static auto registry = test_registry();
+  rollback::proc::SystemRunner runner;
+  rollback::engine::Executor executor(registry, runner);
+  rollback::engine::RunRecord record;
+  record.run_id = "test-run";
+  rollback::plan::Scope own;
+  auto code = executor.execute(plan, scope ? *scope : own, record, journal, options);
+  return {code, record};
 }
 
 }  // namespace engine_test

@@ -28,23 +28,6 @@ using rollback::engine::StepStatus;
 
 namespace {
 
-struct Run {
-  ExitCode code;
-  RunRecord record;
-};
-
-Run run_plan(const rollback::plan::Plan& plan, ExecuteOptions options = {}, rollback::engine::Journal* journal = nullptr,
-             rollback::plan::Scope* scope = nullptr) {
-  static auto registry = test_registry();
-  rollback::proc::SystemRunner runner;
-  Executor executor(registry, runner);
-  RunRecord record;
-  record.run_id = "test-run";
-  rollback::plan::Scope own;
-  auto code = executor.execute(plan, scope ? *scope : own, record, journal, options);
-  return {code, record};
-}
-
 const rollback::engine::StepRecord& rec(const RunRecord& r, const std::string& id) {
   for (const auto& s : r.steps)
     if (s.id == id) return s;

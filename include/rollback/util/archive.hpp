@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include <rollback/util/result.hpp>
+#include <rollback/util/sha256.hpp>
 
 namespace rollback {
 
@@ -120,8 +121,7 @@ class ArchiveWriter {
   int fd_ = -1;
   std::unique_ptr<Compressor> compressor_;
   TarChecker checker_;
-  struct Hash;
-  std::unique_ptr<Hash> hash_;
+  Sha256 hash_;
   ArchiveFacts facts_;
 };
 

@@ -39,6 +39,9 @@ Status make_private_dirs(const std::filesystem::path& dir);
 // The same with another mode for the dirs it creates (set exactly, whatever the umask).
 Status make_dirs(const std::filesystem::path& dir, unsigned mode);
 
+// Writes all of `data` to `fd` (short writes and EINTR resumed); `path` names it in the error.
+Status write_all(int fd, std::string_view data, const std::filesystem::path& path);
+
 // Hex SHA-256 of a file's content, streamed (constant memory).
 Result<std::string> sha256_file(const std::filesystem::path& path);
 std::string sha256_hex(std::string_view data);
