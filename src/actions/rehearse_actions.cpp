@@ -103,10 +103,14 @@ Result<Rehearsed> pg_dsn(Rehearsal& r, ActionContext& ctx, const Params& p) {
 }
 
 Result<Rehearsed> git_revert(Rehearsal& r, ActionContext& ctx, const Params& p) {
-  auto clone = r.clone(ctx, p.str("repo"));
-  if (!clone) return std::unexpected(clone.error());
   auto all = p.all();
-  all["repo"] = clone->string();
+  // Preflight checks the production clone itself, read-only (the push is gone below, so not
+  // even a fetch): the clone the run makes is a copy of it, and does not exist yet.
+  if (r.for_real) {
+    auto clone = r.clone(ctx, p.str("repo"));
+    if (!clone) return std::unexpected(clone.error());
+    all["repo"] = clone->string();
+  }
   if (all.contains("push") && all["push"].is_object() && all["push"].contains("branch") && !all.contains("branch"))
     all["branch"] = all["push"]["branch"];
   all.erase("push");  // a rehearsal never pushes

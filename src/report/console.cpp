@@ -47,6 +47,9 @@ std::string ConsoleProgress::result_text(const engine::StepRecord& step) const {
   switch (step.status) {
     case StepStatus::Ok:
       if (step.warning) return paint("ok, with a warning", kYellow) + took + ": " + step.message;
+      // What a destructive step put in place (which dump, which archive) belongs on the screen,
+      // not only in the report: it is the first thing asked after a rollback.
+      if (step.destructive && !step.message.empty()) return paint("ok", kGreen) + took + ": " + step.message;
       return paint("ok", kGreen) + took;
     case StepStatus::Failed:
       if (step.failure_ignored)

@@ -97,12 +97,14 @@ TEST_CASE("at preflight a rehearsal names its copies but makes none", "[actions]
   CHECK_FALSE(fs::exists(f.rehearsal.dir()));
 }
 
-TEST_CASE("a rehearsed git.revert works on a clone and never pushes", "[actions][rehearse]") {
-  Fixture f;
+TEST_CASE("a rehearsed git.revert is preflighted on the production clone without its push, and never pushes",
+          "[actions][rehearse]") {
+  Fixture f;  // for_real is false: the checks before the run, when the clone does not exist yet
   auto revert = f.step(plan::Phase::Restore, "git.revert",
                        {{"repo", "/srv/app"}, {"to", "abc"}, {"push", {{"remote", "origin"}, {"branch", "main"}}}});
   REQUIRE(revert->kind == Rehearsed::Kind::Run);
   CHECK_FALSE(revert->params.has("push"));
   CHECK(revert->params.str("branch") == "main");
-  CHECK(revert->params.str("repo") == (f.rehearsal.dir() / "git" / "app").string());
+  CHECK(revert->params.str("repo") == "/srv/app");  // read-only checks; without the push, not even a fetch
+  CHECK_FALSE(fs::exists(f.rehearsal.dir()));
 }
