@@ -247,7 +247,9 @@ TEST_CASE("git-sql refuses a target commit without a recorded dump with exit 4 a
   CHECK(scene.db.checksum() == rows);
 
   fs::path dump;
-  for (const auto& e : fs::directory_iterator(scene.backups)) dump = e.path();
+  for (const auto& e : fs::directory_iterator(scene.backups))  // the dump, not its .sha256 sidecar
+    if (e.path().extension() == ".dump") dump = e.path();
+  REQUIRE_FALSE(dump.empty());
   args.insert(args.end(), {"--var", "dump=" + dump.string()});
   auto explicit_dump = scene.rollback("git-sql", args);
   CHECK(explicit_dump.exit_code == 0);
