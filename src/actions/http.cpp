@@ -139,8 +139,9 @@ Verdict judge_count(ActionContext& ctx, const Params& params, const Response& r,
     if (!expected) return {false, false, "`expect_count`: " + expected.error().message};
     if (!pg::compare(std::to_string(*n), *expected)) {
       out.observations.back().ok = false;
-      return {false, false, fmt::format("expected the count at '{}' {}, got {}", params.str("count"),
-                                        params.str("expect_count"), *n)};
+      std::string counted = params.str("count").empty() ? std::string("the count of the response's items")
+                                                         : fmt::format("the count at '{}'", params.str("count"));
+      return {false, false, fmt::format("expected {} {}, got {}", counted, params.str("expect_count"), *n)};
     }
   }
   if (params.has("into") && ctx.set_var) ctx.set_var(params.str("into"), std::to_string(*n));

@@ -94,8 +94,9 @@ std::string result_message(const RunRecord& record, ExitCode code, bool dry_run)
       if (dry_run)  // nothing ran: only read-only checks did, and one of them failed
         return fmt::format("dry run: the check at step {} ({}) failed: {}{}; nothing was changed", culprit->id,
                            culprit->name, culprit->message, after);
-      return fmt::format("the rollback ran but verification failed at step {} ({}): {}{}",
-                         culprit->id, culprit->name, culprit->message, after);
+      return fmt::format("{} but verification failed at step {} ({}): {}{}",
+                         record.rehearsal ? "the throwaway copies were restored" : "the rollback ran", culprit->id,
+                         culprit->name, culprit->message, after);
     case ExitCode::Interrupted:
       return culprit ? fmt::format("interrupted during step {} ({}){}", culprit->id,
                                    culprit->name, after)
