@@ -68,39 +68,38 @@ namespace {
 Outcome run_ready(ActionContext& ctx, const Params& params) {
   auto dsn = parse_dsn(params.str("dsn"));
   if (!dsn) return Outcome::failure(dsn.error().message);
-  // `wait`: keep checking until then; without it, a single check.
+  // `wait`: keep checking until then; without it, a single check. Either way each check
+  // gets at most what is left, to the millisecond (ping_within), and so does the step.
   auto wait = params.duration("wait", Millis(0));
-  auto until = Clock::now() + wait;
+  auto started = Clock::now();
+  auto until = started + (wait.count() ? wait : ctx.remaining(Millis(10'000)));
   if (ctx.deadline < until) until = ctx.deadline;
+  auto conninfo = dsn->conninfo();
   for (int attempt = 1;; ++attempt) {
-    // Each check gets at most what is left of `wait` (libpq's own floor is 2 s).
-    auto left = std::chrono::duration_cast<Millis>(until - Clock::now());
-    auto seconds = std::max<long long>(2, std::min<long long>(left.count(), ctx.remaining(Millis(10'000)).count()) / 1000);
-    auto conninfo = dsn->conninfo({{"connect_timeout", std::to_string(wait.count() ? seconds : std::stoll(connect_timeout(ctx)))}});
-    PGPing ping = PQping(conninfo.c_str());
+    auto left = std::max(Millis(1), std::chrono::duration_cast<Millis>(until - Clock::now()));
+    Ping ping = ping_within(conninfo, left);
     std::string state;
     bool transient = true;
     switch (ping) {
-      case PQPING_OK: {
+      case Ping::Ok: {
         auto out = Outcome::success(fmt::format("PostgreSQL at {} accepts connections", dsn->where));
         out.observations.push_back({"ready", "accepting"});
         out.data = {{"where", dsn->where}, {"attempts", attempt}};
         return out;
       }
-      case PQPING_REJECT: state = "is up but rejecting connections (starting, stopping or in recovery)"; break;
-      case PQPING_NO_RESPONSE: state = "does not respond (not running or unreachable)"; break;
-      case PQPING_NO_ATTEMPT:
+      case Ping::Reject: state = "is up but rejecting connections (starting, stopping or in recovery)"; break;
+      case Ping::NoResponse: state = "does not respond (not running or unreachable)"; break;
+      case Ping::NoAttempt:
         state = "was not contacted: the DSN's parameters are invalid";
         transient = false;
         break;
     }
-    if (!transient || Clock::now() + Millis(250) >= until) {
-      auto out = Outcome::failure(
-          fmt::format("PostgreSQL at {} {} ({} check{}{})", dsn->where, state, attempt,
-                      attempt == 1 ? "" : "s",
-                      wait.count() ? " within " + format_duration(wait) : ""),
-          transient);
-      out.observations.push_back({"ready", ping == PQPING_REJECT ? "rejecting" : "no response", false});
+    if (!transient || !wait.count() || Clock::now() + Millis(250) >= until) {
+      auto took = std::chrono::duration_cast<Millis>(Clock::now() - started);
+      auto out = Outcome::failure(fmt::format("PostgreSQL at {} {} ({} check{} in {})", dsn->where, state, attempt,
+                                              attempt == 1 ? "" : "s", format_duration(took)),
+                                  transient);
+      out.observations.push_back({"ready", ping == Ping::Reject ? "rejecting" : "no response", false});
       return out;
     }
     std::this_thread::sleep_for(Millis(250));

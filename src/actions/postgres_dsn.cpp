@@ -2,11 +2,14 @@
 #include <rollback/util/text.hpp>
 #include <rollback/actions/postgres.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <vector>
 #include <cstdlib>
 #include <regex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <libpq-fe.h>
 
 #include <rollback/util/redact.hpp>
@@ -52,6 +55,38 @@ std::string parse_problem(const std::string& why) {
   return "libpq cannot read it";
 }
 
+// libpq checks these values only when it connects, and then reports an unusable DSN as a
+// server that "does not respond". The value is never quoted: in a URI whose password holds
+// an unencoded ':' or '@', what libpq reads as the port is a piece of that password.
+std::string invalid_option(const std::string& key, const std::string& value) {
+  static const std::map<std::string, std::vector<std::string>> choices = {
+      {"sslmode", {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}},
+      {"gssencmode", {"disable", "prefer", "require"}},
+      {"target_session_attrs", {"any", "read-write", "read-only", "primary", "standby", "prefer-standby"}},
+  };
+  auto is_integer = [](std::string_view v, long low, long high) {
+    long n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    return !v.empty() && ec == std::errc() && end == v.data() + v.size() && n >= low && n <= high;
+  };
+  if (key == "port") {
+    std::string_view rest = value;  // one per host, comma-separated; an empty one means the default
+    while (true) {
+      auto comma = rest.find(',');
+      auto part = rest.substr(0, comma);
+      if (!part.empty() && !is_integer(part, 1, 65535)) return "option port is not a port number (1-65535)";
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  } else if (key == "connect_timeout" && !is_integer(value, 0, 1L << 30)) {
+    return "option connect_timeout is not a whole number of seconds";
+  } else if (auto it = choices.find(key); it != choices.end()) {
+    if (std::find(it->second.begin(), it->second.end(), value) == it->second.end())
+      return fmt::format("option {} is not one of {}", key, fmt::join(it->second, ", "));
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string redact_dsn(std::string_view text) {
@@ -75,9 +110,11 @@ Result<Dsn> parse_dsn(std::string_view text) {
                 " (the DSN is not shown: it may hold a password; in a postgresql:// URI, a password with @ : / ? "
                 "must be percent-encoded, which ${secrets.NAME} is)");
   }
+  std::string problem;
   for (auto* o = parsed; o->keyword; ++o) {
     if (!o->val || !*o->val) continue;
     std::string key = o->keyword;
+    if (problem.empty()) problem = invalid_option(key, o->val);
     if (key == "password") {
       dsn.password = o->val;
     } else {
@@ -90,6 +127,10 @@ Result<Dsn> parse_dsn(std::string_view text) {
     // Re-render: the URI form may carry the password percent-encoded.
     dsn.display = redact_dsn(text);
   }
+  if (!problem.empty())
+    return fail("invalid PostgreSQL DSN: " + problem +
+                " (the DSN is not shown: it may hold a password; in a postgresql:// URI, a password with @ : / ? "
+                "must be percent-encoded, which ${secrets.NAME} is)");
   auto get = [&](const char* key, const char* env, std::string fallback) {
     auto it = dsn.options.find(key);
     return it != dsn.options.end() ? it->second : env_or(env, std::move(fallback));

@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <tuple>
+#include <unistd.h>
 
 #include <rollback/actions/postgres.hpp>
 #include <rollback/util/fs.hpp>
@@ -98,6 +102,68 @@ TEST_CASE("pg.ready fails transiently on a port where nothing listens, after its
   CHECK(out.message.find("does not respond") != std::string::npos);
   CHECK(took >= std::chrono::milliseconds(750));
   CHECK(took < std::chrono::seconds(5));
+}
+
+namespace {
+
+// A TCP port that takes connections into its backlog and never says a word.
+struct SilentPort {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int port = 0;
+  SilentPort() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~SilentPort() { ::close(fd); }
+};
+
+}  // namespace
+
+TEST_CASE("pg.ready's wait bounds its wall time on a server that never answers, and says how long it took",
+          "[pg][time]") {
+  SilentPort silent;
+  proc::SystemRunner runner;
+  ActionContext ctx{"pg", runner, [](auto&, auto&) {}, [](auto) {}};
+  auto dsn = "postgresql://postgres@127.0.0.1:" + std::to_string(silent.port) + "/postgres";
+  for (auto [wait, low, high] : {std::tuple{"3s", 2900, 3500}, std::tuple{"1500ms", 1400, 2000}}) {
+    auto start = std::chrono::steady_clock::now();
+    auto out = pg::ready_action().run(ctx, Params(nlohmann::json{{"dsn", dsn}, {"wait", wait}}));
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    INFO(wait << ": " << out.message << " after " << took.count() << " ms");
+    CHECK_FALSE(out.ok);
+    CHECK(out.message.find("does not respond") != std::string::npos);
+    CHECK(took.count() >= low);
+    CHECK(took.count() < high);  // libpq alone: a 2 s floor per check, in whole seconds (4.3 s for 3 s)
+    CHECK_THAT(out.message, Catch::Contains("(1 check in ") && !Catch::Contains("within"));  // the time taken
+  }
+}
+
+TEST_CASE("pg.ready calls a server that refuses the login ready, as PQping does: it is up", "[pg]") {
+  auto base = test_dsn();
+  proc::SystemRunner runner;
+  ActionContext ctx{"pg", runner, [](auto&, auto&) {}, [](auto) {}};
+  auto missing = base.substr(0, base.rfind('/') + 1) + "rb_no_such_database";
+  auto out = pg::ready_action().run(ctx, Params(nlohmann::json{{"dsn", missing}, {"wait", "2s"}}));
+  INFO(out.message);
+  CHECK(out.ok);
+}
+
+TEST_CASE("pg.ready refuses a DSN with a broken port at preflight, not as a server that does not respond",
+          "[pg][secrets]") {
+  proc::SystemRunner runner;
+  ActionContext ctx{"pg", runner, [](auto&, auto&) {}, [](auto) {}};
+  Params params(nlohmann::json{{"dsn", "postgresql://postgres:hunter2@127.0.0.1:5x432/postgres"}});
+  auto checked = pg::ready_action().preflight(ctx, params);
+  CHECK_FALSE(checked.ok);
+  CHECK_THAT(checked.message, Catch::Contains("option port is not a port number"));
+  CHECK(checked.message.find("does not respond") == std::string::npos);
+  CHECK(checked.message.find("5x432") == std::string::npos);
 }
 
 TEST_CASE("pg.query passes and fails its expectations with the observed value", "[pg]") {

@@ -71,6 +71,24 @@ TEST_CASE("an invalid DSN is an error that does not echo the password", "[action
   CHECK(dsn.error().message.find("invalid PostgreSQL DSN") != std::string::npos);
 }
 
+TEST_CASE("a DSN whose port, sslmode or timeout libpq would refuse only when connecting is an error now, "
+          "without the value",
+          "[actions][pg]") {
+  // An unencoded ':' in the password: libpq reads "pw:5x432" apart, and "5x432" as the port.
+  auto port = pg::parse_dsn("postgresql://app:5x432@127.0.0.1:5x432/postgres");
+  REQUIRE_FALSE(port);
+  CHECK_THAT(port.error().message, Catch::StartsWith("invalid PostgreSQL DSN: option port is not a port number"));
+  CHECK(port.error().message.find("5x432") == std::string::npos);
+  auto sslmode = pg::parse_dsn("postgresql://app@db/shop?sslmode=bogus");
+  REQUIRE_FALSE(sslmode);
+  CHECK_THAT(sslmode.error().message, Catch::Contains("option sslmode is not one of disable, allow, prefer"));
+  auto timeout = pg::parse_dsn("host=db connect_timeout=soon");
+  REQUIRE_FALSE(timeout);
+  CHECK_THAT(timeout.error().message, Catch::Contains("option connect_timeout is not a whole number"));
+  CHECK(pg::parse_dsn("host=a,b port=5432,5433 dbname=shop sslmode=verify-full"));
+  CHECK(pg::parse_dsn("host=a,b port=,5433 dbname=shop"));  // an empty port is the default
+}
+
 TEST_CASE("expectations compare numerically when both sides are numbers, else as text", "[actions][pg]") {
   auto ge1 = pg::parse_comparison(">= 1");
   REQUIRE(ge1);

@@ -52,6 +52,12 @@ struct VerifiedDump {
 };
 Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Millis timeout);
 
+// PQping's verdict, reached within `budget` of wall time to the millisecond. libpq's own
+// connect_timeout counts whole seconds with a 2 s floor, so pg.ready polls the connection
+// itself (PQconnectStart/PQconnectPoll) to keep a `wait:` a bound.
+enum class Ping { Ok, Reject, NoResponse, NoAttempt };
+Ping ping_within(const std::string& conninfo, Millis budget);
+
 // pg_database_size() of the DSN's database: what a dump is checked to have room for (an
 // upper bound: a dump holds no index data, and custom archives are compressed).
 Result<unsigned long long> database_size(ActionContext& ctx, const Dsn& dsn);
