@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/http_servers.hpp"
 #include "test_docker_support.hpp"
 
 namespace dockertest {
@@ -53,9 +54,9 @@ class Stack {
       compose.replace(at, std::string("local/busybox").size(), image());
     testing::write_text(stack / "docker-compose.yml", compose);
     fs::copy(source("examples/staging/api"), stack / "api", fs::copy_options::recursive);
-    std::random_device rd;
-    api_port = 20000 + rd() % 20000;
-    pg_port = 20000 + rd() % 20000;
+    api_port = testing::unused_publish_port();
+    do pg_port = testing::unused_publish_port();
+    while (pg_port == api_port);
     testing::write_text(stack / ".env.staging",
                         "APP_VERSION=v1\nAPI_PORT=" + std::to_string(api_port) + "\nPG_PORT=" +
                             std::to_string(pg_port) + "\nAUTHENTICATION_API_KEY=" + kApiKey + "\n");
