@@ -8,6 +8,6 @@ stack=$1 backups=$2 project=$3 image=$4
 dest="$backups/staging-$(date +%Y%m%d-%H%M%S-%N)"
 mkdir -p "$dest"
 cp "$stack/docker-compose.yml" "$stack/.env.staging" "$dest/"
-for v in data www; do
+for v in pgdata data; do
   docker run --rm -v "${project}_$v:/data" -v "$dest:/backup" "$image" tar czf "/backup/$v.tar.gz" -C /data .
 done

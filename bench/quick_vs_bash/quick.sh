@@ -10,9 +10,9 @@ cd "$stack"
 docker-compose -p "$project" --env-file .env.staging down --remove-orphans >/dev/null 2>&1
 cp "$backup/docker-compose.yml" ./docker-compose.yml
 cp "$backup/.env.staging" ./.env.staging
-docker volume rm "${project}_data" "${project}_www" >/dev/null
+docker volume rm "${project}_pgdata" "${project}_data" >/dev/null
+docker run --rm -v "${project}_pgdata:/data" -v "$backup:/backup" "$image" sh -c "cd /data && tar xzf /backup/pgdata.tar.gz"
 docker run --rm -v "${project}_data:/data" -v "$backup:/backup" "$image" sh -c "cd /data && tar xzf /backup/data.tar.gz"
-docker run --rm -v "${project}_www:/data" -v "$backup:/backup" "$image" sh -c "cd /data && tar xzf /backup/www.tar.gz"
 docker-compose -p "$project" --env-file .env.staging up -d >/dev/null 2>&1
 docker-compose -p "$project" --env-file .env.staging ps >/dev/null
 for _ in $(seq 1 240); do

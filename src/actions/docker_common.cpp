@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include <rollback/actions/adapters.hpp>
+#include <rollback/actions/docker_images.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/util/redact.hpp>
 
@@ -310,6 +311,8 @@ void register_docker_actions(Registry& registry) {
   docker::register_volume_actions(registry);
   docker::register_stats_action(registry);
   docker::register_swarm_actions(registry);
+  docker::register_images_action(registry);
+  docker::register_exec_action(registry);
 }
 
 }  // namespace rollback::actions

@@ -13,6 +13,7 @@
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/docker_compose_file.hpp>
+#include <rollback/actions/docker_images.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/plan/interpolate.hpp>
 #include <rollback/util/redact.hpp>
@@ -23,10 +24,14 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// The compose CLI with the project-level options: -f, -p, --env-file.
-std::vector<std::string> project_options(const Params& p) {
+// The compose CLI with the project-level options: -f, -p, --env-file. An override file
+// (`pin`'s) comes after the compose file, which is then named explicitly.
+std::vector<std::string> project_options(const Params& p, const std::optional<fs::path>& override_file = {}) {
   std::vector<std::string> args;
   if (p.has("file")) args.insert(args.end(), {"-f", p.str("file")});
+  else if (override_file)
+    if (auto file = compose_file_of(p)) args.insert(args.end(), {"-f", file->string()});
+  if (override_file) args.insert(args.end(), {"-f", override_file->string()});
   if (p.has("project")) args.insert(args.end(), {"-p", p.str("project")});
   if (p.has("env_file")) args.insert(args.end(), {"--env-file", p.str("env_file")});
   return args;
@@ -54,10 +59,11 @@ std::vector<std::string> command_args(const Params& p) {
 }
 
 Result<std::vector<std::string>> full_argv(ActionContext& ctx, const Params& p,
-                                           const std::vector<std::string>& args) {
+                                           const std::vector<std::string>& args,
+                                           const std::optional<fs::path>& override_file = {}) {
   auto argv = compose_argv(ctx, p);
   if (!argv) return argv;
-  auto options = project_options(p);
+  auto options = project_options(p, override_file);
   argv->insert(argv->end(), options.begin(), options.end());
   argv->insert(argv->end(), args.begin(), args.end());
   return argv;
@@ -248,10 +254,17 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, const std::vector<std
 
 Outcome run_compose(ActionContext& ctx, const Params& p) {
   if (auto files = check_compose_files(ctx, p); !files) return to_outcome(files.error());
-  auto argv = full_argv(ctx, p, command_args(p));
+  auto command = p.str("command", "ps");
+  std::optional<fs::path> pins;
+  if (command == "up") {
+    auto written = write_pins(ctx, p);
+    if (!written) return to_outcome(written.error());
+    pins = *written;
+  }
+  if (command == "down" || command == "stop") note_images(ctx, p, "from_version");
+  auto argv = full_argv(ctx, p, command_args(p), pins);
   if (!argv) return to_outcome(argv.error());
   auto options = in_project_dir(p);
-  auto command = p.str("command", "ps");
   if (command == "logs" && p.has("to")) {
     fs::path to = p.str("to");
     std::error_code ec;
@@ -273,20 +286,26 @@ Outcome run_compose(ActionContext& ctx, const Params& p) {
                                               command));
   if (command == "logs" && p.has("to")) outcome.message += " -> " + p.str("to");
   outcome.log_excerpt = output_excerpt(*done, 40);
-  if (!waits) return outcome;
-  if (listing.running()) {
-    auto listed = listing.get(ctx, p);
-    if (!listed) return to_outcome(listed.error());
-    services = std::move(*listed);
+  if (pins) outcome.message += fmt::format(" (images pinned by {})", pins->filename().string());
+  if (waits) {
+    if (listing.running()) {
+      auto listed = listing.get(ctx, p);
+      if (!listed) return to_outcome(listed.error());
+      services = std::move(*listed);
+    }
+    outcome = wait_until_up(ctx, p, services, std::move(outcome));
   }
-  return wait_until_up(ctx, p, services, std::move(outcome));
+  if (command == "up" && outcome.ok) note_images(ctx, p, "to_version");
+  return outcome;
 }
 
 Outcome preflight_compose(ActionContext& ctx, const Params& p) {
   if (auto files = check_compose_files(ctx, p); !files) return to_outcome(files.error());
   if (auto cli = compose_argv(ctx, p); !cli) return to_outcome(cli.error());
   if (auto daemon = check_daemon(ctx, p); !daemon) return to_outcome(daemon.error());
-  return Outcome::success("compose file present, daemon answering");
+  if (p.str("command") != "up") return Outcome::success("compose file present, daemon answering");
+  if (auto images = check_up_images(ctx, p); !images) return to_outcome(images.error());
+  return Outcome::success("compose file present, daemon answering, every image present");
 }
 
 void validate_compose(ParamCheck& check) {
@@ -297,6 +316,10 @@ void validate_compose(ParamCheck& check) {
   if (check.has("wait") && command != "up") check.error("wait", "`wait` only applies to command: up");
   if (check.has("volumes") && command != "down")
     check.error("volumes", "`volumes` only applies to command: down");
+  for (const char* key : {"images_from", "images_env_file", "pull", "pin", "rehearse_map"})
+    if (check.has(key) && command != "up") check.error(key, fmt::format("`{}` only applies to command: up", key));
+  if (check.has("images_env_file") && !check.has("images_from"))
+    check.error("images_env_file", "`images_env_file` goes with `images_from` (the file whose images preflight checks)");
   if (auto wait = check.literal("wait")) {
     auto lower = *wait;
     bool boolean = lower == "true" || lower == "false" || lower == "yes" || lower == "no";
@@ -314,6 +337,8 @@ std::string describe_compose(const Params& p) {
   auto text = proc::display_command(argv);
   if (p.has("to")) text += " > " + p.str("to");
   if (p.has("dir")) text += fmt::format("  (in {})", p.str("dir"));
+  if (p.str("command") == "up" && p.has("pin"))
+    text += fmt::format("; each service on the image ID recorded in {} (override .rollback-pins.yml)", p.str("pin"));
   if (p.str("command") == "up" && p.has("wait") && p.str("wait") != "false")
     text += fmt::format("; wait until every service is running and healthy ({})", p.str("wait"));
   return text;
@@ -340,7 +365,12 @@ void register_compose_action(Registry& registry) {
                  param("tail", ParamType::Int),
                  param("to").names(plan::Names::Path),
                  param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier)},
+                 param("host").names(plan::Names::Identifier),
+                 param("images_from").names(plan::Names::Path),
+                 param("images_env_file").names(plan::Names::Path),
+                 param("pull", ParamType::Bool),
+                 param("pin").names(plan::Names::Path),
+                 param("rehearse_map", ParamType::StringMap)},
       // `down` removes containers (and with `volumes`, data): a step may say
       // `destructive: false` for ps / logs / up.
       .destructive = true,

@@ -7,6 +7,7 @@
 #include <map>
 
 #include <rollback/actions/docker_common.hpp>
+#include <rollback/actions/docker_images.hpp>
 #include <rollback/actions/output.hpp>
 
 namespace rollback::actions::docker {
@@ -16,6 +17,7 @@ Outcome run_stop(ActionContext& ctx, const Params& p) {
   auto ids = list_containers(ctx, p, false);
   if (!ids) return to_outcome(ids.error());
   if (ids->empty()) return Outcome::success(fmt::format("no running containers match {}", selection(p)));
+  note_images(ctx, p, "from_version", *ids);  // the report's "rolled back from"
   auto argv = docker_argv(p);
   argv.push_back("stop");
   if (p.has("time")) argv.insert(argv.end(), {"-t", p.str("time")});

@@ -3,6 +3,7 @@
 // crash never leaves a half-written docker-compose.yml behind; what they create is
 // owner-only by default (the copied env file holds credentials).
 #include <fmt/format.h>
+#include <regex>
 #include <glob.h>
 #include <sys/stat.h>
 
@@ -178,10 +179,41 @@ Outcome run_latest(ActionContext& ctx, const Params& p) {
   if (found.empty()) return Outcome::failure(fmt::format("nothing matches {}", p.str("glob")));
   std::sort(found.begin(), found.end(), std::greater<>());
   const auto& newest = found.front().second;
+  // `capture`: a part of the newest file's name (the commit in pre-deploy-<time>-<commit>.dump).
+  std::string captured;
+  if (p.has("capture")) {
+    std::smatch match;
+    std::string name = fs::path(newest).filename().string();
+    try {
+      std::regex re(p.str("capture"));
+      if (!std::regex_search(name, match, re) || match.size() < 2 || !match[1].matched)
+        return Outcome::failure(fmt::format("the newest match {} does not match capture /{}/", newest, p.str("capture")));
+    } catch (const std::regex_error& e) {
+      return Outcome::failure(fmt::format("capture: not a valid regular expression: {}", e.what()));
+    }
+    captured = match[1].str();
+  }
   ctx.set_var(p.str("into"), newest);
-  auto outcome = Outcome::success(fmt::format("{} = {} (newest of {})", p.str("into"), newest, found.size()));
+  if (p.has("capture")) ctx.set_var(p.str("capture_into"), captured);
+  auto outcome = Outcome::success(fmt::format("{} = {} (newest of {}){}", p.str("into"), newest, found.size(),
+                                              p.has("capture") ? fmt::format("; {} = {}", p.str("capture_into"), captured)
+                                                               : ""));
   outcome.observations.push_back({p.str("into"), newest, true});
+  if (p.has("capture")) outcome.observations.push_back({p.str("capture_into"), captured, true});
   return outcome;
+}
+
+void validate_latest(ParamCheck& check) {
+  if (check.has("capture") != check.has("capture_into"))
+    check.error(check.has("capture") ? "capture" : "capture_into", "`capture` and `capture_into` go together");
+  if (auto re = check.literal("capture")) {
+    try {
+      std::regex compiled(*re);
+      if (compiled.mark_count() < 1) check.error("capture", "capture needs a group, such as '-([0-9a-f]{40})\\.dump$'");
+    } catch (const std::regex_error& e) {
+      check.error("capture", fmt::format("not a valid regular expression: {}", e.what()));
+    }
+  }
 }
 
 Outcome run_sleep(ActionContext& ctx, const Params& p) {
@@ -243,8 +275,10 @@ void register_fs_actions(Registry& registry) {
   registry.add(Action{.name = "fs.latest",
                       .summary = "the newest path matching a glob, into a var",
                       .params = {param("glob").required().names(plan::Names::Path), param("into").required().sets_var(),
-                                 param("kind").choices({"any", "file", "dir"})},
+                                 param("kind").choices({"any", "file", "dir"}), param("capture"),
+                                 param("capture_into").sets_var()},
                       .read_only = true,
+                      .validate = validate_latest,
                       .describe = [](const Params& p) { return fmt::format("newest of {} -> ${{{}}}", p.str("glob"), p.str("into")); },
                       .run = run_latest});
   register_checksum_action(registry);

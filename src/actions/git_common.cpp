@@ -103,6 +103,7 @@ Result<std::vector<plan::Target>> list_targets(proc::Runner& runner, const std::
       t.created = from_unix(f[3]);
       t.detail = f.size() > 4 ? f[4] : "";
       t.current = commit == head->sha;
+      t.commit = commit;
       out.push_back(std::move(t));
     }
     return out;
@@ -123,6 +124,7 @@ Result<std::vector<plan::Target>> list_targets(proc::Runner& runner, const std::
     t.created = from_unix(f[1]);
     t.detail = f.size() > 2 ? f[2] : "";
     t.current = f[0] == head->sha;
+    t.commit = f[0];
     out.push_back(std::move(t));
   }
   return out;

@@ -4,6 +4,7 @@
 // `retry: {until, every}` keeps waiting for a service that is still starting.
 #include <rollback/actions/adapters.hpp>
 #include <rollback/actions/http.hpp>
+#include <rollback/actions/postgres.hpp>
 
 #include <regex>
 
@@ -111,6 +112,42 @@ Verdict judge(const Params& params, const std::vector<StatusRange>& statuses, co
   return {};
 }
 
+// `count`: how many items the array at a JSON pointer holds ("" = the body itself), the
+// runbook's fetchInstances; checked against `expect_count` (">= ${instances_before}").
+Result<long long> count_items(const Params& params, const Response& r) {
+  auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (doc.is_discarded()) return fail("expected a JSON body to count in, got something that does not parse");
+  auto pointer = params.str("count");
+  try {
+    nlohmann::json::json_pointer ptr(pointer);
+    if (!doc.contains(ptr)) return fail(fmt::format("expected a JSON array at '{}' to count, but it is absent", pointer));
+    const auto& at = doc.at(ptr);
+    if (!at.is_array() && !at.is_object())
+      return fail(fmt::format("expected a JSON array at '{}' to count, got {}", pointer, at.type_name()));
+    return static_cast<long long>(at.size());
+  } catch (const nlohmann::json::exception& e) {
+    return fail(fmt::format("`count` '{}' is not a JSON pointer: {}", pointer, e.what()));
+  }
+}
+
+Verdict judge_count(ActionContext& ctx, const Params& params, const Response& r, Outcome& out) {
+  auto n = count_items(params, r);
+  if (!n) return {false, false, n.error().message};
+  out.observations.push_back({"count", std::to_string(*n), true});
+  if (params.has("expect_count")) {
+    auto expected = pg::parse_comparison(params.str("expect_count"));
+    if (!expected) return {false, false, "`expect_count`: " + expected.error().message};
+    if (!pg::compare(std::to_string(*n), *expected)) {
+      out.observations.back().ok = false;
+      std::string counted = params.str("count").empty() ? std::string("the count of the response's items")
+                                                         : fmt::format("the count at '{}'", params.str("count"));
+      return {false, false, fmt::format("expected {} {}, got {}", counted, params.str("expect_count"), *n)};
+    }
+  }
+  if (params.has("into") && ctx.set_var) ctx.set_var(params.str("into"), std::to_string(*n));
+  return {};
+}
+
 std::string seen(const Response& r) {
   if (!r.transferred) return fmt::format("after {}", format_duration(r.latency));
   std::string out = fmt::format("status {} in {}", r.status, format_duration(r.latency));
@@ -141,6 +178,8 @@ Outcome perform(ActionContext& ctx, const Params& params, const char* default_me
     const auto& req = requests[i];
     const auto& res = responses[i];
     auto verdict = judge(params, *statuses, res);
+    if (verdict.ok && requests.size() == 1 && (params.has("count") || params.has("into")))
+      verdict = judge_count(ctx, params, res, out);
     std::string url = redact(req.url);
     slowest = std::max(slowest, res.latency);
     details.push_back({{"url", url}, {"status", res.status}, {"latency_ms", res.latency.count()},
@@ -223,6 +262,11 @@ void validate(ParamCheck& check) {
       check.error("expect_body_regex", fmt::format("not a valid regular expression: {}", e.what()));
     }
   }
+  if ((check.has("expect_count") || check.has("into")) && !check.has("count"))
+    check.error(check.has("into") ? "into" : "expect_count", "`expect_count` and `into` need `count` (a JSON pointer to the array to count, \"\" for the body)");
+  if (check.has("count") && check.has("urls")) check.error("count", "`count` needs a single `url`");
+  if (auto e = check.literal("expect_count"); e && !pg::parse_comparison(*e))
+    check.error("expect_count", fmt::format("expect_count: expected a comparison such as \">= 1\", got \"{}\"", *e));
   auto json = check.node("expect_json");
   if (json.IsDefined() && !json.IsNull()) {
     if (!json.IsMap()) {
@@ -253,7 +297,8 @@ Action probe_action() {
   a.summary = "check that URLs answer with the expected status, body, JSON and latency";
   a.params = common_params();
   for (auto p : {param("parallel", ParamType::Bool), param("expect_body"), param("expect_body_regex"),
-                 param("expect_json", ParamType::Any), param("max_latency", ParamType::Duration)}) {
+                 param("expect_json", ParamType::Any), param("max_latency", ParamType::Duration), param("count"),
+                 param("expect_count"), param("into").sets_var()}) {
     a.params.push_back(p);
   }
   a.read_only = true;

@@ -6,7 +6,7 @@ namespace rollback::actions {
 
 ActionSchema Action::schema() const {
   return ActionSchema{.name = name, .summary = summary, .params = params, .destructive = destructive,
-                      .read_only = read_only, .validate = validate};
+                      .read_only = read_only, .read_only_param = read_only_param, .validate = validate};
 }
 
 void Registry::add(Action action) {
@@ -19,6 +19,14 @@ void Registry::add(Action action) {
 
 void Registry::add_target_source(std::string from, plan::TargetLister lister) {
   sources_.add(std::move(from), std::move(lister));
+}
+
+void Registry::add_target_check(plan::TargetCheck check) { sources_.add_check(std::move(check)); }
+
+void Registry::amend(std::string_view name, const std::function<void(Action&)>& change) {
+  auto it = actions_.find(name);
+  if (it == actions_.end()) throw std::logic_error("no action to amend: " + std::string(name));
+  change(it->second);
 }
 
 const Action* Registry::find(std::string_view name) const {
@@ -54,6 +62,7 @@ const Registry& builtin_registry() {
     register_git_coolify_actions(r);
     register_notify_actions(r);
     register_docker_actions(r);
+    register_rehearsals(r);
     return r;
   }();
   return registry;

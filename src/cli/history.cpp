@@ -45,13 +45,14 @@ int history(const GlobalOptions& global, int limit) {
     auto report = (runs_dir / r.run_id / "report.md");
     std::string report_path = r.extra.contains("report") ? r.extra["report"].get<std::string>()
                               : fs::exists(report) ? report.string() : "-";
-    out.push_back({{"run_id", r.run_id}, {"plan", r.plan_name}, {"target", r.target_name},
+    std::string plan = r.rehearsal ? r.plan_name + " (rehearsal)" : r.plan_name;
+    out.push_back({{"run_id", r.run_id}, {"plan", r.plan_name}, {"rehearsal", r.rehearsal}, {"target", r.target_name},
                    {"result", result_word(r)},
                    // A run whose end was never recorded has no exit code to report: never 0.
                    {"exit_code", r.ended ? nlohmann::json(to_int(r.result)) : nlohmann::json()},
                    {"started", format_iso_utc(r.started)}, {"duration", duration}, {"report", report_path}});
     if (!global.json)
-      std::printf("%-40s %-10s %-28s %-16s %-8s %s\n", r.run_id.c_str(), r.plan_name.c_str(),
+      std::printf("%-40s %-10s %-28s %-16s %-8s %s\n", r.run_id.c_str(), plan.c_str(),
                   r.target_name.empty() ? "-" : r.target_name.c_str(), result_word(r).c_str(),
                   duration.c_str(), report_path.c_str());
   }

@@ -13,6 +13,7 @@
 #include <rollback/engine/signals.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
+#include <rollback/util/text.hpp>
 
 namespace rollback::cli {
 namespace {
@@ -48,10 +49,57 @@ struct Stage {
   void clean_up(const std::string& run_id) {
     engine::CleanupRequest request{.state_dir = state_dir(r.global).string(), .run_id = run_id};
     for (const auto& step : r.plan.steps) request.sweep.insert(step.action);
+    // What a rehearsal made (containers, volumes, a scratch database, copies): a rehearsal
+    // killed before it removed them leaves them to the next run of this state dir.
+    if (run_id.empty()) request.cleaners["rehearsal"] = actions::clean_up_rehearsals;
     request.log = [this](std::string_view line) { console.log_line("cleanup", line); };
     engine::clean_up(actions::builtin_registry(), runner, request);
   }
 };
+
+// After a rehearsal's steps: its copies go, whatever happened, then the executor's result
+// becomes the rehearsal's verdict (shared/spec.md: 0 proven, 4 unusable or nothing to
+// rehearse, 1/5 failed, 130 cancelled or preempted).
+ExitCode conclude_rehearsal(RunRequest& r, Stage& stage, proc::Runner& runner, ExitCode code) {
+  auto& rehearsal = *r.rehearsal;
+  auto& record = r.run.record;
+  rehearsal.remove_all(runner, [&stage](std::string_view line) { stage.console.log_line("rehearse", line); });
+  if (stage.journal)
+    for (const auto& resource : rehearsal.made_so_far())
+      (void)stage.journal->append({{"event", "resource_released"}, {"step", "rehearse"}, {"action", "rehearsal"},
+                                   {"resource", resource}, {"by", "cleanup"}});
+  record.rehearsal = true;
+  record.extra["rehearsal"] = rehearsal.summary();
+  bool verifies = std::any_of(r.plan.steps.begin(), r.plan.steps.end(),
+                              [](const plan::Step& s) { return s.phase == plan::Phase::Verify; });
+  const std::string untouched = "production was not touched and every copy was removed";
+  if (code == ExitCode::Success && rehearsal.restores == 0) {
+    code = ExitCode::PreflightFailed;
+    record.result_message = fmt::format("nothing to rehearse: no restore step of plan {} can run against throwaway "
+                                        "copies (the report says why each was skipped); {}",
+                                        r.plan.name, untouched);
+  } else if (code == ExitCode::Success && verifies && rehearsal.verifies == 0) {
+    code = ExitCode::PreflightFailed;
+    record.result_message = fmt::format("nothing verified: the target was restored into copies, but none of plan "
+                                        "{}'s verify steps can run against them; {}",
+                                        r.plan.name, untouched);
+  } else if (code == ExitCode::Success) {
+    record.result_message = fmt::format("rehearsal proved target {}: {} restore step(s) ran against throwaway copies "
+                                        "and {} verification step(s) passed; {}",
+                                        record.target_name, rehearsal.restores, rehearsal.verifies, untouched);
+  } else if (code == ExitCode::Interrupted) {
+    auto by = read_file(r.run.run_dir / "preempted");
+    record.result_message = by ? fmt::format("rehearsal cancelled: preempted by run {}; {}", trim(*by), untouched)
+                               : fmt::format("rehearsal interrupted ({}); {}", record.result_message, untouched);
+  } else {
+    record.result_message = fmt::format("rehearsal of target {} failed: {}; {}", record.target_name,
+                                        record.result_message, untouched);
+  }
+  record.result = code;
+  record.result_message = redact(record.result_message);
+  if (stage.journal) (void)stage.journal->append(engine::run_finished_event(record));
+  return code;
+}
 
 // The run dir (owner-only), the journal's reserve and the report's: taken before the first
 // step, so a disk that fills during the run cannot silently cost it its audit trail.
@@ -66,7 +114,8 @@ Status keep_record(const std::filesystem::path& run_dir, engine::Journal& journa
 int run_pipeline(RunRequest& r) {
   const bool dry = r.args.dry_run;
   std::string destructive = destructive_left(r);
-  bool needs_confirmation = !dry && !r.args.yes && !destructive.empty();
+  const bool rehearsing = r.rehearsal != nullptr;  // changes nothing in production: no --yes
+  bool needs_confirmation = !dry && !rehearsing && !r.args.yes && !destructive.empty();
   if (needs_confirmation && !::isatty(STDIN_FILENO)) {
     print_error(fmt::format("plan '{}' has destructive steps {}({}) and stdin is not a terminal; pass --yes to "
                             "run them unattended. Nothing ran.",
@@ -77,7 +126,7 @@ int run_pipeline(RunRequest& r) {
   // A dry run changes nothing, so it takes no lock and writes no state.
   engine::RunLock lock;
   if (!dry && !r.args.lock_held) {
-    auto taken = take_run_lock(r.global, r.run.record);
+    auto taken = take_run_lock(r.global, r.run.record, /*preemptible=*/rehearsing);
     if (!taken) return to_int(ExitCode::Locked);
     lock = std::move(*taken);
   }
@@ -104,6 +153,14 @@ int run_pipeline(RunRequest& r) {
     stage.clean_up("");
   }
 
+  if (rehearsing) {
+    r.rehearsal->made = [&stage](const nlohmann::json& resource) {
+      if (stage.journal)
+        (void)stage.journal->append({{"event", "resource_held"}, {"step", "rehearse"}, {"action", "rehearsal"},
+                                     {"resource", resource}});
+    };
+    executor.set_rehearsal(r.rehearsal);
+  }
   auto failures = executor.preflight(r.plan, r.run.scope, r.completed_steps);
   if (!failures.empty()) {
     auto changed = what_changed(r.run.record);
@@ -125,7 +182,12 @@ int run_pipeline(RunRequest& r) {
   options.resumed = r.resuming;
   options.run_id = r.run.record.run_id;
   options.state_dir = state_dir(r.global).string();
+  if (rehearsing) {
+    r.rehearsal->for_real = true;
+    options.rehearsal = r.rehearsal;
+  }
   auto code = executor.execute(r.plan, r.run.scope, r.run.record, stage.journal, options);
+  if (rehearsing) code = conclude_rehearsal(r, stage, runner, code);
   if (!dry) stage.clean_up(r.run.record.run_id);
   // A backup that succeeded makes room for the next ones (target: keep). Still under the
   // lock, so no run of this state dir starts using a target while it is removed.

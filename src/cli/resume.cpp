@@ -36,7 +36,7 @@ bool same_plan_or_allowed(const engine::RunRecord& previous, const plan::Plan& p
 }
 
 bool resumable(const engine::RunRecord& r) {
-  if (r.dry_run) return false;
+  if (r.dry_run || r.rehearsal) return false;  // a rehearsal is run again, not resumed
   if (!r.ended) return true;  // crashed: no run_finished
   return r.result == ExitCode::Interrupted || r.result == ExitCode::StepFailed;
 }
@@ -115,7 +115,7 @@ int resume(const GlobalOptions& global, const ResumeArgs& a) {
     }
     if (it->status == engine::StepStatus::Pending) continue;
     const auto* action = actions::builtin_registry().find(step.action);
-    if (action && !action->rerun_safe) rerun.push_back(step.id + " (" + step.action + ")");
+    if (action && !action->rerun_safe && !action->reads_only(step.with)) rerun.push_back(step.id + " (" + step.action + ")");
   }
   if (!rerun.empty() && !a.yes) {
     std::string list;

@@ -3,10 +3,12 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <iostream>
+#include <csignal>
 #include <random>
 #include <unistd.h>
 
 #include <rollback/actions/action.hpp>
+#include <rollback/cli/target_table.hpp>
 #include <rollback/plan/vars.hpp>
 #include <rollback/report/report.hpp>
 #include <rollback/engine/run_record.hpp>
@@ -23,6 +25,8 @@ std::string random_suffix() {
   return fmt::format("{:04x}", rd() & 0xffff);
 }
 
+}  // namespace
+
 Result<std::map<std::string, std::string>> collect_overrides(const RunArgs& args) {
   std::map<std::string, std::string> overrides;
   if (!args.vars_file.empty()) {
@@ -38,8 +42,6 @@ Result<std::map<std::string, std::string>> collect_overrides(const RunArgs& args
   }
   return overrides;
 }
-
-}  // namespace
 
 std::string new_run_id(const std::string& plan_name, engine::SystemTime started) {
   return fmt::format("{}-{}-{}", format_utc(started, kCompactUtc), plan_name, random_suffix());
@@ -127,31 +129,36 @@ int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, Prepare
     return 0;
   }
   std::string wanted = args.target.empty() ? plan.target.default_target : args.target;
-  if (wanted.empty() || wanted == "none") {
+  auto overrides = collect_overrides(args).value_or(std::map<std::string, std::string>{});
+  std::optional<plan::Target> target;
+  if ((wanted.empty() || wanted == "none") && !args.lock_held && ::isatty(STDIN_FILENO)) {
+    int code = pick_on_terminal(plan, run.scope, overrides, target);
+    if (code != 0) return code;
+  } else if (wanted.empty() || wanted == "none") {
     print_error(fmt::format("plan '{}' needs --target (see `rollback targets {}` for what exists). "
                             "Nothing ran.", plan.name, plan.name));
     return to_int(ExitCode::Usage);
+  } else {
+    auto resolved = plan::resolve_target(plan.target, run.scope, actions::builtin_registry().targets(), wanted);
+    if (!resolved) {
+      print_error(fmt::format("target '{}': {}. {}.", wanted, resolved.error().message, what_changed(record)));
+      return to_int(ExitCode::PreflightFailed);
+    }
+    target = std::move(*resolved);
   }
-  auto target = plan::resolve_target(plan.target, run.scope, actions::builtin_registry().targets(), wanted);
-  if (!target) {
-    print_error(fmt::format("target '{}': {}. {}.", wanted, target.error().message, what_changed(record)));
-    return to_int(ExitCode::PreflightFailed);
+  // Vars that use ${target.*} can only be bound now; `require` may use them.
+  auto scope = scope_with_target(plan, run.scope, *target, overrides);
+  if (!scope) {
+    print_error(scope.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
   }
-  auto verification = plan::verify_target(plan.target, *target, run.scope);
+  auto verification = check_target(plan, *target, *scope);
   if (!verification.ok) {
     print_error(fmt::format("target {} does not verify; {}:", target->name, what_changed(record)));
     for (const auto& problem : verification.problems) std::fprintf(stderr, "  - %s\n", redact(problem).c_str());
     return to_int(ExitCode::PreflightFailed);
   }
-  run.scope.set_builtin("target.name", target->name);
-  run.scope.set_builtin("target.path", target->path);
-  // Vars that use ${target.*} could only be bound now.
-  if (auto bound = plan::bind_vars(plan, run.scope, collect_overrides(args).value_or(
-                                                        std::map<std::string, std::string>{}));
-      !bound) {
-    print_error(bound.error().message + ". Nothing ran.");
-    return to_int(ExitCode::Usage);
-  }
+  run.scope = std::move(*scope);
   record.target_name = target->name;
   record.target_path = target->path;
   run.target = *target;
@@ -173,12 +180,23 @@ fs::path report_reserve(const fs::path& run_dir) { return run_dir / ".report-res
 std::uint64_t report_reserve_bytes(size_t steps) { return (256u << 10) + steps * (48u << 10); }
 
 std::optional<engine::RunLock> take_run_lock(const GlobalOptions& global,
-                                            const engine::RunRecord& record) {
+                                            const engine::RunRecord& record, bool preemptible) {
   auto dir = state_dir(global);
   (void)make_private_dirs(dir);  // owner-only: it will hold journals and reports
   engine::LockHolder me{record.run_id, static_cast<long>(::getpid()), record.operator_name,
                         format_iso_utc(std::chrono::system_clock::now()), record.plan_name};
-  auto taken = engine::RunLock::acquire(dir / "lock", me);
+  me.preemptible = preemptible;
+  auto ask_to_stop = [&](const engine::LockHolder& rehearsal) {
+    std::fprintf(stderr, "a rehearsal holds the lock: %s; this run preempts it (it stops and removes its copies "
+                 "first)\n", rehearsal.describe().c_str());
+    // Read by the rehearsal for its report: who cancelled it.
+    if (!rehearsal.run_id.empty() && rehearsal.run_id.find('/') == std::string::npos)
+      (void)write_file_atomic(dir / "runs" / rehearsal.run_id / "preempted",
+                              fmt::format("{} (plan {}, operator {})\n", record.run_id, record.plan_name,
+                                          record.operator_name));
+    if (rehearsal.pid > 1) ::kill(static_cast<pid_t>(rehearsal.pid), SIGTERM);
+  };
+  auto taken = engine::RunLock::acquire_preempting(dir / "lock", me, kPreemptPatience, ask_to_stop);
   if (!taken) {
     print_error(fmt::format("another run holds the lock: {}. Nothing ran.", taken.error().describe()));
     return std::nullopt;

@@ -49,8 +49,20 @@ void clean_up(const actions::Registry& registry, proc::Runner& runner, const Cle
       collect(it->path() / "journal.jsonl", true, held);
   }
   for (const auto& name : request.sweep) held.try_emplace(name);
-  for (auto& [name, resources] : held)
-    if (const auto* action = registry.find(name)) clean_up_action(*action, runner, request, std::move(resources));
+  for (const auto& [name, cleaner] : request.cleaners) held.try_emplace(name);
+  for (auto& [name, resources] : held) {
+    if (const auto* action = registry.find(name)) {
+      clean_up_action(*action, runner, request, std::move(resources));
+    } else if (auto it = request.cleaners.find(name); it != request.cleaners.end()) {
+      actions::CleanupContext ctx{.runner = runner, .state_dir = request.state_dir, .run_id = request.run_id,
+                                  .held = std::move(resources), .log = request.log ? request.log : [](std::string_view) {}};
+      try {
+        it->second(ctx);
+      } catch (const std::exception& e) {
+        if (request.log) request.log(redact(fmt::format("cleanup of {} failed: {}", name, e.what())));
+      }
+    }
+  }
 }
 
 }  // namespace rollback::engine

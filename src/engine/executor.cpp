@@ -94,8 +94,9 @@ std::string result_message(const RunRecord& record, ExitCode code, bool dry_run)
       if (dry_run)  // nothing ran: only read-only checks did, and one of them failed
         return fmt::format("dry run: the check at step {} ({}) failed: {}{}; nothing was changed", culprit->id,
                            culprit->name, culprit->message, after);
-      return fmt::format("the rollback ran but verification failed at step {} ({}): {}{}",
-                         culprit->id, culprit->name, culprit->message, after);
+      return fmt::format("{} but verification failed at step {} ({}): {}{}",
+                         record.rehearsal ? "the throwaway copies were restored" : "the rollback ran", culprit->id,
+                         culprit->name, culprit->message, after);
     case ExitCode::Interrupted:
       return culprit ? fmt::format("interrupted during step {} ({}){}", culprit->id,
                                    culprit->name, after)
@@ -134,8 +135,8 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
     // A read-only step that names what later steps use runs now, so that those steps (the
     // restore of the dump it found) are checked before anything changes. Not once a step
     // that changes things comes before it: it may look for what that step makes.
-    bool may_find = !changes_before && action->read_only && action->run && sets_a_var(*action, nullptr);
-    changes_before = changes_before || !action->read_only;
+    bool may_find = !changes_before && action->reads_only(step.with) && action->run && sets_a_var(*action, nullptr);
+    changes_before = changes_before || !action->reads_only(step.with);
     // Params naming vars that no step before has set are checked just before the step runs.
     if (!detail::references_defined(step.with, scratch)) continue;
     if (auto when = detail::evaluate_when(step.when, scratch); when && !*when) continue;
@@ -145,6 +146,13 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
     if (!params) {
       failures.push_back(redact(fmt::format("{}: {}", label, params.error().message)));
       continue;
+    }
+    if (rehearsal_) {  // checked as it will run: against the copies, or not at all
+      actions::ActionContext ctx{.step_id = step.id, .runner = runner_, .set_var = {}, .log = [](std::string_view) {}};
+      auto rehearsed = actions::rehearse_step(*rehearsal_, step.phase, *action, step.with, ctx, *params);
+      if (!rehearsed) failures.push_back(redact(fmt::format("{}: {}", label, rehearsed.error().message)));
+      if (!rehearsed || rehearsed->kind == actions::Rehearsed::Kind::Skip) continue;
+      params = std::move(rehearsed->params);
     }
     bool finds_a_source = may_find && sets_a_var(*action, &*params);
     if (!action->preflight && !finds_a_source) continue;

@@ -60,6 +60,7 @@ void apply_run_started(RunRecord& record, const json& e) {
   if (auto it = e.find("budget_ms"); it != e.end() && it->is_number())
     record.budget = Millis(it->get<long long>());
   record.dry_run = e.value("dry_run", false);
+  record.rehearsal = e.value("rehearsal", false);
   if (auto it = e.find("vars"); it != e.end() && it->is_object())
     for (const auto& [k, v] : it->items())
       if (v.is_string()) record.vars[k] = v.get<std::string>();
@@ -177,6 +178,7 @@ json run_started_event(const RunRecord& record) {
             {"to_version", record.to_version},
             {"started", format_iso_utc(record.started)},
             {"dry_run", record.dry_run},
+            {"rehearsal", record.rehearsal},
             {"vars", record.vars},
             {"report",
              {{"title", record.report.title},

@@ -14,8 +14,10 @@ namespace rollback::engine {
 namespace {
 
 nlohmann::json holder_json(const LockHolder& h) {
-  return {{"run_id", h.run_id}, {"pid", h.pid}, {"operator", h.operator_name},
-          {"started", h.started}, {"plan", h.plan}};
+  nlohmann::json j = {{"run_id", h.run_id}, {"pid", h.pid}, {"operator", h.operator_name},
+                      {"started", h.started}, {"plan", h.plan}};
+  if (h.preemptible) j["preemptible"] = true;
+  return j;
 }
 
 constexpr const char* kStarting = "(unknown run, still starting)";
@@ -43,6 +45,7 @@ LockHolder read_holder(int fd) {
   h.operator_name = j.value("operator", "");
   h.started = j.value("started", "");
   h.plan = j.value("plan", "");
+  h.preemptible = j.value("preemptible", false);
   return h;
 }
 
@@ -51,7 +54,7 @@ LockHolder read_holder(int fd) {
 std::string LockHolder::describe() const {
   if (!error.empty()) return error;
   std::string out = fmt::format("run {} (pid {}", run_id.empty() ? "(unknown)" : run_id, pid);
-  if (!plan.empty()) out += fmt::format(", plan {}", plan);
+  if (!plan.empty()) out += fmt::format(", plan {}{}", plan, preemptible ? ", a rehearsal" : "");
   if (!operator_name.empty()) out += fmt::format(", operator {}", operator_name);
   if (!started.empty()) out += fmt::format(", since {}", started);
   return out + ")";
@@ -132,6 +135,24 @@ std::expected<RunLock, LockHolder> RunLock::acquire(const std::filesystem::path&
     ::fsync(fd);
   }
   return lock;
+}
+
+std::expected<RunLock, LockHolder> RunLock::acquire_preempting(
+    const std::filesystem::path& lock_file, const LockHolder& me, std::chrono::milliseconds patience,
+    const std::function<void(const LockHolder&)>& ask_to_stop) {
+  auto taken = acquire(lock_file, me);
+  if (taken || me.preemptible || !taken.error().preemptible || !taken.error().error.empty()) return taken;
+  auto first = taken.error();
+  if (ask_to_stop) ask_to_stop(first);
+  auto give_up_at = std::chrono::steady_clock::now() + patience;
+  while (std::chrono::steady_clock::now() < give_up_at) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    taken = acquire(lock_file, me);
+    if (taken) return taken;
+    // Someone else took it meanwhile (a real run): that contention is not ours to end.
+    if (!taken.error().error.empty() || !taken.error().preemptible || taken.error().run_id != first.run_id) return taken;
+  }
+  return taken;
 }
 
 }  // namespace rollback::engine

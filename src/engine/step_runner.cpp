@@ -226,7 +226,7 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
   }
 
   const bool dry = env.options.dry_run;
-  if (dry && !action->read_only) {
+  if (dry && !action->reads_only(step.with)) {
     std::string text = fmt::format("{} {}", step.action, params->all().dump());
     try {
       if (action->describe) text = action->describe(*params);
@@ -284,6 +284,20 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
     std::lock_guard lock(step_mutex);
     std::erase(held, resource);
   };
+
+  if (env.options.rehearsal) {
+    auto rehearsed = actions::rehearse_step(*env.options.rehearsal, step.phase, *action, step.with, ctx, *params);
+    if (!rehearsed) {
+      finish(step, record, StepStatus::Failed, rehearsed.error().message, env);
+      return;
+    }
+    if (rehearsed->kind == actions::Rehearsed::Kind::Skip) {
+      finish(step, record, StepStatus::Skipped, rehearsed->note, env);
+      return;
+    }
+    *params = std::move(rehearsed->params);
+    if (!rehearsed->note.empty()) ctx.log("rehearsal: " + rehearsed->note);
+  }
 
   bool checked_already = env.preflighted && env.preflighted->contains(step.id) &&
                          env.preflighted->at(step.id) == params->all();

@@ -19,6 +19,7 @@ namespace rollback::plan::detail {
 enum class RefPlace {
   Var,         // vars: other vars, env, secrets, run.*, target.*
   Target,      // target section: vars not depending on target.*, env, secrets, run.*
+  Require,     // target.require: checked per target, so also target.* and vars using it
   Step,        // step with/when: everything, plus values set by earlier steps
   Criterion,   // criteria probes: vars, env, secrets, run.* (no target, no step values)
   SecretFile,  // secrets' file paths: env and run.* (read before vars are bound)

@@ -19,9 +19,10 @@ std::vector<std::string> candidates(const Loader& l, RefPlace place) {
   if (place == RefPlace::Step)
     for (const auto& name : l.names.step_vars) out.push_back(name);
   for (const auto& name : l.names.secrets) out.push_back("secrets." + name);
-  if (place == RefPlace::Step || place == RefPlace::Var) {
+  if (place == RefPlace::Step || place == RefPlace::Var || place == RefPlace::Require) {
     out.push_back("target.name");
     out.push_back("target.path");
+    out.push_back("target.commit");
   }
   out.push_back("run.id");
   out.push_back("run.started");
@@ -42,8 +43,8 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
                        suggestion(secret, declared));
   }
   if (name.starts_with("target.")) {
-    if (name != "target.name" && name != "target.path")
-      return fmt::format("unknown ${{{}}} (use ${{target.name}} or ${{target.path}})", name);
+    if (name != "target.name" && name != "target.path" && name != "target.commit")
+      return fmt::format("unknown ${{{}}} (use ${{target.name}}, ${{target.path}} or ${{target.commit}})", name);
     if (place == RefPlace::Target)
       return fmt::format(
           "${{{}}} cannot be used in the target section: it is what the section "

@@ -170,7 +170,11 @@ void read_step(Loader& l, const YAML::Node& node, size_t number, std::map<std::s
   }
   if (action) {
     check_params(l, with, *action, context, "with", step.where, RefPlace::Step);
-    step.destructive = destructive.value_or(action->destructive);
+    bool read_only = reads_only(action->read_only, action->read_only_param, with);
+    step.destructive = destructive.value_or(action->destructive && !read_only);
+    if (read_only && destructive.value_or(false))
+      l.r.error(map.get("destructive"), fmt::format("{}: destructive: true contradicts {}: true", context,
+                                                    action->read_only_param));
     note_vars_set(l, *action, with, context, group);
   } else {
     check_refs(l, with, context + ": with", RefPlace::Step);

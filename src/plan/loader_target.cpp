@@ -12,16 +12,23 @@ void read_require(Loader& l, const MapView& map, TargetSpec& spec) {
   auto require = get_text_list(l.r, map, "require", "target");
   if (!require) return;
   YAML::Node node = map.get("require");
+  const bool in_dir = spec.from == "dir";
   for (size_t i = 0; i < require->size(); ++i) {
     const std::string& path = (*require)[i];
     YAML::Node item = node.IsSequence() ? node[i] : node;
-    // Paths are inside the target: an absolute or escaping path would check something else.
-    if (path.empty() || path.starts_with("/") || path == ".." || path.starts_with("../") ||
-        path.find("/../") != std::string::npos)
+    // Dir targets: paths inside the target, an absolute or escaping one would check something
+    // else. Other targets have no folder: each entry is a host path (a glob) that must match,
+    // such as the dump recorded for the target's commit.
+    if (in_dir && (path.empty() || path.starts_with("/") || path == ".." || path.starts_with("../") ||
+                   path.find("/../") != std::string::npos))
       l.r.error(item, fmt::format("target.require[{}]: '{}' must be a path inside the target "
                                   "(relative, without '..')",
                                   i, path));
-    check_refs(l, item, fmt::format("target.require[{}]", i), RefPlace::Target);
+    if (!in_dir && (path.empty() || (!path.starts_with("/") && !path.starts_with("${"))))
+      l.r.error(item, fmt::format("target.require[{}]: '{}' must be an absolute path or glob (a from: {} target "
+                                  "has no folder to be relative to)",
+                                  i, path, spec.from));
+    check_refs(l, item, fmt::format("target.require[{}]", i), RefPlace::Require);
   }
   spec.require = *require;
 }
@@ -68,11 +75,14 @@ void read_criterion(Loader& l, const YAML::Node& node, bool critical, size_t ind
                   fmt::format("{}: unknown action '{}'{}", context, *action_name,
                               suggestion(*action_name, l.catalog.names())));
       } else {
-        if (!action->read_only)
+        if (!reads_only(action->read_only, action->read_only_param, criterion.probe.with))
           l.r.error(probe_map.get("action"),
                     fmt::format("{}: {} changes things; a criterion's probe must be a read-only "
-                                "action",
-                                context, *action_name));
+                                "action{}",
+                                context, *action_name,
+                                action->read_only_param.empty()
+                                    ? ""
+                                    : fmt::format(" (or say `{}: true`)", action->read_only_param)));
         check_params(l, criterion.probe.with, *action, context, "probe.with", criterion.where,
                      RefPlace::Criterion);
       }
@@ -107,7 +117,6 @@ void read_target(Loader& l, const YAML::Node& node) {
     spec.default_target = *dflt;
   if (auto dir = get_text(l.r, map, "dir", context)) spec.dir = *dir;
   if (auto glob = get_text(l.r, map, "glob", context)) spec.glob = *glob;
-  read_require(l, map, spec);
   if (auto keep = get_int(l.r, map, "keep", context, 1, "target.keep")) {
     spec.keep = static_cast<int>(*keep);
     // Pruning follows a successful backup; elsewhere `keep` would silently do nothing.
@@ -122,6 +131,7 @@ void read_target(Loader& l, const YAML::Node& node) {
     l.r.error(with, fmt::format("target.with: expected a map, got {}", describe(with)));
   else if (with.IsDefined())
     spec.with = with;
+  read_require(l, map, spec);  // after `from`: what an entry may be depends on it
   check_refs(l, map.get("dir"), "target.dir", RefPlace::Target);
   check_refs(l, map.get("glob"), "target.glob", RefPlace::Target);
   check_refs(l, with, "target.with", RefPlace::Target);
@@ -134,7 +144,7 @@ void read_target(Loader& l, const YAML::Node& node) {
                 "target.with is for from: coolify and from: git; from: dir uses dir, glob and "
                 "require");
   } else if (!spec.from.empty()) {
-    for (const char* key : {"dir", "glob", "require", "keep"})
+    for (const char* key : {"dir", "glob", "keep"})
       if (const Entry* entry = map.find(key))
         l.r.error(entry->key_node, fmt::format("target.{} only applies to from: dir (this target "
                                                "is from: {}; use target.with)",

@@ -119,6 +119,15 @@ const ParamSpec* ActionSchema::find_param(std::string_view param_name) const {
   return it == params.end() ? nullptr : &*it;
 }
 
+bool reads_only(bool always, const std::string& read_only_param, const YAML::Node& with) {
+  if (always) return true;
+  if (read_only_param.empty() || !with.IsDefined() || !with.IsMap()) return false;
+  const YAML::Node flag = with[read_only_param];
+  if (!flag.IsDefined() || !flag.IsScalar()) return false;
+  const auto& text = flag.Scalar();
+  return text == "true" || text == "yes" || text == "True" || text == "on";
+}
+
 namespace {
 
 // scheme://host[...]: what curl and libpq need before anything else.

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <glob.h>
 #include <algorithm>
 #include <stdexcept>
 
@@ -51,6 +52,8 @@ Result<Target> previous_of(const std::vector<Target>& targets, const std::string
 }  // namespace
 
 TargetSources::TargetSources() { listers_.emplace("dir", detail::list_dir_targets); }
+
+void TargetSources::add_check(TargetCheck check) { checks_.push_back(std::move(check)); }
 
 void TargetSources::add(std::string from, TargetLister lister) {
   if (!listers_.emplace(std::move(from), std::move(lister)).second)
@@ -122,16 +125,41 @@ Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const 
 void bind_target(Scope& scope, const Target& target) {
   scope.set_builtin("target.name", target.name);
   scope.set_builtin("target.path", target.path);
+  scope.set_builtin("target.commit", target.commit);
 }
 
-Verification verify_target(const TargetSpec& spec, const Target& target) {
-  return verify_target(spec, target, Scope());
+namespace {
+
+// A target without a folder (git, coolify): each entry names host files, as a glob.
+std::vector<std::string> verify_host_paths(const TargetSpec& spec, const Scope& scope) {
+  std::vector<std::string> problems;
+  for (const auto& required : spec.require) {
+    auto pattern = interpolate(required, scope);
+    if (!pattern) {
+      problems.push_back(fmt::format("require '{}': {}", required, pattern.error().message));
+      continue;
+    }
+    glob_t found{};
+    int rc = ::glob(pattern->c_str(), 0, nullptr, &found);
+    bool matched = rc == 0 && found.gl_pathc > 0;
+    ::globfree(&found);
+    if (!matched) problems.push_back(fmt::format("nothing matches {}", *pattern));
+  }
+  return problems;
 }
 
-Verification verify_target(const TargetSpec& spec, const Target& target, const Scope& scope) {
+}  // namespace
+
+Verification verify_target(const TargetSpec& spec, const Target& target, const Scope& scope,
+                           const TargetSources* sources) {
   Verification result;
-  if (spec.from != "dir" || target.path.empty()) return result;  // other sources verify themselves
-  result.problems = detail::verify_dir_target(spec, target, scope);
+  if (spec.from == "dir" && !target.path.empty()) result.problems = detail::verify_dir_target(spec, target, scope);
+  else if (spec.from != "dir") result.problems = verify_host_paths(spec, scope);
+  if (sources)
+    for (const auto& check : sources->checks()) {
+      auto more = check(spec, target, scope);
+      result.problems.insert(result.problems.end(), more.begin(), more.end());
+    }
   result.ok = result.problems.empty();
   return result;
 }

@@ -47,6 +47,9 @@ std::string ConsoleProgress::result_text(const engine::StepRecord& step) const {
   switch (step.status) {
     case StepStatus::Ok:
       if (step.warning) return paint("ok, with a warning", kYellow) + took + ": " + step.message;
+      // What a destructive step put in place (which dump, which archive) belongs on the screen,
+      // not only in the report: it is the first thing asked after a rollback.
+      if (step.destructive && !step.message.empty()) return paint("ok", kGreen) + took + ": " + step.message;
       return paint("ok", kGreen) + took;
     case StepStatus::Failed:
       if (step.failure_ignored)
@@ -129,7 +132,7 @@ void ConsoleProgress::summary(const engine::RunRecord& record) {
                  ? fmt::format(", OVER the {} budget", format_duration(*record.budget))
                  : fmt::format(", budget {}", format_duration(*record.budget));
   const char* color = record.result == ExitCode::Success ? kGreen : kRed;
-  out_ << redact(fmt::format("{}{}: {} ({}{}, exit {})", record.dry_run ? "dry run " : "",
+  out_ << redact(fmt::format("{}{}: {} ({}{}, exit {})", record.dry_run ? "dry run " : record.rehearsal ? "rehearsal " : "",
                              paint(result_name(record.result), color), record.result_message,
                              format_duration(total), budget, to_int(record.result)))
        << "\n" << std::flush;

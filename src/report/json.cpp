@@ -61,6 +61,7 @@ nlohmann::json render_json(const engine::RunRecord& r) {
       {"host", r.host},
       {"reason", r.reason},
       {"dry_run", r.dry_run},
+      {"kind", r.rehearsal ? "rehearsal" : r.dry_run ? "dry-run" : "rollback"},
       {"lang", r.report.lang},
       {"from_version", r.from_version},
       {"to_version", r.to_version.empty() ? r.target_name : r.to_version},

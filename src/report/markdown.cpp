@@ -34,16 +34,19 @@ std::string fence_for(std::string_view text) {
 
 void header(std::string& md, const Strings& s, const RunRecord& r) {
   std::string title = !r.report.title.empty() ? r.report.title : r.title;
-  md += title.empty() ? fmt::format("# {}\n\n", s.title) : fmt::format("# {}: {}\n\n", s.title, title);
+  auto heading = r.rehearsal ? s.rehearsal_title : s.title;
+  md += title.empty() ? fmt::format("# {}\n\n", heading) : fmt::format("# {}: {}\n\n", heading, title);
   md += fmt::format("**{}**: {}  \n", s.date, format_utc(r.started, kHumanUtc));
   md += fmt::format("**{}**: {}  \n", s.operator_name, r.operator_name.empty() ? std::string(s.unknown) : r.operator_name);
-  md += fmt::format("**{}**: {}  \n", s.kind, s.kind_names[static_cast<int>(r.kind)]);
+  std::string kind(s.kind_names[static_cast<int>(r.kind)]);
+  md += fmt::format("**{}**: {}  \n", s.kind, r.rehearsal ? fill(s.rehearsal_kind, {kind}) : kind);
   md += fmt::format("**{}**: {}{}{}  \n", s.plan, r.plan_name,
                     r.plan_path.empty() ? "" : fmt::format(" (`{}`)", r.plan_path),
                     r.plan_sha256.empty() ? "" : fmt::format(", sha256 `{}`", r.plan_sha256.substr(0, 12)));
   if (!r.host.empty()) md += fmt::format("**{}**: {}  \n", s.host, r.host);
   md += fmt::format("**{}**: `{}`\n\n", s.run_id, r.run_id);
   if (r.dry_run) md += fmt::format("> {}\n\n", s.dry_run_banner);
+  if (r.rehearsal) md += fmt::format("> {}\n\n", fill(s.rehearsal_banner, {"rollback.rehearsal=" + r.run_id}));
 
   md += fmt::format("## {}\n{}\n\n", s.reason_heading, r.reason.empty() ? std::string(s.no_reason) : r.reason);
 

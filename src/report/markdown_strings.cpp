@@ -7,6 +7,9 @@ const Strings kEnglish{
     .title = "ROLLBACK REPORT", .date = "Date", .operator_name = "Executed by", .host = "Host",
     .plan = "Plan", .kind = "Rollback type", .run_id = "Run ID",
     .dry_run_banner = "**DRY RUN**: nothing was changed; destructive steps were only described.",
+    .rehearsal_title = "REHEARSAL REPORT", .rehearsal_kind = "Rehearsal of {}",
+    .rehearsal_banner = "**REHEARSAL**: the plan restored the target into throwaway copies labelled `{}` and "
+                        "verified them; production was not touched and every copy was removed.",
     .reason_heading = "Reason for the Rollback", .no_reason = "[No reason given: add it here]",
     .versions_heading = "Versions", .from_version = "Rolled back from",
     .to_version = "Restored to", .target = "Target", .unknown = "unknown",
@@ -66,6 +69,9 @@ const Strings kSpanish{
     .title = "REPORTE DE ROLLBACK", .date = "Fecha", .operator_name = "Ejecutado por",
     .host = "Servidor", .plan = "Plan", .kind = "Tipo de Rollback", .run_id = "ID de ejecución",
     .dry_run_banner = "**SIMULACIÓN (dry-run)**: no se modificó nada; los pasos destructivos solo se describieron.",
+    .rehearsal_title = "REPORTE DE ENSAYO", .rehearsal_kind = "Ensayo de {}",
+    .rehearsal_banner = "**ENSAYO**: el plan restauró el objetivo en copias desechables etiquetadas `{}` y las "
+                        "verificó; producción no se tocó y todas las copias se eliminaron.",
     .reason_heading = "Motivo del Rollback", .no_reason = "[Sin motivo indicado: agréguelo aquí]",
     .versions_heading = "Versión Anterior", .from_version = "Versión Rollback",
     .to_version = "Versión Restaurada", .target = "Objetivo", .unknown = "desconocida",

@@ -13,6 +13,7 @@ namespace rollback::report::detail {
 
 struct Strings {
   std::string_view title, date, operator_name, host, plan, kind, run_id, dry_run_banner;
+  std::string_view rehearsal_title, rehearsal_kind, rehearsal_banner;
   std::string_view reason_heading, no_reason;
   std::string_view versions_heading, from_version, to_version, target, unknown;
   std::string_view procedure_heading;

@@ -61,9 +61,9 @@ TEST_CASE("truncated, empty, missing or mismatched backup files stop quick with 
        }},
       {"wrong checksum", "SHA256SUMS",
        [](const fs::path& t) { testing::write_text(t / "docker-compose.yml", testing::read_text(t / "docker-compose.yml") + "#\n"); }},
-      {"missing archive", "www.tar.zst",
+      {"missing archive", "pgdata.tar.zst",
        [](const fs::path& t) {
-         fs::remove(t / "www.tar.zst");
+         fs::remove(t / "pgdata.tar.zst");
          reseal(t);
        }},
       {"empty archive (checksums resealed)", "is empty",

@@ -10,7 +10,8 @@ using dockertest::source;
 using dockertest::Stack;
 
 
-TEST_CASE("quick restores every volume byte for byte and the compose file from the latest backup",
+TEST_CASE("quick restores the store volume byte for byte, the database's rows and the compose file from the latest "
+          "backup, and checks pg_isready and the instance count",
           "[docker][e2e]") {
   Stack s;
   s.up_and_seed();
@@ -19,7 +20,7 @@ TEST_CASE("quick restores every volume byte for byte and the compose file from t
   REQUIRE(backup.exit_code == 0);
   auto made = s.targets("staging-");
   REQUIRE(made.size() == 1);
-  for (const char* f : {"docker-compose.yml", ".env.staging", "data.tar.zst", "www.tar.zst", "SHA256SUMS"})
+  for (const char* f : {"docker-compose.yml", ".env.staging", "data.tar.zst", "pgdata.tar.zst", "manifest.json", "SHA256SUMS"})
     CHECK(fs::exists(made[0] / f));
 
   s.break_it();
@@ -29,7 +30,10 @@ TEST_CASE("quick restores every volume byte for byte and the compose file from t
   CHECK(s.state() == good);
   CHECK(s.running("api"));
   CHECK(s.running("store"));
+  CHECK(s.running("postgres"));
   CHECK_THAT(quick.out, Catch::Contains("report"));
+  auto report = testing::read_text(testing::report_path_of(quick.out));
+  CHECK_THAT(report, Catch::Contains("pg_isready") && Catch::Contains("count: 2 [OK]"));
 }
 
 TEST_CASE("full leaves a pre-rollback target that restores the state it replaced", "[docker][e2e]") {

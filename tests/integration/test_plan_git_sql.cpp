@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "support/http_servers.hpp"
+#include "targets_table.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -86,6 +87,24 @@ struct Scene {
     auto r = testing::run_rollback(args);
     UNSCOPED_INFO("rollback " << plan << " exit " << r.exit_code << "\n" << r.out << r.err);
     return r;
+  }
+
+  testing::CommandResult command(const std::string& command, const std::string& plan,
+                                 const std::vector<std::string>& extra) const {
+    auto args = common;
+    args.insert(args.begin(), {command, plan});
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = testing::run_rollback(args);
+    UNSCOPED_INFO("rollback " << command << " " << plan << " exit " << r.exit_code << "\n" << r.out << r.err);
+    return r;
+  }
+
+  // backup-git-sql as if run before a deploy while `commit` was deployed.
+  void backup_at(const std::string& commit) {
+    auto head = git(work, {"rev-parse", "HEAD"});
+    git(work, {"reset", "--quiet", "--hard", commit});
+    REQUIRE(rollback("backup-git-sql", {"--yes"}).exit_code == 0);
+    git(work, {"reset", "--quiet", "--hard", head});
   }
 
   // The bad deploy: a new commit on origin and damaged rows.
@@ -176,4 +195,88 @@ TEST_CASE("git-sql refuses with exit 4, naming it, when origin holds a colleague
   CHECK_THAT(run.out + run.err, Catch::Contains("c6-hotfix") && Catch::Contains("mode: revert"));
   CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == hotfix);  // still there
   CHECK(scene.db.checksum() == rows);                                    // nothing restored
+}
+
+TEST_CASE("git-sql restores the dump backup-git-sql recorded for the target commit, not the newest one, and targets "
+          "shows which commits have one",
+          "[plans][git][pg]") {
+  Scene scene;
+  auto& db = scene.db;
+  auto& deploys = scene.deploys;
+  db.sql("DELETE FROM calls WHERE id > 100");  // the data while deploy 1 ran
+  scene.backup_at(deploys[0]);
+  db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(101, 500) g");
+  scene.backup_at(deploys[2]);
+  scene.bad_deploy();
+
+  auto listed = scene.command("targets", "git-sql", {});
+  REQUIRE(listed.exit_code == 0);
+  CHECK(targetstest::verdict(listed.out, deploys[0].substr(0, 12)) == "yes");
+  CHECK(targetstest::verdict(listed.out, deploys[1].substr(0, 12)) == "NO");
+  CHECK_THAT(targetstest::row(listed.out, deploys[1].substr(0, 12)), Catch::Contains("nothing matches") &&
+                                                                         Catch::Contains(deploys[1] + ".dump"));
+  CHECK(targetstest::verdict(listed.out, deploys[2].substr(0, 12)) == "yes");
+  auto json = targetstest::json_verdicts(scene.command("targets", "git-sql", {"--json"}).out);
+  CHECK(json[deploys[0].substr(0, 12)]);
+  CHECK_FALSE(json[deploys[1].substr(0, 12)]);
+
+  auto server = testing::HttpServer::json(R"({"version":"1","status":"ok"})");
+  auto run = scene.rollback("git-sql", {"--target", deploys[0].substr(0, 12), "--yes", "--var",
+                                        "app_url=" + server->url("")});
+  REQUIRE(run.exit_code == 0);
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == deploys[0]);
+  CHECK(db.sql("SELECT count(*) FROM calls") == "100");  // deploy 1's data, not the newest dump's
+  CHECK_THAT(run.out, Catch::Contains(deploys[0] + ".dump"));
+}
+
+TEST_CASE("git-sql refuses a target commit without a recorded dump with exit 4 and nothing changed, unless --var dump= "
+          "names one",
+          "[plans][git][pg]") {
+  Scene scene;
+  scene.backup_at(scene.deploys[2]);
+  scene.bad_deploy();
+  auto origin_head = git(scene.origin, {"rev-parse", "refs/heads/main"});
+  auto rows = scene.db.checksum();
+  auto server = testing::HttpServer::json(R"({"version":"2","status":"ok"})");
+  std::vector<std::string> args{"--target", scene.deploys[1].substr(0, 12), "--yes", "--var", "app_url=" + server->url("")};
+
+  auto refused = scene.rollback("git-sql", args);
+  CHECK(refused.exit_code == 4);
+  CHECK_THAT(refused.err, Catch::Contains("nothing matches") && Catch::Contains(scene.deploys[1] + ".dump"));
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == origin_head);
+  CHECK(scene.db.checksum() == rows);
+
+  fs::path dump;
+  for (const auto& e : fs::directory_iterator(scene.backups))  // the dump, not its .sha256 sidecar
+    if (e.path().extension() == ".dump") dump = e.path();
+  REQUIRE_FALSE(dump.empty());
+  args.insert(args.end(), {"--var", "dump=" + dump.string()});
+  auto explicit_dump = scene.rollback("git-sql", args);
+  CHECK(explicit_dump.exit_code == 0);
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == scene.deploys[1]);
+  CHECK(scene.db.checksum() == scene.good_checksum);
+}
+
+TEST_CASE("rehearse git-sql restores the target's dump into a scratch database and resets a local clone: origin, the "
+          "work tree and the database stay as they are, and the scratch database is dropped",
+          "[plans][git][pg][rehearse]") {
+  Scene scene;
+  scene.backup_at(scene.deploys[2]);
+  scene.bad_deploy();
+  auto origin_head = git(scene.origin, {"rev-parse", "refs/heads/main"});
+  auto work_head = git(scene.work, {"rev-parse", "HEAD"});
+  auto rows = scene.db.checksum();
+  auto server = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
+
+  auto rehearsed = scene.command("rehearse", "git-sql", {"--target", scene.deploys[2].substr(0, 12), "--var",
+                                                         "app_url=" + server->url("")});
+  CHECK(rehearsed.exit_code == 0);
+  CHECK_THAT(rehearsed.out, Catch::Contains("rehearsal proved"));
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == origin_head);
+  CHECK(git(scene.work, {"rev-parse", "HEAD"}) == work_head);
+  CHECK(scene.db.checksum() == rows);
+  CHECK(Database::psql(scene.db.admin_dsn, "SELECT count(*) FROM pg_database WHERE datname LIKE 'rb_rehearsal_%'") ==
+        "0");
+  auto report = testing::read_text(testing::report_path_of(rehearsed.out));
+  CHECK_THAT(report, Catch::Contains("500"));  // the restored copy's calls, counted
 }

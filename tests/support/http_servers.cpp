@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <netinet/in.h>
+#include <random>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -109,6 +110,22 @@ std::string HttpServer::last_header(const std::string& name) const {
     if (strcasecmp(k.c_str(), name.c_str()) == 0) return v;
   }
   return {};
+}
+
+int unused_publish_port() {
+  static std::mt19937 pick(std::random_device{}());
+  for (int tries = 0; tries < 200; ++tries) {
+    int port = 20000 + static_cast<int>(pick() % 12000);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  throw std::runtime_error("no free port in 20000-31999");
 }
 
 int unused_port() {

@@ -67,6 +67,9 @@ class HttpServer {
 };
 
 // A port on 127.0.0.1 where nothing listens (bound then closed), for refused connections.
+// A port below Linux's ephemeral range (32768-60999), free on every address right now: for
+// a container to publish later. An ephemeral port, free now, is soon some client's source port.
+int unused_publish_port();
 int unused_port();
 
 }  // namespace testing

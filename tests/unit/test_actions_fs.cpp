@@ -82,6 +82,25 @@ TEST_CASE("fs.remove treats an absent path as done unless must_exist", "[actions
   CHECK_FALSE(h.run("fs.remove", {{"path", (dir / "old").string()}, {"must_exist", true}}).ok);
 }
 
+TEST_CASE("fs.latest captures a part of the newest match's name into a second var", "[actions][fs]") {
+  testing::TempDir dir;
+  testing::ActionHarness h;
+  std::string commit(40, 'c');
+  write_text(dir / ("pre-deploy-20250127-180000-" + commit + ".dump"), "dump");
+  auto found = h.run("fs.latest", {{"glob", (dir / "pre-deploy-*.dump").string()},
+                                   {"into", "newest"},
+                                   {"capture", "-([0-9a-f]{40})\\.dump$"},
+                                   {"capture_into", "deployed"}});
+  REQUIRE(found.ok);
+  CHECK(h.vars["deployed"] == commit);
+  auto unmatched = h.run("fs.latest", {{"glob", (dir / "pre-deploy-*.dump").string()},
+                                       {"into", "newest"},
+                                       {"capture", "-([0-9]{3})\\.dump$"},
+                                       {"capture_into", "deployed"}});
+  CHECK_FALSE(unmatched.ok);
+  CHECK_THAT(unmatched.message, Catch::Contains("does not match capture"));
+}
+
 namespace {
 
 unsigned mode_of(const fs::path& path) { return static_cast<unsigned>(fs::status(path).permissions() & fs::perms::mask); }

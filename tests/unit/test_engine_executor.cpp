@@ -188,6 +188,21 @@ TEST_CASE("a failed verify step with on_failure continue still makes the run exi
   CHECK_THAT(r.record.result_message, Catch::Contains("health"));
 }
 
+TEST_CASE("a rehearsal's failed verification says the copies were restored, never that the rollback ran") {
+  reset();
+  auto verify = step("health", "test.record", "{fail: true}", rollback::plan::Phase::Verify);
+  rollback::proc::SystemRunner runner;
+  auto registry = test_registry();
+  rollback::engine::Executor executor(registry, runner);
+  rollback::engine::RunRecord record;
+  record.rehearsal = true;
+  rollback::plan::Scope scope;
+  CHECK(executor.execute(make_plan({step("restore", "test.record"), verify}), scope, record, nullptr, {}) ==
+        ExitCode::VerifyFailed);
+  CHECK_THAT(record.result_message, Catch::StartsWith("the throwaway copies were restored but verification failed "
+                                                      "at step health"));
+}
+
 TEST_CASE("a cancel during a step marks it interrupted and exits 130") {
   reset();
   auto r = run_plan(make_plan({step("a", "test.cancel"), step("b", "test.record")}));

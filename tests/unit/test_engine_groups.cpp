@@ -191,9 +191,9 @@ TEST_CASE("the console prints one whole line per group member, never interleaved
   REQUIRE(r.code == ExitCode::Success);
 
   const std::regex group_line(R"(\[2-7/8\] in parallel: Step m0, Step m1, Step m2, Step m3, Step m4, Step m5)");
-  const std::regex member_line(R"(\[[2-7]/8\] Step m[0-5] \.\.\. ok \([0-9.]+m?s\))");
+  const std::regex member_line(R"(\[[2-7]/8\] Step m[0-5] \.\.\. ok \([0-9.]+m?s\)(: waited)?)");
   const std::regex log_line(R"(    m[0-5]: line [0-9]+)");
-  const std::regex single_line(R"(\[(1|8)/8\] Step (first|last) \.\.\. ok \([0-9.]+m?s\))");
+  const std::regex single_line(R"(\[(1|8)/8\] Step (first|last) \.\.\. ok \([0-9.]+m?s\)(: recorded .*)?)");
   std::istringstream lines(out.str());
   size_t logs = 0, ends = 0, groups = 0, singles = 0;
   for (std::string line; std::getline(lines, line);) {

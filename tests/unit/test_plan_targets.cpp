@@ -161,7 +161,7 @@ TEST_CASE("verification lists each required path that is missing", "[plan]") {
   spec.from = "dir";
   spec.require = {"docker-compose.yml", ".env.staging", "postgres_data.tar.gz"};
   Target target = dir_target(tmp / "t");
-  auto result = verify_target(spec, target);
+  auto result = verify_target(spec, target, Scope());
   CHECK_FALSE(result.ok);
   CHECK(result.problems ==
         std::vector<std::string>{"missing .env.staging", "missing postgres_data.tar.gz"});
@@ -179,13 +179,13 @@ TEST_CASE("SHA256SUMS in a target is verified: good, tampered, missing file", "[
   spec.from = "dir";
   Target target = dir_target(tmp / "t");
   SECTION("good") {
-    auto result = verify_target(spec, target);
+    auto result = verify_target(spec, target, Scope());
     CHECK(result.ok);
     CHECK(result.problems.empty());
   }
   SECTION("tampered") {
     testing::write_text(tmp / "t" / "db.sql", "dump, edited");
-    auto result = verify_target(spec, target);
+    auto result = verify_target(spec, target, Scope());
     CHECK_FALSE(result.ok);
     CHECK(result.problems ==
           std::vector<std::string>{"SHA256SUMS: db.sql differs (expected sha256 " +
@@ -194,14 +194,14 @@ TEST_CASE("SHA256SUMS in a target is verified: good, tampered, missing file", "[
   }
   SECTION("missing file") {
     fs::remove(tmp / "t" / "vol.tar.gz");
-    auto result = verify_target(spec, target);
+    auto result = verify_target(spec, target, Scope());
     CHECK(result.problems ==
           std::vector<std::string>{"SHA256SUMS: vol.tar.gz is listed but missing"});
   }
   SECTION("a malformed line and a path leaving the target") {
     testing::write_text(tmp / "t" / "SHA256SUMS",
                         sums + "not a digest\n" + sha256_hex("x") + "  ../etc/passwd\n");
-    auto result = verify_target(spec, target);
+    auto result = verify_target(spec, target, Scope());
     CHECK(result.problems ==
           std::vector<std::string>{
               "SHA256SUMS line 3: expected '<sha256>  <file>', got 'not a digest'",
@@ -216,7 +216,61 @@ TEST_CASE("manifest.json digests in a target are verified", "[plan]") {
   make_target(tmp / "t", at(27, 0), {{"db.sql", "dump"}, {"manifest.json", manifest}});
   TargetSpec spec;
   spec.from = "dir";
-  auto result = verify_target(spec, dir_target(tmp / "t"));
+  auto result = verify_target(spec, dir_target(tmp / "t"), Scope());
   CHECK(result.problems ==
         std::vector<std::string>{"manifest.json: gone.tar.gz is listed but missing"});
+}
+
+TEST_CASE("require entries resolve ${vars} and ${target.*} from the scope they are checked in", "[plan]") {
+  testing::TempDir tmp;
+  make_target(tmp / "t", at(27, 0), {{"docker-compose.yml", "x"}});
+  TargetSpec spec;
+  spec.from = "dir";
+  spec.require = {"${compose_file}", "${target.name}.note"};
+  Scope scope;
+  scope.set_var("compose_file", "docker-compose.yml");
+  Target target = dir_target(tmp / "t");
+  bind_target(scope, target);
+  CHECK(verify_target(spec, target, scope).problems == std::vector<std::string>{"missing t.note"});
+}
+
+TEST_CASE("a manifest.json that records only images passes the plan's file checks", "[plan]") {
+  testing::TempDir tmp;
+  make_target(tmp / "t", at(27, 0), {{"manifest.json", R"({"images": {"api": {"id": "sha256:1"}}})"}});
+  TargetSpec spec;
+  spec.from = "dir";
+  CHECK(verify_target(spec, dir_target(tmp / "t"), Scope()).ok);
+}
+
+TEST_CASE("a git target's require entries are host globs matched with its full commit", "[plan]") {
+  testing::TempDir tmp;
+  std::string commit(40, 'a');
+  testing::write_text(tmp / ("pre-deploy-20250127-180000-" + commit + ".dump"), "dump");
+  TargetSpec spec;
+  spec.from = "git";
+  spec.require = {"${backups}/pre-deploy-*-${target.commit}.dump"};
+  Scope scope;
+  scope.set_var("backups", tmp.path().string());
+  Target with_dump{.name = commit.substr(0, 12), .commit = commit};
+  bind_target(scope, with_dump);
+  CHECK(verify_target(spec, with_dump, scope).ok);
+  Target without{.name = std::string(12, 'b'), .commit = std::string(40, 'b')};
+  bind_target(scope, without);
+  CHECK(verify_target(spec, without, scope).problems ==
+        std::vector<std::string>{"nothing matches " + (tmp / "pre-deploy-*-").string() + std::string(40, 'b') +
+                                 ".dump"});
+}
+
+TEST_CASE("checks that adapters add to the target sources run for every target", "[plan]") {
+  testing::TempDir tmp;
+  make_target(tmp / "t", at(27, 0));
+  TargetSources sources;
+  sources.add_check([](const TargetSpec&, const Target& t, const Scope&) {
+    return std::vector<std::string>{"image gone: service api (seen for " + t.name + ")"};
+  });
+  TargetSpec spec;
+  spec.from = "dir";
+  auto result = verify_target(spec, dir_target(tmp / "t"), Scope(), &sources);
+  CHECK_FALSE(result.ok);
+  CHECK(result.problems == std::vector<std::string>{"image gone: service api (seen for t)"});
 }

@@ -107,3 +107,16 @@ TEST_CASE("colors only when asked, and NO_COLOR turns them off") {
   CHECK_FALSE(rollback::report::use_color(1));
   ::unsetenv("NO_COLOR");
 }
+
+TEST_CASE("a destructive step's line says what it put in place, a read-only step's line stays short") {
+  std::ostringstream out;
+  ConsoleProgress console(out, {});
+  auto restore = step("Restore the database", StepStatus::Ok, "restored /b/pre-deploy-c1.dump into db (1973 bytes)");
+  restore.destructive = true;
+  console.step_finished(restore, 1, 2);
+  console.step_finished(step("Probe", StepStatus::Ok, "200 after 1 attempt"), 2, 2);
+  auto lines = lines_of(out.str());
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == "[1/2] Restore the database ... ok (1.2s): restored /b/pre-deploy-c1.dump into db (1973 bytes)");
+  CHECK(lines[1] == "[2/2] Probe ... ok (1.2s)");
+}

@@ -102,12 +102,28 @@ struct CleanupContext {
   std::function<void(std::string_view line)> log;
 };
 
+class Rehearsal;  // actions/rehearsal.hpp: the throwaway copies of one `rollback rehearse`
+
+// How a rehearsal runs one step: with its params pointed at throwaway copies (Run), or not at
+// all (Skip, with the reason the report shows).
+struct Rehearsed {
+  enum class Kind { Run, Skip };
+  Kind kind = Kind::Skip;
+  Params params;     // Run: what the action runs with
+  std::string note;  // why it is skipped, or what it was pointed at
+  static Rehearsed run(Params params, std::string note = {}) { return {Kind::Run, std::move(params), std::move(note)}; }
+  static Rehearsed skip(std::string why) { return {Kind::Skip, Params(), std::move(why)}; }
+};
+
 struct Action {
   std::string name;                // "docker.compose"
   std::string summary;             // one line, for docs and errors
   std::vector<ParamSpec> params;
   bool destructive = false;        // default for steps using it; a plan may override
   bool read_only = false;          // safe to run for real in dry-run, preflight and criteria
+  // A Bool param making one step's use read-only when the step sets it to a literal true
+  // (docker.exec: `read_only: true`); see plan::reads_only.
+  std::string read_only_param;
   bool rerun_safe = true;          // `resume` may run it again after a crash mid-step
   std::function<void(ParamCheck&)> validate;                          // optional
   std::function<std::string(const Params&)> describe;                 // dry-run line
@@ -119,8 +135,15 @@ struct Action {
   // paused containers). Called by the run pipeline at a run's start and end, never by the
   // engine or the CLI directly. Must be safe to call when there is nothing to clean.
   std::function<void(CleanupContext&)> cleanup;                      // optional
+  // How `rollback rehearse` runs this action against throwaway copies (a volume restored
+  // into a labelled copy, a URL moved to the rehearsal's port), or why it cannot; an error
+  // makes the target unusable for a rehearsal (exit 4 at preflight). Unset: it cannot be
+  // rehearsed, and its steps are skipped with a note.
+  std::function<Result<Rehearsed>(Rehearsal&, ActionContext&, const Params&)> rehearse;  // optional
 
   ActionSchema schema() const;
+  // Whether this step's use of the action is read-only (read_only, or read_only_param: true).
+  bool reads_only(const YAML::Node& with) const { return plan::reads_only(read_only, read_only_param, with); }
 };
 
 // Every action by name, and the target sources (`from: git`) registered beside them. The
@@ -129,7 +152,11 @@ class Registry final : public plan::ActionCatalog {
  public:
   void add(Action action);  // throws std::logic_error for a name already registered
   void add_target_source(std::string from, plan::TargetLister lister);
+  void add_target_check(plan::TargetCheck check);  // run on every target (images gone)
   const Action* find(std::string_view name) const;
+  // Gives an action registered elsewhere a behaviour (the rehearsal behaviours are attached
+  // so, from src/actions/rehearse_*.cpp). Throws std::logic_error for an unknown name.
+  void amend(std::string_view name, const std::function<void(Action&)>& change);
   std::vector<const Action*> all() const;  // sorted by name
 
   const ActionSchema* schema(std::string_view name) const override;

@@ -108,5 +108,6 @@ void register_container_actions(Registry& registry);
 void register_volume_actions(Registry& registry);
 void register_stats_action(Registry& registry);
 void register_swarm_actions(Registry& registry);  // docker.stack.*, docker.service.*
+void register_exec_action(Registry& registry);    // docker.exec
 
 }  // namespace rollback::actions::docker

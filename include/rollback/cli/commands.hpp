@@ -45,6 +45,7 @@ void add_backup_command(CLI::App& app, GlobalOptions& global, Selected& selected
 void add_validate_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_list_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_targets_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_rehearse_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_resume_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_check_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_watch_command(CLI::App& app, GlobalOptions& global, Selected& selected);

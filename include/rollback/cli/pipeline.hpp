@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include <rollback/actions/rehearsal.hpp>
 #include <rollback/cli/commands.hpp>
 #include <rollback/cli/run_support.hpp>
 
@@ -20,6 +21,9 @@ struct RunRequest {
   const GlobalOptions& global;
   std::set<std::string> completed_steps;  // resume: steps an earlier attempt finished
   bool resuming = false;
+  // `rollback rehearse`: the steps run against this rehearsal's throwaway copies; the lock is
+  // taken preemptible, nothing asks for confirmation, and the copies are removed at the end.
+  actions::Rehearsal* rehearsal = nullptr;
 };
 
 // Runs the request; returns the process exit code (shared/spec.md).

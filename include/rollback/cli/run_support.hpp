@@ -25,6 +25,9 @@ struct PreparedRun {
   std::optional<plan::Target> target;
 };
 
+// The --vars file's values overlaid with each --var KEY=VALUE.
+Result<std::map<std::string, std::string>> collect_overrides(const RunArgs& args);
+
 // Reads --vars/--var overrides and secrets, binds the plan's vars. 0 or the exit code.
 // Listing targets needs no secrets unless the target section uses one: need_secrets=false
 // lets `targets` work for a person who does not hold the run's credentials.
@@ -39,6 +42,12 @@ int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions
 // The second half of prepare_run for a record that already has its identity (resume):
 // binds vars and secrets, resolves and verifies the target.
 int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, PreparedRun& run);
+
+// The picker (no --target, default none, stdin a terminal): the targets table, numbered,
+// on stderr; the operator types a number. A target that does not verify is not taken.
+// Returns 0 with `picked` set, or the exit code (2: nothing picked; 4: no targets).
+int pick_on_terminal(const plan::Plan& plan, const plan::Scope& scope,
+                     const std::map<std::string, std::string>& overrides, std::optional<plan::Target>& picked);
 
 // Asks on the terminal; true when the operator typed "yes" or the target's name.
 bool confirm_on_terminal(const plan::Plan& plan, const PreparedRun& run);
@@ -58,9 +67,15 @@ int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
 std::filesystem::path report_reserve(const std::filesystem::path& run_dir);
 std::uint64_t report_reserve_bytes(size_t steps);
 
-// The state dir's flock; on contention prints the holder and returns nullopt (exit 3).
+// The state dir's flock; on contention prints the holder and returns nullopt (exit 3). A
+// rehearsal takes it `preemptible`; a real run that finds a rehearsal holding it asks that
+// rehearsal to stop (SIGTERM, after writing <its run dir>/preempted) and waits for it to
+// clean up and let go, instead of exiting 3.
 std::optional<engine::RunLock> take_run_lock(const GlobalOptions& global,
-                                            const engine::RunRecord& record);
+                                            const engine::RunRecord& record, bool preemptible = false);
+
+// How long a real run waits for a preempted rehearsal to remove its copies and let go.
+inline constexpr std::chrono::seconds kPreemptPatience{120};
 
 report::ConsoleOptions console_options(const GlobalOptions& global);
 

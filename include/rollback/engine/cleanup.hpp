@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -25,6 +26,9 @@ struct CleanupRequest {
   std::string run_id;            // "" = leftovers of any earlier run of the state dir
   std::set<std::string> sweep;   // actions whose cleanup runs even with nothing recorded
   std::function<void(std::string_view line)> log;
+  // Cleanups of resources recorded under a name that is no action ("rehearsal": what a
+  // rehearsal made), called like an action's; those named here run even with nothing recorded.
+  std::map<std::string, std::function<void(actions::CleanupContext&)>> cleaners;
 };
 
 // Calls each action's cleanup with its unreleased resources: those of `run_id`'s journal,

@@ -11,6 +11,7 @@
 #include <string>
 
 #include <rollback/actions/action.hpp>
+#include <rollback/actions/rehearsal.hpp>
 #include <rollback/engine/journal.hpp>
 #include <rollback/engine/run_record.hpp>
 #include <rollback/plan/interpolate.hpp>
@@ -38,6 +39,9 @@ struct ExecuteOptions {
   // Whose work the steps are (ActionContext::run_id, state_dir): helpers are labelled so.
   std::string run_id;
   std::string state_dir;
+  // `rollback rehearse`: each step runs as actions::rehearse_step says (against throwaway
+  // copies, or skipped with a note). Null for a real run.
+  actions::Rehearsal* rehearsal = nullptr;
 };
 
 class Executor {
@@ -50,6 +54,10 @@ class Executor {
   // failures, one per step ("step restore-db: dump /x is empty").
   std::vector<std::string> preflight(const plan::Plan& plan, plan::Scope& scope,
                                      const std::set<std::string>& done = {});
+
+  // A rehearsal: preflight checks each step as it will be rehearsed (and a step that cannot
+  // be, because the target's stack would share something with production, fails it).
+  void set_rehearsal(actions::Rehearsal* rehearsal) { rehearsal_ = rehearsal; }
 
   // Runs the steps. `record` must hold the run's identity (run id, operator, reason, target,
   // started); plan name/path/kind/report spec are taken from `plan`, steps and result are
@@ -77,6 +85,7 @@ class Executor {
   // an earlier step) or it was not checked at all. The action's run re-checks what can go
   // stale itself (an archive that changed on disk).
   std::map<std::string, nlohmann::json> preflighted_;
+  actions::Rehearsal* rehearsal_ = nullptr;
 };
 
 }  // namespace rollback::engine

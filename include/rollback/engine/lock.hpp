@@ -3,7 +3,9 @@
 // content names the holder (run id, pid, operator, start time) for the loser's message.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -19,6 +21,9 @@ struct LockHolder {
   std::string operator_name;
   std::string started;  // UTC ISO-8601
   std::string plan;
+  // A rehearsal: a real run that finds it holding the lock asks it to stop (it cleans up
+  // and lets go) instead of giving up with exit 3.
+  bool preemptible = false;
   // Set when the lock could not be taken for another reason than a holder (cannot create
   // the lock file): then describe() returns this instead.
   std::string error;
@@ -37,6 +42,12 @@ class RunLock {
   // Takes the lock without waiting. On contention the error is the holder.
   static std::expected<RunLock, LockHolder> acquire(const std::filesystem::path& lock_file,
                                                     const LockHolder& me);
+  // The same, and when a preemptible holder (a rehearsal) has the lock and `me` is not
+  // preemptible: `ask_to_stop(holder)` (which signals it), then retries until the holder lets
+  // go or `patience` runs out (the error is then the holder, as for any contention).
+  static std::expected<RunLock, LockHolder> acquire_preempting(
+      const std::filesystem::path& lock_file, const LockHolder& me, std::chrono::milliseconds patience,
+      const std::function<void(const LockHolder&)>& ask_to_stop);
   bool held() const { return fd_ >= 0; }
   // Releases early (the destructor does it otherwise); clears the holder text first.
   void release();

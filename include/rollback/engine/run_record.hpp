@@ -80,6 +80,8 @@ struct RunRecord {
   std::optional<SystemTime> ended;
   std::optional<Millis> budget;
   bool dry_run = false;
+  // `rollback rehearse`: the steps ran against throwaway copies; production was not touched.
+  bool rehearsal = false;
   std::map<std::string, std::string> vars;  // final non-secret vars, for resume and the report
   std::vector<StepRecord> steps;
   ExitCode result = ExitCode::Success;

@@ -102,10 +102,18 @@ struct ActionSchema {
   std::vector<ParamSpec> params;
   bool destructive = false;
   bool read_only = false;
+  // A Bool parameter that, written as a literal true in a step, makes that step's use of the
+  // action read-only (docker.exec's `read_only: true`); "" when there is none.
+  std::string read_only_param;
   std::function<void(ParamCheck&)> validate;  // optional
 
   const ParamSpec* find_param(std::string_view param_name) const;
 };
+
+// Whether a step's use of an action is read-only: the action always is, or the step sets its
+// `read_only_param` to a literal true. Read-only steps run for real in dry runs and preflight
+// and may be criteria probes; their steps default to destructive: false.
+bool reads_only(bool always, const std::string& read_only_param, const YAML::Node& with);
 
 // What the loader may ask about the actions and target sources that exist. The action
 // registry (actions/) implements it; plan tests use a small fake.

@@ -24,6 +24,7 @@ struct Target {
   std::optional<unsigned long long> size_bytes;
   std::string detail;               // commit subject, deployment status...
   bool current = false;             // what is running now (git HEAD, Coolify's current)
+  std::string commit;               // git targets: the full hash (${target.commit})
 };
 
 struct Verification {
@@ -36,6 +37,11 @@ struct Verification {
 // the target section.
 using TargetLister = std::function<Result<std::vector<Target>>(const TargetSpec&, const Scope&)>;
 
+// A check an adapter adds to every target's verification (docker: the images the target's
+// manifest.json recorded are still on the host). `scope` has the target bound. Returns the
+// problems, each a short sentence ("image gone: service api (app:v2, sha256:1f2e...)").
+using TargetCheck = std::function<std::vector<std::string>(const TargetSpec&, const Target&, const Scope&)>;
+
 // The `from:` kinds targets can be listed from. "dir" is the plan's own; git and coolify
 // are added beside their actions by the action registry, so whoever lists targets names
 // the sources it means (no global filled in at start-up).
@@ -43,23 +49,29 @@ class TargetSources {
  public:
   TargetSources();  // knows "dir"
   void add(std::string from, TargetLister lister);  // throws std::logic_error on a duplicate
+  void add_check(TargetCheck check);
   std::vector<std::string> names() const;           // sorted
   Result<std::vector<Target>> list(const TargetSpec& spec, const Scope& scope) const;
+  const std::vector<TargetCheck>& checks() const { return checks_; }
 
  private:
   std::map<std::string, TargetLister, std::less<>> listers_;
+  std::vector<TargetCheck> checks_;
 };
 
 Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const TargetSources& sources,
                               const std::string& wanted);
 
-// For dir targets: `require` paths exist, SHA256SUMS (or manifest.json) verified when present.
-// Sets ${target.name} and ${target.path} for the chosen target (both "" for none).
+// Sets ${target.name}, ${target.path} and ${target.commit} for the chosen target ("" when
+// unknown or for none).
 void bind_target(Scope& scope, const Target& target);
 
-// `require` entries may use ${vars}: the overload with a scope resolves them (the other
-// takes them literally).
-Verification verify_target(const TargetSpec& spec, const Target& target);
-Verification verify_target(const TargetSpec& spec, const Target& target, const Scope& scope);
+// Dir targets: `require` paths exist inside the target, SHA256SUMS (and manifest.json's
+// files) verified when present. Other targets: each `require` entry is a host path or glob
+// that must match something (the dump recorded for ${target.commit}). Then every check in
+// `sources` (may be null). `scope` resolves ${...} in `require`: it must have the target
+// bound (bind_target, then bind_vars again) when entries use ${target.*}.
+Verification verify_target(const TargetSpec& spec, const Target& target, const Scope& scope,
+                           const TargetSources* sources = nullptr);
 
 }  // namespace rollback::plan

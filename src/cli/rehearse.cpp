@@ -1,0 +1,64 @@
+// `rollback rehearse PLAN --target T`: prove that T can be restored and passes PLAN's
+// verification, without touching production (shared/spec.md). The plan runs through the one
+// run pipeline like any run, with a Rehearsal that points each step at throwaway copies
+// (actions/rehearsal.hpp): backup, stop and notify steps are skipped, restores land in
+// labelled copies, the target's stack starts as a project of its own, verify steps probe it.
+// It needs no --yes; it takes the lock, preemptibly: a real run (check --auto included)
+// cancels it, it removes its copies, and the real run goes ahead.
+#include <fmt/format.h>
+
+#include <rollback/actions/rehearsal.hpp>
+#include <rollback/cli/commands.hpp>
+#include <rollback/cli/pipeline.hpp>
+#include <rollback/cli/run_support.hpp>
+#include <rollback/util/text.hpp>
+
+namespace rollback::cli {
+namespace {
+
+int rehearse(const GlobalOptions& global, RunArgs args) {
+  auto loaded = load_plan_or_report(args.plan, global);
+  if (!loaded) return to_int(ExitCode::Usage);
+  if (loaded->target.from.empty()) {
+    print_error(fmt::format("plan '{}' takes no target, so there is nothing to rehearse restoring. Nothing ran.",
+                            loaded->name));
+    return to_int(ExitCode::PreflightFailed);
+  }
+  args.yes = true;  // production is not touched: nothing to confirm
+  PreparedRun run;
+  if (int code = prepare_run(*loaded, args, global, run); code != 0) return code;
+  run.record.rehearsal = true;
+  if (args.reason.empty()) run.record.reason = "rollback rehearse: prove the target restorable";
+  actions::Rehearsal rehearsal(run.record.run_id, state_dir(global).string());
+  RunRequest request{.plan = *loaded, .run = run, .args = args, .global = global, .rehearsal = &rehearsal};
+  return run_pipeline(request);
+}
+
+}  // namespace
+
+void add_rehearse_command(CLI::App& app, GlobalOptions& global, Selected& selected) {
+  auto* sub = app.add_subcommand("rehearse",
+                                 "Prove a target restorable: restore it into throwaway copies, run the plan's verify "
+                                 "steps against them, remove them (exit 0 proven, 4 unusable, 1/5 failed)");
+  auto args = std::make_shared<RunArgs>();
+  sub->add_option("plan", args->plan, "Plan name or path")->required();
+  sub->add_option("--target", args->target, "Target to rehearse: name, unique prefix, latest, previous")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            return trim(value).empty() ? std::string("must not be empty (leave --target out for the plan's default)")
+                                       : std::string();
+          },
+          "TARGET"));
+  sub->add_option("--var", args->vars, "Override a plan var: KEY=VALUE (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--vars", args->vars_file, "Override plan vars from a YAML map file");
+  sub->add_option("--reason", args->reason, "Why this rehearsal runs (goes into the report)");
+  sub->add_option("--operator", args->operator_name, "Who runs it (default: the login name)");
+  sub->add_option("--report", args->report, "Where the Markdown report goes (JSON twin beside it)");
+  sub->final_callback([&global, &selected, args] {
+    selected = [&global, args] { return rehearse(global, *args); };
+  });
+}
+
+}  // namespace rollback::cli

@@ -1,0 +1,100 @@
+// The targets table (include/rollback/cli/target_table.hpp).
+#include <rollback/cli/target_table.hpp>
+
+#include <fmt/format.h>
+
+#include <rollback/actions/action.hpp>
+#include <rollback/plan/vars.hpp>
+#include <rollback/util/disk.hpp>
+#include <rollback/util/redact.hpp>
+#include <rollback/util/time.hpp>
+
+namespace rollback::cli {
+namespace {
+
+std::string size_text(std::optional<unsigned long long> bytes) { return bytes ? rollback::human_size(*bytes) : "-"; }
+
+std::string age_text(std::chrono::system_clock::time_point created) {
+  if (created == std::chrono::system_clock::time_point{}) return "-";
+  auto age = std::chrono::duration_cast<Millis>(std::chrono::system_clock::now() - created);
+  long long s = age.count() / 1000;
+  if (s < 120) return fmt::format("{}s", s);
+  if (s < 7200) return fmt::format("{}m", s / 60);
+  if (s < 172800) return fmt::format("{}h", s / 3600);
+  return fmt::format("{}d", s / 86400);
+}
+
+std::string detail_of(const TargetRow& row) {
+  const auto& t = row.target;
+  std::string detail = t.current ? "(current) " + t.detail : t.detail;
+  if (!row.check.ok && !row.check.problems.empty())
+    detail += (detail.empty() ? "" : "; ") + row.check.problems.front() +
+              (row.check.problems.size() > 1 ? fmt::format(" (+{} more)", row.check.problems.size() - 1) : "");
+  std::string fate;
+  if (row.pruned_by_next_backup) fate = fmt::format("PRUNED by the next backup (keep {})", row.keep);
+  else if (!row.kept_beyond.empty()) fate = fmt::format("kept beyond keep {}: {}", row.keep, row.kept_beyond);
+  if (!fate.empty()) detail = fate + (detail.empty() ? "" : "; ") + detail;
+  return redact(detail);
+}
+
+}  // namespace
+
+Result<plan::Scope> scope_with_target(const plan::Plan& plan, const plan::Scope& base, const plan::Target& target,
+                                      const std::map<std::string, std::string>& overrides) {
+  plan::Scope scope = base;
+  plan::bind_target(scope, target);
+  RB_TRY(plan::bind_vars(plan, scope, overrides));
+  return scope;
+}
+
+plan::Verification check_target(const plan::Plan& plan, const plan::Target& target, const plan::Scope& target_scope) {
+  return plan::verify_target(plan.target, target, target_scope, &actions::builtin_registry().targets());
+}
+
+Result<std::vector<TargetRow>> target_rows(const plan::Plan& plan, const plan::Scope& base,
+                                           const std::map<std::string, std::string>& overrides) {
+  auto targets = actions::builtin_registry().targets().list(plan.target, base);
+  if (!targets) return std::unexpected(targets.error());
+  std::vector<TargetRow> rows;
+  for (auto& t : *targets) {
+    TargetRow row{.target = std::move(t), .check = {}};
+    auto scope = scope_with_target(plan, base, row.target, overrides);
+    if (scope) row.check = check_target(plan, row.target, *scope);
+    else row.check = {.ok = false, .problems = {scope.error().message}};
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+void print_target_table(std::FILE* out, const std::vector<TargetRow>& rows, bool numbered) {
+  if (rows.empty()) return;
+  if (numbered) std::fprintf(out, "%3s  ", "#");
+  std::fprintf(out, "%-36s %-6s %-9s %-9s %s\n", "TARGET", "AGE", "SIZE", "VERIFIES", "DETAIL");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& t = rows[i].target;
+    if (numbered) std::fprintf(out, "%3zu  ", i + 1);
+    std::fprintf(out, "%-36s %-6s %-9s %-9s %s\n", t.name.c_str(), age_text(t.created).c_str(),
+                 size_text(t.size_bytes).c_str(), rows[i].check.ok ? "yes" : "NO", detail_of(rows[i]).c_str());
+  }
+}
+
+nlohmann::json target_rows_json(const std::vector<TargetRow>& rows) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& row : rows) {
+    const auto& t = row.target;
+    std::vector<std::string> problems;
+    for (const auto& p : row.check.problems) problems.push_back(redact(p));
+    nlohmann::json item = {{"name", t.name}, {"path", t.path}, {"age", age_text(t.created)},
+                           {"size_bytes", t.size_bytes ? nlohmann::json(*t.size_bytes) : nlohmann::json()},
+                           {"verifies", row.check.ok}, {"problems", problems}, {"current", t.current},
+                           {"detail", redact(t.detail)}, {"pruned_by_next_backup", row.pruned_by_next_backup},
+                           {"kept_beyond", row.kept_beyond.empty() ? nlohmann::json() : nlohmann::json(row.kept_beyond)},
+                           {"private", row.is_private}};
+    if (!t.commit.empty()) item["commit"] = t.commit;
+    if (t.created != std::chrono::system_clock::time_point{}) item["created"] = format_iso_utc(t.created);
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+}  // namespace rollback::cli

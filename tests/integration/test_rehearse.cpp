@@ -1,0 +1,143 @@
+// `rollback rehearse` on the real engine (issue 14): the shipped quick plan restores the
+// latest backup of the demo stack into throwaway copies and verifies them. Whatever the
+// outcome, production's containers (IDs, start times), volumes, stack files and database are
+// exactly as before, and nothing labelled rollback.rehearsal is left behind.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "docker_stack.hpp"
+
+namespace fs = std::filesystem;
+using dockertest::docker_out;
+using dockertest::Stack;
+
+namespace {
+
+// Everything of production a rehearsal must not touch.
+std::string production(const Stack& s) {
+  std::string out;
+  for (const char* service : {"api", "postgres", "store"})
+    out += docker_out({"inspect", "--format", "{{.Id}} {{.State.StartedAt}} {{.State.Running}}", s.container(service)});
+  out += docker_out({"ps", "-aq", "--no-trunc", "--filter", "label=com.docker.compose.project=" + s.project});
+  out += docker_out({"volume", "ls", "-q", "--filter", "label=com.docker.compose.project=" + s.project});
+  out += docker_out({"network", "ls", "-q", "--filter", "label=com.docker.compose.project=" + s.project});
+  out += s.state();  // the store volume byte for byte, the database's rows, compose and env files
+  out += testing::read_text(s.stack / "api" / "fetchInstances");
+  return out;
+}
+
+// Containers, volumes and networks any rehearsal of this stack's state dir left.
+std::string leftovers(const Stack& s) {
+  std::string out;
+  std::vector<std::string> filters{"--filter", "label=rollback.rehearsal", "--filter",
+                                   "label=rollback.state=" + (s.dir / "state").string()};
+  for (std::vector<std::string> list : {std::vector<std::string>{"ps", "-aq"}, {"volume", "ls", "-q"}, {"network", "ls", "-q"}}) {
+    list.insert(list.end(), filters.begin(), filters.end());
+    out += docker_out(list);
+  }
+  std::error_code ec;
+  if (fs::exists(s.dir / "state" / "rehearsals", ec) && !fs::is_empty(s.dir / "state" / "rehearsals", ec))
+    out += "rehearsal dirs left in " + (s.dir / "state" / "rehearsals").string();
+  return out;
+}
+
+void reseal(const fs::path& target) {
+  REQUIRE(testing::run_program({"sh", "-c", "cd \"$1\" && sha256sum docker-compose.yml .env.staging data.tar.zst "
+                                             "pgdata.tar.zst manifest.json > SHA256SUMS",
+                                "reseal", target.string()})
+              .exit_code == 0);
+}
+
+nlohmann::json report_json(const testing::CommandResult& r) {
+  auto md = testing::report_path_of(r.out);
+  return nlohmann::json::parse(testing::read_text(md.substr(0, md.size() - 3) + ".json"));
+}
+
+}  // namespace
+
+TEST_CASE("rehearse quick proves the latest backup on throwaway copies, production stays identical and nothing "
+          "labelled is left behind",
+          "[docker][e2e][rehearse]") {
+  Stack s;
+  s.up_and_seed();
+  REQUIRE(s.rollback("backup").exit_code == 0);
+  s.break_it();  // production differs from the target: a rehearsal must not "fix" it
+  auto before = production(s);
+
+  auto rehearsed = s.command("rehearse", "quick", {"--target", "latest"});
+  REQUIRE(rehearsed.exit_code == 0);
+  CHECK_THAT(rehearsed.out, Catch::Contains("rehearsal proved target staging-"));
+  CHECK(production(s) == before);
+  CHECK(leftovers(s).empty());
+
+  auto report = report_json(rehearsed);
+  CHECK(report["kind"] == "rehearsal");
+  const auto& mapped = report["extra"]["rehearsal"];
+  CHECK(mapped["ports"].contains(std::to_string(s.api_port)));
+  CHECK(mapped["volumes"].contains(s.project + "_pgdata"));
+  for (const auto& step : report["steps"]) {
+    if (step["id"] == "stop") CHECK(step["status"] == "skipped");
+    if (step["id"] == "verify-instances" || step["id"] == "verify-db") CHECK(step["status"] == "ok");
+  }
+}
+
+TEST_CASE("a rehearsal whose target cannot start fails with exit 1, production stays identical and nothing labelled "
+          "is left behind",
+          "[docker][e2e][rehearse]") {
+  Stack s;
+  s.up_and_seed();
+  REQUIRE(s.rollback("backup").exit_code == 0);
+  auto target = s.targets("staging-").at(0);
+  // The target's api runs a program its image does not have.
+  auto compose = testing::read_text(target / "docker-compose.yml");
+  auto at = compose.find("entrypoint: [\"sh\", \"-c\"]");
+  REQUIRE(at != std::string::npos);
+  compose.replace(at, std::string("entrypoint: [\"sh\", \"-c\"]").size(), "entrypoint: [\"/opt/missing/api\"]");
+  testing::write_text(target / "docker-compose.yml", compose);
+  reseal(target);
+  auto before = production(s);
+
+  auto rehearsed = s.command("rehearse", "quick", {"--target", "latest"});
+  CHECK(rehearsed.exit_code == 1);
+  CHECK_THAT(rehearsed.out + rehearsed.err, Catch::Contains("step start") && Catch::Contains("rehearsal of target"));
+  CHECK(production(s) == before);
+  CHECK(leftovers(s).empty());
+}
+
+TEST_CASE("a rehearsal refuses a bind mount from outside the stack dir with exit 4 naming the service, and runs once "
+          "the plan maps it",
+          "[docker][e2e][rehearse]") {
+  Stack s;
+  auto compose = testing::read_text(s.stack / "docker-compose.yml");
+  auto at = compose.find("      - data:/data");
+  REQUIRE(at != std::string::npos);
+  compose.insert(at, "      - /etc/hostname:/etc/host-name:ro\n");
+  testing::write_text(s.stack / "docker-compose.yml", compose);
+  s.up_and_seed();
+  REQUIRE(s.rollback("backup").exit_code == 0);
+  auto before = production(s);
+
+  auto refused = s.command("rehearse", "quick", {"--target", "latest"});
+  CHECK(refused.exit_code == 4);
+  CHECK_THAT(refused.err, Catch::Contains("service store mounts /etc/hostname from outside the stack dir"));
+  CHECK(leftovers(s).empty());
+
+  // The same plan, told to give the rehearsal a copy of it.
+  auto plans = s.dir / "plans";
+  fs::create_directories(plans);
+  auto text = testing::read_text(dockertest::source("plans/quick.yaml"));
+  auto pin = text.find("      pin: ${target.path}/manifest.json\n");
+  REQUIRE(pin != std::string::npos);
+  text.insert(pin, "      rehearse_map: {/etc/hostname: copy}\n");
+  testing::write_text(plans / "quick.yaml", text);
+  auto argv = s.args("quick", {"--target", "latest"});
+  argv.insert(argv.begin(), "rehearse");
+  for (size_t i = 0; i + 1 < argv.size(); ++i)
+    if (argv[i] == "--plans-dir") argv[i + 1] = plans.string();
+  auto mapped = testing::run_rollback(argv);
+  INFO(mapped.out << mapped.err);
+  CHECK(mapped.exit_code == 0);
+  CHECK(production(s) == before);
+  CHECK(leftovers(s).empty());
+}

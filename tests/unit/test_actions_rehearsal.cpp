@@ -1,0 +1,110 @@
+// The rehearsal's map from production to throwaway copies (actions/rehearsal.hpp), without
+// an engine: which steps run and how their params are pointed at the copies.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include <rollback/actions/rehearsal.hpp>
+#include <rollback/plan/loader.hpp>
+
+#include "support/temp_dir.hpp"
+
+using namespace rollback;
+using actions::Params;
+using actions::Rehearsal;
+using actions::Rehearsed;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fixture {
+  testing::TempDir tmp;
+  proc::SystemRunner runner;
+  actions::ActionContext ctx{.step_id = "s", .runner = runner, .set_var = {}, .log = [](std::string_view) {}};
+  Rehearsal rehearsal{"20250127-180000-quick-3f2a", (tmp / "state").string()};
+  const actions::Action& action(const std::string& name) { return *actions::builtin_registry().find(name); }
+  Result<Rehearsed> step(plan::Phase phase, const std::string& name, nlohmann::json params) {
+    return actions::rehearse_step(rehearsal, phase, action(name), YAML::Node(), ctx, Params(std::move(params)));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a rehearsal skips backup, stop and notify steps and runs read-only assess steps as written",
+          "[actions][rehearse]") {
+  Fixture f;
+  auto stop = f.step(plan::Phase::Stop, "docker.compose", {{"dir", "/srv"}, {"command", "down"}});
+  REQUIRE(stop);
+  CHECK(stop->kind == Rehearsed::Kind::Skip);
+  CHECK_THAT(stop->note, Catch::Contains("a stop step"));
+  auto backup = f.step(plan::Phase::Backup, "fs.copy", {{"from", "/a"}, {"to", "/b"}});
+  CHECK(backup->kind == Rehearsed::Kind::Skip);
+  auto assess = f.step(plan::Phase::Assess, "http.probe", {{"url", "http://127.0.0.1:8080/"}});
+  REQUIRE(assess->kind == Rehearsed::Kind::Run);
+  CHECK(assess->params.str("url") == "http://127.0.0.1:8080/");
+}
+
+TEST_CASE("an action without a rehearsal behaviour is skipped with a note, never run against production",
+          "[actions][rehearse]") {
+  Fixture f;
+  auto exec = f.step(plan::Phase::Restore, "exec.run", {{"argv", {"true"}}});
+  REQUIRE(exec);
+  CHECK(exec->kind == Rehearsed::Kind::Skip);
+  CHECK_THAT(exec->note, Catch::Contains("exec.run cannot run against copies"));
+  auto coolify = f.step(plan::Phase::Restore, "coolify.rollback", {{"url", "https://c"}, {"token", "t"}, {"application", "a"}});
+  CHECK(coolify->kind == Rehearsed::Kind::Skip);
+  CHECK(f.rehearsal.planned_restores == 0);
+}
+
+TEST_CASE("a verify URL follows a port the rehearsal moved, and one it did not move is skipped", "[actions][rehearse]") {
+  Fixture f;
+  f.rehearsal.restores = f.rehearsal.planned_restores = 1;  // the target was restored into copies before
+  f.rehearsal.moved_port(18080, 41234);
+  CHECK(f.rehearsal.map_url("http://127.0.0.1:18080/health?x=1") == "http://127.0.0.1:41234/health?x=1");
+  CHECK(f.rehearsal.map_url("http://localhost:18080") == "http://localhost:41234");
+  CHECK_FALSE(f.rehearsal.map_url("http://127.0.0.1:9999/health"));
+  CHECK_FALSE(f.rehearsal.map_url("https://andrea.example.com:18080/health"));
+  auto probe = f.step(plan::Phase::Verify, "http.probe", {{"url", "http://127.0.0.1:18080/health"}});
+  REQUIRE(probe->kind == Rehearsed::Kind::Run);
+  CHECK(probe->params.str("url") == "http://127.0.0.1:41234/health");
+  auto production = f.step(plan::Phase::Verify, "http.probe", {{"url", "https://andrea.example.com/health"}});
+  CHECK(production->kind == Rehearsed::Kind::Skip);
+  CHECK_THAT(production->note, Catch::Contains("would test production"));
+}
+
+TEST_CASE("a verify step with no restore rehearsed before it is skipped: it would check production or nothing",
+          "[actions][rehearse]") {
+  Fixture f;
+  f.rehearsal.moved_port(18080, 41234);
+  auto probe = f.step(plan::Phase::Verify, "http.probe", {{"url", "http://127.0.0.1:18080/health"}});
+  CHECK(probe->kind == Rehearsed::Kind::Skip);
+  CHECK_THAT(probe->note, Catch::Contains("no restore step ran against copies before it"));
+}
+
+TEST_CASE("at preflight a rehearsal names its copies but makes none", "[actions][rehearse]") {
+  Fixture f;
+  testing::write_text(f.tmp / "stack" / "docker-compose.yml", "x");
+  auto copy = f.step(plan::Phase::Restore, "fs.copy",
+                     {{"from", (f.tmp / "t" / "docker-compose.yml").string()},
+                      {"to", (f.tmp / "stack" / "docker-compose.yml").string()}});
+  REQUIRE(copy->kind == Rehearsed::Kind::Run);
+  CHECK(copy->params.str("to") ==
+        (f.rehearsal.dir() / "fs" / fs::path(f.tmp / "stack" / "docker-compose.yml").relative_path()).string());
+  auto volume = f.step(plan::Phase::Restore, "docker.volume.restore", {{"volume", "app_data"}, {"archive", "/b/a.tar.gz"}});
+  REQUIRE(volume->kind == Rehearsed::Kind::Run);
+  CHECK(volume->params.str("volume") == "rbr-20250127-180000-quick-3f2a-app_data");
+  CHECK(f.rehearsal.planned_restores == 2);
+  CHECK_FALSE(fs::exists(f.rehearsal.dir()));
+}
+
+TEST_CASE("a rehearsed git.revert is preflighted on the production clone without its push, and never pushes",
+          "[actions][rehearse]") {
+  Fixture f;  // for_real is false: the checks before the run, when the clone does not exist yet
+  auto revert = f.step(plan::Phase::Restore, "git.revert",
+                       {{"repo", "/srv/app"}, {"to", "abc"}, {"push", {{"remote", "origin"}, {"branch", "main"}}}});
+  REQUIRE(revert->kind == Rehearsed::Kind::Run);
+  CHECK_FALSE(revert->params.has("push"));
+  CHECK(revert->params.str("branch") == "main");
+  CHECK(revert->params.str("repo") == "/srv/app");  // read-only checks; without the push, not even a fetch
+  CHECK_FALSE(fs::exists(f.rehearsal.dir()));
+}
