@@ -257,6 +257,21 @@ TEST_CASE("git.revert refuses a reset when origin holds a pushed commit the depl
   CHECK(r.head() == r.deploys[2]);
 }
 
+TEST_CASE("git.revert refuses a clone that is behind the commit backup-git-sql recorded as deployed") {
+  Repos r;
+  Ctx c;
+  git(r.work, {"reset", "--quiet", "--hard", r.deploys[1]});  // a stale clone: deploy 3 ran from elsewhere
+  Params p(json{{"repo", r.work.string()}, {"to", r.deploys[0]}, {"deployed", r.deploys[2]}});
+  auto pre = revert().preflight(c.ctx, p);
+  INFO(pre.message);
+  REQUIRE_FALSE(pre.ok);
+  CHECK_THAT(pre.message, Catch::Contains("does not contain " + r.deploys[2].substr(0, 12)) &&
+                              Catch::Contains("the commit recorded as deployed") && Catch::Contains("Nothing was changed"));
+  CHECK(r.head() == r.deploys[1]);
+  Params current(json{{"repo", r.work.string()}, {"to", r.deploys[0]}, {"deployed", r.deploys[1]}});
+  CHECK(revert().preflight(c.ctx, current).ok);
+}
+
 TEST_CASE("git.revert in revert mode keeps a colleague's pushed commit and undoes only the deployed range") {
   Repos r;
   Ctx c;
