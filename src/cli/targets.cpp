@@ -13,6 +13,7 @@
 #include <rollback/cli/retention.hpp>
 #include <rollback/cli/run_support.hpp>
 #include <rollback/cli/target_table.hpp>
+#include <rollback/plan/interpolate.hpp>
 #include <rollback/plan/retention.hpp>
 #include <rollback/plan/target.hpp>
 #include <rollback/util/exit_code.hpp>
@@ -65,6 +66,17 @@ void mark_retention(const plan::Plan& plan, const GlobalOptions& global, std::ve
   }
 }
 
+// "No targets" says where it looked: an emergency plan that finds nothing usually looks for
+// a folder nobody has made yet (emergency-stable), not in the wrong place.
+std::string no_targets_message(const plan::Plan& plan, const plan::Scope& scope) {
+  std::string where;
+  if (plan.target.from == "dir") {
+    auto dir = plan::interpolate(plan.target.dir, scope);
+    where = fmt::format(" in {} matching {}", dir ? *dir : plan.target.dir, plan.target.glob);
+  }
+  return fmt::format("no targets found for plan '{}'{}", plan.name, where);
+}
+
 int list(const GlobalOptions& global, const RunArgs& args) {
   auto loaded = load_plan_or_report(args.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
@@ -87,7 +99,7 @@ int list(const GlobalOptions& global, const RunArgs& args) {
   mark_retention(*loaded, global, *rows);
   warn_about_open_modes(loaded->target, scope, *rows);
   if (global.json) emit_json(target_rows_json(*rows));
-  else if (rows->empty()) std::printf("no targets found for plan '%s'\n", loaded->name.c_str());
+  else if (rows->empty()) std::printf("%s\n", no_targets_message(*loaded, scope).c_str());
   else print_target_table(stdout, *rows, /*numbered=*/false);
   return to_int(ExitCode::Success);
 }

@@ -164,6 +164,17 @@ Result<std::vector<Target>> list_dir_targets(const TargetSpec& spec, const Scope
     std::error_code time_ec;
     auto mtime = fs::last_write_time(it->path(), time_ec);
     if (time_ec) continue;  // a dangling symlink is no target
+    // A folder's own mtime moves whenever a file in it is added or removed (an archive
+    // deleted by hand, a restore's scratch file), which would make an old target "latest".
+    // Its seal is written once, when the backup ends.
+    for (const char* seal : {"SHA256SUMS", "manifest.json"}) {
+      std::error_code seal_ec;
+      auto sealed = fs::last_write_time(it->path() / seal, seal_ec);
+      if (!seal_ec) {
+        mtime = sealed;
+        break;
+      }
+    }
     Target target;
     target.name = name;
     target.path = it->path().string();

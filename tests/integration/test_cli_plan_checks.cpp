@@ -132,3 +132,16 @@ TEST_CASE("under --json, usage errors and failing commands print one JSON docume
   CHECK(empty_target.exit_code == 2);
   CHECK_THAT(one_document(empty_target.out)["error"].get<std::string>(), Catch::Contains("must not be empty"));
 }
+
+TEST_CASE("targets with nothing to list says where it looked", "[cli][targets]") {
+  TempDir tmp;
+  fs::create_directories(tmp / "backups" / "staging-1");
+  write_text(tmp / "p.yaml", "version: 1\nname: p\nvars: {backups: " + (tmp / "backups").string() +
+                                 "}\ntarget: {from: dir, dir: '${backups}', glob: emergency-stable, default: latest}\n"
+                                 "steps:\n  - {id: s, action: wait.sleep, with: {duration: 1ms}}\n");
+  auto r = run_rollback({"--state-dir", (tmp / "state").string(), "targets", (tmp / "p.yaml").string()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("no targets found for plan 'p' in " + (tmp / "backups").string() +
+                                    " matching emergency-stable"));
+}

@@ -46,7 +46,8 @@ TEST_CASE("targets of quick, full and emergency say yes for a fresh backup and N
   auto damaged = s.backups / "staging-20250101-000000";
   fs::copy(s.backups / fresh, damaged, fs::copy_options::recursive);
   fs::remove(damaged / "pgdata.tar.zst");
-  fs::last_write_time(damaged, fs::last_write_time(s.backups / fresh) - std::chrono::hours(24));
+  for (const auto& aged : {damaged / "SHA256SUMS", damaged})  // sealed a day before the fresh one
+    fs::last_write_time(aged, fs::last_write_time(s.backups / fresh / "SHA256SUMS") - std::chrono::hours(24));
 
   for (const char* plan : {"quick", "full"}) {
     INFO("plan " << plan);

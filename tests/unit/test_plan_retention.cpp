@@ -36,6 +36,7 @@ struct Backups {
     auto dir = tmp / name;
     testing::write_text(dir / "data", name);
     REQUIRE(write_file_atomic(dir / "SHA256SUMS", (good ? sha256_hex(name) : std::string(64, '0')) + "  data\n"));
+    fs::last_write_time(dir / "SHA256SUMS", fs::file_time_type::clock::now() - age);  // sealed then
     fs::last_write_time(dir, fs::file_time_type::clock::now() - age);
   }
   std::vector<std::string> left() const {

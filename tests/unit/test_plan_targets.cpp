@@ -75,6 +75,22 @@ TEST_CASE("dir targets are the glob's matches in the target dir, newest first", 
   CHECK(format_utc((*targets)[2].created, kHumanUtc) == "2025-01-27 12:00:00 UTC");
 }
 
+TEST_CASE("a target's age is its seal's, so removing a file from an old target does not make it the latest",
+          "[plan]") {
+  Backups b;
+  for (const char* name : {"staging-20250127-120000", "staging-20250128-090000"}) {
+    testing::write_text(b.tmp / name / "SHA256SUMS", "");
+    fs::last_write_time(b.tmp / name / "SHA256SUMS", file_clock::from_sys(name[15] == '7' ? at(27, 12) : at(28, 9)));
+  }
+  fs::remove(b.tmp / "staging-20250127-120000" / "docker-compose.yml");  // the folder's mtime is now
+  auto targets = TargetSources().list(b.spec, b.scope);
+  REQUIRE(targets);
+  CHECK((*targets)[0].name == "staging-20250128-090000");
+  CHECK((*targets)[2].name == "staging-20250127-120000");
+  CHECK(format_utc((*targets)[2].created, kHumanUtc) == "2025-01-27 12:00:00 UTC");
+  CHECK(b.name_of("latest") == "staging-20250128-090000");
+}
+
 TEST_CASE("a target is found by exact name, unique prefix, latest or previous", "[plan]") {
   Backups b;
   CHECK(b.name_of("staging-20250127-120000") == "staging-20250127-120000");
