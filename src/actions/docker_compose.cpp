@@ -202,6 +202,7 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, const std::vector<std
   std::map<std::string, Settling> seen_before;  // by container id
   std::map<std::string, ServiceView> view;
   std::set<std::string> restarted_services;  // restarted since the previous poll
+  std::set<std::string> unsettled_services;  // up, but not yet for `settle` (or restarted)
   while (true) {
     auto seen = observe(ctx, p, services);
     if (!seen) return to_outcome(seen.error());
@@ -209,13 +210,16 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, const std::vector<std
     bool all_settled = true;
     Millis ready_in = every;  // a poll sooner when all that is missing is uptime
     restarted_services.clear();
+    unsettled_services.clear();
     for (const auto& [name, service] : view) {
       all_settled = all_settled && service.up();
       for (const auto& c : service.containers) {
         auto [it, fresh] = seen_before.try_emplace(c.id);
         bool restarted = false;
-        all_settled = settled(c, it->second, fresh, settle, restarted, ready_in) && all_settled;
+        bool counts = settled(c, it->second, fresh, settle, restarted, ready_in);
+        all_settled = counts && all_settled;
         if (restarted) restarted_services.insert(name);
+        if (!counts) unsettled_services.insert(name);
       }
     }
     good = all_settled ? good + 1 : 0;
@@ -224,8 +228,12 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, const std::vector<std
     if (Clock::now() + every > deadline) {
       auto state_of = [&](const std::string& name, const ServiceView& service) {
         bool restarted = restarted_services.count(name) > 0;
-        return std::pair(service.describe() + (restarted ? " (restarted during the wait)" : ""),
-                         service.up() && !restarted);
+        // "running" between two crashes is not up: the verdict and its observation agree.
+        bool unsettled = !restarted && service.up() && unsettled_services.count(name) > 0;
+        return std::pair(service.describe() + (restarted ? " (restarted during the wait)"
+                                               : unsettled ? fmt::format(" (not yet up for {})", format_duration(settle))
+                                                           : ""),
+                         service.up() && !restarted && !unsettled);
       };
       std::string states;
       for (const auto& [name, service] : view)
