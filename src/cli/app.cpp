@@ -29,7 +29,7 @@ constexpr AddCommand kCommands[] = {
 std::optional<std::string> mistyped_command(const CLI::App& app, const GlobalOptions& global,
                                             const std::string& word) {
   if (word.find('/') != std::string::npos || word.ends_with(".yaml") || word.ends_with(".yml")) return std::nullopt;
-  if (plan::find_plan(word, plans_dir(global))) return std::nullopt;
+  if (plan::find_plan(word, plan_search_path(global))) return std::nullopt;
   std::vector<std::string> commands;
   for (const auto* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
   auto best = did_you_mean(word, commands);
