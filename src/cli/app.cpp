@@ -21,7 +21,7 @@ using AddCommand = void (*)(CLI::App&, GlobalOptions&, Selected&);
 constexpr AddCommand kCommands[] = {
     add_run_command,     add_backup_command,  add_validate_command, add_list_command,
     add_targets_command, add_rehearse_command, add_check_command,   add_watch_command,
-    add_resume_command,  add_history_command,  add_version_command,
+    add_resume_command,  add_history_command,  add_version_command, add_schema_command,
 };
 
 // `rollback histroy`: a word that is no plan but is one edit from a command is a typo of
