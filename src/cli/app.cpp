@@ -21,7 +21,7 @@ using AddCommand = void (*)(CLI::App&, GlobalOptions&, Selected&);
 constexpr AddCommand kCommands[] = {
     add_run_command,     add_backup_command,  add_validate_command, add_list_command,
     add_targets_command, add_rehearse_command, add_check_command,   add_watch_command,
-    add_resume_command,  add_history_command,  add_version_command,
+    add_resume_command,  add_history_command,  add_version_command, add_schema_command,
 };
 
 // `rollback histroy`: a word that is no plan but is one edit from a command is a typo of
@@ -29,7 +29,7 @@ constexpr AddCommand kCommands[] = {
 std::optional<std::string> mistyped_command(const CLI::App& app, const GlobalOptions& global,
                                             const std::string& word) {
   if (word.find('/') != std::string::npos || word.ends_with(".yaml") || word.ends_with(".yml")) return std::nullopt;
-  if (plan::find_plan(word, plans_dir(global))) return std::nullopt;
+  if (plan::find_plan(word, plan_search_path(global))) return std::nullopt;
   std::vector<std::string> commands;
   for (const auto* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
   auto best = did_you_mean(word, commands);

@@ -20,12 +20,12 @@ std::string env_or_empty(const char* name) {
 }
 }  // namespace
 
-fs::path plans_dir(const GlobalOptions& options) {
-  if (!options.plans_dir.empty()) return options.plans_dir;
-  if (auto env = env_or_empty("ROLLBACK_PLANS"); !env.empty()) return env;
+std::vector<fs::path> plan_search_path(const GlobalOptions& options) {
+  if (!options.plans_dir.empty()) return {options.plans_dir};
+  if (auto env = env_or_empty("ROLLBACK_PLANS"); !env.empty()) return {env};
   std::error_code ec;
-  if (fs::is_directory("plans", ec)) return "plans";
-  return "/etc/rollback/plans";
+  if (fs::is_directory("plans", ec)) return {"plans"};
+  return {"/etc/rollback/plans", "/usr/share/rollback/plans"};
 }
 
 fs::path state_dir(const GlobalOptions& options) {
@@ -40,7 +40,7 @@ fs::path state_dir(const GlobalOptions& options) {
 
 std::optional<plan::Plan> load_plan_or_report(const std::string& name_or_path,
                                               const GlobalOptions& options) {
-  auto path = plan::find_plan(name_or_path, plans_dir(options));
+  auto path = plan::find_plan(name_or_path, plan_search_path(options));
   if (!path) {
     print_error(path.error().message);
     return std::nullopt;

@@ -14,18 +14,13 @@ namespace fs = std::filesystem;
 namespace {
 
 int list_plans(const GlobalOptions& global) {
-  auto dir = plans_dir(global);
-  std::vector<fs::path> files;
+  auto search = plan_search_path(global);
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    auto ext = entry.path().extension();
-    if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(entry.path());
-  }
-  if (ec) {
-    print_error(fmt::format("cannot read plans dir {}: {}", dir.string(), ec.message()));
+  if (std::none_of(search.begin(), search.end(), [&](const fs::path& dir) { return fs::is_directory(dir, ec); })) {
+    print_error(fmt::format("cannot read plans: no plans dir exists ({}); set --plans-dir or $ROLLBACK_PLANS", plan::search_path_text(search)));
     return to_int(ExitCode::Usage);
   }
-  std::sort(files.begin(), files.end());
+  auto files = plan::list_plan_files(search);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& file : files) {
     auto loaded = plan::load_plan(file, actions::builtin_registry());
@@ -48,7 +43,9 @@ int list_plans(const GlobalOptions& global) {
                   budget.c_str(), p.description.c_str());
   }
   if (global.json) emit_json(out);
-  else if (files.empty()) std::printf("no plans in %s\n", dir.c_str());
+  else if (files.empty()) {
+    std::printf("no plans in %s\n", plan::search_path_text(search).c_str());
+  }
   return to_int(ExitCode::Success);
 }
 

@@ -33,9 +33,10 @@ int validate(const GlobalOptions& global, const std::vector<std::string>& names)
   int errors = 0;
   nlohmann::json report = nlohmann::json::array();
   if (names.empty()) {
-    auto paths = plan::list_plan_files(plans_dir(global));
+    auto search = plan_search_path(global);
+    auto paths = plan::list_plan_files(search);
     if (paths.empty()) {
-      print_error(fmt::format("no plans found in {}", plans_dir(global).string()));
+      print_error(fmt::format("no plans found in {}", plan::search_path_text(search)));
       return to_int(ExitCode::Usage);
     }
     for (const auto& path : paths) report.push_back(check_plan(global, path, errors));
@@ -43,7 +44,7 @@ int validate(const GlobalOptions& global, const std::vector<std::string>& names)
   // In the order given; an input that is no plan is an entry too: a CI reading the JSON
   // must see that it failed.
   for (const auto& name : names) {
-    auto path = plan::find_plan(name, plans_dir(global));
+    auto path = plan::find_plan(name, plan_search_path(global));
     if (path) {
       report.push_back(check_plan(global, *path, errors));
       continue;

@@ -16,6 +16,7 @@ const std::vector<std::string> kTopKeys = {
     "target",  "steps", "criteria",    "monitor", "cooldown", "report"};
 const std::vector<std::string> kKinds = {"quick",   "full",   "emergency", "coolify",
                                          "git-sql", "backup", "custom"};
+const std::vector<std::string> kReportKeys = {"title", "contacts", "checklist", "follow_up", "lang"};
 
 void read_vars(Loader& l, const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return;
@@ -101,7 +102,7 @@ void read_report(Loader& l, const YAML::Node& node) {
     return;
   }
   const std::string context = "report";
-  MapView map(l.r, node, {"title", "contacts", "checklist", "follow_up", "lang"}, context);
+  MapView map(l.r, node, kReportKeys, context);
   auto& report = l.plan.report;
   report.title = get_text(l.r, map, "title", context).value_or("");
   report.contacts = get_text_list(l.r, map, "contacts", context).value_or(report.contacts);

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +15,12 @@
 #include "yaml_reader.hpp"
 
 namespace rollback::plan::detail {
+
+// The keys each section accepts and the values of its choices: the loader checks plans
+// against them and plan_json_schema describes them, so the two cannot drift apart.
+extern const std::vector<std::string> kTopKeys, kKinds, kReportKeys;            // loader.cpp
+extern const std::vector<std::string> kStepKeys, kPhases, kRetryKeys, kGroupKeys, kOnFailure;  // loader_steps.cpp
+extern const std::vector<std::string> kTargetKeys, kTargetDefaults;             // loader_target.cpp
 
 // Where a reference appears decides which names it may use.
 enum class RefPlace {

@@ -5,13 +5,17 @@
 #include "loader_internal.hpp"
 
 namespace rollback::plan::detail {
-namespace {
 
 const std::vector<std::string> kStepKeys = {"id",   "name",       "phase", "action",
                                             "with", "timeout",    "retry", "on_failure",
                                             "when", "destructive"};
 const std::vector<std::string> kPhases = {"assess", "backup", "stop",  "restore",
                                           "start",  "verify", "notify"};
+const std::vector<std::string> kRetryKeys = {"attempts", "delay", "backoff", "until", "every", "on"};
+const std::vector<std::string> kGroupKeys = {"parallel", "id", "name"};
+const std::vector<std::string> kOnFailure = {"abort", "continue"};
+
+namespace {
 
 std::string raw_text(const YAML::Node& map, const char* key) {
   YAML::Node value = map[key];
@@ -45,7 +49,7 @@ void read_retry(Loader& l, const YAML::Node& node, const std::string& context, S
                                 context, describe(node)));
     return;
   }
-  MapView map(l.r, node, {"attempts", "delay", "backoff", "until", "every", "on"}, "retry of " + context);
+  MapView map(l.r, node, kRetryKeys, "retry of " + context);
   auto& retry = step.retry;
   if (auto attempts = get_int(l.r, map, "attempts", context, 1, "retry.attempts"))
     retry.attempts = static_cast<int>(*attempts);
@@ -148,7 +152,7 @@ void read_step(Loader& l, const YAML::Node& node, size_t number, std::map<std::s
     step.phase = *parse_phase(*phase);
   step.timeout = get_duration(l.r, map, "timeout", context);
   read_retry(l, map.get("retry"), context, step);
-  if (auto on_failure = get_choice(l.r, map, "on_failure", context, {"abort", "continue"}))
+  if (auto on_failure = get_choice(l.r, map, "on_failure", context, kOnFailure))
     step.on_failure = *on_failure == "continue" ? OnFailure::Continue : OnFailure::Abort;
   read_when(l, map, context, step);
   auto destructive = get_bool(l.r, map, "destructive", context);
@@ -190,7 +194,7 @@ void read_group(Loader& l, const YAML::Node& node, size_t& number, size_t& group
   std::string raw_id = raw_text(node, "id");
   std::string context =
       raw_id.empty() ? fmt::format("parallel group #{}", groups) : fmt::format("parallel group '{}'", raw_id);
-  MapView map(l.r, node, {"parallel", "id", "name"}, context);
+  MapView map(l.r, node, kGroupKeys, context);
   GroupInfo group{fmt::format("parallel-{}", groups), ""};
   if (auto id = get_text(l.r, map, "id", context)) {
     if (!is_name(*id, true)) {

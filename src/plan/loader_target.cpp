@@ -5,6 +5,10 @@
 #include "loader_internal.hpp"
 
 namespace rollback::plan::detail {
+
+const std::vector<std::string> kTargetKeys = {"from", "dir", "glob", "default", "require", "keep", "with"};
+const std::vector<std::string> kTargetDefaults = {"latest", "previous", "none"};
+
 namespace {
 
 
@@ -106,14 +110,14 @@ void read_target(Loader& l, const YAML::Node& node) {
     return;
   }
   const std::string context = "target";
-  MapView map(l.r, node, {"from", "dir", "glob", "default", "require", "keep", "with"}, context);
+  MapView map(l.r, node, kTargetKeys, context);
   auto& spec = l.plan.target;
   spec.where = l.r.where(node);
   if (auto from = get_choice(l.r, map, "from", context, l.catalog.target_sources()))
     spec.from = *from;
   else if (!map.has_value("from"))
     l.r.error(node, "target: missing required key 'from'");
-  if (auto dflt = get_choice(l.r, map, "default", context, {"latest", "previous", "none"}))
+  if (auto dflt = get_choice(l.r, map, "default", context, kTargetDefaults))
     spec.default_target = *dflt;
   if (auto dir = get_text(l.r, map, "dir", context)) spec.dir = *dir;
   if (auto glob = get_text(l.r, map, "glob", context)) spec.glob = *glob;

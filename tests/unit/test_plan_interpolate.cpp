@@ -92,6 +92,25 @@ TEST_CASE("plans are found by name in the plans dir or taken as a path", "[plan]
   CHECK_FALSE(find_plan("./nope.yaml", plans));
 }
 
+TEST_CASE("along a search path the first dir holding a plan wins, and listing shows each name once", "[plan]") {
+  testing::TempDir tmp;
+  auto etc = tmp / "etc", share = tmp / "share", none = tmp / "none";
+  testing::write_text(etc / "quick.yaml", "version: 1\n");   // the site's own quick
+  testing::write_text(share / "quick.yaml", "version: 1\n");
+  testing::write_text(share / "full.yaml", "version: 1\n");
+  std::vector<std::filesystem::path> search{none, etc, share};
+  CHECK(find_plan("quick", search) == etc / "quick.yaml");
+  CHECK(find_plan("full", search) == share / "full.yaml");
+  CHECK(list_plan_files(search) == std::vector<std::filesystem::path>{share / "full.yaml", etc / "quick.yaml"});
+  auto missing = find_plan("ful", search);
+  REQUIRE_FALSE(missing);
+  CHECK_THAT(missing.error().message, Catch::Contains("(did you mean 'full'?); available: full, quick") &&
+                                          Catch::Contains(etc.string() + ", " + share.string()));
+  auto nowhere = find_plan("full", std::vector<std::filesystem::path>{none, tmp / "none2"});
+  REQUIRE_FALSE(nowhere);
+  CHECK_THAT(nowhere.error().message, Catch::Contains("none of the plan dirs exists"));
+}
+
 TEST_CASE("a secret in a URL's user:password part is percent-encoded, elsewhere it stays as it is", "[plan]") {
   Scope scope;
   scope.set_secret("pw", "hunter2@prod/x");

@@ -51,5 +51,6 @@ void add_check_command(CLI::App& app, GlobalOptions& global, Selected& selected)
 void add_watch_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_history_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_version_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+void add_schema_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 
 }  // namespace rollback::cli

@@ -22,8 +22,10 @@ struct GlobalOptions {
   int verbosity() const { return quiet ? -1 : verbose; }
 };
 
-// --plans-dir, else $ROLLBACK_PLANS, else ./plans, else /etc/rollback/plans.
-std::filesystem::path plans_dir(const GlobalOptions& options);
+// Where plans are looked up by name, in order: --plans-dir, else $ROLLBACK_PLANS, else
+// ./plans, else /etc/rollback/plans then /usr/share/rollback/plans (the packaged plans; a
+// plan of the same name in /etc overrides one).
+std::vector<std::filesystem::path> plan_search_path(const GlobalOptions& options);
 // --state-dir, else $ROLLBACK_STATE, else $XDG_STATE_HOME/rollback, else
 // ~/.local/state/rollback (/var/lib/rollback for root).
 std::filesystem::path state_dir(const GlobalOptions& options);

@@ -22,12 +22,19 @@ LoadResult load_plan(const std::filesystem::path& path, const ActionCatalog& cat
 LoadResult load_plan_text(const std::string& text, const std::string& file_name,
                           const ActionCatalog& catalog);
 
-// Finds a plan by name ("full" -> <plans_dir>/full.yaml or .yml) or takes a path as is.
+// Finds a plan by name ("full" -> <dir>/full.yaml or .yml, in the first dir of the search
+// path that has it) or takes a path as is.
+Result<std::filesystem::path> find_plan(const std::string& name_or_path,
+                                        const std::vector<std::filesystem::path>& search_path);
 Result<std::filesystem::path> find_plan(const std::string& name_or_path,
                                         const std::filesystem::path& plans_dir);
 
-// The plan files (*.yaml, *.yml) directly in `plans_dir`, sorted by name; empty when the
-// dir does not exist. For `rollback list` and `rollback validate` with no plan named.
+// The plan files (*.yaml, *.yml) directly in the search path's dirs, one per name (the first
+// dir's), sorted by name; empty when no dir exists. For `list` and `validate` with no plan.
+std::vector<std::filesystem::path> list_plan_files(const std::vector<std::filesystem::path>& search_path);
 std::vector<std::filesystem::path> list_plan_files(const std::filesystem::path& plans_dir);
+
+// "dir1, dir2": a search path in a message.
+std::string search_path_text(const std::vector<std::filesystem::path>& search_path);
 
 }  // namespace rollback::plan
