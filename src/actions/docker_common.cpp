@@ -75,6 +75,14 @@ bool image_missing(std::string_view text) {
 
 }  // namespace
 
+std::vector<ParamSpec> with_engine(std::vector<ParamSpec> params) {
+  params.push_back(param("context").names(plan::Names::Identifier)
+                       .doc("the docker context to use (--context; default: the current one)"));
+  params.push_back(param("host").names(plan::Names::Identifier)
+                       .doc("the Docker engine to use, as DOCKER_HOST (default: $DOCKER_HOST or the local socket)"));
+  return params;
+}
+
 std::vector<std::string> docker_argv(const Params& p) {
   std::vector<std::string> argv{"docker"};
   if (p.has("context")) argv.insert(argv.end(), {"--context", p.str("context")});

@@ -358,27 +358,42 @@ void register_compose_action(Registry& registry) {
   registry.add(Action{
       .name = "docker.compose",
       .summary = "run docker compose (v2) or docker-compose (v1) on a project",
-      .params = {param("dir").names(plan::Names::Path),
-                 param("project").names(plan::Names::Identifier),
-                 param("file").names(plan::Names::Path),
-                 param("env_file").names(plan::Names::Path),
-                 param("command").choices({"ps", "up", "down", "stop", "start", "restart", "logs"}),
-                 param("remove_orphans", ParamType::Bool),
-                 param("volumes", ParamType::Bool),
-                 param("wait", ParamType::Any),
-                 param("poll", ParamType::Duration),
-                 param("stable", ParamType::Int),
-                 param("settle", ParamType::Duration),
-                 param("services", ParamType::StringList).names(plan::Names::Identifier),
-                 param("tail", ParamType::Int),
-                 param("to").names(plan::Names::Path),
-                 param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier),
-                 param("images_from").names(plan::Names::Path),
-                 param("images_env_file").names(plan::Names::Path),
-                 param("pull", ParamType::Bool),
-                 param("pin").names(plan::Names::Path),
-                 param("rehearse_map", ParamType::StringMap)},
+      .params = with_engine({param("dir").names(plan::Names::Path)
+                     .doc("the stack folder: compose runs there and resolves file and env_file in it (default: cwd)"),
+                 param("project").names(plan::Names::Identifier)
+                     .doc("the compose project (docker-compose -p); empty or blank is refused"),
+                 param("file").names(plan::Names::Path)
+                     .doc("the compose file (-f), relative to dir (default: compose's own lookup in dir)"),
+                 param("env_file").names(plan::Names::Path)
+                     .doc("an env file for the compose file's variables (--env-file), relative to dir"),
+                 param("command").choices({"ps", "up", "down", "stop", "start", "restart", "logs"})
+                     .doc("the compose command to run (default: ps); up runs detached (-d)"),
+                 param("remove_orphans", ParamType::Bool).doc("up and down: add --remove-orphans (default false)"),
+                 param("volumes", ParamType::Bool)
+                     .doc("down: also remove the project's volumes (--volumes; default false)"),
+                 param("wait", ParamType::Any)
+                     .doc("up: wait for every service up and settled: a duration, or true (step's time, at most 2m)"),
+                 param("poll", ParamType::Duration)
+                     .doc("up with wait: time between two looks at the services (default 150ms)"),
+                 param("stable", ParamType::Int)
+                     .doc("up with wait: consecutive polls on which every service must be up (default 1)"),
+                 param("settle", ParamType::Duration)
+                     .doc("up with wait: how long each container must have run since its last start (default 500ms)"),
+                 param("services", ParamType::StringList).names(plan::Names::Identifier)
+                     .doc("only these services (default: all); ignored by down, which acts on the whole project"),
+                 param("tail", ParamType::Int)
+                     .doc("logs: only the last N lines of each service (--tail; default: all)"),
+                 param("to").names(plan::Names::Path)
+                     .doc("logs: write the logs to this file (its folder is created) instead of the step's log"),
+                 param("images_from").names(plan::Names::Path)
+                     .doc("up: the compose file whose images preflight checks (default: the step's own)"),
+                 param("images_env_file").names(plan::Names::Path).doc("up: the env file for images_from's variables"),
+                 param("pull", ParamType::Bool)
+                     .doc("up: let preflight accept an image missing here that its registry has (default false)"),
+                 param("pin").names(plan::Names::Path)
+                     .doc("up: a docker.images.record manifest; each service starts on the image ID it recorded"),
+                 param("rehearse_map", ParamType::StringMap)
+                     .doc("rehearsal: external volume, network or outside bind -> copy or empty (drop for a network)")}),
       // `down` removes containers (and with `volumes`, data): a step may say
       // `destructive: false` for ps / logs / up.
       .destructive = true,

@@ -147,11 +147,12 @@ void register_container_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.stop",
       .summary = "stop every running container matching a name filter (or compose project)",
-      .params = {param("filter", ParamType::StringList).names(plan::Names::Identifier),
-                 param("project").names(plan::Names::Identifier),
-                 param("time", ParamType::Int),
-                 param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier)},
+      .params = with_engine({param("filter", ParamType::StringList).names(plan::Names::Identifier)
+                     .doc("container name filters (docker ps --filter name=...); each one matches a part of the name"),
+                 param("project").names(plan::Names::Identifier)
+                     .doc("stop the containers of this compose project (by its label)"),
+                 param("time", ParamType::Int)
+                     .doc("seconds a container may take to stop before it is killed (docker stop -t)")}),
       .destructive = true,
       .rerun_safe = true,
       .validate = validate_selection,
@@ -166,13 +167,16 @@ void register_container_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.ps",
       .summary = "containers of a project or name filter; fails unless expected ones are running",
-      .params = {param("project").names(plan::Names::Identifier),
-                 param("filter", ParamType::StringList).names(plan::Names::Identifier),
-                 param("expect_running", ParamType::StringList).names(plan::Names::Identifier),
-                 param("max_restarts", ParamType::Int),
-                 param("within", ParamType::Duration),
-                 param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier)},
+      .params = with_engine({param("project").names(plan::Names::Identifier)
+                     .doc("the containers of this compose project (by its label), stopped ones included"),
+                 param("filter", ParamType::StringList).names(plan::Names::Identifier)
+                     .doc("container name filters (docker ps --filter name=...); each one matches a part of the name"),
+                 param("expect_running", ParamType::StringList).names(plan::Names::Identifier)
+                     .doc("container or service names that must be running, not restarting, healthy if checked"),
+                 param("max_restarts", ParamType::Int)
+                     .doc("fail when a selected container died more than this many times in `within`"),
+                 param("within", ParamType::Duration)
+                     .doc("the window in which max_restarts counts deaths, from docker events (default 10m)")}),
       .destructive = false,
       .read_only = true,
       .rerun_safe = true,

@@ -119,19 +119,23 @@ void register_exec_action(Registry& registry) {
   registry.add(Action{
       .name = "docker.exec",
       .summary = "run a command in a running container (a compose service or a named container)",
-      .params = {param("project").names(plan::Names::Identifier),
-                 param("service").names(plan::Names::Identifier),
-                 param("container").names(plan::Names::Identifier),
-                 param("argv", ParamType::StringList).required(),
-                 param("expect_exit", ParamType::Int),
-                 param("expect_output"),
-                 param("into").sets_var(),
-                 param("read_only", ParamType::Bool),
-                 param("user"),
-                 param("workdir"),
-                 param("env", ParamType::StringMap),
-                 param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier)},
+      .params = with_engine({param("project").names(plan::Names::Identifier)
+                     .doc("the compose project whose `service` to exec in (found by labels, no compose file needed)"),
+                 param("service").names(plan::Names::Identifier)
+                     .doc("with project: the compose service; its first running container is used"),
+                 param("container").names(plan::Names::Identifier)
+                     .doc("the container's name or ID (instead of project and service)"),
+                 param("argv", ParamType::StringList).required()
+                     .doc("the command and its arguments, passed to docker exec as-is (no shell)"),
+                 param("expect_exit", ParamType::Int).doc("the exit code that counts as success (default 0)"),
+                 param("expect_output").doc("text the trimmed output must contain, else the step fails"),
+                 param("into").sets_var().doc("sets this var to the command's trimmed output"),
+                 param("read_only", ParamType::Bool)
+                     .doc("a literal true: the command only reads, runs in dry runs and preflight, may be a probe"),
+                 param("user").doc("the user to run the command as (docker exec --user)"),
+                 param("workdir").doc("the folder in the container to run the command in (docker exec --workdir)"),
+                 param("env", ParamType::StringMap)
+                     .doc("environment variables for the command (docker exec --env NAME=value)")}),
       .destructive = true,
       .read_only = false,
       .read_only_param = "read_only",

@@ -98,10 +98,16 @@ void register_images_action(Registry& registry) {
   registry.add(Action{
       .name = "docker.images.record",
       .summary = "record each service's image (name, ID, digest) in a backup's manifest.json",
-      .params = {param("dir").names(plan::Names::Path), param("project").required().names(plan::Names::Identifier),
-                 param("file").names(plan::Names::Path), param("env_file").names(plan::Names::Path),
-                 param("to").required().names(plan::Names::Path), param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier)},
+      .params = with_engine({param("dir").names(plan::Names::Path)
+                     .doc("the stack folder: file and env_file are resolved in it (default: cwd)"),
+                 param("project").required().names(plan::Names::Identifier)
+                     .doc("the compose project whose containers' images are recorded"),
+                 param("file").names(plan::Names::Path)
+                     .doc("the compose file that names each service's image (default: compose.yaml etc. in dir)"),
+                 param("env_file").names(plan::Names::Path)
+                     .doc("an env file for the compose file's variables, relative to dir"),
+                 param("to").required().names(plan::Names::Path)
+                     .doc("the manifest JSON to write `images` into, other keys kept (a backup's manifest.json)")}),
       .destructive = false,
       .rerun_safe = true,
       .describe =

@@ -79,8 +79,10 @@ void register_stats_action(Registry& registry) {
   registry.add(Action{
       .name = "docker.stats",
       .summary = "memory and CPU of the running containers a name filter or compose project selects",
-      .params = {param("filter", ParamType::StringList).names(plan::Names::Identifier),
-                 param("project").names(plan::Names::Identifier), param("context").names(plan::Names::Identifier), param("host").names(plan::Names::Identifier)},
+      .params = with_engine({param("filter", ParamType::StringList).names(plan::Names::Identifier)
+                     .doc("container name filters (docker ps --filter name=...); each one matches a part of the name"),
+                 param("project").names(plan::Names::Identifier)
+                     .doc("sample the running containers of this compose project (by its label)")}),
       .read_only = true,
       .validate = validate_selection,
       .describe = [](const Params& p) { return "docker stats --no-stream (" + selection(p) + ")"; },

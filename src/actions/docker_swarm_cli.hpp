@@ -67,6 +67,9 @@ std::string selection_words(const Params& p);
 // How long `wait` may poll: a duration, or true for the rest of the step (5 minutes when the
 // step has no timeout); 0 when absent or false.
 Millis wait_budget(const ActionContext& ctx, const Params& p);
+// An action's parameters plus the waiting ones docker.stack.deploy and docker.service.rollback
+// share, read by the wait loop: `wait` (until `waits_for`), `poll`, `max_failures`, `pending`.
+std::vector<ParamSpec> with_wait(std::vector<ParamSpec> params, const std::string& waits_for);
 
 // Polls every `poll` until each service converged for `goal` (returns `started` with one
 // observation per service), one failed for certain (not transient, with that service's last

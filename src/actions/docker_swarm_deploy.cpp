@@ -282,16 +282,22 @@ void register_stack_deploy_action(Registry& registry) {
       .name = "docker.stack.deploy",
       .summary = "deploy a stack to Docker Swarm (optionally pinned to recorded images) and wait "
                  "until it converged",
-      .params = {param("file", ParamType::StringList).required().names(plan::Names::Path),
-                 param("stack").required().names(plan::Names::Identifier),
-                 param("env_file").names(plan::Names::Path), param("prune", ParamType::Bool),
-                 param("with_registry_auth", ParamType::Bool),
-                 param("resolve_image").choices({"always", "changed", "never"}),
-                 param("images", ParamType::StringMap), param("pin_from").names(plan::Names::Path),
-                 param("wait", ParamType::Any), param("poll", ParamType::Duration),
-                 param("max_failures", ParamType::Int), param("pending", ParamType::Duration),
-                 param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier)},
+      .params = with_engine(with_wait({param("file", ParamType::StringList).required().names(plan::Names::Path)
+                     .doc("the compose file(s) to deploy, in order (docker stack deploy -c FILE...)"),
+                 param("stack").required().names(plan::Names::Identifier).doc("the name of the stack to deploy"),
+                 param("env_file").names(plan::Names::Path)
+                     .doc("an env file whose KEY=VALUE lines are set in docker's environment for stack deploy"),
+                 param("prune", ParamType::Bool)
+                     .doc("remove services the files no longer declare (--prune; default false)"),
+                 param("with_registry_auth", ParamType::Bool)
+                     .doc("send registry credentials to the swarm agents (--with-registry-auth; default false)"),
+                 param("resolve_image").choices({"always", "changed", "never"})
+                     .doc("--resolve-image (default: never when pinned, else docker's own default)"),
+                 param("images", ParamType::StringMap)
+                     .doc("pins: compose service -> image reference to run (instead of pin_from)"),
+                 param("pin_from").names(plan::Names::Path)
+                     .doc("pins: a docker.stack.record file; each service on its recorded digest, else image ID")},
+                                               "wait until every service converged")),
       .destructive = true,
       .read_only = false,
       .rerun_safe = true,  // deploying the same files again converges to the same specs

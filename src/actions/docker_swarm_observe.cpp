@@ -147,6 +147,17 @@ Result<Snapshot> observe(ActionContext& ctx, const Params& p,
   return snapshot;
 }
 
+std::vector<ParamSpec> with_wait(std::vector<ParamSpec> params, const std::string& waits_for) {
+  params.push_back(param("wait", ParamType::Any)
+                       .doc(waits_for + ": a duration, or true (step's time, at most 5m)"));
+  params.push_back(param("poll", ParamType::Duration).doc("with wait: time between two looks at the services (default 1s)"));
+  params.push_back(param("max_failures", ParamType::Int)
+                       .doc("with wait: failed tasks of the current spec that make failure certain (default 3)"));
+  params.push_back(param("pending", ParamType::Duration)
+                       .doc("with wait: how long a task may stay pending on 'no suitable node' (default 10s)"));
+  return params;
+}
+
 Millis wait_budget(const ActionContext& ctx, const Params& p) {
   const auto& raw = p.raw("wait");
   if (raw.is_null()) return Millis(0);

@@ -55,11 +55,12 @@ void register_service_ps_action(Registry& registry) {
       .name = "docker.service.ps",
       .summary = "Swarm services of a stack (or named ones): replicas running vs desired; fails "
                  "unless converged when asked",
-      .params = {param("stack").names(plan::Names::Identifier),
-                 param("service", ParamType::StringList).names(plan::Names::Identifier),
-                 param("expect_converged", ParamType::Bool),
-                 param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier)},
+      .params = with_engine({param("stack").names(plan::Names::Identifier)
+                     .doc("every service whose com.docker.stack.namespace label is this stack (instead of service)"),
+                 param("service", ParamType::StringList).names(plan::Names::Identifier)
+                     .doc("one or more service names (instead of stack)"),
+                 param("expect_converged", ParamType::Bool)
+                     .doc("fail (transient) unless every service has converged (default false)")}),
       .destructive = false,
       .read_only = true,
       .rerun_safe = true,

@@ -104,10 +104,10 @@ void register_stack_record_action(Registry& registry) {
       .name = "docker.stack.record",
       .summary = "record each service of a Swarm stack (spec, image ID, digest) to a JSON file for "
                  "pinning",
-      .params = {param("stack").required().names(plan::Names::Identifier),
-                 param("to").required().names(plan::Names::Path),
-                 param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier)},
+      .params = with_engine({param("stack").required().names(plan::Names::Identifier)
+                     .doc("the Swarm stack whose services are recorded"),
+                 param("to").required().names(plan::Names::Path)
+                     .doc("the JSON file to write atomically (spec, image, image ID, digest of each service)")}),
       .destructive = false,
       .read_only = false,  // writes `to`
       .rerun_safe = true,

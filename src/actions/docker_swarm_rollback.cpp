@@ -116,12 +116,11 @@ void register_service_rollback_action(Registry& registry) {
       .name = "docker.service.rollback",
       .summary = "roll Swarm services back to their previous spec (docker service rollback) and "
                  "wait for it",
-      .params = {param("service", ParamType::StringList).names(plan::Names::Identifier),
-                 param("stack").names(plan::Names::Identifier), param("wait", ParamType::Any),
-                 param("poll", ParamType::Duration), param("max_failures", ParamType::Int),
-                 param("pending", ParamType::Duration),
-                 param("context").names(plan::Names::Identifier),
-                 param("host").names(plan::Names::Identifier)},
+      .params = with_engine(with_wait({param("service", ParamType::StringList).names(plan::Names::Identifier)
+                     .doc("the services to roll back; each must have a previous spec (instead of stack)"),
+                 param("stack").names(plan::Names::Identifier)
+                     .doc("roll back every service of this stack that has a previous spec (instead of service)")},
+                                               "wait for rollback_completed, tasks running")),
       .destructive = true,
       .read_only = false,
       // A second `docker service rollback` swaps back to the spec the first one left.

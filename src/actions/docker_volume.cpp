@@ -212,16 +212,20 @@ std::string describe_volume_run(const Params& p, bool restore) {
 }
 
 std::vector<ParamSpec> volume_params(std::vector<ParamSpec> extra) {
-  std::vector<ParamSpec> params{param("volume").required().names(plan::Names::Identifier),
-                                param("context").names(plan::Names::Identifier), param("host").names(plan::Names::Identifier)};
+  std::vector<ParamSpec> params{
+      param("volume").required().names(plan::Names::Identifier).doc("the name of the Docker volume")};
   params.insert(params.end(), extra.begin(), extra.end());
-  return params;
+  return with_engine(std::move(params));
 }
 
 std::vector<ParamSpec> stream_params(std::vector<ParamSpec> extra) {
-  extra.insert(extra.begin(), {param("archive").required().names(plan::Names::Path),
-                               param("image").names(plan::Names::Identifier),
-                               param("channel").choices({"auto", "fifo", "api"})});
+  extra.insert(extra.begin(), {
+      param("archive").required().names(plan::Names::Path)
+          .doc("the archive file; backup takes the format from its name, restore also finds it under the others"),
+      param("image").names(plan::Names::Identifier)
+          .doc("the helper image that runs tar; it must already be on the host (default alpine:3)"),
+      param("channel").choices({"auto", "fifo", "api"})
+          .doc("how the tar stream travels: a FIFO beside the archive or the engine API (auto: api if remote)")});
   return volume_params(std::move(extra));
 }
 
@@ -245,9 +249,14 @@ void register_volume_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.volume.backup",
       .summary = "archive a volume (zstd, gzip or plain tar, compressed and hashed on the host; writers paused)",
-      .params = stream_params({param("check_space", ParamType::Bool),
-                               param("compress").choices({"zstd", "gzip", "none"}), param("level", ParamType::Int),
-                               param("consistency").choices({"pause", "live"})}),
+      .params = stream_params({
+          param("check_space", ParamType::Bool)
+              .doc("refuse unless the archive's folder has the volume's size + 10% + 16 MB free (default true)"),
+          param("compress").choices({"zstd", "gzip", "none"})
+              .doc("the compression, overriding the archive's name (default: by name, else zstd)"),
+          param("level", ParamType::Int).doc("the compression level (default: 1 for zstd, 3 for gzip)"),
+          param("consistency").choices({"pause", "live"})
+              .doc("pause the running containers using the volume during the copy, or copy live (default pause)")}),
       .destructive = false,
       .rerun_safe = true,
       .validate = validate_archive,
@@ -259,7 +268,10 @@ void register_volume_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.volume.restore",
       .summary = "replace a volume's content with an archive, after proving the archive whole and the volume unused",
-      .params = stream_params({param("clean", ParamType::Bool), param("force", ParamType::Bool)}),
+      .params = stream_params({
+          param("clean", ParamType::Bool)
+              .doc("empty an existing volume before extracting (default true; false merges)"),
+          param("force", ParamType::Bool).doc("restore even while running containers use the volume (default false)")}),
       .destructive = true,
       .rerun_safe = true,
       .validate = validate_archive,
@@ -283,7 +295,10 @@ void register_volume_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.volume.remove",
       .summary = "remove a volume (absent is fine unless must_exist)",
-      .params = volume_params({param("must_exist", ParamType::Bool), param("force", ParamType::Bool)}),
+      .params = volume_params({
+          param("must_exist", ParamType::Bool)
+              .doc("fail when the volume does not exist (default false: absent is fine)"),
+          param("force", ParamType::Bool).doc("pass -f to docker volume rm (default false)")}),
       .destructive = true,
       .describe = [](const Params& p) { return proc::display_command({"docker", "volume", "rm", p.str("volume")}); },
       .run = run_remove,

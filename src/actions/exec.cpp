@@ -68,12 +68,15 @@ void register_exec_actions(Registry& registry) {
   registry.add(Action{
       .name = "exec.run",
       .summary = "run a program (argv list) or a literal /bin/sh script from the plan",
-      .params = {param("argv", ParamType::StringList),
-                 param("shell"),
-                 param("env", ParamType::StringMap),
-                 param("cwd").names(plan::Names::Path),
-                 param("expect_exit", ParamType::Int),
-                 param("into").sets_var()},
+      .params = {param("argv", ParamType::StringList)
+                     .doc("the program and its arguments, run without a shell (instead of shell)"),
+                 param("shell")
+                     .doc("a literal /bin/sh -c script, without ${...}; values come in through env (instead of argv)"),
+                 param("env", ParamType::StringMap).doc("environment variables for the program, NAME: value"),
+                 param("cwd").names(plan::Names::Path)
+                     .doc("the folder to run the program in (default: rollback's own)"),
+                 param("expect_exit", ParamType::Int).doc("the exit code that counts as success (default 0)"),
+                 param("into").sets_var().doc("sets this var to the program's trimmed output, when it succeeds")},
       .destructive = false,
       .read_only = false,
       .rerun_safe = true,

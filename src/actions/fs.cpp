@@ -243,8 +243,13 @@ void register_fs_actions(Registry& registry) {
   };
   registry.add(Action{.name = "fs.copy",
                       .summary = "copy a file or directory (atomically per file; owner-only unless `mode` says otherwise)",
-                      .params = {param("from").required().names(plan::Names::Path), param("to").required().names(plan::Names::Path),
-                                 param("contents", ParamType::Bool), param("mode")},
+                      .params = {param("from").required().names(plan::Names::Path).doc("the file or folder to copy"),
+                                 param("to").required().names(plan::Names::Path)
+                                     .doc("the destination; into it when it is a folder or ends in /"),
+                                 param("contents", ParamType::Bool)
+                                     .doc("copy the entries of folder from into to, not from itself (default false)"),
+                                 param("mode")
+                                     .doc("octal mode of copied files, such as 0640 (default: source's owner bits)")},
                       .validate = validate_mode,
                       .describe = [](const Params& p) {
                         return fmt::format("copy {} -> {}{}", p.str("from"), p.str("to"),
@@ -254,29 +259,42 @@ void register_fs_actions(Registry& registry) {
                       .run = run_copy});
   registry.add(Action{.name = "fs.move",
                       .summary = "move a file or directory",
-                      .params = {param("from").required().names(plan::Names::Path), param("to").required().names(plan::Names::Path)},
+                      .params = {param("from").required().names(plan::Names::Path).doc("the file or folder to move"),
+                                 param("to").required().names(plan::Names::Path)
+                                     .doc("the destination; into it when it is a folder or ends in /")},
                       .rerun_safe = false,
                       .describe = describe_from_to("move"),
                       .preflight = preflight_source,
                       .run = run_move});
   registry.add(Action{.name = "fs.mkdir",
                       .summary = "create a directory and its parents (0700 unless `mode` says otherwise)",
-                      .params = {param("path").required().names(plan::Names::Path), param("mode")},
+                      .params = {param("path").required().names(plan::Names::Path)
+                                     .doc("the folder to create, with its parents"),
+                                 param("mode")
+                                     .doc("octal mode of the folders it creates, such as 0755 (default 0700)")},
                       .validate = validate_mode,
                       .describe = [](const Params& p) { return fmt::format("mkdir -p -m {} {}", p.str("mode", "0700"), p.str("path")); },
                       .run = run_mkdir});
   registry.add(Action{.name = "fs.remove",
                       .summary = "remove a file or directory tree",
-                      .params = {param("path").required().names(plan::Names::Path), param("must_exist", ParamType::Bool)},
+                      .params = {param("path").required().names(plan::Names::Path)
+                                     .doc("the file or folder tree to remove"),
+                                 param("must_exist", ParamType::Bool)
+                                     .doc("fail when path does not exist (default false: absent is fine)")},
                       .destructive = true,
                       .validate = validate_remove,
                       .describe = [](const Params& p) { return "rm -rf " + p.str("path"); },
                       .run = run_remove});
   registry.add(Action{.name = "fs.latest",
                       .summary = "the newest path matching a glob, into a var",
-                      .params = {param("glob").required().names(plan::Names::Path), param("into").required().sets_var(),
-                                 param("kind").choices({"any", "file", "dir"}), param("capture"),
-                                 param("capture_into").sets_var()},
+                      .params = {param("glob").required().names(plan::Names::Path)
+                                     .doc("the glob pattern; the match modified last wins"),
+                                 param("into").required().sets_var().doc("sets this var to the newest matching path"),
+                                 param("kind").choices({"any", "file", "dir"})
+                                     .doc("only count files or folders (default any)"),
+                                 param("capture")
+                                     .doc("a regex with a group, matched against the newest match's file name"),
+                                 param("capture_into").sets_var().doc("sets this var to capture's first group")},
                       .read_only = true,
                       .validate = validate_latest,
                       .describe = [](const Params& p) { return fmt::format("newest of {} -> ${{{}}}", p.str("glob"), p.str("into")); },
@@ -288,7 +306,8 @@ void register_fs_actions(Registry& registry) {
 void register_wait_actions(Registry& registry) {
   registry.add(Action{.name = "wait.sleep",
                       .summary = "wait for a fixed time",
-                      .params = {param("duration", ParamType::Duration).required()},
+                      .params = {param("duration", ParamType::Duration).required()
+                                     .doc("how long to wait, such as 30s or 2m")},
                       .describe = [](const Params& p) { return "sleep " + p.str("duration"); },
                       .run = run_sleep});
 }

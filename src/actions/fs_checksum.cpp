@@ -34,8 +34,12 @@ void register_checksum_action(Registry& registry) {
   registry.add(Action{
       .name = "fs.checksum",
       .summary = "write or verify a SHA256SUMS file",
-      .params = {param("dir").required().names(plan::Names::Path), param("mode").required().choices({"write", "verify"}),
-                 param("file").names(plan::Names::Path)},
+      .params = {param("dir").required().names(plan::Names::Path)
+                     .doc("the folder whose files are listed; the sums file lives in it"),
+                 param("mode").required().choices({"write", "verify"})
+                     .doc("write: hash every file below dir into the sums file; verify: check what it lists"),
+                 param("file").names(plan::Names::Path)
+                     .doc("the sums file's name, relative to dir (default SHA256SUMS)")},
       .describe =
           [](const Params& p) {
             return fmt::format("{} {}/{}", p.str("mode") == "write" ? "write" : "verify",

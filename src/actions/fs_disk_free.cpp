@@ -42,7 +42,8 @@ void register_disk_free_action(Registry& registry) {
   registry.add(Action{
       .name = "fs.disk_free",
       .summary = "free space of the filesystem holding a path, in percent; fails unless `expect` holds",
-      .params = {param("path").required().names(plan::Names::Path), param("expect")},
+      .params = {param("path").required().names(plan::Names::Path).doc("a path on the filesystem to measure"),
+                 param("expect").doc("a comparison the free percentage must meet, such as > 20% or < 90%")},
       .read_only = true,
       .validate = validate_disk_free,
       .describe = [](const Params& p) { return fmt::format("df {}", p.str("path")); },

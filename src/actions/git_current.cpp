@@ -27,7 +27,9 @@ Action current_action() {
   Action a;
   a.name = "git.current";
   a.summary = "read the commit a git work tree is at (into a var)";
-  a.params = {param("repo").required().names(plan::Names::Path), param("rev"), param("into").sets_var()};
+  a.params = {param("repo").required().names(plan::Names::Path).doc("the git work tree to read"),
+              param("rev").doc("the revision to resolve (default HEAD)"),
+              param("into").sets_var().doc("sets this var to the full commit sha")};
   a.read_only = true;
   a.describe = [](const Params& p) {
     return fmt::format("read {} of {}{}", p.str("rev", "HEAD"), p.str("repo"),
@@ -42,8 +44,12 @@ Action current_action() {
 Action target_schema() {
   Action a;
   a.name = "target.git";
-  a.params = {param("repo").required().names(plan::Names::Path), param("ref").names(plan::Names::Identifier), param("tags"),
-              param("limit", ParamType::Int)};
+  a.params = {param("repo").required().names(plan::Names::Path)
+                  .doc("the git work tree whose commits or tags are the targets"),
+              param("ref").names(plan::Names::Identifier)
+                  .doc("list the commits of this ref, newest first (default HEAD)"),
+              param("tags").doc("list the tags matching this pattern under refs/tags/ instead of commits"),
+              param("limit", ParamType::Int).doc("how many commits or tags to list at most (default 50)")};
   return a;
 }
 

@@ -371,12 +371,18 @@ Action revert_action() {
   Action a;
   a.name = "git.revert";
   a.summary = "put a git branch back at a commit (reset or revert) and push it with a lease";
-  a.params = {param("repo").required().names(plan::Names::Path),
-              param("to").required().names(plan::Names::Identifier),
-              param("mode").choices({"reset", "revert"}),
-              param("push", ParamType::Any),
-              param("branch").names(plan::Names::Identifier),
-              param("deployed")};
+  a.params = {param("repo").required().names(plan::Names::Path)
+                  .doc("the git work tree; it must be clean and on a branch"),
+              param("to").required().names(plan::Names::Identifier)
+                  .doc("the commit, tag or HEAD~N to put the branch back at"),
+              param("mode").choices({"reset", "revert"})
+                  .doc("reset --hard to it, or revert the commits after it (default reset)"),
+              param("push", ParamType::Any)
+                  .doc("push after: true (origin) or {remote, branch}; a reset pushes with a lease (default false)"),
+              param("branch").names(plan::Names::Identifier)
+                  .doc("the branch that must be checked out; another one is refused"),
+              param("deployed")
+                  .doc("the commit recorded as deployed; refused unless the work tree's HEAD contains it")};
   a.destructive = true;
   // A reset already pushed makes a rerun a no-op, but a rerun after a crash between reset
   // and push must not be taken blindly: let the operator decide.

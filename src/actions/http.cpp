@@ -283,10 +283,17 @@ void validate(ParamCheck& check) {
 }
 
 std::vector<ParamSpec> common_params() {
-  return {param("url").names(plan::Names::Url), param("urls", ParamType::StringList).names(plan::Names::Url),
-          param("method"),
-          param("headers", ParamType::StringMap), param("body"), param("expect_status", ParamType::Any),
-          param("timeout", ParamType::Duration), param("insecure", ParamType::Bool)};
+  return {param("url").names(plan::Names::Url).doc("the URL to request (instead of urls)"),
+          param("urls", ParamType::StringList).names(plan::Names::Url)
+              .doc("several URLs, each requested and checked the same way (instead of url)"),
+          param("method").doc("the HTTP method (default: GET for http.probe, POST for http.request)"),
+          param("headers", ParamType::StringMap).doc("request headers, Name: value"),
+          param("body").doc("the raw request body to send"),
+          param("expect_status", ParamType::Any)
+              .doc("accepted statuses: 200, 200-299, 2xx or a list (default: probe 200-399, request 200-299)"),
+          param("timeout", ParamType::Duration)
+              .doc("how long each request may take (default: the step's remaining time, else 30s)"),
+          param("insecure", ParamType::Bool).doc("skip TLS certificate and host name verification (default false)")};
 }
 
 }  // namespace
@@ -296,9 +303,18 @@ Action probe_action() {
   a.name = "http.probe";
   a.summary = "check that URLs answer with the expected status, body, JSON and latency";
   a.params = common_params();
-  for (auto p : {param("parallel", ParamType::Bool), param("expect_body"), param("expect_body_regex"),
-                 param("expect_json", ParamType::Any), param("max_latency", ParamType::Duration), param("count"),
-                 param("expect_count"), param("into").sets_var()}) {
+  for (auto p : {param("parallel", ParamType::Bool)
+                     .doc("request all urls at once, not one after another (default false)"),
+                 param("expect_body").doc("text the response body must contain"),
+                 param("expect_body_regex").doc("a regex the response body (its first 64 KB) must match"),
+                 param("expect_json", ParamType::Any)
+                     .doc("maps JSON pointers to expected values, such as /status: ok; compared as text"),
+                 param("max_latency", ParamType::Duration)
+                     .doc("fail (transient) when a response takes longer than this"),
+                 param("count")
+                     .doc("a JSON pointer to the array in the body to count, '' for the body itself; one url only"),
+                 param("expect_count").doc("a comparison the count must meet, such as >= 1"),
+                 param("into").sets_var().doc("sets this var to the count")}) {
     a.params.push_back(p);
   }
   a.read_only = true;
@@ -313,7 +329,8 @@ Action request_action() {
   a.name = "http.request";
   a.summary = "send an HTTP request (JSON or raw body) and check its status";
   a.params = common_params();
-  a.params.push_back(param("json", ParamType::Any));
+  a.params.push_back(param("json", ParamType::Any)
+                         .doc("a JSON body, sent as application/json unless headers set a Content-Type"));
   a.rerun_safe = false;  // a POST may not be idempotent
   a.validate = validate;
   a.describe = [](const Params& p) { return "request " + describe(p, "POST"); };

@@ -112,12 +112,14 @@ Action webhook_action() {
   return Action{
       .name = "notify.webhook",
       .summary = "POST a notification to a webhook (Slack-compatible JSON unless `template`)",
-      .params = {param("url").required(),
-                 param("template"),
-                 param("message"),
-                 param("content_type"),
-                 param("headers", ParamType::StringMap),
-                 param("timeout", ParamType::Duration)},
+      .params = {param("url").required().doc("the webhook URL to POST to, http(s)://"),
+                 param("template").doc("the request body exactly as written (instead of message)"),
+                 param("message").doc("the text to send, posted as JSON with a text field (Slack-compatible)"),
+                 param("content_type").doc("the Content-Type header (default application/json)"),
+                 param("headers", ParamType::StringMap)
+                     .doc("extra request headers, Name: value (only their names are logged)"),
+                 param("timeout", ParamType::Duration)
+                     .doc("how long delivery may take (default 10s, cut to the step's time)")},
       .destructive = false,
       .read_only = false,
       .rerun_safe = true,

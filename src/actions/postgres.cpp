@@ -221,7 +221,10 @@ Action ready_action() {
   Action a;
   a.name = "pg.ready";
   a.summary = "wait until a PostgreSQL server accepts connections";
-  a.params = {param("dsn").names(plan::Names::Dsn), param("wait", ParamType::Duration)};
+  a.params = {param("dsn").names(plan::Names::Dsn)
+                  .doc("libpq connection string or postgresql:// URI (absent: the PG* environment)"),
+              param("wait", ParamType::Duration)
+                  .doc("keep checking every 250ms for up to this long (default: one check)")};
   a.read_only = true;
   a.describe = [](const Params& p) { return describe_dsn_action("check PostgreSQL ready at", p); };
   a.preflight = check_dsn;
@@ -233,10 +236,12 @@ Action query_action() {
   Action a;
   a.name = "pg.query";
   a.summary = "run a read-only SQL query and check or keep its result";
-  a.params = {param("dsn").names(plan::Names::Dsn),
-              param("sql").required(),
-              param("expect", ParamType::Any),
-              param("into").sets_var()};
+  a.params = {param("dsn").names(plan::Names::Dsn)
+                  .doc("libpq connection string or postgresql:// URI (absent: the PG* environment)"),
+              param("sql").required().doc("one SQL statement, run in a read-only transaction"),
+              param("expect", ParamType::Any)
+                  .doc("the first value's comparison (>= 1; a bare value means ==), or a map {rows: ..., value: ...}"),
+              param("into").sets_var().doc("sets this var to the first column of the first row")};
   a.read_only = true;
   a.validate = [](ParamCheck& check) {
     if (auto e = check.literal("expect")) {

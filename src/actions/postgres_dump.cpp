@@ -289,10 +289,14 @@ Action dump_action() {
   Action a;
   a.name = "pg.dump";
   a.summary = "dump a PostgreSQL database to a file (with a .sha256 beside it)";
-  a.params = {param("dsn").names(plan::Names::Dsn),
-              param("to").required().names(plan::Names::Path),
-              param("format").choices({"plain", "custom"}),
-              param("check_space", ParamType::Bool)};
+  a.params = {param("dsn").names(plan::Names::Dsn)
+                  .doc("libpq connection string or postgresql:// URI (absent: the PG* environment)"),
+              param("to").required().names(plan::Names::Path)
+                  .doc("the dump file to write (atomically), with <to>.sha256 beside it"),
+              param("format").choices({"plain", "custom"})
+                  .doc("pg_dump's format: custom archive or plain SQL with --clean (default custom)"),
+              param("check_space", ParamType::Bool)
+                  .doc("refuse unless to's folder has the database size + 10% + 16 MB free (default true)")};
   a.destructive = false;
   a.rerun_safe = true;  // temp file + rename: a rerun overwrites the whole file
   a.describe = [](const Params& p) {
@@ -309,10 +313,13 @@ Action restore_action() {
   Action a;
   a.name = "pg.restore";
   a.summary = "restore a pg_dump file (plain or custom) in one transaction, after verifying it";
-  a.params = {param("dsn").names(plan::Names::Dsn),
-              param("from").required().names(plan::Names::Path),
-              param("format").choices({"auto", "plain", "custom"}),
-              param("checksum")};
+  a.params = {param("dsn").names(plan::Names::Dsn)
+                  .doc("libpq connection string or postgresql:// URI (absent: the PG* environment)"),
+              param("from").required().names(plan::Names::Path)
+                  .doc("the pg_dump file to restore; it is read through and verified first"),
+              param("format").choices({"auto", "plain", "custom"})
+                  .doc("the dump's format (default auto: custom when it starts with PGDMP)"),
+              param("checksum").doc("the expected sha256, hex or sha256:hex (default: <from>.sha256 when present)")};
   a.destructive = true;
   a.rerun_safe = true;  // --clean / single transaction: running it again gives the same state
   a.describe = [](const Params& p) {

@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     // The parse failed, so --json was not parsed either: look for it by hand.
     for (int i = 1; i < argc; ++i)
       if (std::string_view(argv[i]) == "--json")
-        emit_json({{"error", e.what()}, {"errors", {e.what()}}, {"exit_code", to_int(ExitCode::Usage)}});
+        emit_json_line({{"error", e.what()}, {"errors", {e.what()}}, {"exit_code", to_int(ExitCode::Usage)}});
     return to_int(ExitCode::Usage);
   }
 
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   if (global.json && !json_emitted()) {
     const auto& errors = printed_errors();
     std::string first = errors.empty() ? "exit " + std::to_string(code) : errors.front();
-    emit_json({{"error", first}, {"errors", errors}, {"exit_code", code}});
+    emit_json_line({{"error", first}, {"errors", errors}, {"exit_code", code}});
   }
   return code;
 }

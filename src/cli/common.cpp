@@ -87,6 +87,12 @@ void emit_json(const nlohmann::json& document) {
   g_json_emitted = true;
 }
 
+void emit_json_line(const nlohmann::json& document) {
+  std::printf("%s\n", redact(document.dump()).c_str());
+  std::fflush(stdout);
+  g_json_emitted = true;
+}
+
 bool json_emitted() { return g_json_emitted; }
 const std::vector<std::string>& printed_errors() { return g_errors; }
 

@@ -11,6 +11,7 @@
 #include <rollback/engine/cleanup.hpp>
 #include <rollback/engine/executor.hpp>
 #include <rollback/engine/signals.hpp>
+#include <rollback/report/json_lines.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
 #include <rollback/util/text.hpp>
@@ -25,10 +26,17 @@ std::string destructive_left(const RunRequest& r) {
   return ids;
 }
 
-engine::ExecuteOptions console_callbacks(report::ConsoleProgress& console) {
+// The human lines, and under --json the JSON Lines events beside them (on stdout).
+engine::ExecuteOptions console_callbacks(report::ConsoleProgress& console, report::JsonLines* events) {
   engine::ExecuteOptions options;
-  options.on_step_start = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_started(s, i, n); };
-  options.on_step_end = [&](const engine::StepRecord& s, size_t i, size_t n) { console.step_finished(s, i, n); };
+  options.on_step_start = [&console, events](const engine::StepRecord& s, size_t i, size_t n) {
+    console.step_started(s, i, n);
+    if (events) events->step_started(s, i, n);
+  };
+  options.on_step_end = [&console, events](const engine::StepRecord& s, size_t i, size_t n) {
+    console.step_finished(s, i, n);
+    if (events) events->step_finished(s, i, n);
+  };
   options.on_log = [&](const std::string& step, std::string_view line) { console.log_line(step, line); };
   options.on_group_start = [&](const std::vector<const engine::StepRecord*>& members, size_t first, size_t size,
                                size_t n) { console.group_started(members, first, size, n); };
@@ -176,7 +184,8 @@ int run_pipeline(RunRequest& r) {
   if (r.resuming && !r.global.quiet)
     std::fprintf(r.global.json ? stderr : stdout, "resuming run %s: %zu step(s) already done\n",
                  r.run.record.run_id.c_str(), r.completed_steps.size());
-  auto options = console_callbacks(console);
+  report::JsonLines events(stdout);
+  auto options = console_callbacks(console, r.global.json ? &events : nullptr);
   options.dry_run = dry;
   options.completed_steps = r.completed_steps;
   options.resumed = r.resuming;

@@ -235,14 +235,15 @@ void account_for_record(engine::RunRecord& record, const engine::Journal* journa
   if (record.result == ExitCode::Success) record.result = ExitCode::StepFailed;
 }
 
-// --json: one object on stdout instead of the human lines (which went to stderr).
+// --json: the run's summary, the last of its JSON Lines (the step events went before it).
 void print_json_result(const engine::RunRecord& record, const std::optional<fs::path>& report_path,
                        const nlohmann::json& args_extra) {
-  auto out = report::render_json(record);
+  nlohmann::json out = {{"event", "run_finished"}};
+  out.update(report::render_json(record));
   out["exit_code"] = to_int(record.result);
   out["report_path"] = report_path ? nlohmann::json(report_path->string()) : nlohmann::json();
   if (!args_extra.is_null()) out.update(args_extra);
-  emit_json(out);
+  emit_json_line(out);
 }
 
 int conclude(engine::RunRecord& record, const fs::path& run_dir, engine::Journal* journal,

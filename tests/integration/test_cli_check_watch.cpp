@@ -2,6 +2,8 @@
 // in-process HTTP servers.
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -201,7 +203,7 @@ steps:
   CHECK_THAT(read_text(report), Catch::Contains("ok, with a warning") && Catch::Contains("not delivered"));
 }
 
-TEST_CASE("check --auto --json that runs the plan prints one JSON document: the run's, with the criteria",
+TEST_CASE("check --auto --json that runs the plan prints the run's JSON Lines, whose summary carries the criteria",
           "[cli][check][json]") {
   testing::TempDir dir;
   write_text(dir / "plan.yaml", check_plan(dir.path()));
@@ -215,8 +217,18 @@ TEST_CASE("check --auto --json that runs the plan prints one JSON document: the 
   std::this_thread::sleep_for(std::chrono::milliseconds(1700));
   auto fired = testing::run_rollback(args());
   INFO(fired.out << fired.err);
-  auto doc = nlohmann::json::parse(fired.out, nullptr, false);
-  REQUIRE_FALSE(doc.is_discarded());  // one document, not the check's and then the run's
+  // JSON Lines: every line an object, the check's own document never among them, and the
+  // run's summary last, with the criteria that started it.
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(fired.out);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(nlohmann::json::parse(line, nullptr, false));
+    REQUIRE(lines.back().is_object());
+    CHECK(lines.back().contains("event"));
+  }
+  REQUIRE_FALSE(lines.empty());
+  auto doc = lines.back();
+  CHECK(doc["event"] == "run_finished");
   CHECK(doc["exit_code"] == 0);
   CHECK(doc["started_by"] == "check --auto");
   CHECK(doc["criteria"][0]["holding"] == true);

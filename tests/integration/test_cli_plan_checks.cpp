@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
+using testing::read_text;
 using testing::run_rollback;
 using testing::TempDir;
 using testing::write_text;
@@ -144,4 +147,40 @@ TEST_CASE("targets with nothing to list says where it looked", "[cli][targets]")
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("no targets found for plan 'p' in " + (tmp / "backups").string() +
                                     " matching emergency-stable"));
+}
+
+TEST_CASE("a run under --json prints JSON Lines: each step's start and end as it happens, then the summary with "
+          "report.json's fields",
+          "[cli][json]") {
+  TempDir tmp;
+  write_text(tmp / "p.yaml", "version: 1\nname: lines\nsteps:\n  - {id: one, action: wait.sleep, with: {duration: 1ms}}\n"
+                             "  - {id: two, phase: verify, action: exec.run, with: {argv: [sh, -c, 'exit 3']}}\n");
+  auto r = run_rollback({"--json", "--state-dir", (tmp / "state").string(), (tmp / "p.yaml").string()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 5);
+  std::vector<nlohmann::json> events;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    events.push_back(nlohmann::json::parse(line, nullptr, false));
+    REQUIRE(events.back().is_object());
+  }
+  REQUIRE(events.size() == 5);
+  CHECK(events[0]["event"] == "step_started");
+  CHECK(events[0]["id"] == "one");
+  CHECK(events[0]["index"] == 1);
+  CHECK(events[0]["total"] == 2);
+  CHECK(events[0]["action"] == "wait.sleep");
+  CHECK(events[1]["event"] == "step_finished");
+  CHECK(events[1]["status"] == "ok");
+  CHECK(events[1].contains("duration_ms"));
+  CHECK(events[3]["event"] == "step_finished");
+  CHECK(events[3]["id"] == "two");
+  CHECK(events[3]["status"] == "failed");
+  CHECK_THAT(events[3]["message"].get<std::string>(), Catch::Contains("exit"));
+  const auto& summary = events[4];
+  CHECK(summary["event"] == "run_finished");
+  CHECK(summary["exit_code"] == 5);
+  auto report = nlohmann::json::parse(read_text(fs::path(summary["report_path"].get<std::string>()).replace_extension(".json")));
+  for (const auto& [key, value] : report.items()) CHECK(summary.contains(key));
+  CHECK(r.err.find("[2/2] two") != std::string::npos);  // the human lines went to stderr
 }

@@ -57,8 +57,10 @@ TEST_CASE("a state dir that fills up during the run still gets the whole journal
   CHECK(fs::exists(tmp / "marker"));
   auto history = run_rollback({"--state-dir", disk.path().string(), "history", "--json"});
   CHECK_THAT(history.out, Catch::Contains("filler") && Catch::Contains("\"exit_code\": 0"));
-  auto out = nlohmann::json::parse(r.out, nullptr, false);
+  auto last = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);  // JSON Lines: the summary is last
+  auto out = nlohmann::json::parse(last, nullptr, false);
   REQUIRE(out.is_object());
+  CHECK(out["event"] == "run_finished");
   auto report = out.value("report_path", std::string());
   CHECK((!report.empty() && fs::file_size(report) > 0));
   CHECK(fs::file_size(fs::path(report).replace_extension(".json")) > 0);

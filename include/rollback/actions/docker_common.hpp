@@ -25,6 +25,9 @@ inline constexpr Millis kShortCommand{30'000};
 
 // {"docker"} plus `--context X` when the step sets `context`.
 std::vector<std::string> docker_argv(const Params& p);
+// An action's parameters plus the two every docker.* action takes: `context` and `host`,
+// which docker_argv turns into --context / DOCKER_HOST.
+std::vector<ParamSpec> with_engine(std::vector<ParamSpec> params);
 
 // The compose CLI, detected once per process: `docker compose` (v2 plugin) when
 // `docker compose version` answers, else `docker-compose` (v1) when it is on PATH. Plus

@@ -44,6 +44,9 @@ void print_error(const std::string& message);
 // emit_json prints it (redacted); a command that ends without having emitted one gets
 // {"error", "errors", "exit_code"} from cli::main, naming what print_error said.
 void emit_json(const nlohmann::json& document);
+// A run under --json prints JSON Lines instead (report/json_lines.hpp); its last line, the
+// run's summary, goes through here: one line, redacted, and it counts as the document.
+void emit_json_line(const nlohmann::json& document);
 bool json_emitted();
 const std::vector<std::string>& printed_errors();
 
