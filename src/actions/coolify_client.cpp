@@ -93,6 +93,14 @@ Error http_error(const std::string& method, const std::string& path, const Respo
   }
 }
 
+std::vector<ParamSpec> with_api(std::vector<ParamSpec> rest) {
+  std::vector<ParamSpec> params{
+      param("url").required().names(plan::Names::Url).doc("the Coolify base URL, http(s)://host (the API is under /api/v1)"),
+      param("token").required().doc("the Coolify API token, sent as a Bearer header; write it as ${secrets.NAME}")};
+  params.insert(params.end(), rest.begin(), rest.end());
+  return params;
+}
+
 Client::Client(ClientOptions options) : options_(std::move(options)) {
   while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
   static const bool initialized = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();

@@ -194,11 +194,7 @@ Action rollback_action() {
   Action a;
   a.name = "coolify.rollback";
   a.summary = "redeploy a Coolify application at its last good deployment and wait for it";
-  a.params = {param("url").required().names(plan::Names::Url)
-                  .doc("the Coolify base URL, http(s)://host (the API is under /api/v1)"),
-              param("token").required()
-                  .doc("the Coolify API token, sent as a Bearer header; write it as ${secrets.NAME}"),
-              param("application").required().names(plan::Names::Identifier)
+  a.params = with_api({param("application").required().names(plan::Names::Identifier)
                   .doc("the uuid of the Coolify application to roll back"),
               param("to")
                   .doc("deployment uuid or commit (7+ chars) to go to (default: last finished one of another commit)"),
@@ -208,7 +204,7 @@ Action rollback_action() {
                   .doc("time between two polls of the new deployment's status (default 5s)"),
               param("insecure", ParamType::Bool).doc("skip TLS certificate and host name verification (default false)"),
               param("take", ParamType::Int)
-                  .doc("how many of the newest deployments to list and choose from (default 100)")};
+                  .doc("how many of the newest deployments to list and choose from (default 100)")});
   a.destructive = true;
   // Rerunning would queue another deployment; it finds "already current" when the first
   // one finished, but one still running would be raced.

@@ -23,14 +23,10 @@ std::chrono::system_clock::time_point parse_time(const std::string& text) {
 Action target_schema() {
   Action a;
   a.name = "target.coolify";
-  a.params = {param("url").required().names(plan::Names::Url)
-                  .doc("the Coolify base URL, http(s)://host (the API is under /api/v1)"),
-              param("token").required()
-                  .doc("the Coolify API token, sent as a Bearer header; write it as ${secrets.NAME}"),
-              param("application").required().names(plan::Names::Identifier)
+  a.params = with_api({param("application").required().names(plan::Names::Identifier)
                   .doc("the uuid of the application whose deployments are the targets"),
               param("insecure", ParamType::Bool).doc("skip TLS certificate and host name verification (default false)"),
-              param("take", ParamType::Int).doc("how many of the newest deployments to list (default 50)")};
+              param("take", ParamType::Int).doc("how many of the newest deployments to list (default 50)")});
   return a;
 }
 

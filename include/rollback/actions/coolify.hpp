@@ -93,6 +93,10 @@ Result<Choice> choose(const std::vector<Deployment>& newest_first, const std::st
 // The last `n` log lines of a deployment's `logs` field (hidden entries skipped).
 std::vector<std::string> last_log_lines(const std::string& logs, size_t n);
 
+// `url` and `token` (the API's address and its bearer token) followed by `rest`: what both
+// coolify.rollback and the coolify target source take to reach the API.
+std::vector<ParamSpec> with_api(std::vector<ParamSpec> rest);
+
 Action rollback_action();  // coolify.rollback
 
 Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, const plan::Scope& scope);
