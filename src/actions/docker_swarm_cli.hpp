@@ -29,6 +29,10 @@ class EngineClock {
   std::chrono::steady_clock::time_point taken_;
 };
 
+// How the swarm actions run their short read-only CLI calls: bounded, and not logged (they
+// poll; the log would be nothing but them).
+inline RunOptions quiet() { return {.cap = kShortCommand, .log_output = false, .log_command = false}; }
+
 // `docker info`'s view of the swarm.
 struct SwarmInfo {
   std::string local_state;  // LocalNodeState: active | inactive | pending | error | locked

@@ -17,10 +17,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-RunOptions quiet() {
-  return {.cap = kShortCommand, .log_output = false, .log_command = false};
-}
-
 std::vector<std::string> with(const Params& p, std::initializer_list<std::string> args) {
   auto argv = docker_argv(p);
   argv.insert(argv.end(), args);

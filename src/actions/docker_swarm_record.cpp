@@ -15,10 +15,6 @@
 namespace rollback::actions::docker::swarm {
 namespace {
 
-RunOptions quiet() {
-  return {.cap = kShortCommand, .log_output = false, .log_command = false};
-}
-
 struct LocalImage {
   std::string id;
   std::vector<std::string> repo_digests;

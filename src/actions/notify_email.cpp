@@ -15,7 +15,7 @@
 namespace rollback::actions::notify {
 namespace {
 
-constexpr Millis kDefaultTimeout{10'000};
+constexpr Millis kMailTimeout{10'000};
 
 std::string header_value(std::string_view text) {
   std::string out(text);
@@ -100,7 +100,7 @@ Outcome send(ActionContext& ctx, const Params& p) {
   const std::string smtp = p.str("smtp");
   const std::string user = p.str("username"), password = p.str("password");
   char error[CURL_ERROR_SIZE] = {0};
-  auto timeout = ctx.remaining(p.duration("timeout", kDefaultTimeout));
+  auto timeout = ctx.remaining(p.duration("timeout", kMailTimeout));
 
   CURL* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, smtp.c_str());
@@ -129,7 +129,7 @@ Outcome send(ActionContext& ctx, const Params& p) {
   return delivered("notification sent: " + what);
 }
 
-void validate(ParamCheck& check) {
+void validate_mail(ParamCheck& check) {
   if (auto url = check.literal("smtp");
       url && !url->starts_with("smtp://") && !url->starts_with("smtps://"))
     check.error("smtp", "expected smtp://host:port or smtps://host:port, saw \"" +
@@ -183,7 +183,7 @@ Action email_action() {
       .destructive = false,
       .read_only = false,
       .rerun_safe = true,
-      .validate = validate,
+      .validate = validate_mail,
       .describe = describe_mail,
       .preflight = nullptr,
       .run = send,

@@ -14,7 +14,7 @@
 namespace rollback::actions::notify {
 namespace {
 
-constexpr Millis kDefaultTimeout{10'000};
+constexpr Millis kWebhookTimeout{10'000};
 constexpr size_t kMaxResponseKept = 300;
 
 size_t keep_response(char* data, size_t size, size_t count, void* user) {
@@ -57,7 +57,7 @@ Outcome post(ActionContext& ctx, const Params& p) {
   const std::string body = body_of(p);
   std::string response;
   char error[CURL_ERROR_SIZE] = {0};
-  auto timeout = ctx.remaining(p.duration("timeout", kDefaultTimeout));
+  auto timeout = ctx.remaining(p.duration("timeout", kWebhookTimeout));
 
   CURL* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -95,7 +95,7 @@ Outcome post(ActionContext& ctx, const Params& p) {
   return out;
 }
 
-void validate(ParamCheck& check) {
+void validate_webhook(ParamCheck& check) {
   if (!check.has("template") && !check.has("message"))
     check.error_at_step("notify.webhook needs `message` (sent as {\"text\": ...}) or `template` "
                         "(the request body as written)");
@@ -123,7 +123,7 @@ Action webhook_action() {
       .destructive = false,
       .read_only = false,
       .rerun_safe = true,
-      .validate = validate,
+      .validate = validate_webhook,
       .describe = [](const Params& p) { return "POST " + display_url(p.str("url")); },
       .preflight = nullptr,
       .run = post,
