@@ -158,6 +158,8 @@ Outcome run_step(ActionContext& ctx, const Params& p) {
   Outcome o;
   if (!done) {
     o = failure(done.error());
+    // Not "as it was": the deployment may still finish. A fallback must not race it.
+    o.data["failure_left_changes"] = fmt::format("deployment {} may still be running in Coolify", uuid);
   } else if (done->status != "finished") {
     auto lines = last_log_lines(done->logs, 20);
     std::string tail;
@@ -209,6 +211,10 @@ Action rollback_action() {
   // Rerunning would queue another deployment; it finds "already current" when the first
   // one finished, but one still running would be raced.
   a.rerun_safe = false;
+  // A deployment that fails leaves the running one in place (docs/coolify.md), and so does
+  // an API that refuses the request; one still running at `wait` says so in its data
+  // (failure_left_changes), which keeps a `fallback: failed` from starting.
+  a.failure_changes_nothing = true;
   a.validate = [](ParamCheck& check) {
     if (auto url = check.literal("url"); url && !url->starts_with("http://") && !url->starts_with("https://")) {
       check.error("url", fmt::format("url: expected http(s)://host, got '{}'", *url));

@@ -6,7 +6,8 @@ namespace rollback::actions {
 
 ActionSchema Action::schema() const {
   return ActionSchema{.name = name, .summary = summary, .params = params, .destructive = destructive,
-                      .read_only = read_only, .read_only_param = read_only_param, .validate = validate};
+                      .read_only = read_only, .failure_changes_nothing = failure_changes_nothing,
+                      .read_only_param = read_only_param, .validate = validate};
 }
 
 void Registry::add(Action action) {

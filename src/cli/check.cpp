@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <rollback/cli/commands.hpp>
+#include <rollback/cli/fallback.hpp>
 #include <rollback/cli/run_support.hpp>
 #include <rollback/engine/criteria_state.hpp>
 #include <rollback/engine/probe.hpp>
@@ -58,6 +59,17 @@ int run_automatically(const GlobalOptions& global, const CheckArgs& a, const pla
   run.json_extra = {{"criteria", criteria}, {"started_by", "check --auto"}};
   run.yes = true;
   run.lock_held = true;
+  run.unattended = true;
+  // What the criteria that held mean for the run (`vars:`, such as restore_database: yes for
+  // corrupt data): before the operator's own --var, which win.
+  std::vector<std::string> vars;
+  for (const auto& e : d.evaluations)
+    if (e.holding && e.severity == engine::Severity::Critical)
+      for (const auto& c : plan.criteria)
+        if (c.name == e.name)
+          for (const auto& [k, v] : c.vars) vars.push_back(k + "=" + v);
+  vars.insert(vars.end(), run.vars.begin(), run.vars.end());
+  run.vars = std::move(vars);
   run.run_id = new_run_id(plan.name, std::chrono::system_clock::now());
   if (run.reason.empty()) run.reason = auto_reason(d);
   if (run.operator_name.empty()) run.operator_name = "rollback check --auto (" + login_name() + ")";
@@ -95,12 +107,22 @@ int check(const GlobalOptions& global, const CheckArgs& a) {
   auto loaded = load_plan_or_report(a.run.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
   const plan::Plan& plan = *loaded;
+  // The criteria are probed with the plan's own vars; a --var only its fallback declares is
+  // for the run --auto may start. The pair must load before anything is probed.
+  RunArgs own = a.run;
+  if (!plan.fallback.plan.empty()) {
+    auto fallback = load_fallback_or_report(plan, global);
+    if (!fallback) return to_int(ExitCode::Usage);
+    auto taken = args_for_plan(plan, a.run, *fallback);
+    if (!taken) return to_int(ExitCode::Usage);
+    own = *taken;
+  }
   if (plan.criteria.empty()) {
     print_error(fmt::format("plan '{}' has no criteria to check (add a `criteria:` section)", plan.name));
     return to_int(ExitCode::Usage);
   }
   plan::Scope scope;
-  if (int code = bind_scope(plan, a.run, scope); code != 0) return code;
+  if (int code = bind_scope(plan, own, scope); code != 0) return code;
 
   auto probes = probe_all(plan, scope);
   auto state_file = state_dir(global) / "criteria.json";

@@ -39,20 +39,30 @@ int history(const GlobalOptions& global, int limit) {
   if (limit > 0 && runs.size() > static_cast<size_t>(limit)) runs.resize(static_cast<size_t>(limit));
   nlohmann::json out = nlohmann::json::array();
   if (!global.json && !runs.empty())
-    std::printf("%-40s %-10s %-28s %-16s %-8s %s\n", "RUN", "PLAN", "TARGET", "RESULT", "TIME", "REPORT");
+    std::printf("%-40s %-16s %-28s %-16s %-8s %s\n", "RUN", "PLAN", "TARGET", "RESULT", "TIME", "REPORT");
   for (const auto& r : runs) {
-    std::string duration = r.ended ? format_duration(std::chrono::duration_cast<Millis>(*r.ended - r.started)) : "-";
     auto report = (runs_dir / r.run_id / "report.md");
     std::string report_path = r.extra.contains("report") ? r.extra["report"].get<std::string>()
                               : fs::exists(report) ? report.string() : "-";
-    std::string plan = r.rehearsal ? r.plan_name + " (rehearsal)" : r.plan_name;
-    out.push_back({{"run_id", r.run_id}, {"plan", r.plan_name}, {"rehearsal", r.rehearsal}, {"target", r.target_name},
+    // One run, both plans when it fell back: "coolify->git-sql".
+    std::string plan = r.plan_name;
+    nlohmann::json plans = nlohmann::json::array();
+    for (const auto& first : r.fell_back_from) {
+      plan = first.plan_name + "->" + plan;
+      plans.push_back(first.plan_name);
+    }
+    plans.push_back(r.plan_name);
+    if (r.rehearsal) plan += " (rehearsal)";
+    auto started = r.fell_back_from.empty() ? r.started : r.fell_back_from.front().started;
+    std::string duration = r.ended ? format_duration(std::chrono::duration_cast<Millis>(*r.ended - started)) : "-";
+    out.push_back({{"run_id", r.run_id}, {"plan", r.plan_name}, {"plans", plans}, {"rehearsal", r.rehearsal},
+                   {"target", r.target_name},
                    {"result", result_word(r)},
                    // A run whose end was never recorded has no exit code to report: never 0.
                    {"exit_code", r.ended ? nlohmann::json(to_int(r.result)) : nlohmann::json()},
-                   {"started", format_iso_utc(r.started)}, {"duration", duration}, {"report", report_path}});
+                   {"started", format_iso_utc(started)}, {"duration", duration}, {"report", report_path}});
     if (!global.json)
-      std::printf("%-40s %-10s %-28s %-16s %-8s %s\n", r.run_id.c_str(), plan.c_str(),
+      std::printf("%-40s %-16s %-28s %-16s %-8s %s\n", r.run_id.c_str(), plan.c_str(),
                   r.target_name.empty() ? "-" : r.target_name.c_str(), result_word(r).c_str(),
                   duration.c_str(), report_path.c_str());
   }

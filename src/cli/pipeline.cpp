@@ -51,7 +51,17 @@ struct Stage {
   engine::Journal* journal;
 
   int stop_before_execution(ExitCode code, const std::string& message) {
-    return finish_unexecuted(r.run, journal, code, message, r.args, r.global, console, r.resuming);
+    record_unexecuted(r.run, journal, code, message, r.resuming);
+    if (hands_over()) return to_int(code);
+    return conclude_run(r.run, journal, r.args, r.global, console);
+  }
+
+  // The result is recorded: does the plan's fallback take over from here?
+  bool hands_over() {
+    if (!r.hand_over || r.args.dry_run) return false;
+    r.hand_over_reason = r.hand_over(r.run.record);
+    r.handed_over = !r.hand_over_reason.empty();
+    return r.handed_over;
   }
 
   void clean_up(const std::string& run_id) {
@@ -121,6 +131,7 @@ Status keep_record(const std::filesystem::path& run_dir, engine::Journal& journa
 
 int run_pipeline(RunRequest& r) {
   const bool dry = r.args.dry_run;
+  if (r.run.notify.empty()) r.run.notify.push_back({r.plan.notify, std::nullopt});
   std::string destructive = destructive_left(r);
   const bool rehearsing = r.rehearsal != nullptr;  // changes nothing in production: no --yes
   bool needs_confirmation = !dry && !rehearsing && !r.args.yes && !destructive.empty();
@@ -203,6 +214,8 @@ int run_pipeline(RunRequest& r) {
   if (!dry && code == ExitCode::Success)
     if (auto said = prune_after_backup(r.plan, r.run, state_dir(r.global), stage.journal); !said.empty())
       console.note(said);
+  r.run.record.result = code;
+  if (stage.hands_over()) return to_int(code);
   return finish_run(r.run, stage.journal, code, r.args, r.global, console);
 }
 

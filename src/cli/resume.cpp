@@ -84,6 +84,7 @@ int resume(const GlobalOptions& global, const ResumeArgs& a) {
   args.plan = previous->plan_path;
   args.target = previous->target_name;
   args.yes = a.yes;
+  args.unattended = previous->unattended;
   if (auto it = previous->extra.find("overrides"); it != previous->extra.end() && it->is_object())
     for (const auto& [k, v] : it->items()) args.vars.push_back(k + "=" + v.get<std::string>());
 

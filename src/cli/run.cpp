@@ -2,7 +2,10 @@
 // target, then the run pipeline (cli/pipeline.hpp): lock, preflight, confirm, execute, report.
 // Nothing destructive happens before the target is resolved and verified and every step's
 // preflight has passed (field lessons 4 and 5).
+#include <cstdio>
+
 #include <rollback/cli/commands.hpp>
+#include <rollback/cli/fallback.hpp>
 #include <rollback/cli/pipeline.hpp>
 #include <rollback/cli/run_support.hpp>
 #include <rollback/util/text.hpp>
@@ -42,8 +45,18 @@ void add_run_command(CLI::App& app, GlobalOptions& global, Selected& selected) {
 int run_plan(const GlobalOptions& global, const RunArgs& args) {
   auto loaded = load_plan_or_report(args.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
+  if (!loaded->fallback.plan.empty()) {
+    auto fallback = load_fallback_or_report(*loaded, global);
+    if (!fallback) return to_int(ExitCode::Usage);
+    if (!args.dry_run) return run_with_fallback(global, args, *loaded, *fallback);
+    if (!global.quiet) std::fprintf(global.json ? stderr : stdout, "%s\n", describe_fallback(*loaded).c_str());
+  }
   PreparedRun run;
-  if (int code = prepare_run(*loaded, args, global, run); code != 0) return code;
+  run.notify = {{loaded->notify, std::nullopt}};
+  if (int code = prepare_run(*loaded, args, global, run); code != 0) {
+    if (code == to_int(ExitCode::PreflightFailed)) notify_unstarted(run, global);
+    return code;
+  }
   RunRequest request{.plan = *loaded, .run = run, .args = args, .global = global};
   return run_pipeline(request);
 }

@@ -9,6 +9,7 @@
 
 #include <rollback/actions/action.hpp>
 #include <rollback/cli/target_table.hpp>
+#include <rollback/engine/notify_list.hpp>
 #include <rollback/plan/vars.hpp>
 #include <rollback/report/report.hpp>
 #include <rollback/engine/run_record.hpp>
@@ -19,6 +20,10 @@ namespace rollback::cli {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Each notification of the plan-level list: a webhook or relay down in the same incident
+// must not hold the run's end for long.
+constexpr Millis kNotifyTimeout{15'000};
 
 std::string random_suffix() {
   std::random_device rd;
@@ -72,6 +77,9 @@ int bind_scope(const plan::Plan& plan, const RunArgs& args, plan::Scope& scope, 
     print_error(overrides.error().message + ". Nothing ran.");
     return to_int(ExitCode::Usage);
   }
+  // "yes" when a person started the run, "" under `check --auto`: a plan can keep what only
+  // a person should decide (restoring a dump) out of unattended runs.
+  scope.set_builtin("run.attended", args.unattended ? "" : "yes");
   if (auto secrets = plan::load_secrets(plan, scope); !secrets && need_secrets) {
     print_error(secrets.error().message + ". Nothing ran.");
     return to_int(ExitCode::Usage);
@@ -100,6 +108,7 @@ int prepare_run(const plan::Plan& plan, const RunArgs& args, const GlobalOptions
   record.host = host_name();
   record.budget = plan.budget;
   record.dry_run = args.dry_run;
+  record.unattended = args.unattended;
   record.report = plan.report;
   run.run_dir = state_dir(global) / "runs" / record.run_id;
 
@@ -131,7 +140,7 @@ int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, Prepare
   std::string wanted = args.target.empty() ? plan.target.default_target : args.target;
   auto overrides = collect_overrides(args).value_or(std::map<std::string, std::string>{});
   std::optional<plan::Target> target;
-  if ((wanted.empty() || wanted == "none") && !args.lock_held && ::isatty(STDIN_FILENO)) {
+  if ((wanted.empty() || wanted == "none") && !args.unattended && ::isatty(STDIN_FILENO)) {
     int code = pick_on_terminal(plan, run.scope, overrides, target);
     if (code != 0) return code;
   } else if (wanted.empty() || wanted == "none") {
@@ -141,6 +150,8 @@ int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, Prepare
   } else {
     auto resolved = plan::resolve_target(plan.target, run.scope, actions::builtin_registry().targets(), wanted);
     if (!resolved) {
+      record.result_message = redact(fmt::format("target '{}': {}; {}", wanted, resolved.error().message,
+                                                 what_changed(record)));
       print_error(fmt::format("target '{}': {}. {}.", wanted, resolved.error().message, what_changed(record)));
       return to_int(ExitCode::PreflightFailed);
     }
@@ -154,6 +165,9 @@ int bind_and_resolve_target(const plan::Plan& plan, const RunArgs& args, Prepare
   }
   auto verification = check_target(plan, *target, *scope);
   if (!verification.ok) {
+    record.result_message = redact(fmt::format("target {} does not verify ({}); {}", target->name,
+                                               verification.problems.empty() ? "" : verification.problems.front(),
+                                               what_changed(record)));
     print_error(fmt::format("target {} does not verify; {}:", target->name, what_changed(record)));
     for (const auto& problem : verification.problems) std::fprintf(stderr, "  - %s\n", redact(problem).c_str());
     return to_int(ExitCode::PreflightFailed);
@@ -214,11 +228,13 @@ report::ConsoleOptions console_options(const GlobalOptions& global) {
 
 namespace {
 
+fs::path report_path_of(const fs::path& run_dir, const RunArgs& args);
+
 Result<fs::path> write_run_report(engine::RunRecord& record, const fs::path& run_dir, const RunArgs& args) {
   // The space held for the report since the run started is what it is written into.
   std::error_code ec;
   fs::remove(report_reserve(run_dir), ec);
-  fs::path md = args.report.empty() ? run_dir / "report.md" : fs::path(args.report);
+  fs::path md = report_path_of(run_dir, args);
   auto written = report::write_report(record, md);
   if (!written) return std::unexpected(Error{fmt::format("{} (report {})", written.error().message, md.string())});
   return *written;
@@ -246,9 +262,55 @@ void print_json_result(const engine::RunRecord& record, const std::optional<fs::
   emit_json_line(out);
 }
 
-int conclude(engine::RunRecord& record, const fs::path& run_dir, engine::Journal* journal,
-             const RunArgs& args, const GlobalOptions& global, report::ConsoleProgress& console) {
+fs::path report_path_of(const fs::path& run_dir, const RunArgs& args) {
+  return args.report.empty() ? run_dir / "report.md" : fs::path(args.report);
+}
+
+// The outcome as ${run.*} for the notify lists, which run once the result is known.
+plan::Scope outcome_scope(plan::Scope scope, const engine::RunRecord& record, const std::string& report) {
+  std::string plans = record.plan_name;
+  for (const auto& first : record.fell_back_from) plans = first.plan_name + " -> " + plans;
+  scope.set_builtin("run.exit_code", std::to_string(to_int(record.result)));
+  scope.set_builtin("run.result", std::string(report::result_word(record.result)));
+  scope.set_builtin("run.plans", plans);
+  scope.set_builtin("run.target", record.target_name);
+  scope.set_builtin("run.report", report);
+  scope.set_builtin("run.summary", redact(fmt::format("rollback {} on {}: {} (exit {}): {}{}", plans, record.host,
+                                                      report::result_word(record.result), to_int(record.result),
+                                                      record.result_message,
+                                                      report.empty() ? "" : "; report: " + report)));
+  return scope;
+}
+
+void send_notify_lists(PreparedRun& run, engine::Journal* journal, const std::string& report) {
+  if (run.record.dry_run || run.record.rehearsal) return;
+  proc::SystemRunner runner;
+  std::set<std::string> sent_once;  // a pair of plans sharing one webhook tells it once
+  for (const auto& list : run.notify) {
+    if (list.calls.empty()) continue;
+    auto scope = outcome_scope(list.scope.value_or(run.scope), run.record, report);
+    size_t before = run.record.notifications.size();
+    for (auto& sent : engine::send_notifications(actions::builtin_registry(), runner, list.calls, scope,
+                                                 kNotifyTimeout, sent_once)) {
+      sent.id = fmt::format("notify-{}", ++before);
+      run.record.notifications.push_back(std::move(sent));
+      if (journal) {
+        auto event = engine::step_to_json(run.record.notifications.back());
+        event["event"] = "notified";
+        event["step"] = run.record.notifications.back().id;
+        (void)journal->append(std::move(event));
+      }
+    }
+  }
+}
+
+int conclude(PreparedRun& run, engine::Journal* journal, const RunArgs& args, const GlobalOptions& global,
+             report::ConsoleProgress& console) {
+  auto& record = run.record;
+  const auto& run_dir = run.run_dir;
   account_for_record(record, journal);
+  send_notify_lists(run, journal, record.dry_run && args.report.empty() ? "" : report_path_of(run_dir, args).string());
+  for (const auto& sent : record.notifications) console.note(fmt::format("{}: {}", sent.action, sent.message));
   std::optional<fs::path> report_path;
   if (!record.dry_run || !args.report.empty()) {
     auto written = write_run_report(record, run_dir, args);
@@ -270,15 +332,33 @@ int conclude(engine::RunRecord& record, const fs::path& run_dir, engine::Journal
 
 }  // namespace
 
+int conclude_run(PreparedRun& run, engine::Journal* journal, const RunArgs& args, const GlobalOptions& global,
+                 report::ConsoleProgress& console) {
+  return conclude(run, journal, args, global, console);
+}
+
 int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code, const RunArgs& args,
                const GlobalOptions& global, report::ConsoleProgress& console) {
   run.record.result = code;
-  return conclude(run.record, run.run_dir, journal, args, global, console);
+  return conclude(run, journal, args, global, console);
+}
+
+void notify_unstarted(PreparedRun& run, const GlobalOptions& global) {
+  (void)global;
+  send_notify_lists(run, nullptr, "");
+  for (const auto& sent : run.record.notifications)
+    std::fprintf(stderr, "%s: %s\n", sent.action.c_str(), sent.message.c_str());
 }
 
 int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
                       const std::string& message, const RunArgs& args,
                       const GlobalOptions& global, report::ConsoleProgress& console, bool resumed) {
+  record_unexecuted(run, journal, code, message, resumed);
+  return conclude(run, journal, args, global, console);
+}
+
+void record_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code, const std::string& message,
+                       bool resumed) {
   auto& record = run.record;
   record.result = code;
   record.result_message = redact(message);
@@ -291,7 +371,6 @@ int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
     (void)journal->append(std::move(started));
     (void)journal->append(engine::run_finished_event(record));
   }
-  return conclude(record, run.run_dir, journal, args, global, console);
 }
 
 }  // namespace rollback::cli

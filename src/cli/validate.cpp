@@ -5,6 +5,7 @@
 
 #include <rollback/actions/action.hpp>
 #include <rollback/cli/commands.hpp>
+#include <rollback/cli/fallback.hpp>
 #include <rollback/plan/loader.hpp>
 #include <rollback/util/exit_code.hpp>
 #include <rollback/util/redact.hpp>
@@ -24,6 +25,14 @@ nlohmann::json check_plan(const GlobalOptions& global, const fs::path& path, int
                                {"message", redact(d.message)}});
   }
   errors += static_cast<int>(loaded.diagnostics.size());
+  // The fallback it names must load too, and the two must fit (no chains; criterion vars).
+  size_t said = printed_errors().size();
+  if (loaded.plan && !loaded.plan->fallback.plan.empty() && !load_fallback_or_report(*loaded.plan, global)) {
+    entry["ok"] = false;
+    for (size_t i = said; i < printed_errors().size(); ++i) entry["errors"].push_back({{"message", printed_errors()[i]}});
+    ++errors;
+    return entry;
+  }
   if (!global.json && loaded.plan && global.verbosity() >= 0)
     std::printf("%s: ok (%zu steps)\n", path.c_str(), loaded.plan->steps.size());
   return entry;

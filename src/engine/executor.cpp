@@ -21,7 +21,8 @@ StepRecord planned_record(const plan::Step& step) {
   return r;
 }
 
-// Keeps what an earlier run (resume) recorded for a step, else starts it as pending.
+}  // namespace
+
 void prepare_steps(const plan::Plan& plan, RunRecord& record) {
   std::vector<StepRecord> steps;
   for (const auto& step : plan.steps) {
@@ -45,6 +46,8 @@ void prepare_steps(const plan::Plan& plan, RunRecord& record) {
   }
   record.steps = std::move(steps);
 }
+
+namespace {
 
 using detail::failed_hard;
 

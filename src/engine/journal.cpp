@@ -61,6 +61,7 @@ void apply_run_started(RunRecord& record, const json& e) {
     record.budget = Millis(it->get<long long>());
   record.dry_run = e.value("dry_run", false);
   record.rehearsal = e.value("rehearsal", false);
+  record.unattended = e.value("unattended", false);
   if (auto it = e.find("vars"); it != e.end() && it->is_object())
     for (const auto& [k, v] : it->items())
       if (v.is_string()) record.vars[k] = v.get<std::string>();
@@ -120,6 +121,17 @@ Status apply_event(RunRecord& record, const json& e) {
     retention.erase("event");
     retention.erase("time");
     record.extra["retention"] = std::move(retention);
+  } else if (event == "fallback") {
+    // The first plan's record is complete; what follows is the fallback plan's.
+    RunRecord first = std::move(record);
+    first.handed_over = str_or(e, "why");
+    record = RunRecord{};
+    record.fallback_note = str_or(e, "note");
+    record.fell_back_from.push_back(std::move(first));
+  } else if (event == "notified") {
+    auto sent = step_from_json(e);
+    sent.id = str_or(e, "step");
+    record.notifications.push_back(std::move(sent));
   } else if (event == "report_written") {
     record.extra["report"] = str_or(e, "path");
   } else if (event == "run_finished") {
@@ -188,6 +200,7 @@ json run_started_event(const RunRecord& record) {
               {"lang", record.report.lang}}},
             {"steps", std::move(steps)}};
   if (record.budget) e["budget_ms"] = record.budget->count();
+  if (record.unattended) e["unattended"] = true;
   // What the operator passed (--var/--vars), so `resume` binds the same values.
   if (auto it = record.extra.find("overrides"); it != record.extra.end()) e["overrides"] = *it;
   return e;

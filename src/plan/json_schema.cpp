@@ -93,6 +93,25 @@ json plan_json_schema(const ActionCatalog& catalog) {
                                                     {"require", {{"type", "array"}, {"items", {{"type", "string"}}}}},
                                                     {"keep", {{"type", "integer"}, {"minimum", 1}}},
                                                     {"with", {{"type", "object"}}}});
+  json fallback = closed_object(detail::kFallbackKeys,
+                                {{"plan", {{"type", "string"}, {"minLength", 1}}},
+                                 {"when", {{"type", "array"}, {"minItems", 1}, {"uniqueItems", true},
+                                           {"items", {{"enum", detail::kFallbackWhen}}}}},
+                                 {"target", {{"type", "string"}, {"minLength", 1}}},
+                                 {"note", {{"type", "string"}}}});
+  fallback["required"] = {"plan", "when"};
+  // A notify entry names one of the notify actions; its `with` is that action's.
+  json notify_actions = json::array(), notify_checks = json::array();
+  for (const auto& name : catalog.names())
+    if (name.starts_with("notify.")) {
+      notify_actions.push_back(name);
+      notify_checks.push_back({{"if", {{"properties", {{"action", {{"const", name}}}}}, {"required", {"action"}}}},
+                               {"then", {{"properties", {{"with", {{"$ref", "#/$defs/with/" + name}}}}}}}});
+    }
+  json notify = closed_object(detail::kNotifyKeys, {{"action", {{"enum", notify_actions}}},
+                                                    {"with", {{"type", "object"}}}});
+  notify["required"] = {"action"};
+  notify["allOf"] = notify_checks;
   json secret = closed_object({"env", "file"}, {{"env", {{"type", "string"}}}, {"file", {{"type", "string"}}}});
   json properties = {
       {"version", {{"enum", {1, "1"}}}},
@@ -107,6 +126,8 @@ json plan_json_schema(const ActionCatalog& catalog) {
                  {"items", {{"anyOf", {{{"$ref", "#/$defs/step"}}, {{"$ref", "#/$defs/group"}}}}}}}},
       {"criteria", {{"type", "object"}}},
       {"monitor", {{"type", "object"}}},
+      {"fallback", fallback},
+      {"notify", {{"type", "array"}, {"items", notify}}},
       {"report", closed_object(detail::kReportKeys)},
   };
   json plan = closed_object(detail::kTopKeys, properties);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <rollback/plan/fallback.hpp>
 #include <rollback/util/fs.hpp>
 
 #include "loader_internal.hpp"
@@ -13,7 +14,7 @@ namespace detail {
 
 const std::vector<std::string> kTopKeys = {
     "version", "name",  "description", "kind",    "budget",   "vars",  "secrets",
-    "target",  "steps", "criteria",    "monitor", "cooldown", "report"};
+    "target",  "steps", "criteria",    "monitor", "cooldown", "fallback", "notify", "report"};
 const std::vector<std::string> kKinds = {"quick",   "full",   "emergency", "coolify",
                                          "git-sql", "backup", "custom"};
 const std::vector<std::string> kReportKeys = {"title", "contacts", "checklist", "follow_up", "lang"};
@@ -177,6 +178,12 @@ void read_top(Loader& l, const YAML::Node& root) {
   read_steps(l, top.get("steps"));
   read_criteria(l, top.get("criteria"));
   read_monitor(l, top.get("monitor"));
+  read_fallback(l, top.get("fallback"));
+  read_notify(l, top.get("notify"));
+  // With a fallback, a criterion may set a var only the fallback declares: checked with both
+  // plans (plan/fallback.hpp), where `validate` and `check` load the pair.
+  if (l.plan.fallback.plan.empty())
+    for (const auto& d : check_criterion_vars(l.plan)) l.r.error(d.where, d.message);
   read_report(l, top.get("report"));
 }
 

@@ -21,6 +21,7 @@ namespace rollback::plan::detail {
 extern const std::vector<std::string> kTopKeys, kKinds, kReportKeys;            // loader.cpp
 extern const std::vector<std::string> kStepKeys, kPhases, kRetryKeys, kGroupKeys, kOnFailure;  // loader_steps.cpp
 extern const std::vector<std::string> kTargetKeys, kTargetDefaults;             // loader_target.cpp
+extern const std::vector<std::string> kFallbackKeys, kFallbackWhen, kNotifyKeys;  // loader_fallback.cpp
 
 // Where a reference appears decides which names it may use.
 enum class RefPlace {
@@ -30,6 +31,7 @@ enum class RefPlace {
   Step,        // step with/when: everything, plus values set by earlier steps
   Criterion,   // criteria probes: vars, env, secrets, run.* (no target, no step values)
   SecretFile,  // secrets' file paths: env and run.* (read before vars are bound)
+  Notify,      // plan-level notify: vars, env, secrets, run.* and the run's outcome (run.result...)
 };
 
 struct Names {
@@ -58,6 +60,8 @@ void read_target(Loader& l, const YAML::Node& node);
 void read_steps(Loader& l, const YAML::Node& node);
 void read_criteria(Loader& l, const YAML::Node& node);
 void read_monitor(Loader& l, const YAML::Node& node);
+void read_fallback(Loader& l, const YAML::Node& node);  // after read_steps: `failed` checks them
+void read_notify(Loader& l, const YAML::Node& node);
 
 // Checks `with:` against the action's ParamSpecs (unknown, missing, shape, choices,
 // literal Int/Bool/Duration, `into` names), its references, then the action's validate().

@@ -14,6 +14,19 @@ bool is_plain(std::string_view name) {
   return name.find('.') == std::string_view::npos;
 }
 
+// ${run.*}: known everywhere; the outcome ones only to the plan-level notify list, which
+// runs once the run has ended.
+const std::vector<std::string> kRunNames = {"run.id", "run.started", "run.attended"};
+const std::vector<std::string> kRunOutcomeNames = {"run.result", "run.exit_code", "run.summary",
+                                                   "run.report", "run.plans",     "run.target"};
+
+bool known_run_name(const std::string& name, RefPlace place) {
+  auto in = [&](const std::vector<std::string>& names) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  return in(kRunNames) || (place == RefPlace::Notify && in(kRunOutcomeNames));
+}
+
 std::vector<std::string> candidates(const Loader& l, RefPlace place) {
   std::vector<std::string> out(l.names.vars.begin(), l.names.vars.end());
   if (place == RefPlace::Step)
@@ -24,8 +37,8 @@ std::vector<std::string> candidates(const Loader& l, RefPlace place) {
     out.push_back("target.path");
     out.push_back("target.commit");
   }
-  out.push_back("run.id");
-  out.push_back("run.started");
+  out.insert(out.end(), kRunNames.begin(), kRunNames.end());
+  if (place == RefPlace::Notify) out.insert(out.end(), kRunOutcomeNames.begin(), kRunOutcomeNames.end());
   return out;
 }
 
@@ -50,6 +63,10 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
           "${{{}}} cannot be used in the target section: it is what the section "
           "chooses",
           name);
+    if (place == RefPlace::Notify)
+      return fmt::format("${{{}}} is not known here: the notify list runs also when no target was chosen; "
+                         "use ${{run.target}}",
+                         name);
     if (place == RefPlace::Criterion || place == RefPlace::SecretFile)
       return fmt::format(
           "${{{}}} is not known here: criteria and secrets are read without a "
@@ -63,8 +80,15 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
     return "";
   }
   if (name.starts_with("run.")) {
-    if (name == "run.id" || name == "run.started") return "";
-    return fmt::format("unknown ${{{}}} (use ${{run.id}} or ${{run.started}})", name);
+    if (known_run_name(name, place)) return "";
+    if (place != RefPlace::Notify && std::find(kRunOutcomeNames.begin(), kRunOutcomeNames.end(), name) !=
+                                         kRunOutcomeNames.end())
+      return fmt::format("${{{}}} is known only in the plan's notify list, which runs after the run ended", name);
+    return fmt::format("unknown ${{{}}} (use {})", name,
+                       join(place == RefPlace::Notify ? std::vector<std::string>{"${run.id}", "${run.result}",
+                                                                                 "${run.summary}", "${run.report}"}
+                                                      : std::vector<std::string>{"${run.id}", "${run.started}",
+                                                                                 "${run.attended}"}));
   }
   if (place == RefPlace::SecretFile && is_plain(name))
     return fmt::format(
@@ -72,6 +96,10 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
         "(secrets are read before vars are bound)",
         name);
   if (is_plain(name) && l.names.vars.count(name)) {
+    if (place == RefPlace::Notify && l.names.target_dependent.count(name))
+      return fmt::format("${{{}}} uses ${{target.*}}, which is not known when the run stopped before choosing "
+                         "a target; use ${{run.target}}",
+                         name);
     if (place == RefPlace::Target && l.names.target_dependent.count(name))
       return fmt::format(
           "${{{}}} uses ${{target.*}}, which is not known until the target is "

@@ -37,6 +37,28 @@ void read_require(Loader& l, const MapView& map, TargetSpec& spec) {
   spec.require = *require;
 }
 
+// `vars:` of a criterion: literal text values. Which plan declares each name (this one or its
+// fallback) is checked where both are known: `validate` and `check` (cli).
+void read_criterion_vars(Loader& l, const YAML::Node& node, const std::string& context, Criterion& criterion) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    l.r.error(node, fmt::format("{}: vars: expected a map of var names to values, got {}", context, describe(node)));
+    return;
+  }
+  for (const auto& kv : node) {
+    std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (!is_name(name)) {
+      l.r.error(kv.first, fmt::format("{}: vars: {} is not a valid var name", context, describe(kv.first)));
+    } else if (!kv.second.IsScalar() || kv.second.Scalar().find("${") != std::string::npos) {
+      l.r.error(kv.second, fmt::format("{}: vars.{}: expected literal text (what the criterion holding means for "
+                                       "the run), got {}",
+                                       context, name, describe(kv.second)));
+    } else {
+      criterion.vars.emplace_back(name, kv.second.Scalar());
+    }
+  }
+}
+
 void read_criterion(Loader& l, const YAML::Node& node, bool critical, size_t index,
                     std::map<std::string, int>& name_lines) {
   std::string list = critical ? "critical" : "warning";
@@ -44,7 +66,7 @@ void read_criterion(Loader& l, const YAML::Node& node, bool critical, size_t ind
   std::string context = raw_name.IsDefined() && raw_name.IsScalar()
                             ? fmt::format("criterion '{}'", raw_name.Scalar())
                             : fmt::format("criteria.{}[{}]", list, index);
-  MapView map(l.r, node, {"name", "probe", "for"}, context);
+  MapView map(l.r, node, {"name", "probe", "for", "vars"}, context);
   Criterion criterion;
   criterion.critical = critical;
   criterion.where = l.r.where(node);
@@ -60,6 +82,7 @@ void read_criterion(Loader& l, const YAML::Node& node, bool critical, size_t ind
     l.r.error(node, fmt::format("{}: missing required key 'name'", context));
   }
   criterion.hold_for = get_duration(l.r, map, "for", context);
+  read_criterion_vars(l, map.get("vars"), context, criterion);
   YAML::Node probe = map.get("probe");
   if (!probe.IsDefined() || probe.IsNull()) {
     l.r.error(node, fmt::format("{}: missing required key 'probe'", context));

@@ -119,3 +119,20 @@ std::vector<std::string> follow_up_actions(const Strings& s, const engine::RunRe
 }
 
 }  // namespace rollback::report::detail
+
+namespace rollback::report {
+
+std::string_view result_word(ExitCode code) {
+  switch (code) {
+    case ExitCode::Success: return "succeeded";
+    case ExitCode::StepFailed: return "step failed";
+    case ExitCode::Usage: return "refused";
+    case ExitCode::Locked: return "another run holds the lock";
+    case ExitCode::PreflightFailed: return "stopped at preflight, nothing changed";
+    case ExitCode::VerifyFailed: return "verification failed";
+    case ExitCode::Interrupted: return "interrupted";
+    default: return "ended";
+  }
+}
+
+}  // namespace rollback::report

@@ -88,6 +88,27 @@ nlohmann::json render_json(const engine::RunRecord& r) {
       {"vars", r.vars},
       {"extra", r.extra},
   };
+  // A run that fell back: the first plan, its result, why it handed over, its steps.
+  j["fallback"] = nullptr;
+  for (const auto& first : r.fell_back_from) {
+    json first_steps = json::array();
+    for (const auto& step : first.steps) first_steps.push_back(engine::step_to_json(step));
+    j["fallback"] = {{"from", {{"plan", first.plan_name},
+                               {"path", first.plan_path},
+                               {"target", first.target_name},
+                               {"started", format_iso_utc(first.started)},
+                               {"ended", first.ended ? json(format_iso_utc(*first.ended)) : json()},
+                               {"result", {{"exit_code", to_int(first.result)},
+                                           {"name", std::string(detail::result_label(en, first.result))},
+                                           {"message", first.result_message}}},
+                               {"steps", std::move(first_steps)}}},
+                     {"to", r.plan_name},
+                     {"why", first.handed_over},
+                     {"note", r.fallback_note}};
+  }
+  json notifications = json::array();
+  for (const auto& sent : r.notifications) notifications.push_back(engine::step_to_json(sent));
+  j["notifications"] = std::move(notifications);
   // Redact the serialized form: a secret may sit in any string of any depth.
   auto clean = json::parse(redact(j.dump()), nullptr, false);
   return clean.is_discarded() ? j : clean;

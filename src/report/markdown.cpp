@@ -36,11 +36,15 @@ void header(std::string& md, const Strings& s, const RunRecord& r) {
   std::string title = !r.report.title.empty() ? r.report.title : r.title;
   auto heading = r.rehearsal ? s.rehearsal_title : s.title;
   md += title.empty() ? fmt::format("# {}\n\n", heading) : fmt::format("# {}: {}\n\n", heading, title);
-  md += fmt::format("**{}**: {}  \n", s.date, format_utc(r.started, kHumanUtc));
+  // One incident: a run that fell back began when its first plan did.
+  auto began = r.fell_back_from.empty() ? r.started : r.fell_back_from.front().started;
+  md += fmt::format("**{}**: {}  \n", s.date, format_utc(began, kHumanUtc));
   md += fmt::format("**{}**: {}  \n", s.operator_name, r.operator_name.empty() ? std::string(s.unknown) : r.operator_name);
   std::string kind(s.kind_names[static_cast<int>(r.kind)]);
   md += fmt::format("**{}**: {}  \n", s.kind, r.rehearsal ? fill(s.rehearsal_kind, {kind}) : kind);
-  md += fmt::format("**{}**: {}{}{}  \n", s.plan, r.plan_name,
+  std::string plans;
+  for (const auto& first : r.fell_back_from) plans += first.plan_name + " → ";
+  md += fmt::format("**{}**: {}{}{}{}  \n", s.plan, plans, r.plan_name,
                     r.plan_path.empty() ? "" : fmt::format(" (`{}`)", r.plan_path),
                     r.plan_sha256.empty() ? "" : fmt::format(", sha256 `{}`", r.plan_sha256.substr(0, 12)));
   if (!r.host.empty()) md += fmt::format("**{}**: {}  \n", s.host, r.host);
@@ -71,8 +75,7 @@ std::string step_line(const Strings& s, const StepRecord& step) {
   return line;
 }
 
-void procedure(std::string& md, const Strings& s, const RunRecord& r) {
-  md += fmt::format("## {}\n", s.procedure_heading);
+void procedure_steps(std::string& md, const Strings& s, const RunRecord& r) {
   std::optional<plan::Phase> current;
   for (size_t i = 0; i < r.steps.size(); ++i) {
     const auto& step = r.steps[i];
@@ -88,6 +91,41 @@ void procedure(std::string& md, const Strings& s, const RunRecord& r) {
       md += fmt::format("- {}\n", step_line(s, summary));
     }
     md += fmt::format("{}- {}\n", step.group.empty() ? "" : "  ", step_line(s, step));
+  }
+  md += "\n";
+}
+
+void procedure(std::string& md, const Strings& s, const RunRecord& r) {
+  md += fmt::format("## {}\n", r.fell_back_from.empty() ? std::string(s.procedure_heading)
+                                                         : fill(s.fallback_procedure, {r.plan_name}));
+  procedure_steps(md, s, r);
+}
+
+// The plan that ran first and handed over (plan `fallback:`): its result, why it handed
+// over, and its own procedure; the fallback's procedure follows as the run's.
+void fallback(std::string& md, const Strings& s, const RunRecord& r) {
+  for (const auto& first : r.fell_back_from) {
+    md += fmt::format("## {}\n", s.fallback_heading);
+    md += fill(s.fallback_first, {first.plan_name, std::string(detail::result_label(s, first.result)),
+                                  std::string(s.exit_code), std::to_string(to_int(first.result)),
+                                  inline_text(first.result_message)}) + "\n";
+    if (first.ended)
+      md += " " + fill(s.fallback_times, {format_utc(first.started, kClockUtc), format_utc(*first.ended, kClockUtc),
+                                          format_duration(detail::total_duration(first))});
+    md += "\n\n" + fill(s.fallback_why, {r.plan_name, inline_text(first.handed_over)}) + "\n\n";
+    if (!r.fallback_note.empty()) md += "> " + fill(s.fallback_note, {inline_text(r.fallback_note)}) + "\n\n";
+    md += fmt::format("### {}\n", fill(s.fallback_procedure, {first.plan_name}));
+    procedure_steps(md, s, first);
+  }
+}
+
+void notifications(std::string& md, const Strings& s, const RunRecord& r) {
+  if (r.notifications.empty()) return;
+  md += fmt::format("## {}\n", s.notify_heading);
+  for (const auto& sent : r.notifications) {
+    bool delivered = sent.status == StepStatus::Ok && sent.data.value("delivered", true);
+    auto verdict = sent.status == StepStatus::Skipped ? s.notify_skipped : delivered ? s.notify_sent : s.notify_failed;
+    md += fmt::format("- `{}`: **{}**: {}\n", sent.action, verdict, inline_text(sent.message));
   }
   md += "\n";
 }
@@ -205,11 +243,13 @@ std::string render_markdown(const RunRecord& record) {
   const Strings& s = detail::strings_for(record.report.lang);
   std::string md;
   header(md, s, record);
+  fallback(md, s, record);
   procedure(md, s, record);
   timing(md, s, record);
   retention(md, s, record);
   post_state(md, s, record);
   outcome_and_follow_up(md, s, record);
+  notifications(md, s, record);
   tail_sections(md, s, record);
   return redact(md);
 }

@@ -63,6 +63,16 @@ const Strings kEnglish{
                     "Notification"},
     .kind_names = {"Quick (quick)", "Full (full)", "Emergency (emergency)", "Coolify (coolify)",
                    "Git + SQL (git-sql)", "Backup (backup)", "Custom (custom)"},
+    .fallback_heading = "Fallback",
+    .fallback_first = "Plan **{}** ran first: **{}** ({} {}). {}",
+    .fallback_times = "It ran from {} to {} ({}).",
+    .fallback_why = "It handed over to its fallback, plan **{}**: {}",
+    .fallback_note = "Note on the fallback: {}",
+    .fallback_procedure = "Procedure of plan {}",
+    .notify_heading = "Notifications",
+    .notify_sent = "sent",
+    .notify_failed = "NOT SENT",
+    .notify_skipped = "not configured",
 };
 
 const Strings kSpanish{
@@ -128,6 +138,16 @@ const Strings kSpanish{
     .kind_names = {"Rápido (quick)", "Completo (full)", "Emergencia (emergency)",
                    "Coolify (coolify)", "Git + SQL (git-sql)", "Backup (backup)",
                    "Personalizado (custom)"},
+    .fallback_heading = "Plan de respaldo",
+    .fallback_first = "Primero se ejecutó el plan **{}**: **{}** ({} {}). {}",
+    .fallback_times = "Se ejecutó de {} a {} ({}).",
+    .fallback_why = "Pasó el control a su plan de respaldo, **{}**: {}",
+    .fallback_note = "Nota sobre el respaldo: {}",
+    .fallback_procedure = "Procedimiento del plan {}",
+    .notify_heading = "Notificaciones",
+    .notify_sent = "enviada",
+    .notify_failed = "NO ENVIADA",
+    .notify_skipped = "no configurada",
 };
 
 }  // namespace

@@ -36,6 +36,9 @@ struct Strings {
       retention_failed, why_newest_verifying, why_named_by_run, why_recent_pre_rollback;
   std::string_view phase_names[7];
   std::string_view kind_names[7];  // plan::Kind order
+  std::string_view fallback_heading, fallback_first, fallback_times, fallback_why, fallback_note,
+      fallback_procedure;
+  std::string_view notify_heading, notify_sent, notify_failed, notify_skipped;
 };
 
 const Strings& strings_for(std::string_view lang);

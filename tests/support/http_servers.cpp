@@ -19,6 +19,7 @@ HttpServer::HttpServer(HttpBehaviour behaviour)
       last_headers_ = {req.headers.begin(), req.headers.end()};
     }
     if (behaviour_.latency.count() > 0) std::this_thread::sleep_for(behaviour_.latency);
+    if (slow_left_.fetch_sub(1) > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_latency_ms_.load()));
     if (std::chrono::steady_clock::now() - started_ < behaviour_.unhealthy_for) {
       res.status = 503;
       res.set_content("starting up", "text/plain");

@@ -53,6 +53,12 @@ class HttpServer {
   int requests() const { return requests_.load(); }       // how many were answered
   std::string last_body() const;                          // body of the last request
   std::string last_header(const std::string& name) const; // a header of the last request
+  // The next `count` requests answer only after `latency` (a TTFB criterion that must fail
+  // once, while the probes after it pass).
+  void delay_next(int count, std::chrono::milliseconds latency) {
+    slow_latency_ms_ = latency.count();
+    slow_left_ = count;
+  }
 
  private:
   HttpBehaviour behaviour_;
@@ -61,6 +67,8 @@ class HttpServer {
   int port_ = 0;
   std::chrono::steady_clock::time_point started_;
   std::atomic<int> requests_{0};
+  std::atomic<int> slow_left_{0};
+  std::atomic<long long> slow_latency_ms_{0};
   mutable std::mutex mutex_;
   std::string last_body_;
   std::multimap<std::string, std::string> last_headers_;

@@ -87,6 +87,19 @@ inline const rollback::plan::ActionCatalog& plan_test_registry() {
     run.params = {param("argv", ParamType::StringList), param("env", ParamType::StringMap), param("cwd"),
                   param("expect_exit", ParamType::Int)};
     c.add(run);
+
+    // A failure of it leaves things as they were (coolify.rollback): `fallback: failed`.
+    ActionSchema redeploy;
+    redeploy.name = "coolify.rollback";
+    redeploy.destructive = true;
+    redeploy.failure_changes_nothing = true;
+    redeploy.params = {param("url").required(), param("application").required(), param("to")};
+    c.add(redeploy);
+
+    ActionSchema webhook;
+    webhook.name = "notify.webhook";
+    webhook.params = {param("url").required(), param("message"), param("template")};
+    c.add(webhook);
     return c;
   }();
   return catalog;

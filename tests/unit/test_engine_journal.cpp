@@ -149,3 +149,47 @@ TEST_CASE("a long log is bounded to head and tail lines with the middle counted"
   CHECK_THAT(excerpt, Catch::StartsWith("line 0\n") && Catch::EndsWith("line 999\n") &&
                           Catch::Contains("960 lines omitted"));
 }
+
+TEST_CASE("a journal that fell back reads back as the fallback plan's record with the first plan inside, and its "
+          "notifications",
+          "[journal][fallback]") {
+  testing::TempDir dir;
+  Journal journal(dir / "journal.jsonl");
+  RunRecord first = identity();
+  first.plan_name = "coolify";
+  first.steps.push_back({.id = "coolify-rollback", .action = "coolify.rollback", .destructive = true});
+  first.result = rollback::ExitCode::PreflightFailed;
+  first.result_message = "target 'previous': connection refused; nothing was changed";
+  first.ended = first.started;
+  REQUIRE(journal.append(rollback::engine::run_started_event(first)));
+  REQUIRE(journal.append(rollback::engine::run_finished_event(first)));
+  REQUIRE(journal.append({{"event", "fallback"}, {"from", "coolify"}, {"to", "git-sql"},
+                          {"why", "plan coolify stopped before changing anything"}, {"note", "webhook redeploys"}}));
+  RunRecord second = identity();
+  second.plan_name = "git-sql";
+  second.unattended = true;
+  second.steps.push_back({.id = "git-revert", .action = "git.revert", .destructive = true});
+  REQUIRE(journal.append(rollback::engine::run_started_event(second)));
+  auto sent = rollback::engine::step_to_json({.id = "notify-1", .action = "notify.webhook", .status = StepStatus::Ok,
+                                              .message = "notification sent"});
+  sent["event"] = "notified";
+  sent["step"] = "notify-1";
+  REQUIRE(journal.append(sent));
+
+  auto back = rollback::engine::read_journal(dir / "journal.jsonl");
+  REQUIRE(back);
+  CHECK(back->plan_name == "git-sql");
+  CHECK(back->unattended);
+  CHECK(back->fallback_note == "webhook redeploys");
+  REQUIRE(back->fell_back_from.size() == 1);
+  const auto& was = back->fell_back_from[0];
+  CHECK(was.plan_name == "coolify");
+  CHECK(was.result == rollback::ExitCode::PreflightFailed);
+  CHECK(was.handed_over == "plan coolify stopped before changing anything");
+  REQUIRE(was.steps.size() == 1);
+  CHECK(was.steps[0].id == "coolify-rollback");
+  REQUIRE(back->steps.size() == 1);
+  CHECK(back->steps[0].id == "git-revert");
+  REQUIRE(back->notifications.size() == 1);
+  CHECK(back->notifications[0].message == "notification sent");
+}

@@ -158,3 +158,40 @@ TEST_CASE("a registered secret never appears in the Markdown or JSON report") {
   CHECK(testing::read_text(dir / "report.json").find("pa55-w0rd-xyz") == std::string::npos);
   rollback::clear_secrets();
 }
+
+TEST_CASE("a run that fell back reports one incident: the first plan's outcome and why it handed over, then the "
+          "fallback's procedure, and the notifications; in Spanish and English, and in the JSON twin",
+          "[report][fallback]") {
+  for (std::string lang : {"es", "en"}) {
+    RunRecord first = sample(lang);
+    first.plan_name = "coolify";
+    first.steps = {make_step("coolify-rollback", Phase::Restore, StepStatus::Pending)};
+    first.result = rollback::ExitCode::PreflightFailed;
+    first.result_message = "target 'previous': connection refused";
+    first.ended = first.started + Millis(900);
+    first.handed_over = "plan coolify stopped before changing anything (exit 4; fallback.when: preflight)";
+    RunRecord r = sample(lang);
+    r.plan_name = "git-sql";
+    r.fell_back_from.push_back(first);
+    r.fallback_note = "the push redeploys through Coolify's webhook";
+    StepRecord sent = make_step("notify-1", Phase::Notify, StepStatus::Ok, "notification sent: POST http://hook");
+    sent.action = "notify.webhook";
+    r.notifications.push_back(sent);
+    auto md = rollback::report::render_markdown(r);
+    INFO(md);
+    bool es = lang == "es";
+    CHECK_THAT(md, Catch::Contains("coolify → git-sql"));
+    CHECK_THAT(md, Catch::Contains(es ? "## Plan de respaldo" : "## Fallback"));
+    CHECK_THAT(md, Catch::Contains("connection refused") && Catch::Contains("fallback.when: preflight") &&
+                       Catch::Contains("Coolify's webhook"));
+    CHECK_THAT(md, Catch::Contains(es ? "### Procedimiento del plan coolify" : "### Procedure of plan coolify"));
+    CHECK_THAT(md, Catch::Contains(es ? "## Procedimiento del plan git-sql" : "## Procedure of plan git-sql"));
+    CHECK_THAT(md, Catch::Contains(es ? "## Notificaciones" : "## Notifications"));
+    CHECK(md.find("coolify-rollback") < md.find(es ? "## Procedimiento del plan git-sql" : "## Procedure of plan git"));
+    auto json = rollback::report::render_json(r);
+    CHECK(json["fallback"]["from"]["plan"] == "coolify");
+    CHECK(json["fallback"]["from"]["result"]["exit_code"] == 4);
+    CHECK(json["fallback"]["to"] == "git-sql");
+    CHECK(json["notifications"][0]["action"] == "notify.webhook");
+  }
+}

@@ -125,6 +125,8 @@ struct Action {
   // (docker.exec: `read_only: true`); see plan::reads_only.
   std::string read_only_param;
   bool rerun_safe = true;          // `resume` may run it again after a crash mid-step
+  // A failed run leaves things as they were (see plan::ActionSchema): `fallback: failed`.
+  bool failure_changes_nothing = false;
   std::function<void(ParamCheck&)> validate;                          // optional
   std::function<std::string(const Params&)> describe;                 // dry-run line
   // Read-only check that what the step needs is there (restore source exists and verifies,

@@ -30,6 +30,8 @@ struct RunArgs {
   // invocations can never start two rollbacks) and names the run before it starts.
   bool lock_held = false;
   std::string run_id;
+  // Started by `check --auto`: ${run.attended} is "" instead of "yes".
+  bool unattended = false;
   // Fields `check --auto` adds to the run's JSON result (its criteria), so that under
   // --json the pair prints one document.
   nlohmann::json json_extra;

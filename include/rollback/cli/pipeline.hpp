@@ -5,6 +5,7 @@
 // journal and the report, and clean up again whatever the run itself leaves.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 
@@ -24,6 +25,13 @@ struct RunRequest {
   // `rollback rehearse`: the steps run against this rehearsal's throwaway copies; the lock is
   // taken preemptible, nothing asks for confirmation, and the copies are removed at the end.
   actions::Rehearsal* rehearsal = nullptr;
+  // A plan with a fallback (cli/fallback.hpp): asked once the plan has stopped, its result
+  // recorded. A non-empty reason hands the run over: the pipeline journals the result but
+  // writes no report and sends no notification (the fallback's run does, for both) and
+  // returns the exit code with handed_over set.
+  std::function<std::string(engine::RunRecord&)> hand_over;
+  bool handed_over = false;
+  std::string hand_over_reason;
 };
 
 // Runs the request; returns the process exit code (shared/spec.md).

@@ -18,11 +18,21 @@
 
 namespace rollback::cli {
 
+// A plan-level `notify:` list and the scope its entries resolve in (the plan that declared
+// it: after a fallback, the first plan's list resolves in the first plan's vars).
+struct NotifyList {
+  std::vector<plan::NotifyCall> calls;
+  std::optional<plan::Scope> scope;  // unset: the run's own scope at its end
+};
+
 struct PreparedRun {
   plan::Scope scope;
   engine::RunRecord record;
   std::filesystem::path run_dir;  // <state>/runs/<run-id>
   std::optional<plan::Target> target;
+  // Sent once at the very end (conclude_run), whatever the outcome: the plan's own list, and
+  // after a fallback the first plan's before it.
+  std::vector<NotifyList> notify;
 };
 
 // The --vars file's values overlaid with each --var KEY=VALUE.
@@ -58,7 +68,20 @@ int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code, const 
                const GlobalOptions& global, report::ConsoleProgress& console);
 
 // When the run stopped before the executor (preflight failed, not confirmed): records the
-// result, journals run_started/run_finished and writes the report all the same.
+// result and journals run_started/run_finished. finish_unexecuted then concludes.
+void record_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code, const std::string& message,
+                       bool resumed = false);
+
+// The end of every run that reached the pipeline: the plan-level notify lists, the report
+// (not for a dry run without --report), the summary and, last, the report path.
+int conclude_run(PreparedRun& run, engine::Journal* journal, const RunArgs& args, const GlobalOptions& global,
+                 report::ConsoleProgress& console);
+
+// A run that stopped before it had a journal (its target did not resolve or verify, exit
+// 4): the notify lists still tell someone. The record's result and message say why.
+void notify_unstarted(PreparedRun& run, const GlobalOptions& global);
+
+// record_unexecuted, then conclude_run: the report is written all the same.
 int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,
                       const std::string& message, const RunArgs& args,
                       const GlobalOptions& global, report::ConsoleProgress& console, bool resumed = false);

@@ -44,6 +44,10 @@ struct ExecuteOptions {
   actions::Rehearsal* rehearsal = nullptr;
 };
 
+// The record's steps as the plan lists them: what an earlier attempt (resume) recorded for
+// a step is kept, every other step starts as pending (not run).
+void prepare_steps(const plan::Plan& plan, RunRecord& record);
+
 class Executor {
  public:
   Executor(const actions::Registry& registry, proc::Runner& runner)

@@ -4,6 +4,9 @@
 // Events: {"event":"run_started", run fields...}, {"event":"step_started","step":id,...},
 // {"event":"step_finished","step":id,"status":...,"message":...,"duration_ms":...},
 // {"event":"var_set","name":..,"value":..} (non-secret only), {"event":"run_finished",...}.
+// A run that falls back then writes {"event":"fallback","from":..,"to":..,"why":..} and the
+// fallback plan's own run_started ... run_finished; the plan-level notify list, at the very
+// end, one {"event":"notified","step":"notify-1",...} each.
 #pragma once
 
 #include <cstdint>

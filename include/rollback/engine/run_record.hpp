@@ -82,6 +82,8 @@ struct RunRecord {
   bool dry_run = false;
   // `rollback rehearse`: the steps ran against throwaway copies; production was not touched.
   bool rehearsal = false;
+  // Started by `check --auto` (kept for `resume`, so ${run.attended} stays "").
+  bool unattended = false;
   std::map<std::string, std::string> vars;  // final non-secret vars, for resume and the report
   std::vector<StepRecord> steps;
   ExitCode result = ExitCode::Success;
@@ -89,6 +91,14 @@ struct RunRecord {
   plan::ReportSpec report;
   nlohmann::json extra = nlohmann::json::object();  // sections added later (monitoring)
   std::vector<HeldResource> held;      // read back from the journal: still held at its end
+  // A run that fell back (plan `fallback:`): the plan that ran first, with its steps and
+  // result, and why it handed over; this record is then the fallback plan's. At most one:
+  // a fallback has no fallback of its own.
+  std::vector<RunRecord> fell_back_from;
+  std::string handed_over;             // on the first plan's record: why it fell back
+  std::string fallback_note;           // the plan's fallback.note, shown when it ran
+  // The plan-level `notify:` list, run once at the very end (never changes the result).
+  std::vector<StepRecord> notifications;
 };
 
 // A step's record as JSON (times ISO-8601, durations in ms) and back; used by the journal

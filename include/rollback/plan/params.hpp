@@ -102,6 +102,9 @@ struct ActionSchema {
   std::vector<ParamSpec> params;
   bool destructive = false;
   bool read_only = false;
+  // A failed run of it leaves things as they were (coolify.rollback: a failed deployment
+  // leaves the running one in place), so a plan's `fallback` may start after it failed.
+  bool failure_changes_nothing = false;
   // A Bool parameter that, written as a literal true in a step, makes that step's use of the
   // action read-only (docker.exec's `read_only: true`); "" when there is none.
   std::string read_only_param;

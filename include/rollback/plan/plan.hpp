@@ -86,6 +86,33 @@ struct Criterion {
   bool critical = false;
   ProbeSpec probe;                  // a read-only action
   std::optional<Millis> hold_for;   // `for:`
+  // `vars:` what this criterion holding means for the run `check --auto` starts: overrides
+  // as if given with --var (the runbook's "restore the database only if the data is
+  // corrupt"). Each must be a var of the plan or of its fallback; file order.
+  std::vector<std::pair<std::string, std::string>> vars;
+  Location where;
+};
+
+// `fallback:` the plan this one hands over to, within the same run (lock, run id, report),
+// when it stopped before changing anything (`preflight`, exit 4) or failed where a failure
+// leaves things as they were (`failed`, exit 1; see fallback_failed_problems). One level
+// only: the fallback plan may have no fallback of its own.
+struct FallbackSpec {
+  std::string plan;                 // a plan name in the plans dir; "" = no fallback
+  bool on_preflight = false;
+  bool on_failed = false;
+  std::string target;               // "" = the fallback plan's own `default`
+  // What the report says when the fallback ran: what it can and cannot do in this incident
+  // ("git-sql's push redeploys through Coolify's webhook: with Coolify down ...").
+  std::string note;
+  Location where;
+};
+
+// One entry of the plan-level `notify:` list: a notify action run at the very end of every
+// run, whatever its outcome; its result goes into the report, never into the exit code.
+struct NotifyCall {
+  std::string action;
+  YAML::Node with;
   Location where;
 };
 
@@ -112,6 +139,8 @@ struct Plan {
   std::vector<Criterion> criteria;
   MonitorSpec monitor;              // `watch` probes it
   std::optional<Millis> cooldown;   // between two `check --auto` rollbacks
+  FallbackSpec fallback;
+  std::vector<NotifyCall> notify;
   ReportSpec report;
 
   bool has_destructive_steps() const;

@@ -13,6 +13,10 @@
 namespace rollback::report {
 
 std::string render_markdown(const engine::RunRecord& record);
+
+// The result in a few English words for one-line messages (notifications): "succeeded",
+// "step failed", "stopped at preflight, nothing changed", "verification failed"...
+std::string_view result_word(ExitCode code);
 nlohmann::json render_json(const engine::RunRecord& record);
 
 // The JSON twin of a Markdown path: "report.md" -> "report.json", "x" -> "x.json".

@@ -1,0 +1,171 @@
+// The runbook's fallback (issue 17): the shipped coolify plan, whose Coolify API refuses
+// connections, hands over to git-sql in the same run, on real git and PostgreSQL; under
+// `check --auto` that counts as one rollback and restores no data for a latency criterion;
+// the plan-level notify list reaches a webhook on exit 4 and after a fallback.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include <rollback/util/time.hpp>
+
+#include "git_sql_scene.hpp"
+#include "support/fake_coolify.hpp"
+#include "support/http_servers.hpp"
+
+using namespace gitsql_test;
+
+namespace {
+
+const std::string kLatency = "Latencia inaceptable (TTFB de más de 3 s de forma sostenida)";
+
+// The coolify plan's vars on top of git-sql's: a Coolify that refuses connections, and the
+// app's /health (answering the stable version) and the notification webhook in this test.
+void point_at(Scene& scene, const testing::HttpServer& app, const testing::HttpServer& hook) {
+  scene.common.insert(scene.common.end(),
+                      {"--var", fmt::format("coolify_url=http://127.0.0.1:{}", testing::unused_port()), "--var",
+                       "application=andrea-app", "--var", "app_url=" + app.url(""), "--var", "expected_version=3",
+                       "--var", "notify_webhook=" + hook.url("/hook")});
+  scene.env = {{"COOLIFY_TOKEN", "tok-fallback-s3cret"}};
+}
+
+// criteria.json as cron would have left it: the latency criterion failing for ten minutes.
+void latency_failing_since_ten_minutes(const fs::path& state) {
+  auto since = rollback::format_iso_utc(std::chrono::system_clock::now() - std::chrono::minutes(10));
+  nlohmann::json plan = {{"criteria", {{kLatency, {{"first_failed_at", since}, {"last_value", "latency=3500ms"},
+                                                   {"consecutive_failures", 10}, {"last_checked", since}}}}}};
+  auto file = state / "criteria.json";
+  if (fs::exists(file)) {
+    auto kept = nlohmann::json::parse(testing::read_text(file));
+    plan["last_auto_run_at"] = kept["plans"]["coolify"]["last_auto_run_at"];
+    plan["last_auto_run_id"] = kept["plans"]["coolify"]["last_auto_run_id"];
+  }
+  fs::create_directories(state);
+  testing::write_text(file, nlohmann::json({{"version", 1}, {"plans", {{"coolify", plan}}}}).dump(2));
+}
+
+}  // namespace
+
+TEST_CASE("coolify with its API refusing connections falls back to git-sql in the same run: code and data back, one "
+          "report covering both plans, one notification",
+          "[plans][fallback][git][pg]") {
+  Scene scene;
+  auto app = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
+  auto hook = testing::HttpServer::healthy();
+  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
+  scene.bad_deploy();
+  point_at(scene, *app, *hook);
+
+  auto run = scene.rollback("coolify", {"--yes", "--reason", "Coolify no responde"});
+  REQUIRE(run.exit_code == 0);  // the fallback's
+  CHECK_THAT(run.out, Catch::Contains("hands over to its fallback, plan git-sql"));
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == scene.deploys[2]);
+  CHECK(scene.db.checksum() == scene.good_checksum);  // a person ran it: data restored too
+
+  auto report = testing::read_text(testing::report_path_of(run.out));
+  INFO(report);
+  CHECK_THAT(report, Catch::Contains("coolify → git-sql"));
+  CHECK_THAT(report, Catch::Contains("## Plan de respaldo") && Catch::Contains("Primero se ejecutó el plan **coolify**"));
+  CHECK_THAT(report, Catch::Contains("fallback.when: preflight") && Catch::Contains("webhook de Coolify"));
+  CHECK_THAT(report, Catch::Contains("### Procedimiento del plan coolify") && Catch::Contains("coolify-rollback"));
+  CHECK_THAT(report, Catch::Contains("## Procedimiento del plan git-sql") && Catch::Contains("db-restore"));
+  CHECK_THAT(report, Catch::Contains("## Notificaciones"));
+  CHECK_THAT(report, !Catch::Contains("tok-fallback-s3cret"));
+
+  // Both plans declare notify_webhook: the same notification is sent once.
+  CHECK(hook->requests() == 1);
+  CHECK_THAT(hook->last_body(), Catch::Contains("coolify -> git-sql") && Catch::Contains("exit 0"));
+
+  auto listed = testing::run_rollback({"history", "--json", "--state-dir", (scene.tmp / "state").string()});
+  auto runs = nlohmann::json::parse(listed.out);
+  REQUIRE(runs.size() == 2);  // the backup, then the one rollback
+  CHECK(runs[0]["plans"] == nlohmann::json({"coolify", "git-sql"}));
+}
+
+TEST_CASE("check --auto on coolify falls back to git-sql as one rollback against the cooldown, and restores no data "
+          "when the criterion that fired is the latency one",
+          "[plans][fallback][check][git][pg]") {
+  Scene scene;
+  auto app = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
+  auto hook = testing::HttpServer::healthy();
+  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
+  scene.bad_deploy();
+  point_at(scene, *app, *hook);
+  auto damaged = scene.db.checksum();
+  auto state = scene.tmp / "state";
+  latency_failing_since_ten_minutes(state);
+  app->delay_next(1, std::chrono::milliseconds(3500));  // the criterion's probe: over 3 s
+
+  auto fired = scene.command("check", "coolify", {"--auto"});
+  REQUIRE(fired.exit_code == 0);
+  CHECK_THAT(fired.out, Catch::Contains("running plan coolify unattended") &&
+                            Catch::Contains("hands over to its fallback, plan git-sql"));
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == scene.deploys[2]);  // code reverted
+  CHECK(scene.db.checksum() == damaged);                                          // data left alone
+  auto report = testing::read_text(testing::report_path_of(fired.out));
+  INFO(report);
+  CHECK_THAT(report, Catch::Contains(kLatency));
+  CHECK_THAT(report, Catch::Contains("`db-restore`): **omitido"));
+
+  // Still failing a minute later: the pair was one rollback, and the cooldown holds.
+  latency_failing_since_ten_minutes(state);
+  app->delay_next(1, std::chrono::milliseconds(3500));
+  auto again = scene.command("check", "coolify", {"--auto"});
+  CHECK(again.exit_code == 11);
+  CHECK_THAT(again.out, Catch::Contains("not running again"));
+  auto listed = testing::run_rollback({"history", "--json", "--state-dir", state.string()});
+  auto runs = nlohmann::json::parse(listed.out);
+  CHECK(runs.size() == 2);  // the backup and the one automatic run
+}
+
+TEST_CASE("the plan-level notify list reaches the webhook when a run stops at preflight with exit 4", "[plans][notify][git][pg]") {
+  Scene scene;
+  auto app = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
+  auto hook = testing::HttpServer::healthy();
+  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
+  scene.bad_deploy();
+  for (const auto& e : fs::directory_iterator(scene.backups))
+    if (e.path().extension() == ".dump") fs::resize_file(e.path(), 0);
+
+  auto run = scene.rollback("git-sql", {"--target", "previous", "--yes", "--var", "app_url=" + app->url(""), "--var",
+                                        "notify_webhook=" + hook->url("/hook")});
+  CHECK(run.exit_code == 4);
+  CHECK(hook->requests() == 1);
+  CHECK_THAT(hook->last_body(), Catch::Contains("git-sql") && Catch::Contains("exit 4"));
+  if (auto path = testing::report_path_of(run.out); !path.empty())  // a target that does not verify writes none
+    CHECK_THAT(testing::read_text(path), Catch::Contains("## Notificaciones") && Catch::Contains("enviada"));
+
+  // Empty by default: no notification, and the run says so.
+  auto quiet = scene.rollback("git-sql", {"--target", "previous", "--yes", "--var", "app_url=" + app->url("")});
+  CHECK(quiet.exit_code == 4);
+  CHECK(hook->requests() == 1);
+  CHECK_THAT(quiet.out + quiet.err, Catch::Contains("not configured: url is empty"));
+}
+
+TEST_CASE("a Coolify rollback deployment that ends failed leaves the running one in place, so coolify hands over to "
+          "git-sql (fallback.when: failed)",
+          "[plans][fallback][git][pg]") {
+  Scene scene;
+  auto app = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
+  auto hook = testing::HttpServer::healthy();
+  testing::FakeCoolify coolify;
+  coolify.set_deployments({{"dep-4", std::string(40, '4'), "broken", "finished"},
+                           {"dep-3", std::string(40, '3'), "stable", "finished"}});
+  coolify.set_new_deployment_stages({{"failed", std::chrono::milliseconds(0)}}, R"([{"output":"build failed"}])");
+  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
+  scene.bad_deploy();
+  point_at(scene, *app, *hook);
+  scene.common.insert(scene.common.end(), {"--var", "coolify_url=" + coolify.url(), "--var",
+                                           std::string("application=") + testing::FakeCoolify::kApp});
+  scene.env = {{"COOLIFY_TOKEN", "fake-token-s3cr3t"}};
+
+  auto run = scene.rollback("coolify", {"--yes"});
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("fallback.when: failed"));
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == scene.deploys[2]);
+  auto report = testing::read_text(testing::report_path_of(run.out));
+  INFO(report);
+  CHECK_THAT(report, Catch::Contains("`coolify-rollback`): **FALLÓ") && Catch::Contains("## Procedimiento del plan git-sql"));
+  CHECK_THAT(report, !Catch::Contains("fake-token-s3cr3t"));
+}
