@@ -45,19 +45,23 @@ void add_run_command(CLI::App& app, GlobalOptions& global, Selected& selected) {
 int run_plan(const GlobalOptions& global, const RunArgs& args) {
   auto loaded = load_plan_or_report(args.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
+  RunArgs own = args;  // a dry run of a plan with a fallback: the vars it declares
   if (!loaded->fallback.plan.empty()) {
     auto fallback = load_fallback_or_report(*loaded, global);
     if (!fallback) return to_int(ExitCode::Usage);
     if (!args.dry_run) return run_with_fallback(global, args, *loaded, *fallback);
+    auto taken = args_for_plan(*loaded, args, *fallback);
+    if (!taken) return to_int(ExitCode::Usage);
+    own = *taken;
     if (!global.quiet) std::fprintf(global.json ? stderr : stdout, "%s\n", describe_fallback(*loaded).c_str());
   }
   PreparedRun run;
   run.notify = {{loaded->notify, std::nullopt}};
-  if (int code = prepare_run(*loaded, args, global, run); code != 0) {
+  if (int code = prepare_run(*loaded, own, global, run); code != 0) {
     if (code == to_int(ExitCode::PreflightFailed)) notify_unstarted(run, global);
     return code;
   }
-  RunRequest request{.plan = *loaded, .run = run, .args = args, .global = global};
+  RunRequest request{.plan = *loaded, .run = run, .args = own, .global = global};
   return run_pipeline(request);
 }
 

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include <rollback/util/time.hpp>
@@ -20,15 +21,23 @@ namespace {
 
 const std::string kLatency = "Latencia inaceptable (TTFB de más de 3 s de forma sostenida)";
 
-// The coolify plan's vars on top of git-sql's: a Coolify that refuses connections, and the
-// app's /health (answering the stable version) and the notification webhook in this test.
-void point_at(Scene& scene, const testing::HttpServer& app, const testing::HttpServer& hook) {
-  scene.common.insert(scene.common.end(),
-                      {"--var", fmt::format("coolify_url=http://127.0.0.1:{}", testing::unused_port()), "--var",
-                       "application=andrea-app", "--var", "app_url=" + app.url(""), "--var", "expected_version=3",
-                       "--var", "notify_webhook=" + hook.url("/hook")});
-  scene.env = {{"COOLIFY_TOKEN", "tok-fallback-s3cret"}};
-}
+// The scene after a bad deploy that backup-git-sql preceded, with the coolify plan's vars on
+// top of git-sql's: a Coolify that refuses connections, the app's /health (answering the
+// stable version) and the notification webhook in this test.
+struct AfterBadDeploy : Scene {
+  std::unique_ptr<testing::HttpServer> app = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
+  std::unique_ptr<testing::HttpServer> hook = testing::HttpServer::healthy();
+
+  AfterBadDeploy() {
+    REQUIRE(rollback("backup-git-sql", {"--yes"}).exit_code == 0);
+    bad_deploy();
+    common.insert(common.end(),
+                  {"--var", fmt::format("coolify_url=http://127.0.0.1:{}", testing::unused_port()), "--var",
+                   "application=andrea-app", "--var", "app_url=" + app->url(""), "--var", "expected_version=3",
+                   "--var", "notify_webhook=" + hook->url("/hook")});
+    env = {{"COOLIFY_TOKEN", "tok-fallback-s3cret"}};
+  }
+};
 
 // criteria.json as cron would have left it: the latency criterion failing for ten minutes.
 void latency_failing_since_ten_minutes(const fs::path& state) {
@@ -50,12 +59,12 @@ void latency_failing_since_ten_minutes(const fs::path& state) {
 TEST_CASE("coolify with its API refusing connections falls back to git-sql in the same run: code and data back, one "
           "report covering both plans, one notification",
           "[plans][fallback][git][pg]") {
-  Scene scene;
-  auto app = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
-  auto hook = testing::HttpServer::healthy();
-  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
-  scene.bad_deploy();
-  point_at(scene, *app, *hook);
+  AfterBadDeploy scene;
+  auto& hook = scene.hook;
+
+  auto dry = scene.rollback("coolify", {"--dry-run"});
+  CHECK(dry.exit_code == 4);  // Coolify does not answer; a dry run never falls back
+  CHECK_THAT(dry.out, Catch::Contains("fallback: plan git-sql would run if this run stops before changing anything"));
 
   auto run = scene.rollback("coolify", {"--yes", "--reason", "Coolify no responde"});
   REQUIRE(run.exit_code == 0);  // the fallback's
@@ -86,12 +95,8 @@ TEST_CASE("coolify with its API refusing connections falls back to git-sql in th
 TEST_CASE("check --auto on coolify falls back to git-sql as one rollback against the cooldown, and restores no data "
           "when the criterion that fired is the latency one",
           "[plans][fallback][check][git][pg]") {
-  Scene scene;
-  auto app = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
-  auto hook = testing::HttpServer::healthy();
-  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
-  scene.bad_deploy();
-  point_at(scene, *app, *hook);
+  AfterBadDeploy scene;
+  auto& app = scene.app;
   auto damaged = scene.db.checksum();
   auto state = scene.tmp / "state";
   latency_failing_since_ten_minutes(state);
@@ -146,16 +151,11 @@ TEST_CASE("the plan-level notify list reaches the webhook when a run stops at pr
 TEST_CASE("a Coolify rollback deployment that ends failed leaves the running one in place, so coolify hands over to "
           "git-sql (fallback.when: failed)",
           "[plans][fallback][git][pg]") {
-  Scene scene;
-  auto app = testing::HttpServer::json(R"({"version":"3","status":"ok"})");
-  auto hook = testing::HttpServer::healthy();
+  AfterBadDeploy scene;
   testing::FakeCoolify coolify;
   coolify.set_deployments({{"dep-4", std::string(40, '4'), "broken", "finished"},
                            {"dep-3", std::string(40, '3'), "stable", "finished"}});
   coolify.set_new_deployment_stages({{"failed", std::chrono::milliseconds(0)}}, R"([{"output":"build failed"}])");
-  REQUIRE(scene.rollback("backup-git-sql", {"--yes"}).exit_code == 0);
-  scene.bad_deploy();
-  point_at(scene, *app, *hook);
   scene.common.insert(scene.common.end(), {"--var", "coolify_url=" + coolify.url(), "--var",
                                            std::string("application=") + testing::FakeCoolify::kApp});
   scene.env = {{"COOLIFY_TOKEN", "fake-token-s3cr3t"}};
