@@ -180,7 +180,7 @@ TEST_CASE("a fallback's own fallback is refused: one level only, no chains and n
                                     Catch::Contains("second.yaml:3:11"));
 }
 
-TEST_CASE("each plan of a fallback pair takes the --var values it declares; one neither declares is an error",
+TEST_CASE("each plan of a fallback pair takes the --var values it declares, and one neither declares is an error",
           "[plan][fallback]") {
   auto first = plan::load_plan_text("version: 1\nname: first\nvars: {a: '', shared: ''}\nsteps:" + std::string(kVerify),
                                     "first.yaml", testing::plan_test_registry());

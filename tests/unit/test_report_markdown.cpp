@@ -160,7 +160,7 @@ TEST_CASE("a registered secret never appears in the Markdown or JSON report") {
 }
 
 TEST_CASE("a run that fell back reports one incident: the first plan's outcome and why it handed over, then the "
-          "fallback's procedure, and the notifications; in Spanish and English, and in the JSON twin",
+          "fallback's procedure, and the notifications, in Spanish and English and in the JSON twin",
           "[report][fallback]") {
   for (std::string lang : {"es", "en"}) {
     RunRecord first = sample(lang);
