@@ -17,7 +17,7 @@ _rollback_complete() {
   fi
   local commands="run backup validate list targets rehearse check watch resume history schema version"
   local global_opts="--help --plans-dir --state-dir --json --verbose --quiet"
-  local run_opts="--target --dry-run --yes --var --vars --reason --operator --report"
+  local run_opts="--target --dry-run --yes --var --vars --reason --operator --report --since"
 
   # What the line says so far: where plans and state are, the vars, the command and plan.
   local -a pass=()
@@ -27,7 +27,7 @@ _rollback_complete() {
     case $w in
       --plans-dir | --state-dir | --vars | --var)
         pass+=("$w" "${words[i+1]}"); ((i++)); continue ;;
-      --target | --reason | --operator | --report | --for | --interval | --run | --limit)
+      --target | --reason | --operator | --report | --since | --for | --interval | --run | --limit)
         ((i++)); continue ;;
       -*) continue ;;
     esac

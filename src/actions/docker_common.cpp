@@ -321,6 +321,7 @@ void register_docker_actions(Registry& registry) {
   docker::register_swarm_actions(registry);
   docker::register_images_action(registry);
   docker::register_exec_action(registry);
+  docker::attach_app_logs(registry);  // docker_logs.cpp: after the actions it attaches to
 }
 
 }  // namespace rollback::actions

@@ -194,7 +194,8 @@ Outcome perform(ActionContext& ctx, const Params& params, const char* default_me
     out.measurements.push_back({plan::Metric::Error, url, verdict.ok ? 0.0 : 1.0});
     if (requests.size() == 1) {
       out.observations.push_back({"status", res.transferred ? std::to_string(res.status) : "none", verdict.ok});
-      out.observations.push_back({"latency", format_duration(res.latency), verdict.ok});
+      out.observations.push_back({"latency", format_duration(res.latency), verdict.ok,
+                                  static_cast<double>(res.latency.count()), Observation::Worse::Higher});
     }
   }
   if (requests.size() > 1) {

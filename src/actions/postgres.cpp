@@ -111,6 +111,28 @@ Outcome check_query_params(const Params& params) {
   return Outcome::success();
 }
 
+std::optional<double> number_of(const std::string& text) {
+  try {
+    size_t used = 0;
+    double n = std::stod(text, &used);
+    if (used == text.size()) return n;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+// Which way the value gets worse, from the value's `expect`: "<= 50" fails upwards.
+Observation::Worse worse_for(const Params& params) {
+  const auto& expect = params.raw("expect");
+  const auto& text = expect.is_object() ? expect.value("value", nlohmann::json()) : expect;
+  if (!text.is_string()) return Observation::Worse::Unknown;
+  auto cmp = parse_comparison(text.get<std::string>());
+  if (!cmp || cmp->op.empty()) return Observation::Worse::Unknown;
+  if (cmp->op[0] == '<') return Observation::Worse::Higher;
+  if (cmp->op[0] == '>') return Observation::Worse::Lower;
+  return Observation::Worse::Unknown;
+}
+
 // Applies one `expect` entry to what the query returned; empty string = it holds.
 std::string check_expectation(const std::string& what, const std::string& observed,
                               const std::string& text) {
@@ -158,7 +180,7 @@ Outcome run_query(ActionContext& ctx, const Params& params) {
 
   Outcome out = Outcome::success();
   out.observations.push_back({"rows", std::to_string(rows)});
-  if (has_value) out.observations.push_back({"value", redact(value)});
+  if (has_value) out.observations.push_back({"value", redact(value), true, number_of(value), worse_for(params)});
   out.data = {{"where", dsn->where}, {"rows", rows}};
   if (has_value) out.data["value"] = redact(value);
 

@@ -30,7 +30,7 @@ std::vector<engine::ProbeResult> probe_all(const plan::Plan& plan, const plan::S
   std::vector<engine::ProbeResult> results;
   for (const auto& c : plan.criteria) {
     auto probe = engine::run_probe(actions::builtin_registry(), runner, c.probe, scope, kProbeTimeout);
-    results.push_back({engine::criterion_of(c), !probe.outcome.ok, probe.observed});
+    results.push_back({engine::criterion_of(c), !probe.outcome.ok, probe.observed, probe.outcome.observations});
   }
   return results;
 }
@@ -60,6 +60,7 @@ int run_automatically(const GlobalOptions& global, const CheckArgs& a, const pla
   run.yes = true;
   run.lock_held = true;
   run.unattended = true;
+  run.incident = engine::incident_of(d);  // the run adds the application's logs
   // What the criteria that held mean for the run (`vars:`, such as restore_database: yes for
   // corrupt data): before the operator's own --var, which win.
   std::vector<std::string> vars;

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <rollback/actions/action.hpp>
+#include <rollback/cli/incident.hpp>
 #include <rollback/cli/pipeline.hpp>
 #include <rollback/cli/run_support.hpp>
 #include <rollback/engine/executor.hpp>
@@ -88,6 +89,9 @@ int run_the_fallback(const GlobalOptions& global, const RunArgs& args, const pla
   run1.record.handed_over = redact(why);
   run2.record.fell_back_from.push_back(run1.record);
   run2.record.fallback_note = spec.note;
+  if (auto it = run1.record.extra.find("incident"); it != run1.record.extra.end()) {
+    run2.record.extra["incident"] = *it;  // one incident: read once, before the first plan ran
+  }
   run2.record.unattended = args.unattended;
   run2.notify = {{first.notify, run1.scope}, {second.notify, std::nullopt}};
   int code = prepare_run(second, args, global, run2);
@@ -194,6 +198,8 @@ int run_with_fallback(const GlobalOptions& global, const RunArgs& args, const pl
   run1.record.unattended = args.unattended;
   run1.notify = {{first.notify, std::nullopt}};
   int code = prepare_run(first, args1, global, run1);
+  // Before anything runs: the incident's logs are read while the application still runs.
+  if (code == 0 || code == to_int(ExitCode::PreflightFailed)) note_incident(first, run1, args1);
   if (code != 0) {
     run1.record.result = static_cast<ExitCode>(code);
     auto why = args.dry_run ? std::string() : fallback_reason(first, run1.record);

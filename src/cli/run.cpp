@@ -6,6 +6,7 @@
 
 #include <rollback/cli/commands.hpp>
 #include <rollback/cli/fallback.hpp>
+#include <rollback/cli/incident.hpp>
 #include <rollback/cli/pipeline.hpp>
 #include <rollback/cli/run_support.hpp>
 #include <rollback/util/text.hpp>
@@ -30,6 +31,16 @@ void add_run_options(CLI::App& app, RunArgs& args) {
   app.add_option("--reason", args.reason, "Why this rollback runs (goes into the report)");
   app.add_option("--operator", args.operator_name, "Who runs it (default: the login name)");
   app.add_option("--report", args.report, "Where the Markdown report goes (JSON twin beside it)");
+  app.add_option("--since", args.since,
+                 "When the failure began (2025-01-27T17:40:00Z, or 30m ago): the report's incident log, with the "
+                 "application's logs from then")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            return parse_since(value, std::chrono::system_clock::now()) ? std::string()
+                                                                        : std::string("expected an ISO-8601 UTC "
+                                                                                      "time or a duration such as 30m");
+          },
+          "TIME"));
 }
 
 void add_run_command(CLI::App& app, GlobalOptions& global, Selected& selected) {
@@ -57,9 +68,11 @@ int run_plan(const GlobalOptions& global, const RunArgs& args) {
   }
   PreparedRun run;
   run.notify = {{loaded->notify, std::nullopt}};
-  if (int code = prepare_run(*loaded, own, global, run); code != 0) {
-    if (code == to_int(ExitCode::PreflightFailed)) notify_unstarted(run, global);
-    return code;
+  int prepared = prepare_run(*loaded, own, global, run);
+  if (prepared == 0 || prepared == to_int(ExitCode::PreflightFailed)) note_incident(*loaded, run, own);
+  if (prepared != 0) {
+    if (prepared == to_int(ExitCode::PreflightFailed)) notify_unstarted(run, global);
+    return prepared;
   }
   RunRequest request{.plan = *loaded, .run = run, .args = own, .global = global};
   return run_pipeline(request);

@@ -36,7 +36,10 @@ json to_json(const CriteriaState& state) {
     json criteria = json::object();
     for (const auto& [name, r] : pc.criteria)
       criteria[name] = {{"first_failed_at", time_json(r.first_failed_at)},
+                        {"first_value", r.first_value},
                         {"last_value", r.last_value},
+                        {"worst_value", r.worst_value},
+                        {"worst_number", r.worst_number ? json(*r.worst_number) : json()},
                         {"consecutive_failures", r.consecutive_failures},
                         {"last_checked", time_json(r.last_checked)}};
     plans[plan] = {{"criteria", criteria},
@@ -62,7 +65,10 @@ CriteriaState from_json(const json& root) {
         if (!cj.is_object()) throw std::runtime_error("criterion \"" + name + "\" is not an object");
         CriterionRecord r;
         r.first_failed_at = time_from(cj, "first_failed_at");
+        r.first_value = cj.value("first_value", "");
         r.last_value = cj.value("last_value", "");
+        r.worst_value = cj.value("worst_value", "");
+        if (auto w = cj.find("worst_number"); w != cj.end() && w->is_number()) r.worst_number = w->get<double>();
         r.consecutive_failures = cj.value("consecutive_failures", 0);
         r.last_checked = time_from(cj, "last_checked");
         pc.criteria[name] = std::move(r);
@@ -121,8 +127,26 @@ Status save_criteria_state(const CriteriaState& state, const std::filesystem::pa
   return write_file_atomic(path, to_json(state).dump(2) + "\n");
 }
 
+namespace {
+
+// Keeps the worst number a failing observation showed during the streak.
+void note_worst(CriterionRecord& record, const std::vector<actions::Observation>& observations) {
+  using Worse = actions::Observation::Worse;
+  for (const auto& o : observations) {
+    if (o.ok || !o.number || o.worse == Worse::Unknown) continue;
+    bool worse = !record.worst_number || (o.worse == Worse::Higher ? *o.number > *record.worst_number
+                                                                   : *o.number < *record.worst_number);
+    if (!worse) continue;
+    record.worst_number = o.number;
+    record.worst_value = o.name + "=" + o.value;
+  }
+}
+
+}  // namespace
+
 Evaluation update(CriteriaState& state, const std::string& plan, const Criterion& criterion,
-                  bool failed, std::string observed, SystemTime now) {
+                  bool failed, std::string observed, SystemTime now,
+                  const std::vector<actions::Observation>& observations) {
   auto& record = state.plans[plan].criteria[criterion.name];
   record.last_checked = now;
   record.last_value = observed;
@@ -131,9 +155,19 @@ Evaluation update(CriteriaState& state, const std::string& plan, const Criterion
   if (!failed) {
     record.first_failed_at.reset();
     record.consecutive_failures = 0;
+    record.first_value.clear();
+    record.worst_value.clear();
+    record.worst_number.reset();
     return e;
   }
-  if (!record.first_failed_at) record.first_failed_at = now;
+  if (!record.first_failed_at || record.first_value.empty()) {
+    if (!record.first_failed_at) record.first_failed_at = now;
+    record.first_value = record.last_value;
+  }
+  note_worst(record, observations);
+  e.failing_since = record.first_failed_at;
+  e.first_value = record.first_value;
+  e.worst_value = record.worst_value;
   ++record.consecutive_failures;
   e.failing_for = std::max(Millis(0),
                            std::chrono::duration_cast<Millis>(now - *record.first_failed_at));
@@ -173,7 +207,7 @@ CheckDecision decide_check(CriteriaState& state, const std::string& plan,
   std::vector<std::string> names;
   for (const auto& p : probes) {
     names.push_back(p.criterion.name);
-    d.evaluations.push_back(update(state, plan, p.criterion, p.failed, p.observed, now));
+    d.evaluations.push_back(update(state, plan, p.criterion, p.failed, p.observed, now, p.observations));
   }
   forget_other_criteria(state, plan, names);
   d.verdict = summarize(d.evaluations);
@@ -201,7 +235,33 @@ void record_auto_run(CriteriaState& state, const std::string& plan, const std::s
   for (auto& [name, record] : pc.criteria) {
     record.first_failed_at.reset();
     record.consecutive_failures = 0;
+    record.first_value.clear();
+    record.worst_value.clear();
+    record.worst_number.reset();
   }
+}
+
+json incident_of(const CheckDecision& decision) {
+  std::optional<SystemTime> began;
+  json fired = json::array(), criteria = json::array();
+  for (const auto& e : decision.evaluations) {
+    bool critical = e.severity == Severity::Critical;
+    if (e.holding && critical) {
+      fired.push_back(e.name);
+      if (e.failing_since && (!began || *e.failing_since < *began)) began = e.failing_since;
+    }
+    if (!e.failing) continue;
+    criteria.push_back({{"name", e.name},
+                        {"critical", critical},
+                        {"fired", e.holding && critical},
+                        {"failing_since", time_json(e.failing_since)},
+                        {"checks", e.consecutive_failures},
+                        {"for_ms", e.hold_for.count()},
+                        {"first", e.first_value},
+                        {"last", e.value},
+                        {"worst", e.worst_value}});
+  }
+  return {{"began", time_json(began)}, {"fired", fired}, {"criteria", criteria}};
 }
 
 void forget_other_criteria(CriteriaState& state, const std::string& plan,

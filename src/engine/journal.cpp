@@ -10,11 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string str_or(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::vector<std::string> str_list(const json& j, const char* key) {
   std::vector<std::string> out;
   if (auto it = j.find(key); it != j.end() && it->is_array())
@@ -37,26 +32,26 @@ void apply_run_started(RunRecord& record, const json& e) {
   if (e.value("resumed", false) && !record.run_id.empty()) {
     RunRecord::Resumption r;
     r.interrupted = record.last_event.value_or(record.started);
-    if (auto t = parse_iso_utc(str_or(e, "time"))) r.resumed = *t;
-    if (auto sha = str_or(e, "plan_sha256"); sha != record.plan_sha256) r.plan_sha256 = sha;
+    if (auto t = parse_iso_utc(json_text(e, "time"))) r.resumed = *t;
+    if (auto sha = json_text(e, "plan_sha256"); sha != record.plan_sha256) r.plan_sha256 = sha;
     record.resumptions.push_back(std::move(r));
     record.ended.reset();
     return apply_planned_steps(record, e);
   }
-  record.run_id = str_or(e, "run_id");
-  record.plan_sha256 = str_or(e, "plan_sha256");
-  record.plan_name = str_or(e, "plan");
-  record.plan_path = str_or(e, "plan_path");
-  if (auto kind = plan::parse_kind(str_or(e, "kind"))) record.kind = *kind;
-  record.title = str_or(e, "title");
-  record.operator_name = str_or(e, "operator");
-  record.reason = str_or(e, "reason");
-  record.host = str_or(e, "host");
-  record.target_name = str_or(e, "target");
-  record.target_path = str_or(e, "target_path");
-  record.from_version = str_or(e, "from_version");
-  record.to_version = str_or(e, "to_version");
-  if (auto t = parse_iso_utc(str_or(e, "started"))) record.started = *t;
+  record.run_id = json_text(e, "run_id");
+  record.plan_sha256 = json_text(e, "plan_sha256");
+  record.plan_name = json_text(e, "plan");
+  record.plan_path = json_text(e, "plan_path");
+  if (auto kind = plan::parse_kind(json_text(e, "kind"))) record.kind = *kind;
+  record.title = json_text(e, "title");
+  record.operator_name = json_text(e, "operator");
+  record.reason = json_text(e, "reason");
+  record.host = json_text(e, "host");
+  record.target_name = json_text(e, "target");
+  record.target_path = json_text(e, "target_path");
+  record.from_version = json_text(e, "from_version");
+  record.to_version = json_text(e, "to_version");
+  if (auto t = parse_iso_utc(json_text(e, "started"))) record.started = *t;
   if (auto it = e.find("budget_ms"); it != e.end() && it->is_number())
     record.budget = Millis(it->get<long long>());
   record.dry_run = e.value("dry_run", false);
@@ -66,13 +61,14 @@ void apply_run_started(RunRecord& record, const json& e) {
     for (const auto& [k, v] : it->items())
       if (v.is_string()) record.vars[k] = v.get<std::string>();
   if (auto it = e.find("report"); it != e.end() && it->is_object()) {
-    record.report.title = str_or(*it, "title");
+    record.report.title = json_text(*it, "title");
     record.report.contacts = str_list(*it, "contacts");
     record.report.checklist = str_list(*it, "checklist");
     record.report.follow_up = str_list(*it, "follow_up");
-    if (auto lang = str_or(*it, "lang"); !lang.empty()) record.report.lang = lang;
+    if (auto lang = json_text(*it, "lang"); !lang.empty()) record.report.lang = lang;
   }
   if (auto it = e.find("overrides"); it != e.end() && it->is_object()) record.extra["overrides"] = *it;
+  if (auto it = e.find("incident"); it != e.end() && it->is_object()) record.extra["incident"] = *it;
   apply_planned_steps(record, e);
 }
 
@@ -92,27 +88,27 @@ void apply_planned_steps(RunRecord& record, const json& e) {
 }
 
 Status apply_event(RunRecord& record, const json& e) {
-  auto event = str_or(e, "event");
+  auto event = json_text(e, "event");
   if (event == "run_started") {
     apply_run_started(record, e);
   } else if (event == "step_started") {
-    StepRecord* step = find_step(record, str_or(e, "step"));
+    StepRecord* step = find_step(record, json_text(e, "step"));
     step->status = StepStatus::Running;
-    if (auto name = str_or(e, "name"); !name.empty()) step->name = name;
-    if (auto t = parse_iso_utc(str_or(e, "started"))) step->started = *t;
+    if (auto name = json_text(e, "name"); !name.empty()) step->name = name;
+    if (auto t = parse_iso_utc(json_text(e, "started"))) step->started = *t;
   } else if (event == "step_finished") {
     auto done = step_from_json(e);
-    done.id = str_or(e, "step");
+    done.id = json_text(e, "step");
     StepRecord* step = find_step(record, done.id);
     if (done.name.empty()) done.name = step->name;
     done.notes.insert(step->notes.begin(), step->notes.end());  // notes of earlier attempts
     *step = std::move(done);
   } else if (event == "step_note") {
-    find_step(record, str_or(e, "step"))->notes[str_or(e, "key")] = str_or(e, "value");
+    find_step(record, json_text(e, "step"))->notes[json_text(e, "key")] = json_text(e, "value");
   } else if (event == "var_set") {
-    record.vars[str_or(e, "name")] = str_or(e, "value");
+    record.vars[json_text(e, "name")] = json_text(e, "value");
   } else if (event == "resource_held" || event == "resource_released") {
-    HeldResource r{str_or(e, "step"), str_or(e, "action"), e.value("resource", json::object())};
+    HeldResource r{json_text(e, "step"), json_text(e, "action"), e.value("resource", json::object())};
     auto same = [&](const HeldResource& h) { return h.action == r.action && h.resource == r.resource; };
     if (event == "resource_held") record.held.push_back(std::move(r));
     else std::erase_if(record.held, same);
@@ -124,20 +120,20 @@ Status apply_event(RunRecord& record, const json& e) {
   } else if (event == "fallback") {
     // The first plan's record is complete; what follows is the fallback plan's.
     RunRecord first = std::move(record);
-    first.handed_over = str_or(e, "why");
+    first.handed_over = json_text(e, "why");
     record = RunRecord{};
-    record.fallback_note = str_or(e, "note");
+    record.fallback_note = json_text(e, "note");
     record.fell_back_from.push_back(std::move(first));
   } else if (event == "notified") {
     auto sent = step_from_json(e);
-    sent.id = str_or(e, "step");
+    sent.id = json_text(e, "step");
     record.notifications.push_back(std::move(sent));
   } else if (event == "report_written") {
-    record.extra["report"] = str_or(e, "path");
+    record.extra["report"] = json_text(e, "path");
   } else if (event == "run_finished") {
     record.result = static_cast<ExitCode>(e.value("result", 0));
-    record.result_message = str_or(e, "message");
-    if (auto t = parse_iso_utc(str_or(e, "ended"))) record.ended = *t;
+    record.result_message = json_text(e, "message");
+    if (auto t = parse_iso_utc(json_text(e, "ended"))) record.ended = *t;
     if (auto it = e.find("vars"); it != e.end() && it->is_object())
       for (const auto& [k, v] : it->items())
         if (v.is_string()) record.vars[k] = v.get<std::string>();
@@ -203,6 +199,7 @@ json run_started_event(const RunRecord& record) {
   if (record.unattended) e["unattended"] = true;
   // What the operator passed (--var/--vars), so `resume` binds the same values.
   if (auto it = record.extra.find("overrides"); it != record.extra.end()) e["overrides"] = *it;
+  if (auto it = record.extra.find("incident"); it != record.extra.end()) e["incident"] = *it;
   return e;
 }
 
@@ -236,7 +233,7 @@ Result<RunRecord> read_journal(const std::filesystem::path& file) {
       return fail(fmt::format("{}:{}: not a JSON journal event", file.string(), line_no));
     }
     RB_TRY(apply_event(record, event));
-    if (auto t = parse_iso_utc(str_or(event, "time"))) record.last_event = *t;
+    if (auto t = parse_iso_utc(json_text(event, "time"))) record.last_event = *t;
     any = true;
   }
   if (!any) return fail(fmt::format("{}: empty journal", file.string()));

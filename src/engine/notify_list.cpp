@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <set>
 
+#include <rollback/engine/probe.hpp>
 #include <rollback/util/redact.hpp>
 #include <rollback/util/text.hpp>
 
@@ -55,12 +56,7 @@ std::vector<StepRecord> send_notifications(const actions::Registry& registry, pr
     } else if (!seen.insert(calls[i].action + " " + params->all().dump()).second) {
       continue;  // the same notification, already sent for this run
     } else {
-      actions::ActionContext ctx{.step_id = record.id,
-                                 .runner = runner,
-                                 .set_var = [](const std::string&, const std::string&) {},
-                                 .log = [](std::string_view) {},
-                                 .timeout = timeout_each,
-                                 .deadline = std::chrono::steady_clock::now() + timeout_each};
+      auto ctx = outside_step_context(runner, record.id, timeout_each);
       auto outcome = action->run(ctx, *params);
       record.status = outcome.ok ? StepStatus::Ok : StepStatus::Failed;
       record.message = redact(outcome.message);

@@ -6,6 +6,15 @@
 
 namespace rollback::engine {
 
+actions::ActionContext outside_step_context(proc::Runner& runner, std::string id, Millis timeout) {
+  return actions::ActionContext{.step_id = std::move(id),
+                                .runner = runner,
+                                .set_var = [](const std::string&, const std::string&) {},
+                                .log = [](std::string_view) {},
+                                .timeout = timeout,
+                                .deadline = std::chrono::steady_clock::now() + timeout};
+}
+
 ProbeOutcome run_probe(const actions::Registry& registry, proc::Runner& runner, const plan::ProbeSpec& probe,
                        const plan::Scope& scope, Millis timeout) {
   ProbeOutcome result;
@@ -15,12 +24,7 @@ ProbeOutcome run_probe(const actions::Registry& registry, proc::Runner& runner, 
   } else if (auto params = plan::resolve_params(probe.with, scope, action->params); !params) {
     result.outcome = actions::Outcome::failure(params.error().message);
   } else {
-    actions::ActionContext ctx{.step_id = "probe",
-                               .runner = runner,
-                               .set_var = [](const std::string&, const std::string&) {},
-                               .log = [](std::string_view) {},
-                               .timeout = timeout,
-                               .deadline = std::chrono::steady_clock::now() + timeout};
+    auto ctx = outside_step_context(runner, "probe", timeout);
     result.outcome = action->run(ctx, *params);
   }
   std::string observed;

@@ -16,13 +16,8 @@ constexpr std::array<std::pair<StepStatus, std::string_view>, 7> kStatuses{{
     {StepStatus::Described, "described"},
 }};
 
-std::string str_or(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::optional<SystemTime> time_or(const nlohmann::json& j, const char* key) {
-  auto text = str_or(j, key);
+  auto text = json_text(j, key);
   if (text.empty()) return std::nullopt;
   return parse_iso_utc(text);
 }
@@ -71,13 +66,13 @@ nlohmann::json step_to_json(const StepRecord& step) {
 
 StepRecord step_from_json(const nlohmann::json& j) {
   StepRecord step;
-  step.id = str_or(j, "id");
-  step.name = str_or(j, "name");
-  step.action = str_or(j, "action");
-  if (auto phase = plan::parse_phase(str_or(j, "phase"))) step.phase = *phase;
+  step.id = json_text(j, "id");
+  step.name = json_text(j, "name");
+  step.action = json_text(j, "action");
+  if (auto phase = plan::parse_phase(json_text(j, "phase"))) step.phase = *phase;
   step.destructive = j.value("destructive", false);
-  if (auto status = parse_step_status(str_or(j, "status"))) step.status = *status;
-  step.message = str_or(j, "message");
+  if (auto status = parse_step_status(json_text(j, "status"))) step.status = *status;
+  step.message = json_text(j, "message");
   step.attempts = j.value("attempts", 0);
   step.started = time_or(j, "started");
   step.ended = time_or(j, "ended");
@@ -86,14 +81,14 @@ StepRecord step_from_json(const nlohmann::json& j) {
   step.warning = j.value("warning", false);
   if (auto it = j.find("observations"); it != j.end() && it->is_array())
     for (const auto& o : *it)
-      step.observations.push_back({str_or(o, "name"), str_or(o, "value"), o.value("ok", true)});
-  step.log_excerpt = str_or(j, "log_excerpt");
+      step.observations.push_back({json_text(o, "name"), json_text(o, "value"), o.value("ok", true)});
+  step.log_excerpt = json_text(j, "log_excerpt");
   if (auto it = j.find("data"); it != j.end() && it->is_object()) step.data = *it;
   if (auto it = j.find("notes"); it != j.end() && it->is_object())
     for (const auto& [k, v] : it->items())
       if (v.is_string()) step.notes[k] = v.get<std::string>();
-  step.group = str_or(j, "group");
-  step.group_name = str_or(j, "group_name");
+  step.group = json_text(j, "group");
+  step.group_name = json_text(j, "group_name");
   return step;
 }
 
@@ -117,6 +112,11 @@ std::string bound_excerpt(std::string_view text, size_t max_lines, size_t max_li
   out += fmt::format("[... {} lines omitted ...]\n", lines.size() - head - tail);
   for (size_t i = lines.size() - tail; i < lines.size(); ++i) out += clip(lines[i]) + "\n";
   return out;
+}
+
+std::string json_text(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace rollback::engine

@@ -106,6 +106,12 @@ nlohmann::json render_json(const engine::RunRecord& r) {
                      {"why", first.handed_over},
                      {"note", r.fallback_note}};
   }
+  // The incident log (cli/incident.hpp), with the action taken beside what was recorded.
+  j["incident"] = nullptr;
+  if (auto it = r.extra.find("incident"); it != r.extra.end() && it->is_object()) {
+    j["incident"] = *it;
+    j["incident"]["action"] = {{"plans", detail::plans_of(r)}, {"target", r.target_name}};
+  }
   json notifications = json::array();
   for (const auto& sent : r.notifications) notifications.push_back(engine::step_to_json(sent));
   j["notifications"] = std::move(notifications);

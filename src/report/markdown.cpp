@@ -108,9 +108,9 @@ void fallback(std::string& md, const Strings& s, const RunRecord& r) {
     md += fmt::format("## {}\n", s.fallback_heading);
     md += fill(s.fallback_first, {first.plan_name, std::string(detail::result_label(s, first.result)),
                                   std::string(s.exit_code), std::to_string(to_int(first.result)),
-                                  inline_text(first.result_message)}) + "\n";
+                                  inline_text(first.result_message)});
     if (first.ended)
-      md += " " + fill(s.fallback_times, {format_utc(first.started, kClockUtc), format_utc(*first.ended, kClockUtc),
+      md += "\n\n" + fill(s.fallback_times, {format_utc(first.started, kClockUtc), format_utc(*first.ended, kClockUtc),
                                           format_duration(detail::total_duration(first))});
     md += "\n\n" + fill(s.fallback_why, {r.plan_name, inline_text(first.handed_over)}) + "\n\n";
     if (!r.fallback_note.empty()) md += "> " + fill(s.fallback_note, {inline_text(r.fallback_note)}) + "\n\n";
@@ -243,6 +243,7 @@ std::string render_markdown(const RunRecord& record) {
   const Strings& s = detail::strings_for(record.report.lang);
   std::string md;
   header(md, s, record);
+  detail::incident_section(md, s, record);
   fallback(md, s, record);
   procedure(md, s, record);
   timing(md, s, record);

@@ -73,6 +73,13 @@ const Strings kEnglish{
     .notify_sent = "sent",
     .notify_failed = "NOT SENT",
     .notify_skipped = "not configured",
+    .inc_heading = "Incident Log",
+    .inc_began = "Failure began", .inc_began_given = "as given with --since",
+    .inc_fired = "Criteria that triggered the rollback", .inc_symptoms = "Symptoms observed",
+    .inc_symptom = "failing since {}, {} check(s)", .inc_critical = "critical", .inc_warning = "warning",
+    .inc_fired_mark = "fired", .inc_first = "first", .inc_last = "last", .inc_worst = "worst",
+    .inc_action = "Action taken", .inc_action_target = "target {}",
+    .inc_logs = "Relevant logs", .inc_no_logs = "none read: {}",
 };
 
 const Strings kSpanish{
@@ -148,6 +155,13 @@ const Strings kSpanish{
     .notify_sent = "enviada",
     .notify_failed = "NO ENVIADA",
     .notify_skipped = "no configurada",
+    .inc_heading = "Log de Incidente",
+    .inc_began = "Hora del fallo", .inc_began_given = "indicada con --since",
+    .inc_fired = "Criterios que dispararon el rollback", .inc_symptoms = "Síntomas observados",
+    .inc_symptom = "fallando desde {}, {} comprobación(es)", .inc_critical = "crítico", .inc_warning = "advertencia",
+    .inc_fired_mark = "disparó", .inc_first = "primero", .inc_last = "último", .inc_worst = "peor",
+    .inc_action = "Acción tomada", .inc_action_target = "objetivo {}",
+    .inc_logs = "Logs relevantes", .inc_no_logs = "no se leyeron: {}",
 };
 
 }  // namespace

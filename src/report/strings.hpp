@@ -39,6 +39,9 @@ struct Strings {
   std::string_view fallback_heading, fallback_first, fallback_times, fallback_why, fallback_note,
       fallback_procedure;
   std::string_view notify_heading, notify_sent, notify_failed, notify_skipped;
+  std::string_view inc_heading, inc_began, inc_began_given, inc_fired, inc_symptoms, inc_symptom, inc_critical,
+      inc_warning, inc_fired_mark, inc_first, inc_last, inc_worst, inc_action, inc_action_target, inc_logs,
+      inc_no_logs;
 };
 
 const Strings& strings_for(std::string_view lang);
@@ -49,6 +52,12 @@ std::string fill(std::string_view pattern, const std::vector<std::string>& args)
 std::string_view phase_label(const Strings& s, plan::Phase phase);
 std::string status_label(const Strings& s, const engine::StepRecord& step);
 std::string_view result_label(const Strings& s, ExitCode code);
+
+// The incident log (record.extra["incident"], cli/incident.hpp): when the failure began, the
+// symptoms, the action taken, the application's logs. Nothing when the run has none.
+void incident_section(std::string& md, const Strings& s, const engine::RunRecord& record);
+// The plans of the run, first to last ("coolify", "git-sql"), for the action taken.
+std::vector<std::string> plans_of(const engine::RunRecord& record);
 
 // The outcome sentence: result, which step failed, what state is left.
 std::string outcome_sentence(const Strings& s, const engine::RunRecord& record);

@@ -12,6 +12,7 @@
 #include <rollback/util/time.hpp>
 
 #include "git_sql_scene.hpp"
+#include "test_docker_support.hpp"
 #include "support/fake_coolify.hpp"
 #include "support/http_servers.hpp"
 
@@ -97,6 +98,14 @@ TEST_CASE("check --auto on coolify falls back to git-sql as one rollback against
           "[plans][fallback][check][git][pg]") {
   AfterBadDeploy scene;
   auto& app = scene.app;
+  // The app's container as Coolify's compose project runs it, printing the API token.
+  dockertest::require_engine();
+  dockertest::Cleanup cleanup;
+  cleanup.projects.push_back("andrea-app");
+  REQUIRE(dockertest::docker_rc({"run", "-d", "--name", dockertest::unique("andrea-app"), "--label",
+                                 "com.docker.compose.project=andrea-app", "--label", "com.docker.compose.service=app",
+                                 dockertest::image(), "sh", "-c",
+                                 "echo 'extraction timed out after 30s (auth tok-fallback-s3cret)'; sleep 600"}) == 0);
   auto damaged = scene.db.checksum();
   auto state = scene.tmp / "state";
   latency_failing_since_ten_minutes(state);
@@ -112,6 +121,16 @@ TEST_CASE("check --auto on coolify falls back to git-sql as one rollback against
   INFO(report);
   CHECK_THAT(report, Catch::Contains(kLatency));
   CHECK_THAT(report, Catch::Contains("`db-restore`): **omitido"));
+  // The incident log: the failure began when criteria.json says the latency streak did.
+  CHECK_THAT(report, Catch::Contains("## Log de Incidente") && Catch::Contains("**Hora del fallo**: ") &&
+                         Catch::Contains("(crítico, disparó): fallando desde") &&
+                         Catch::Contains("**Acción tomada**: coolify → git-sql"));
+  auto json = nlohmann::json::parse(
+      testing::read_text(fs::path(testing::report_path_of(fired.out)).replace_extension(".json")));
+  CHECK(json["incident"]["fired"] == nlohmann::json({kLatency}));
+  CHECK(json["incident"]["action"]["plans"] == nlohmann::json({"coolify", "git-sql"}));
+  CHECK_THAT(report, Catch::Contains("extraction timed out after 30s (auth ***)") &&
+                         !Catch::Contains("tok-fallback-s3cret"));
 
   // Still failing a minute later: the pair was one rollback, and the cooldown holds.
   latency_failing_since_ten_minutes(state);

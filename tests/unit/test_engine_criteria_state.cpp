@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include <support/temp_dir.hpp>
 
 #include <rollback/engine/criteria_state.hpp>
@@ -200,4 +202,50 @@ TEST_CASE("an evaluation reads as one line for the console", "[criteria]") {
         "connection refused");
   auto ok = update(state, "p", {"slow", Severity::Warning, 0ms}, false, "35ms", t0);
   CHECK(format_evaluation(ok) == "warning slow: ok (saw: 35ms)");
+}
+
+TEST_CASE("a failing streak keeps its first, last and worst observed values for the incident log, worst by the "
+          "observation's own direction, and survives the state file",
+          "[criteria][incident]") {
+  using Worse = actions::Observation::Worse;
+  testing::TempDir dir;
+  auto file = dir / "criteria.json";
+  auto probe = [](double ms, bool ok) {
+    return std::vector<actions::Observation>{{"latency", fmt::format("{}ms", ms), ok, ms, Worse::Higher}};
+  };
+  const Criterion slow{"slow", Severity::Critical, 3min};
+  CriteriaState state;
+  (void)update(state, "coolify", slow, false, "latency=80ms", t0, probe(80, true));
+  (void)update(state, "coolify", slow, true, "latency=3500ms", t0 + 1min, probe(3500, false));
+  REQUIRE(save_criteria_state(state, file));
+  state = load_criteria_state(file).state;  // cron: one process per check
+  (void)update(state, "coolify", slow, true, "latency=5200ms", t0 + 2min, probe(5200, false));
+  auto e = update(state, "coolify", slow, true, "latency=4100ms", t0 + 4min, probe(4100, false));
+  CHECK(e.holding);
+  CHECK(e.failing_since == t0 + 1min);
+  CHECK(e.first_value == "latency=3500ms");
+  CHECK(e.value == "latency=4100ms");
+  CHECK(e.worst_value == "latency=5200ms");
+
+  // A count that must stay >= 1 gets worse downwards.
+  const Criterion calls{"calls", Severity::Critical, 0min};
+  for (double n : {3.0, 0.0, 1.0})
+    (void)update(state, "coolify", calls, true, fmt::format("value={}", n), t0,
+                 {{"value", fmt::format("{}", n), false, n, Worse::Lower}});
+  CHECK(state.plans["coolify"].criteria["calls"].worst_value == "value=0");
+
+  CheckDecision d;
+  d.evaluations = {e, update(state, "coolify", Criterion{"errors", Severity::Warning, 1min}, true, "500", t0 + 4min)};
+  auto incident = incident_of(d);
+  CHECK(incident["began"] == "2025-01-27T18:01:00Z");
+  CHECK(incident["fired"] == nlohmann::json({"slow"}));
+  REQUIRE(incident["criteria"].size() == 2);
+  CHECK(incident["criteria"][0]["worst"] == "latency=5200ms");
+  CHECK(incident["criteria"][1]["fired"] == false);
+
+  // Passing again ends the streak and forgets its values.
+  auto up = update(state, "coolify", slow, false, "latency=90ms", t0 + 5min, probe(90, true));
+  CHECK(state.plans["coolify"].criteria["slow"].first_value.empty());
+  CHECK(state.plans["coolify"].criteria["slow"].worst_value.empty());
+  CHECK_FALSE(up.failing_since);
 }

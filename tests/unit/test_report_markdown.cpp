@@ -195,3 +195,41 @@ TEST_CASE("a run that fell back reports one incident: the first plan's outcome a
     CHECK(json["notifications"][0]["action"] == "notify.webhook");
   }
 }
+
+TEST_CASE("the incident log gives the time the failure began, the symptoms, the action taken and the application's "
+          "logs, in Spanish and English and in the JSON twin",
+          "[report][incident]") {
+  for (std::string lang : {"es", "en"}) {
+    RunRecord r = sample(lang);
+    r.plan_name = "git-sql";
+    r.target_name = "3f2c1a9";
+    RunRecord first = sample(lang);
+    first.plan_name = "coolify";
+    r.fell_back_from.push_back(first);
+    r.extra["incident"] = {
+        {"began", "2026-11-27T00:10:00Z"},
+        {"fired", {"Latencia inaceptable"}},
+        {"criteria",
+         {{{"name", "Latencia inaceptable"}, {"critical", true}, {"fired", true},
+           {"failing_since", "2026-11-27T00:10:00Z"}, {"checks", 11}, {"first", "status=200 latency=3.5s"},
+           {"last", "status=200 latency=4.1s"}, {"worst", "latency=5.2s"}}}},
+        {"logs", {{"source", "docker logs of 1 of 1 container(s) of name~andrea"},
+                  {"excerpt", "== andrea-app (running)\n2026-11-27T00:09:59Z ERROR extraction timed out\n"}}}};
+    auto md = rollback::report::render_markdown(r);
+    INFO(md);
+    bool es = lang == "es";
+    CHECK_THAT(md, Catch::Contains(es ? "## Log de Incidente" : "## Incident Log"));
+    CHECK_THAT(md, Catch::Contains(es ? "**Hora del fallo**: 2026-11-27 00:10:00 UTC"
+                                      : "**Failure began**: 2026-11-27 00:10:00 UTC"));
+    CHECK_THAT(md, Catch::Contains("latency=5.2s") && Catch::Contains("status=200 latency=3.5s") &&
+                       Catch::Contains(es ? "11 comprobación(es)" : "11 check(s)"));
+    CHECK_THAT(md, Catch::Contains(es ? "**Acción tomada**: coolify → git-sql, objetivo 3f2c1a9"
+                                      : "**Action taken**: coolify → git-sql, target 3f2c1a9"));
+    CHECK_THAT(md, Catch::Contains("ERROR extraction timed out"));
+    CHECK(md.find(es ? "## Log de Incidente" : "## Incident Log") < md.find("## Proced"));
+    auto json = rollback::report::render_json(r);
+    CHECK(json["incident"]["began"] == "2026-11-27T00:10:00Z");
+    CHECK(json["incident"]["action"]["plans"] == nlohmann::json({"coolify", "git-sql"}));
+    CHECK(json["incident"]["logs"]["excerpt"].get<std::string>().find("extraction timed out") != std::string::npos);
+  }
+}

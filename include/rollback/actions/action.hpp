@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,10 @@ struct Observation {
   std::string name;
   std::string value;
   bool ok = true;
+  // For the incident log's "worst over the window": the value as a number and which way is
+  // worse (a latency: higher; a count expected to stay >= 1: lower). Unset: no number.
+  std::optional<double> number;
+  enum class Worse { Unknown, Higher, Lower } worse = Worse::Unknown;
 };
 
 // One sample of a metric that `watch` keeps series of (http.probe's latency, docker.stats'
@@ -142,6 +147,11 @@ struct Action {
   // makes the target unusable for a rehearsal (exit 4 at preflight). Unset: it cannot be
   // rehearsed, and its steps are skipped with a note.
   std::function<Result<Rehearsed>(Rehearsal&, ActionContext&, const Params&)> rehearse;  // optional
+  // The application's own logs since `since`, for the report's incident log: read-only,
+  // bounded, redacted, in Outcome::log_excerpt (docker: `docker logs --since` of the
+  // containers the params select). Unset: this action names no application to read.
+  std::function<Outcome(ActionContext&, const Params&, std::chrono::system_clock::time_point since)>
+      app_logs;  // optional
 
   ActionSchema schema() const;
   // Whether this step's use of the action is read-only (read_only, or read_only_param: true).

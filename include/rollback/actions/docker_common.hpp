@@ -112,5 +112,7 @@ void register_volume_actions(Registry& registry);
 void register_stats_action(Registry& registry);
 void register_swarm_actions(Registry& registry);  // docker.stack.*, docker.service.*
 void register_exec_action(Registry& registry);    // docker.exec
+// The `app_logs` behaviour (docker logs --since) of compose, ps, stop and stats.
+void attach_app_logs(Registry& registry);
 
 }  // namespace rollback::actions::docker

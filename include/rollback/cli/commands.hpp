@@ -32,6 +32,11 @@ struct RunArgs {
   std::string run_id;
   // Started by `check --auto`: ${run.attended} is "" instead of "yes".
   bool unattended = false;
+  // `--since TIME`: when the failure began, for the report's incident log (cli/incident.hpp).
+  std::string since;
+  // The incident log so far (check --auto: its criteria; --since: the time), report.json's
+  // "incident"; null when the run has none.
+  nlohmann::json incident;
   // Fields `check --auto` adds to the run's JSON result (its criteria), so that under
   // --json the pair prints one document.
   nlohmann::json json_extra;

@@ -19,6 +19,9 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include <rollback/actions/action.hpp>
 #include <rollback/plan/plan.hpp>
 #include <rollback/util/duration.hpp>
 #include <rollback/util/exit_code.hpp>
@@ -42,7 +45,12 @@ Criterion criterion_of(const plan::Criterion& criterion);
 
 struct CriterionRecord {
   std::optional<SystemTime> first_failed_at;  // start of the current failing streak
+  std::string first_value;                    // what the streak's first failing probe observed
   std::string last_value;                     // what the last probe observed
+  // The worst number a failing probe of the streak observed ("latency=4.2s"), by the
+  // observation's own direction (actions::Observation::worse); "" when none was a number.
+  std::string worst_value;
+  std::optional<double> worst_number;
   int consecutive_failures = 0;
   std::optional<SystemTime> last_checked;
 };
@@ -96,6 +104,9 @@ struct Evaluation {
   int consecutive_failures = 0;
   std::string value;      // what the probe observed
   Millis hold_for{0};     // the criterion's `for:`, for messages
+  // The failing streak as the incident log shows it (empty while passing).
+  std::optional<SystemTime> failing_since;
+  std::string first_value, worst_value;
 };
 
 // One line for the console and logs: "critical api-down: failing for 3m00s (4 checks), holds
@@ -105,8 +116,10 @@ std::string format_evaluation(const Evaluation& evaluation);
 
 // Records one probe result for `plan`/`criterion` at `now` and evaluates it. A passing
 // probe ends the failing streak. A clock that went backwards counts as no time passed.
+// `observations` (the probe's own) give the streak's worst number.
 Evaluation update(CriteriaState& state, const std::string& plan, const Criterion& criterion,
-                  bool failed, std::string observed, SystemTime now);
+                  bool failed, std::string observed, SystemTime now,
+                  const std::vector<actions::Observation>& observations = {});
 
 struct Verdict {
   ExitCode exit = ExitCode::Success;  // Success, CheckWarning (10) or CheckCritical (11)
@@ -139,6 +152,7 @@ struct ProbeResult {
   Criterion criterion;
   bool failed = false;
   std::string observed;
+  std::vector<actions::Observation> observations;
 };
 
 struct CheckDecision {
@@ -154,6 +168,12 @@ struct CheckDecision {
 CheckDecision decide_check(CriteriaState& state, const std::string& plan,
                            const std::vector<ProbeResult>& probes, bool auto_mode,
                            Millis cooldown, SystemTime now);
+
+// The incident log's part that `check` knows, for the run --auto starts (report.json's
+// "incident"): when the failure began (the earliest start of a streak among the critical
+// criteria that held), which criteria fired, and every failing criterion's streak: since
+// when, how many checks, its first, last and worst observed values.
+nlohmann::json incident_of(const CheckDecision& decision);
 
 // "2025-01-27T18:00:00Z" (UTC, whole seconds); read back with parse_iso_utc.
 

@@ -101,6 +101,9 @@ struct RunRecord {
   std::vector<StepRecord> notifications;
 };
 
+// A text member of a JSON object; "" when absent or not text (the journal's readers).
+std::string json_text(const nlohmann::json& j, const char* key);
+
 // A step's record as JSON (times ISO-8601, durations in ms) and back; used by the journal
 // and the report's JSON twin, so both spell fields the same way.
 nlohmann::json step_to_json(const StepRecord& step);
