@@ -1,16 +1,21 @@
 // The runbook's fallback (issue 17): the shipped coolify plan, whose Coolify API refuses
 // connections, hands over to git-sql in the same run, on real git and PostgreSQL; under
 // `check --auto` that counts as one rollback and restores no data for a latency criterion;
-// the plan-level notify list reaches a webhook on exit 4 and after a fallback.
+// the plan-level notify list reaches a webhook on exit 4 and after a fallback; a run killed
+// inside the fallback resumes it.
 #include <catch2/catch.hpp>
 
+#include <csignal>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include <rollback/util/time.hpp>
 
+#include "cli_spawn.hpp"
 #include "git_sql_scene.hpp"
 #include "test_docker_support.hpp"
 #include "support/fake_coolify.hpp"
@@ -187,4 +192,40 @@ TEST_CASE("a Coolify rollback deployment that ends failed leaves the running one
   INFO(report);
   CHECK_THAT(report, Catch::Contains("`coolify-rollback`): **FALLÓ") && Catch::Contains("## Procedimiento del plan git-sql"));
   CHECK_THAT(report, !Catch::Contains("fake-token-s3cr3t"));
+}
+
+TEST_CASE("a run killed inside the fallback plan resumes the fallback, and the resumed report still covers both plans",
+          "[plans][fallback][resume][git][pg]") {
+  AfterBadDeploy scene;
+  auto state = scene.tmp / "state";
+  auto args = scene.common;
+  args.insert(args.begin(), "coolify");
+  args.push_back("--yes");
+  ::setenv("COOLIFY_TOKEN", "tok-fallback-s3cret", 1);
+  ::setenv("ROLLBACK_TEST_PAUSE_AT", "db-restore", 1);  // git-sql's restore: git already reset
+  auto killed = cli_test::spawn_rollback(args, scene.tmp.path(), "killed");
+  ::unsetenv("ROLLBACK_TEST_PAUSE_AT");
+  ::unsetenv("COOLIFY_TOKEN");
+  REQUIRE(killed.pid > 0);
+  bool paused = false;
+  for (int i = 0; i < 3000 && !paused; ++i) {
+    paused = testing::read_text(killed.err).find("paused in step db-restore") != std::string::npos;
+    if (!paused) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(killed.pid, SIGKILL);
+  CHECK(cli_test::wait_exit(killed.pid) == 128 + SIGKILL);
+  REQUIRE(paused);
+  CHECK(git(scene.origin, {"rev-parse", "refs/heads/main"}) == scene.deploys[2]);
+
+  auto resumed = testing::run_rollback({"resume", "--yes", "--state-dir", state.string()});
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(scene.db.checksum() == scene.good_checksum);  // the restore, run again to its end
+  auto report = testing::read_text(testing::report_path_of(resumed.out));
+  CHECK_THAT(report, Catch::Contains("coolify → git-sql") && Catch::Contains("## Plan de respaldo") &&
+                         Catch::Contains("## Procedimiento del plan git-sql"));
+  auto runs = nlohmann::json::parse(testing::run_rollback({"history", "--json", "--state-dir", state.string()}).out);
+  REQUIRE(runs.size() == 2);  // the backup and the one rollback
+  CHECK(runs[0]["plans"] == nlohmann::json({"coolify", "git-sql"}));
+  CHECK(runs[0]["exit_code"] == 0);
 }
