@@ -27,8 +27,7 @@ const plan::Step* step_of(const plan::Plan& plan, const std::string& id) {
 
 bool step_reads_only(const plan::Plan& plan, const std::string& id) {
   const auto* step = step_of(plan, id);
-  const auto* action = step ? actions::builtin_registry().find(step->action) : nullptr;
-  return action && action->reads_only(step->with);
+  return step && plan::step_reads_only(actions::builtin_registry(), *step);
 }
 
 // Why a failed run cannot hand over after all ("" when it can): the load-time rule made
@@ -40,8 +39,7 @@ std::string failed_problem(const plan::Plan& plan, const engine::RunRecord& reco
     if (s.status == engine::StepStatus::Failed && !s.failure_ignored && !failing) failing = &s;
   if (!failing) return "no step failed";
   const auto* step = step_of(plan, failing->id);
-  const auto* action = step ? actions::builtin_registry().find(step->action) : nullptr;
-  if (!action || !(action->failure_changes_nothing || action->reads_only(step->with)))
+  if (!step || !plan::step_failure_changes_nothing(actions::builtin_registry(), *step))
     return fmt::format("step '{}' ({}) failed, and its action does not declare that a failure leaves things as "
                        "they were",
                        failing->id, failing->action);
@@ -204,7 +202,7 @@ int run_with_fallback(const GlobalOptions& global, const RunArgs& args, const pl
     run1.record.result = static_cast<ExitCode>(code);
     auto why = args.dry_run ? std::string() : fallback_reason(first, run1.record);
     if (why.empty()) {
-      if (code == to_int(ExitCode::PreflightFailed)) notify_unstarted(run1, global);
+      if (code == to_int(ExitCode::PreflightFailed)) notify_unstarted(run1);
       return code;
     }
     engine::prepare_steps(first, run1.record);  // shown as not run

@@ -53,7 +53,7 @@ int history(const GlobalOptions& global, int limit) {
     }
     plans.push_back(r.plan_name);
     if (r.rehearsal) plan += " (rehearsal)";
-    auto started = r.fell_back_from.empty() ? r.started : r.fell_back_from.front().started;
+    auto started = engine::run_began(r);
     std::string duration = r.ended ? format_duration(std::chrono::duration_cast<Millis>(*r.ended - started)) : "-";
     out.push_back({{"run_id", r.run_id}, {"plan", r.plan_name}, {"plans", plans}, {"rehearsal", r.rehearsal},
                    {"target", r.target_name},

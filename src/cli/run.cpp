@@ -71,7 +71,7 @@ int run_plan(const GlobalOptions& global, const RunArgs& args) {
   int prepared = prepare_run(*loaded, own, global, run);
   if (prepared == 0 || prepared == to_int(ExitCode::PreflightFailed)) note_incident(*loaded, run, own);
   if (prepared != 0) {
-    if (prepared == to_int(ExitCode::PreflightFailed)) notify_unstarted(run, global);
+    if (prepared == to_int(ExitCode::PreflightFailed)) notify_unstarted(run);
     return prepared;
   }
   RunRequest request{.plan = *loaded, .run = run, .args = own, .global = global};

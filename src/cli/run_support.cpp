@@ -343,8 +343,7 @@ int finish_run(PreparedRun& run, engine::Journal* journal, ExitCode code, const 
   return conclude(run, journal, args, global, console);
 }
 
-void notify_unstarted(PreparedRun& run, const GlobalOptions& global) {
-  (void)global;
+void notify_unstarted(PreparedRun& run) {
   send_notify_lists(run, nullptr, "");
   for (const auto& sent : run.record.notifications)
     std::fprintf(stderr, "%s: %s\n", sent.action.c_str(), sent.message.c_str());

@@ -119,4 +119,8 @@ std::string json_text(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+SystemTime run_began(const RunRecord& record) {
+  return record.fell_back_from.empty() ? record.started : record.fell_back_from.front().started;
+}
+
 }  // namespace rollback::engine

@@ -14,6 +14,16 @@ bool declares(const Plan& plan, const std::string& name) {
 
 }  // namespace
 
+bool step_reads_only(const ActionCatalog& catalog, const Step& step) {
+  const ActionSchema* action = catalog.schema(step.action);
+  return action && reads_only(action->read_only, action->read_only_param, step.with);
+}
+
+bool step_failure_changes_nothing(const ActionCatalog& catalog, const Step& step) {
+  const ActionSchema* action = catalog.schema(step.action);
+  return action && (action->failure_changes_nothing || step_reads_only(catalog, step));
+}
+
 Diagnostics check_fallback_pair(const Plan& first, const Plan& fallback) {
   Diagnostics out;
   if (!fallback.fallback.plan.empty())

@@ -3,6 +3,8 @@
 // leave things half changed before the fallback starts is refused at load time.
 #include <fmt/format.h>
 
+#include <rollback/plan/fallback.hpp>
+
 #include "loader_internal.hpp"
 
 namespace rollback::plan::detail {
@@ -13,15 +15,9 @@ const std::vector<std::string> kNotifyKeys = {"action", "with"};
 
 namespace {
 
-bool step_reads_only(const Loader& l, const Step& step) {
-  const ActionSchema* action = l.catalog.schema(step.action);
-  return action && reads_only(action->read_only, action->read_only_param, step.with);
-}
-
-// A step whose failure leaves things as they were: it reads only, or its action says so.
+bool step_reads_only(const Loader& l, const Step& step) { return plan::step_reads_only(l.catalog, step); }
 bool failure_changes_nothing(const Loader& l, const Step& step) {
-  const ActionSchema* action = l.catalog.schema(step.action);
-  return action && (action->failure_changes_nothing || step_reads_only(l, step));
+  return step_failure_changes_nothing(l.catalog, step);
 }
 
 // `failed` holds only where nothing half changed can be left behind: before a step whose

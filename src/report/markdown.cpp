@@ -7,13 +7,7 @@
 #include "strings.hpp"
 
 namespace rollback::report {
-namespace {
-
-using detail::fill;
-using detail::Strings;
-using engine::RunRecord;
-using engine::StepRecord;
-using engine::StepStatus;
+namespace detail {
 
 std::string inline_text(std::string_view text) {
   std::string out(text);
@@ -22,7 +16,6 @@ std::string inline_text(std::string_view text) {
   return out;
 }
 
-// A fence longer than any backtick run inside, so log text cannot close it.
 std::string fence_for(std::string_view text) {
   size_t longest = 0, run = 0;
   for (char c : text) {
@@ -32,13 +25,23 @@ std::string fence_for(std::string_view text) {
   return std::string(std::max<size_t>(3, longest + 1), '`');
 }
 
+}  // namespace detail
+
+namespace {
+
+using detail::fence_for;
+using detail::fill;
+using detail::inline_text;
+using detail::Strings;
+using engine::RunRecord;
+using engine::StepRecord;
+using engine::StepStatus;
+
 void header(std::string& md, const Strings& s, const RunRecord& r) {
   std::string title = !r.report.title.empty() ? r.report.title : r.title;
   auto heading = r.rehearsal ? s.rehearsal_title : s.title;
   md += title.empty() ? fmt::format("# {}\n\n", heading) : fmt::format("# {}: {}\n\n", heading, title);
-  // One incident: a run that fell back began when its first plan did.
-  auto began = r.fell_back_from.empty() ? r.started : r.fell_back_from.front().started;
-  md += fmt::format("**{}**: {}  \n", s.date, format_utc(began, kHumanUtc));
+  md += fmt::format("**{}**: {}  \n", s.date, format_utc(engine::run_began(r), kHumanUtc));
   md += fmt::format("**{}**: {}  \n", s.operator_name, r.operator_name.empty() ? std::string(s.unknown) : r.operator_name);
   std::string kind(s.kind_names[static_cast<int>(r.kind)]);
   md += fmt::format("**{}**: {}  \n", s.kind, r.rehearsal ? fill(s.rehearsal_kind, {kind}) : kind);

@@ -1,6 +1,5 @@
 // The report's incident log: the runbook's "Log de Incidente" (time of the failure, symptoms
 // observed, action taken, relevant logs), from what `check --auto` or `--since` recorded.
-#include <algorithm>
 #include <fmt/format.h>
 
 #include <rollback/util/time.hpp>
@@ -18,9 +17,8 @@ std::string incident_time(const json& iso) {
 }
 
 // One line, and short: a probe's message can carry a whole SQL error or response body.
-std::string flat(std::string text, size_t limit = 240) {
-  for (char& c : text)
-    if (c == '\n' || c == '\r') c = ' ';
+std::string flat(std::string_view raw, size_t limit = 240) {
+  auto text = inline_text(raw);
   if (text.size() > limit) text = text.substr(0, limit) + " …";
   return text;
 }
@@ -71,9 +69,7 @@ void incident_section(std::string& md, const Strings& s, const engine::RunRecord
     return;
   }
   excerpt = engine::bound_excerpt(excerpt, 80, 400);
-  size_t longest = 0, run = 0;
-  for (char c : excerpt) longest = std::max(longest, run = c == '`' ? run + 1 : 0);
-  std::string fence(std::max<size_t>(3, longest + 1), '`');
+  std::string fence = fence_for(excerpt);
   md += fmt::format("- **{}**: {}\n\n{}text\n{}{}{}\n\n", s.inc_logs, flat(logs.value("source", "")), fence,
                     excerpt, excerpt.ends_with('\n') ? "" : "\n", fence);
 }

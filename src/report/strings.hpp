@@ -46,6 +46,11 @@ struct Strings {
 
 const Strings& strings_for(std::string_view lang);
 
+// Text on one line (line breaks become spaces), for list items and table cells.
+std::string inline_text(std::string_view text);
+// A code fence longer than any backtick run inside `text`, so log text cannot close it.
+std::string fence_for(std::string_view text);
+
 // Replaces "{}" placeholders in order: the tables hold whole sentences per language.
 std::string fill(std::string_view pattern, const std::vector<std::string>& args);
 

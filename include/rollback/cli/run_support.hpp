@@ -79,7 +79,7 @@ int conclude_run(PreparedRun& run, engine::Journal* journal, const RunArgs& args
 
 // A run that stopped before it had a journal (its target did not resolve or verify, exit
 // 4): the notify lists still tell someone. The record's result and message say why.
-void notify_unstarted(PreparedRun& run, const GlobalOptions& global);
+void notify_unstarted(PreparedRun& run);
 
 // record_unexecuted, then conclude_run: the report is written all the same.
 int finish_unexecuted(PreparedRun& run, engine::Journal* journal, ExitCode code,

@@ -101,6 +101,9 @@ struct RunRecord {
   std::vector<StepRecord> notifications;
 };
 
+// When the run began: after a fallback, when its first plan started (one incident).
+SystemTime run_began(const RunRecord& record);
+
 // A text member of a JSON object; "" when absent or not text (the journal's readers).
 std::string json_text(const nlohmann::json& j, const char* key);
 

@@ -6,10 +6,17 @@
 #include <string>
 
 #include <rollback/plan/location.hpp>
+#include <rollback/plan/params.hpp>
 #include <rollback/plan/plan.hpp>
 #include <rollback/util/result.hpp>
 
 namespace rollback::plan {
+
+// What `fallback: failed` asks of a step, the same at load time and at run time: the step's
+// use of its action reads only; or, besides, a failure of it leaves things as they were
+// (ActionSchema::failure_changes_nothing). An action the catalog does not know is neither.
+bool step_reads_only(const ActionCatalog& catalog, const Step& step);
+bool step_failure_changes_nothing(const ActionCatalog& catalog, const Step& step);
 
 // The pair's problems, located in the first plan: the fallback has a fallback of its own (no
 // chains, no loops), or a criterion's `vars:` names a var that neither plan declares.
