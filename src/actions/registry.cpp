@@ -18,8 +18,8 @@ void Registry::add(Action action) {
   actions_.emplace(std::move(name), std::move(action));
 }
 
-void Registry::add_target_source(std::string from, plan::TargetLister lister) {
-  sources_.add(std::move(from), std::move(lister));
+void Registry::add_target_source(std::string from, plan::TargetSource source) {
+  sources_.add(std::move(from), std::move(source));
 }
 
 void Registry::add_target_check(plan::TargetCheck check) { sources_.add_check(std::move(check)); }

@@ -8,8 +8,7 @@
 #include <unistd.h>
 
 #include <rollback/cli/commands.hpp>
-#include <rollback/cli/fallback.hpp>
-#include <rollback/cli/run_support.hpp>
+#include <rollback/cli/run_view.hpp>
 #include <rollback/engine/criteria_state.hpp>
 #include <rollback/engine/probe.hpp>
 #include <rollback/util/redact.hpp>
@@ -26,7 +25,7 @@ struct CheckArgs {
 };
 
 std::vector<engine::ProbeResult> probe_all(const plan::Plan& plan, const plan::Scope& scope) {
-  proc::SystemRunner runner;
+  auto& runner = system_runner();
   std::vector<engine::ProbeResult> results;
   for (const auto& c : plan.criteria) {
     auto probe = engine::run_probe(actions::builtin_registry(), runner, c.probe, scope, kProbeTimeout);
@@ -71,14 +70,13 @@ int run_automatically(const GlobalOptions& global, const CheckArgs& a, const pla
           for (const auto& [k, v] : c.vars) vars.push_back(k + "=" + v);
   vars.insert(vars.end(), run.vars.begin(), run.vars.end());
   run.vars = std::move(vars);
-  run.run_id = new_run_id(plan.name, std::chrono::system_clock::now());
+  run.run_id = engine::new_run_id(plan.name, std::chrono::system_clock::now());
   if (run.reason.empty()) run.reason = auto_reason(d);
   if (run.operator_name.empty()) run.operator_name = "rollback check --auto (" + login_name() + ")";
-  engine::RunRecord me;
-  me.run_id = run.run_id;
-  me.operator_name = run.operator_name;
-  me.plan_name = plan.name;
-  auto lock = take_run_lock(global, me);
+  RunView view(global);
+  auto service = run_service(global, view);
+  auto lock = engine::take_run_lock(
+      service.deps(), engine::LockHolder{.run_id = run.run_id, .operator_name = run.operator_name, .plan = plan.name});
   if (!lock) {
     std::fprintf(stderr, "a run is in progress; it is left alone\n");
     return to_int(ExitCode::Locked);
@@ -114,8 +112,11 @@ int check(const GlobalOptions& global, const CheckArgs& a) {
   if (!plan.fallback.plan.empty()) {
     auto fallback = load_fallback_or_report(plan, global);
     if (!fallback) return to_int(ExitCode::Usage);
-    auto taken = args_for_plan(plan, a.run, *fallback);
-    if (!taken) return to_int(ExitCode::Usage);
+    auto taken = engine::request_for_plan(plan, a.run, *fallback);
+    if (!taken) {
+      print_error(taken.error().message + ". Nothing ran.");
+      return to_int(ExitCode::Usage);
+    }
     own = *taken;
   }
   if (plan.criteria.empty()) {
@@ -123,7 +124,10 @@ int check(const GlobalOptions& global, const CheckArgs& a) {
     return to_int(ExitCode::Usage);
   }
   plan::Scope scope;
-  if (int code = bind_scope(plan, own, scope); code != 0) return code;
+  if (auto bound = engine::bind_request(plan, own, scope); !bound) {
+    print_error(bound.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
 
   auto probes = probe_all(plan, scope);
   auto state_file = state_dir(global) / "criteria.json";

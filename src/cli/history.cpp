@@ -4,16 +4,16 @@
 #include <fmt/format.h>
 
 #include <rollback/cli/commands.hpp>
-#include <rollback/cli/run_support.hpp>
-#include <rollback/engine/journal.hpp>
+#include <rollback/engine/state_store.hpp>
 #include <rollback/util/exit_code.hpp>
 
 namespace rollback::cli {
-namespace fs = std::filesystem;
 
 namespace {
 
-std::string result_word(const engine::RunRecord& r) {
+std::string result_word(const engine::StoredRun& run) {
+  const auto& r = run.record;
+  if (run.state == engine::RunState::Running) return "running";
   if (!r.ended) return "killed (no end recorded)";
   switch (r.result) {
     case ExitCode::Success: return "ok";
@@ -26,24 +26,22 @@ std::string result_word(const engine::RunRecord& r) {
 }
 
 int history(const GlobalOptions& global, int limit) {
-  auto runs_dir = state_dir(global) / "runs";
-  std::vector<engine::RunRecord> runs;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(runs_dir, ec)) {
-    auto journal = entry.path() / "journal.jsonl";
-    if (!fs::exists(journal)) continue;
-    auto record = engine::read_journal(journal);
-    if (record) runs.push_back(std::move(*record));
+  engine::StateStore store(state_dir(global));
+  auto listed = store.runs();
+  if (!listed) {
+    print_error(listed.error().message);
+    return to_int(ExitCode::Usage);
   }
-  std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.started > b.started; });
+  auto& runs = *listed;
+  const auto runs_dir = store.runs_dir();
   if (limit > 0 && runs.size() > static_cast<size_t>(limit)) runs.resize(static_cast<size_t>(limit));
   nlohmann::json out = nlohmann::json::array();
   if (!global.json && !runs.empty())
     std::printf("%-40s %-16s %-28s %-16s %-8s %s\n", "RUN", "PLAN", "TARGET", "RESULT", "TIME", "REPORT");
-  for (const auto& r : runs) {
-    auto report = (runs_dir / r.run_id / "report.md");
-    std::string report_path = r.extra.contains("report") ? r.extra["report"].get<std::string>()
-                              : fs::exists(report) ? report.string() : "-";
+  for (const auto& run : runs) {
+    const auto& r = run.record;
+    auto report = store.report_of(run);
+    std::string report_path = report ? report->string() : "-";
     // One run, both plans when it fell back: "coolify->git-sql".
     std::string plan = r.plan_name;
     nlohmann::json plans = nlohmann::json::array();
@@ -57,13 +55,13 @@ int history(const GlobalOptions& global, int limit) {
     std::string duration = r.ended ? format_duration(std::chrono::duration_cast<Millis>(*r.ended - started)) : "-";
     out.push_back({{"run_id", r.run_id}, {"plan", r.plan_name}, {"plans", plans}, {"rehearsal", r.rehearsal},
                    {"target", r.target_name},
-                   {"result", result_word(r)},
+                   {"result", result_word(run)}, {"state", std::string(engine::to_string(run.state))},
                    // A run whose end was never recorded has no exit code to report: never 0.
                    {"exit_code", r.ended ? nlohmann::json(to_int(r.result)) : nlohmann::json()},
                    {"started", format_iso_utc(started)}, {"duration", duration}, {"report", report_path}});
     if (!global.json)
       std::printf("%-40s %-16s %-28s %-16s %-8s %s\n", r.run_id.c_str(), plan.c_str(),
-                  r.target_name.empty() ? "-" : r.target_name.c_str(), result_word(r).c_str(),
+                  r.target_name.empty() ? "-" : r.target_name.c_str(), result_word(run).c_str(),
                   duration.c_str(), report_path.c_str());
   }
   if (global.json) emit_json(out);

@@ -1,37 +1,20 @@
 // `rollback rehearse PLAN --target T`: prove that T can be restored and passes PLAN's
-// verification, without touching production (shared/spec.md). The plan runs through the one
-// run pipeline like any run, with a Rehearsal that points each step at throwaway copies
-// (actions/rehearsal.hpp): backup, stop and notify steps are skipped, restores land in
-// labelled copies, the target's stack starts as a project of its own, verify steps probe it.
-// It needs no --yes; it takes the lock, preemptibly: a real run (check --auto included)
-// cancels it, it removes its copies, and the real run goes ahead.
+// verification, without touching production (shared/spec.md). The engine's run service runs
+// it (RunService::rehearse, with actions/rehearsal.hpp's throwaway copies); this file parses.
 #include <fmt/format.h>
 
-#include <rollback/actions/rehearsal.hpp>
 #include <rollback/cli/commands.hpp>
-#include <rollback/cli/pipeline.hpp>
-#include <rollback/cli/run_support.hpp>
+#include <rollback/cli/run_view.hpp>
 #include <rollback/util/text.hpp>
 
 namespace rollback::cli {
 namespace {
 
-int rehearse(const GlobalOptions& global, RunArgs args) {
+int rehearse(const GlobalOptions& global, const RunArgs& args) {
   auto loaded = load_plan_or_report(args.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
-  if (loaded->target.from.empty()) {
-    print_error(fmt::format("plan '{}' takes no target, so there is nothing to rehearse restoring. Nothing ran.",
-                            loaded->name));
-    return to_int(ExitCode::PreflightFailed);
-  }
-  args.yes = true;  // production is not touched: nothing to confirm
-  PreparedRun run;
-  if (int code = prepare_run(*loaded, args, global, run); code != 0) return code;
-  run.record.rehearsal = true;
-  if (args.reason.empty()) run.record.reason = "rollback rehearse: prove the target restorable";
-  actions::Rehearsal rehearsal(run.record.run_id, state_dir(global).string());
-  RunRequest request{.plan = *loaded, .run = run, .args = args, .global = global, .rehearsal = &rehearsal};
-  return run_pipeline(request);
+  RunView view(global);
+  return run_service(global, view).rehearse(*loaded, args);
 }
 
 }  // namespace

@@ -1,14 +1,15 @@
-// `rollback PLAN` / `rollback run PLAN`: load the plan, bind its vars, resolve and verify the
-// target, then the run pipeline (cli/pipeline.hpp): lock, preflight, confirm, execute, report.
-// Nothing destructive happens before the target is resolved and verified and every step's
-// preflight has passed (field lessons 4 and 5).
+// `rollback PLAN` / `rollback run PLAN`: parse, load the plan (and its fallback), hand both to
+// the engine's run service (engine/run.hpp), which does the rest.
 #include <cstdio>
 
+#include <fmt/format.h>
+
+#include <rollback/actions/action.hpp>
 #include <rollback/cli/commands.hpp>
-#include <rollback/cli/fallback.hpp>
-#include <rollback/cli/incident.hpp>
-#include <rollback/cli/pipeline.hpp>
-#include <rollback/cli/run_support.hpp>
+#include <rollback/cli/run_view.hpp>
+#include <rollback/plan/fallback.hpp>
+#include <rollback/plan/loader.hpp>
+#include <rollback/util/redact.hpp>
 #include <rollback/util/text.hpp>
 
 namespace rollback::cli {
@@ -36,7 +37,7 @@ void add_run_options(CLI::App& app, RunArgs& args) {
                  "application's logs from then")
       ->check(CLI::Validator(
           [](std::string& value) {
-            return parse_since(value, std::chrono::system_clock::now()) ? std::string()
+            return engine::parse_since(value, std::chrono::system_clock::now()) ? std::string()
                                                                         : std::string("expected an ISO-8601 UTC "
                                                                                       "time or a duration such as 30m");
           },
@@ -53,29 +54,39 @@ void add_run_command(CLI::App& app, GlobalOptions& global, Selected& selected) {
   });
 }
 
+std::optional<plan::Plan> load_fallback_or_report(const plan::Plan& plan, const GlobalOptions& global) {
+  const auto& spec = plan.fallback;
+  std::vector<std::filesystem::path> search{plan.path.has_parent_path() ? plan.path.parent_path()
+                                                                        : std::filesystem::path(".")};
+  for (const auto& dir : plan_search_path(global)) search.push_back(dir);
+  auto path = plan::find_plan(spec.plan, search);
+  if (!path) {
+    print_error(fmt::format("{}: fallback.plan: {}", spec.where.str(), path.error().message));
+    return std::nullopt;
+  }
+  auto loaded = plan::load_plan(*path, actions::builtin_registry());
+  for (const auto& diagnostic : loaded.diagnostics) std::fprintf(stderr, "%s\n", redact(diagnostic.str()).c_str());
+  if (!loaded.plan) {
+    print_error(fmt::format("{}: fallback plan '{}' ({}) does not load: {} error(s) above", spec.where.str(), spec.plan,
+                            path->string(), loaded.diagnostics.size()));
+    return std::nullopt;
+  }
+  auto problems = plan::check_fallback_pair(plan, *loaded.plan);
+  for (const auto& problem : problems) print_error(problem.str());
+  if (!problems.empty()) return std::nullopt;
+  return std::move(loaded.plan);
+}
+
 int run_plan(const GlobalOptions& global, const RunArgs& args) {
   auto loaded = load_plan_or_report(args.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
-  RunArgs own = args;  // a dry run of a plan with a fallback: the vars it declares
+  std::optional<plan::Plan> fallback;
   if (!loaded->fallback.plan.empty()) {
-    auto fallback = load_fallback_or_report(*loaded, global);
+    fallback = load_fallback_or_report(*loaded, global);
     if (!fallback) return to_int(ExitCode::Usage);
-    if (!args.dry_run) return run_with_fallback(global, args, *loaded, *fallback);
-    auto taken = args_for_plan(*loaded, args, *fallback);
-    if (!taken) return to_int(ExitCode::Usage);
-    own = *taken;
-    if (!global.quiet) std::fprintf(global.json ? stderr : stdout, "%s\n", describe_fallback(*loaded).c_str());
   }
-  PreparedRun run;
-  run.notify = {{loaded->notify, std::nullopt}};
-  int prepared = prepare_run(*loaded, own, global, run);
-  if (prepared == 0 || prepared == to_int(ExitCode::PreflightFailed)) note_incident(*loaded, run, own);
-  if (prepared != 0) {
-    if (prepared == to_int(ExitCode::PreflightFailed)) notify_unstarted(run);
-    return prepared;
-  }
-  RunRequest request{.plan = *loaded, .run = run, .args = own, .global = global};
-  return run_pipeline(request);
+  RunView view(global);
+  return run_service(global, view).run(*loaded, args, fallback ? &*fallback : nullptr);
 }
 
 }  // namespace rollback::cli

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include <rollback/actions/action.hpp>
-#include <rollback/plan/vars.hpp>
+#include <rollback/engine/target_catalog.hpp>
 #include <rollback/util/disk.hpp>
 #include <rollback/util/redact.hpp>
 #include <rollback/util/time.hpp>
@@ -39,30 +39,21 @@ std::string detail_of(const TargetRow& row) {
 
 }  // namespace
 
-Result<plan::Scope> scope_with_target(const plan::Plan& plan, const plan::Scope& base, const plan::Target& target,
-                                      const std::map<std::string, std::string>& overrides) {
-  plan::Scope scope = base;
-  plan::bind_target(scope, target);
-  RB_TRY(plan::bind_vars(plan, scope, overrides));
-  return scope;
-}
-
-plan::Verification check_target(const plan::Plan& plan, const plan::Target& target, const plan::Scope& target_scope) {
-  return plan::verify_target(plan.target, target, target_scope, &actions::builtin_registry().targets());
-}
-
 Result<std::vector<TargetRow>> target_rows(const plan::Plan& plan, const plan::Scope& base,
-                                           const std::map<std::string, std::string>& overrides) {
-  auto targets = actions::builtin_registry().targets().list(plan.target, base);
-  if (!targets) return std::unexpected(targets.error());
+                                           const std::map<std::string, std::string>& overrides,
+                                           const std::set<std::string>& needed) {
+  engine::TargetCatalog catalog(plan, actions::builtin_registry().targets(), overrides);
+  auto listed = catalog.rows(base, needed);
+  if (!listed) return std::unexpected(listed.error());
+  return table_rows(plan, std::move(*listed));
+}
+
+std::vector<TargetRow> table_rows(const plan::Plan& plan, std::vector<engine::CatalogRow> listed) {
   std::vector<TargetRow> rows;
-  for (auto& t : *targets) {
-    TargetRow row{.target = std::move(t), .check = {}};
-    auto scope = scope_with_target(plan, base, row.target, overrides);
-    if (scope) row.check = check_target(plan, row.target, *scope);
-    else row.check = {.ok = false, .problems = {scope.error().message}};
-    rows.push_back(std::move(row));
-  }
+  for (auto& r : listed)
+    rows.push_back({.target = std::move(r.target), .check = std::move(r.check), .incomplete = r.incomplete,
+                    .keep = plan.target.keep.value_or(0), .pruned_by_next_backup = r.pruned_by_next_backup,
+                    .kept_beyond = r.kept_beyond});
   return rows;
 }
 
@@ -74,7 +65,8 @@ void print_target_table(std::FILE* out, const std::vector<TargetRow>& rows, bool
     const auto& t = rows[i].target;
     if (numbered) std::fprintf(out, "%3zu  ", i + 1);
     std::fprintf(out, "%-36s %-6s %-9s %-9s %s\n", t.name.c_str(), age_text(t.created).c_str(),
-                 size_text(t.size_bytes).c_str(), rows[i].check.ok ? "yes" : "NO", detail_of(rows[i]).c_str());
+                 size_text(t.size_bytes).c_str(),
+                 rows[i].incomplete ? "INCOMPLETE" : rows[i].check.ok ? "yes" : "NO", detail_of(rows[i]).c_str());
   }
 }
 
@@ -86,7 +78,7 @@ nlohmann::json target_rows_json(const std::vector<TargetRow>& rows) {
     for (const auto& p : row.check.problems) problems.push_back(redact(p));
     nlohmann::json item = {{"name", t.name}, {"path", t.path}, {"age", age_text(t.created)},
                            {"size_bytes", t.size_bytes ? nlohmann::json(*t.size_bytes) : nlohmann::json()},
-                           {"verifies", row.check.ok}, {"problems", problems}, {"current", t.current},
+                           {"verifies", row.check.ok}, {"incomplete", row.incomplete}, {"problems", problems}, {"current", t.current},
                            {"detail", redact(t.detail)}, {"pruned_by_next_backup", row.pruned_by_next_backup},
                            {"kept_beyond", row.kept_beyond.empty() ? nlohmann::json() : nlohmann::json(row.kept_beyond)},
                            {"private", row.is_private}};

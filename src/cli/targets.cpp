@@ -10,11 +10,10 @@
 #include <fmt/format.h>
 
 #include <rollback/cli/commands.hpp>
-#include <rollback/cli/retention.hpp>
-#include <rollback/cli/run_support.hpp>
+#include <rollback/engine/state_store.hpp>
+#include <rollback/engine/run.hpp>
 #include <rollback/cli/target_table.hpp>
 #include <rollback/plan/interpolate.hpp>
-#include <rollback/plan/retention.hpp>
 #include <rollback/plan/target.hpp>
 #include <rollback/util/exit_code.hpp>
 
@@ -50,22 +49,6 @@ void warn_about_open_modes(const plan::TargetSpec& spec, const plan::Scope& scop
                  open.c_str(), count > 5 ? ", ..." : "");
 }
 
-// What the next successful backup would prune (plans with target.keep).
-void mark_retention(const plan::Plan& plan, const GlobalOptions& global, std::vector<TargetRow>& rows) {
-  const auto& keep = plan.target.keep;
-  if (!keep) return;
-  std::vector<plan::Target> targets;
-  for (const auto& row : rows) targets.push_back(row.target);
-  plan::RetentionRules rules{.keep = *keep, .named_by_runs = targets_named_by_runs(state_dir(global)), .upcoming = 1};
-  auto fates = plan::retention_fates(targets, rules, [](const plan::Target&) { return false; });
-  for (size_t i = 0; i < rows.size() && i < fates.size(); ++i) {
-    rows[i].keep = *keep;
-    rows[i].pruned_by_next_backup = fates[i].prune;
-    // A word, not an optional: g++ 12 warns (wrongly) about an optional enum read here.
-    if (fates[i].kept_beyond) rows[i].kept_beyond = plan::to_string(*fates[i].kept_beyond);
-  }
-}
-
 // "No targets" says where it looked: an emergency plan that finds nothing usually looks for
 // a folder nobody has made yet (emergency-stable), not in the wrong place.
 std::string no_targets_message(const plan::Plan& plan, const plan::Scope& scope) {
@@ -87,16 +70,27 @@ int list(const GlobalOptions& global, const RunArgs& args) {
   plan::Scope scope;
   // A backup plan's vars name the folder of the run that would make it (${run.started}).
   auto now = std::chrono::system_clock::now();
-  scope.set_builtin("run.id", new_run_id(loaded->name, now));
+  scope.set_builtin("run.id", engine::new_run_id(loaded->name, now));
   scope.set_builtin("run.started", format_utc(now, kCompactUtc));
-  if (int code = bind_scope(*loaded, args, scope, /*need_secrets=*/false); code != 0) return code;
-  auto overrides = collect_overrides(args);
-  auto rows = target_rows(*loaded, scope, overrides.value_or(std::map<std::string, std::string>{}));
+  if (auto bound = engine::bind_request(*loaded, args, scope, /*need_secrets=*/false); !bound) {
+    print_error(bound.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
+  auto overrides = engine::request_overrides(args);
+  std::set<std::string> needed;
+  if (loaded->target.keep) {
+    auto runs_need = engine::StateStore(state_dir(global)).targets_needed();
+    if (!runs_need) {
+      print_error(runs_need.error().message);
+      return to_int(ExitCode::Usage);
+    }
+    needed = std::move(*runs_need);
+  }
+  auto rows = target_rows(*loaded, scope, overrides.value_or(std::map<std::string, std::string>{}), needed);
   if (!rows) {
     print_error(rows.error().message);
     return to_int(ExitCode::PreflightFailed);
   }
-  mark_retention(*loaded, global, *rows);
   warn_about_open_modes(loaded->target, scope, *rows);
   if (global.json) emit_json(target_rows_json(*rows));
   else if (rows->empty()) std::printf("%s\n", no_targets_message(*loaded, scope).c_str());

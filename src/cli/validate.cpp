@@ -5,7 +5,6 @@
 
 #include <rollback/actions/action.hpp>
 #include <rollback/cli/commands.hpp>
-#include <rollback/cli/fallback.hpp>
 #include <rollback/plan/loader.hpp>
 #include <rollback/util/exit_code.hpp>
 #include <rollback/util/redact.hpp>

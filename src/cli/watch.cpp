@@ -12,12 +12,13 @@
 #include <thread>
 
 #include <rollback/cli/commands.hpp>
-#include <rollback/cli/run_support.hpp>
-#include <rollback/engine/journal.hpp>
+#include <rollback/engine/run.hpp>
+#include <rollback/engine/state_store.hpp>
 #include <rollback/engine/monitor_stats.hpp>
 #include <rollback/engine/probe.hpp>
 #include <rollback/engine/signals.hpp>
 #include <rollback/report/monitoring.hpp>
+#include <rollback/report/report.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
 
@@ -34,7 +35,7 @@ struct WatchArgs {
 struct Sampler {
   const plan::Plan& plan;
   const plan::Scope& scope;
-  proc::SystemRunner runner;
+  proc::Runner& runner;
   engine::Monitor monitor;
 
   // One round of every sampler; returns the live line.
@@ -52,29 +53,14 @@ struct Sampler {
 // The newest run of this plan (or the one named) whose report can take the section.
 std::optional<fs::path> report_of(const GlobalOptions& global, const std::string& plan_name,
                                   const std::string& run_id) {
-  std::optional<engine::RunRecord> best;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(state_dir(global) / "runs", ec)) {
-    auto r = engine::read_journal(entry.path() / "journal.jsonl");
-    if (!r || (run_id.empty() ? r->plan_name != plan_name : r->run_id != run_id)) continue;
-    if (!best || r->started > best->started) best = std::move(*r);
+  engine::StateStore store(state_dir(global));
+  if (!run_id.empty()) {
+    auto one = store.run(run_id);
+    return one ? store.report_of(*one) : std::nullopt;
   }
-  if (!best) return std::nullopt;
-  if (auto it = best->extra.find("report"); it != best->extra.end() && it->is_string()) return it->get<std::string>();
-  return state_dir(global) / "runs" / best->run_id / "report.md";
-}
-
-Status append_to_report(const fs::path& md, const std::string& section, const nlohmann::json& summary) {
-  auto text = read_file(md);
-  if (!text) return std::unexpected(text.error());
-  RB_TRY(write_file_atomic(md, redact(*text + "\n" + section)));
-  auto json_path = fs::path(md).replace_extension(".json");
-  auto json_text = read_file(json_path);
-  if (!json_text) return ok();
-  auto doc = nlohmann::json::parse(*json_text, nullptr, false);
-  if (doc.is_discarded()) return ok();
-  doc["monitoring"] = summary;
-  return write_file_atomic(json_path, redact(doc.dump(2)));
+  auto latest = store.latest_of(plan_name);
+  if (!latest || !*latest) return std::nullopt;
+  return store.report_of(**latest);
 }
 
 std::optional<Millis> pick(const std::string& flag, const std::optional<Millis>& from_plan, Millis fallback) {
@@ -97,10 +83,13 @@ int watch(const GlobalOptions& global, const WatchArgs& a) {
     return to_int(ExitCode::Usage);
   }
   plan::Scope scope;
-  if (int code = bind_scope(plan, a.run, scope); code != 0) return code;
+  if (auto bound = engine::bind_request(plan, a.run, scope); !bound) {
+    print_error(bound.error().message + ". Nothing ran.");
+    return to_int(ExitCode::Usage);
+  }
 
   engine::SignalGuard signals;
-  Sampler sampler{plan, scope, proc::SystemRunner{}, engine::Monitor{}};
+  Sampler sampler{plan, scope, system_runner(), engine::Monitor{}};
   auto start = std::chrono::steady_clock::now();
   auto started_at = std::chrono::system_clock::now();
   // Under --json the live lines are logs (stderr); stdout gets the one summary document.
@@ -131,7 +120,7 @@ int watch(const GlobalOptions& global, const WatchArgs& a) {
   std::fprintf(live, "\n%s", redact(section).c_str());
   std::optional<fs::path> appended_to;
   if (auto report = report_of(global, plan.name, a.run_id)) {
-    if (auto appended = append_to_report(*report, section, as_json); appended) appended_to = *report;
+    if (auto appended = report::append_section(*report, section, "monitoring", as_json); appended) appended_to = *report;
     else print_error("cannot append to " + report->string() + ": " + appended.error().message);
   }
   int code = proc::cancel_requested() ? to_int(ExitCode::Interrupted)

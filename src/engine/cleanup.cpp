@@ -6,20 +6,12 @@
 #include <filesystem>
 #include <map>
 
-#include <rollback/engine/journal.hpp>
+#include <rollback/engine/state_store.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::engine {
 namespace {
-namespace fs = std::filesystem;
-
 using Held = std::map<std::string, std::vector<nlohmann::json>>;  // action -> resources
-
-void collect(const fs::path& journal, bool only_unfinished, Held& held) {
-  auto record = read_journal(journal);
-  if (!record || (only_unfinished && record->ended)) return;
-  for (const auto& h : record->held) held[h.action].push_back(h.resource);
-}
 
 }  // namespace
 
@@ -40,14 +32,7 @@ void clean_up_action(const actions::Action& action, proc::Runner& runner, const 
 
 void clean_up(const actions::Registry& registry, proc::Runner& runner, const CleanupRequest& request) {
   Held held;
-  auto runs = fs::path(request.state_dir) / "runs";
-  std::error_code ec;
-  if (!request.run_id.empty()) {
-    collect(runs / request.run_id / "journal.jsonl", false, held);
-  } else {
-    for (fs::directory_iterator it(runs, ec), end; !ec && it != end; it.increment(ec))
-      collect(it->path() / "journal.jsonl", true, held);
-  }
+  for (const auto& h : StateStore(request.state_dir).held(request.run_id)) held[h.action].push_back(h.resource);
   for (const auto& name : request.sweep) held.try_emplace(name);
   for (const auto& [name, cleaner] : request.cleaners) held.try_emplace(name);
   for (auto& [name, resources] : held) {

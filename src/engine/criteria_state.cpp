@@ -87,15 +87,8 @@ CriteriaStateLock::CriteriaStateLock(const std::filesystem::path& state_file) {
   if (state_file.has_parent_path()) std::filesystem::create_directories(state_file.parent_path(), ec);
   auto path = state_file;
   path += ".lock";
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   // Without the lock file the update is only unserialized, as before: never refuse a check.
-  if (fd_ >= 0)
-    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
-    }
-}
-
-CriteriaStateLock::~CriteriaStateLock() {
-  if (fd_ >= 0) ::close(fd_);
+  if (auto taken = FileLock::take(path, FileLock::Wait::Yes); taken && *taken) lock_ = std::move(**taken);
 }
 
 Criterion criterion_of(const plan::Criterion& c) {

@@ -65,16 +65,21 @@ ExitCode exit_code_for(const RunRecord& record, bool interrupted) {
   return verify_failed ? ExitCode::VerifyFailed : ExitCode::Success;
 }
 
+// The one rule for which step decided the result (RunRecord::failing_step).
+const StepRecord* deciding_step(const RunRecord& record, ExitCode code) {
+  for (const auto& s : record.steps)
+    if (failed_hard(s) || s.status == StepStatus::Interrupted) return &s;
+  if (code == ExitCode::VerifyFailed)
+    for (const auto& s : record.steps)
+      if (s.phase == plan::Phase::Verify && s.failure_ignored) return &s;
+  return nullptr;
+}
+
 std::string result_message(const RunRecord& record, ExitCode code, bool dry_run) {
-  const StepRecord* culprit = nullptr;
+  const StepRecord* culprit = deciding_step(record, code);
   size_t not_run = 0;
-  for (const auto& s : record.steps) {
-    if (!culprit && (failed_hard(s) || s.status == StepStatus::Interrupted)) culprit = &s;
-    if (!culprit && code == ExitCode::VerifyFailed && s.phase == plan::Phase::Verify &&
-        s.failure_ignored)
-      culprit = &s;
+  for (const auto& s : record.steps)
     if (s.status == StepStatus::Pending) ++not_run;
-  }
   std::string after = not_run == 0 ? std::string()
                                    : fmt::format("; {} later step{} did not run", not_run,
                                                  not_run == 1 ? "" : "s");
@@ -258,6 +263,8 @@ ExitCode Executor::execute(const plan::Plan& plan, plan::Scope& scope, RunRecord
   }
   record.ended = std::chrono::system_clock::now();
   record.result = exit_code_for(record, interrupted);
+  const StepRecord* decided = deciding_step(record, record.result);
+  record.failing_step = decided ? decided->id : "";
   record.result_message = redact(result_message(record, record.result, options.dry_run));
   if (journal) (void)journal->append(run_finished_event(record));
   return record.result;

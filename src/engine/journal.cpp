@@ -133,6 +133,7 @@ Status apply_event(RunRecord& record, const json& e) {
   } else if (event == "run_finished") {
     record.result = static_cast<ExitCode>(e.value("result", 0));
     record.result_message = json_text(e, "message");
+    record.failing_step = json_text(e, "failing_step");
     if (auto t = parse_iso_utc(json_text(e, "ended"))) record.ended = *t;
     if (auto it = e.find("vars"); it != e.end() && it->is_object())
       for (const auto& [k, v] : it->items())
@@ -208,6 +209,7 @@ json run_finished_event(const RunRecord& record) {
             {"result", to_int(record.result)},
             {"message", record.result_message},
             {"vars", record.vars}};
+  if (!record.failing_step.empty()) e["failing_step"] = record.failing_step;
   if (record.ended) e["ended"] = format_iso_utc(*record.ended);
   return e;
 }

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <thread>
 
+#include <rollback/util/file_lock.hpp>
+
 namespace rollback::engine {
 namespace {
 
@@ -60,13 +62,12 @@ std::string LockHolder::describe() const {
   return out + ")";
 }
 
-RunLock::RunLock(RunLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+RunLock::RunLock(RunLock&& other) noexcept : file_(std::move(other.file_)) {}
 
 RunLock& RunLock::operator=(RunLock&& other) noexcept {
   if (this != &other) {
     release();
-    fd_ = other.fd_;
-    other.fd_ = -1;
+    file_ = std::move(other.file_);
   }
   return *this;
 }
@@ -74,51 +75,56 @@ RunLock& RunLock::operator=(RunLock&& other) noexcept {
 RunLock::~RunLock() { release(); }
 
 void RunLock::release() {
-  if (fd_ < 0) return;
+  if (!file_.held()) return;
   // Still holding the lock, so nobody reads a half-cleared file.
-  if (::ftruncate(fd_, 0) != 0) {
+  if (::ftruncate(file_.fd(), 0) != 0) {
   }
-  ::close(fd_);  // closing drops the flock
-  fd_ = -1;
+  file_.release();
 }
+
+namespace {
+
+// Who holds the lock: the name it wrote, with the PID the kernel reports for the flock
+// (never only the PID the file claims).
+LockHolder holder_of(const std::filesystem::path& lock_file) {
+  LockHolder h;
+  int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0) {
+    h = read_holder(fd);
+    ::close(fd);
+  } else {
+    h.run_id = kStarting;
+  }
+  if (auto pid = FileLock::holder_pid(lock_file)) h.pid = *pid;
+  return h;
+}
+
+}  // namespace
 
 std::expected<RunLock, LockHolder> RunLock::acquire(const std::filesystem::path& lock_file,
                                                     const LockHolder& me) {
   std::error_code ec;
   if (lock_file.has_parent_path()) std::filesystem::create_directories(lock_file.parent_path(), ec);
-  // O_CLOEXEC: a child (docker, pg_restore, a daemonized helper) must not inherit the lock
-  // and keep it after we die.
-  int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  auto fail_with = [](std::string text) {
     LockHolder err;
-    err.error = fmt::format("cannot open lock file {}: {}", lock_file.string(), std::strerror(errno));
+    err.error = std::move(text);
     return std::unexpected(err);
-  }
-  auto try_lock = [fd] {
-    int rc;
-    do rc = ::flock(fd, LOCK_EX | LOCK_NB);
-    while (rc != 0 && errno == EINTR);
-    return rc == 0 ? 0 : errno;
   };
-  int failed = try_lock();
+  auto taken = FileLock::take(lock_file, FileLock::Wait::No);
+  if (!taken) return fail_with(taken.error().message);
   // The holder writes its name just after it takes the lock: a run that lost by a few
   // microseconds waits a moment for it, so its message names who holds the lock (or takes
   // the lock, if the holder let go meanwhile).
   auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (failed == EWOULDBLOCK && read_holder(fd).run_id == kStarting &&
-         std::chrono::steady_clock::now() < give_up_at) {
+  while (!*taken && holder_of(lock_file).run_id == kStarting && std::chrono::steady_clock::now() < give_up_at) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    failed = try_lock();
+    taken = FileLock::take(lock_file, FileLock::Wait::No);
+    if (!taken) return fail_with(taken.error().message);
   }
-  if (failed != 0) {
-    LockHolder holder;
-    if (failed == EWOULDBLOCK) holder = read_holder(fd);
-    else holder.error = fmt::format("cannot lock {}: {}", lock_file.string(), std::strerror(failed));
-    ::close(fd);
-    return std::unexpected(holder);
-  }
+  if (!*taken) return std::unexpected(holder_of(lock_file));
   RunLock lock;
-  lock.fd_ = fd;
+  lock.file_ = std::move(**taken);
+  const int fd = lock.file_.fd();
   std::string content = holder_json(me).dump() + "\n";
   if (::ftruncate(fd, 0) == 0) {
     const char* p = content.data();
@@ -135,6 +141,11 @@ std::expected<RunLock, LockHolder> RunLock::acquire(const std::filesystem::path&
     ::fsync(fd);
   }
   return lock;
+}
+
+LockHolder RunLock::holder(const std::filesystem::path& lock_file) {
+  if (!FileLock::holder_pid(lock_file)) return {};
+  return holder_of(lock_file);
 }
 
 std::expected<RunLock, LockHolder> RunLock::acquire_preempting(

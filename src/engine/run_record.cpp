@@ -119,6 +119,20 @@ std::string json_text(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+const StepRecord* failing_step_of(const RunRecord& record) {
+  if (record.failing_step.empty()) return nullptr;
+  for (const auto& step : record.steps)
+    if (step.id == record.failing_step) return &step;
+  return nullptr;
+}
+
+std::string fallback_lead(const RunRecord& record) {
+  std::string lead;
+  for (const auto& first : record.fell_back_from)
+    lead += fmt::format("{} failed ({}); {} ran instead: ", first.plan_name, first.result_message, record.plan_name);
+  return lead;
+}
+
 SystemTime run_began(const RunRecord& record) {
   return record.fell_back_from.empty() ? record.started : record.fell_back_from.front().started;
 }

@@ -92,6 +92,7 @@ json plan_json_schema(const ActionCatalog& catalog) {
                                                     {"default", {{"enum", detail::kTargetDefaults}}},
                                                     {"require", {{"type", "array"}, {"items", {{"type", "string"}}}}},
                                                     {"keep", {{"type", "integer"}, {"minimum", 1}}},
+                                                    {"makes", {{"type", "string"}, {"minLength", 1}}},
                                                     {"with", {{"type", "object"}}}});
   json fallback = closed_object(detail::kFallbackKeys,
                                 {{"plan", {{"type", "string"}, {"minLength", 1}}},

@@ -173,6 +173,7 @@ void read_top(Loader& l, const YAML::Node& root) {
   read_vars(l, top.get("vars"));
   read_secrets(l, top.get("secrets"));
   check_var_graph(l);
+  if (auto target = top.get("target"); target.IsMap() && target["makes"]) l.names.makes_target = true;
   for (const auto& [name, value] : l.plan.vars) check_refs(l, value, "vars." + name, RefPlace::Var);
   read_target(l, top.get("target"));
   read_steps(l, top.get("steps"));

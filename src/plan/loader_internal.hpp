@@ -40,6 +40,9 @@ struct Names {
   std::set<std::string> step_vars;                   // set (`into:`) by the steps read so far
   std::map<std::string, std::string> all_step_vars;  // name -> id of the first step setting it
   std::set<std::string> target_dependent;            // vars that use ${target.*}, directly or not
+  // A backup plan whose target section names the target it makes (`makes:`): ${target.*}
+  // is that target. Known before the sections are read, so vars are checked in file order.
+  bool makes_target = false;
   std::string current_step;  // id of the step being read (or "#3"), for messages
   // While a `parallel:` group is read: the vars its members set (name -> member id). They
   // join step_vars only after the whole group, because its members run at the same time.

@@ -72,10 +72,10 @@ std::string problem(const Loader& l, const std::string& name, RefPlace place) {
           "${{{}}} is not known here: criteria and secrets are read without a "
           "target",
           name);
-    if (l.plan.kind == Kind::Backup)
+    if (l.plan.kind == Kind::Backup && !l.names.makes_target)
       return fmt::format(
           "${{{}}} is not known in a plan of kind backup: it takes no --target (its target "
-          "section describes the targets it makes)",
+          "section describes the targets it makes; name the one this run makes with target.makes)",
           name);
     return "";
   }

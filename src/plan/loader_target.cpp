@@ -6,7 +6,7 @@
 
 namespace rollback::plan::detail {
 
-const std::vector<std::string> kTargetKeys = {"from", "dir", "glob", "default", "require", "keep", "with"};
+const std::vector<std::string> kTargetKeys = {"from", "dir", "glob", "default", "require", "keep", "makes", "with"};
 const std::vector<std::string> kTargetDefaults = {"latest", "previous", "none"};
 
 namespace {
@@ -153,6 +153,14 @@ void read_target(Loader& l, const YAML::Node& node) {
                             "kind {}); put keep: in the backup plan's target section",
                             to_string(l.plan.kind)));
   }
+  if (auto makes = get_text(l.r, map, "makes", context)) {
+    spec.makes = *makes;
+    if (l.plan.kind != Kind::Backup)
+      l.r.error(map.find("makes")->key_node,
+                fmt::format("target.makes: only a plan of kind backup makes targets (this plan is kind {})",
+                            to_string(l.plan.kind)));
+  }
+  check_refs(l, map.get("makes"), "target.makes", RefPlace::Target);
   YAML::Node with = map.get("with");
   if (with.IsDefined() && !with.IsNull() && !with.IsMap())
     l.r.error(with, fmt::format("target.with: expected a map, got {}", describe(with)));
@@ -171,7 +179,7 @@ void read_target(Loader& l, const YAML::Node& node) {
                 "target.with is for from: coolify and from: git; from: dir uses dir, glob and "
                 "require");
   } else if (!spec.from.empty()) {
-    for (const char* key : {"dir", "glob", "keep"})
+    for (const char* key : {"dir", "glob", "keep", "makes"})
       if (const Entry* entry = map.find(key))
         l.r.error(entry->key_node, fmt::format("target.{} only applies to from: dir (this target "
                                                "is from: {}; use target.with)",

@@ -5,7 +5,6 @@
 
 #include <filesystem>
 
-#include "target_dir.hpp"
 
 namespace rollback::plan {
 namespace fs = std::filesystem;
@@ -13,7 +12,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto kPreRollbackGrace = std::chrono::hours(24 * 7);
-constexpr std::string_view kPruningPrefix = ".pruning-";
 
 std::string normal(const std::string& path) {
   std::string text = fs::path(path).lexically_normal().string();
@@ -28,18 +26,6 @@ bool named_by_a_run(const Target& target, const std::set<std::string>& named) {
   for (const auto& name : named)
     if (name.find('/') != std::string::npos && normal(name) == path) return true;
   return false;
-}
-
-// Leftovers of a prune that was cut short: hidden, so no glob lists them; removed now.
-void finish_cut_short(const fs::path& dir, PruneResult& result) {
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (!name.starts_with(kPruningPrefix)) continue;
-    std::error_code removed;
-    fs::remove_all(it->path(), removed);
-    if (removed) result.problems.emplace_back(name, removed.message());
-  }
 }
 
 }  // namespace
@@ -75,49 +61,6 @@ std::vector<TargetFate> retention_fates(const std::vector<Target>& newest_first,
     else fate.prune = true;
   }
   return fates;
-}
-
-Result<PruneResult> prune_dir_targets(const TargetSpec& spec, const Scope& scope, const RetentionRules& rules) {
-  if (spec.from != "dir") return fail("retention applies to from: dir targets only");
-  PruneResult result;
-  auto dir = interpolate(spec.dir, scope);
-  if (!dir) return fail(fmt::format("target.dir: {}", dir.error().message));
-  auto glob = interpolate(spec.glob, scope);
-  if (!glob) return fail(fmt::format("target.glob: {}", glob.error().message));
-  result.dir = *dir;
-  result.glob = *glob;
-  auto listed = detail::list_dir_targets(spec, scope);
-  if (!listed) return std::unexpected(listed.error());
-  finish_cut_short(*dir, result);
-  result.fates = retention_fates(*listed, rules, [&](const Target& t) {
-    return detail::verify_dir_target(spec, t, scope).empty();
-  });
-  for (auto it = result.fates.rbegin(); it != result.fates.rend(); ++it) {
-    if (!it->prune) continue;
-    const Target& t = it->target;
-    fs::path from(t.path);
-    // Only an entry of the target dir itself, by its own name: nothing else is ever removed.
-    if (normal(from.parent_path().string()) != normal(*dir) ||
-        from.filename().string() != t.name) {
-      result.problems.emplace_back(t.name, fmt::format("{} is not an entry of {}", t.path, *dir));
-      continue;
-    }
-    fs::path hidden = from.parent_path() / (std::string(kPruningPrefix) + t.name);
-    std::error_code ec;
-    fs::rename(from, hidden, ec);
-    if (ec) {
-      result.problems.emplace_back(t.name, fmt::format("cannot move it aside: {}", ec.message()));
-      continue;
-    }
-    fs::remove_all(hidden, ec);
-    if (ec) result.problems.emplace_back(t.name, fmt::format("moved to {} but not removed: {}", hidden.string(), ec.message()));
-    // A file target's checksum beside it (pg.dump's NAME.sha256) goes with it.
-    fs::path sidecar = from;
-    sidecar += ".sha256";
-    if (fs::is_regular_file(sidecar, ec)) fs::remove(sidecar, ec);
-    result.pruned.push_back(t.name);
-  }
-  return result;
 }
 
 }  // namespace rollback::plan

@@ -51,35 +51,90 @@ Result<Target> previous_of(const std::vector<Target>& targets, const std::string
 
 }  // namespace
 
-TargetSources::TargetSources() { listers_.emplace("dir", detail::list_dir_targets); }
+TargetSources::TargetSources() { sources_.emplace("dir", detail::dir_source()); }
 
 void TargetSources::add_check(TargetCheck check) { checks_.push_back(std::move(check)); }
 
-void TargetSources::add(std::string from, TargetLister lister) {
-  if (!listers_.emplace(std::move(from), std::move(lister)).second)
+void TargetSources::add(std::string from, TargetSource source) {
+  if (!sources_.emplace(std::move(from), std::move(source)).second)
     throw std::logic_error("target source registered twice");
+}
+
+const TargetSource* TargetSources::find(std::string_view from) const {
+  auto it = sources_.find(from);
+  return it == sources_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> TargetSources::names() const {
   std::vector<std::string> names;
-  for (const auto& [name, lister] : listers_) names.push_back(name);
+  for (const auto& [name, source] : sources_) names.push_back(name);
   return names;
 }
 
 Result<std::vector<Target>> TargetSources::list(const TargetSpec& spec, const Scope& scope) const {
   if (spec.from.empty()) return fail("the plan has no target section, so it has no targets");
-  auto it = listers_.find(spec.from);
-  if (it == listers_.end())
+  const auto* source = find(spec.from);
+  if (!source)
     return fail(fmt::format("target source 'from: {}' is not available (known: {})", spec.from,
                             fmt::join(names(), ", ")));
-  return it->second(spec, scope);
+  return source->list(spec, scope);
 }
+
+namespace {
+
+std::string passed_over_line(const Target& target, const Verification& check) {
+  return fmt::format("{} does not verify ({})", target.name,
+                     check.problems.empty() ? "no reason given" : check.problems.front());
+}
+
+// `latest` and `previous` mean the newest target that verifies and the one before it: a
+// newer one that does not verify (a broken or unfinished backup) is passed over, and said.
+Result<TargetPick> pick_verifying(const std::vector<Target>& targets, bool previous, const std::string& where,
+                                  const TargetProof& prove) {
+  TargetPick pick;
+  auto current = std::find_if(targets.begin(), targets.end(), [](const Target& t) { return t.current; });
+  // `previous` starts after the current one (a source that marks it), else after the newest
+  // that verifies.
+  bool after_current = previous && current != targets.end();
+  bool skipped_newest = false;
+  for (auto it = targets.begin(); it != targets.end(); ++it) {
+    if (after_current) {
+      if (it <= current) continue;
+    }
+    auto check = prove ? prove(*it) : Verification{};
+    if (!check.ok) {
+      pick.passed_over.push_back(passed_over_line(*it, check));
+      continue;
+    }
+    if (previous && !after_current && !skipped_newest) {
+      skipped_newest = true;
+      continue;
+    }
+    pick.target = *it;
+    return pick;
+  }
+  std::string passed;
+  for (const auto& line : pick.passed_over) passed += "\n  " + line;
+  if (previous)
+    return fail(fmt::format("no previous target that verifies {}{}", where,
+                            passed.empty() ? "" : fmt::format("; passed over:{}", passed)));
+  return fail(fmt::format("no target {} verifies{}", where, passed.empty() ? "" : fmt::format(":{}", passed)));
+}
+
+}  // namespace
 
 Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const TargetSources& sources,
                               const std::string& wanted) {
+  auto pick = pick_target(spec, scope, sources, wanted, {});
+  if (!pick) return std::unexpected(pick.error());
+  return pick->target;
+}
+
+Result<TargetPick> pick_target(const TargetSpec& spec, const Scope& scope, const TargetSources& sources,
+                               const std::string& wanted, const TargetProof& prove) {
   std::string want(trim(wanted));
   if (spec.from.empty()) {
-    if (want.empty() || want == "none") return Target{};
+    if (want.empty() || want == "none") return TargetPick{};
     return fail(
         fmt::format("--target {}: this plan has no target section, so it takes no target", want));
   }
@@ -94,15 +149,20 @@ Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const 
   const auto& targets = *listed;
   std::string where = where_targets(spec, scope);
   if (targets.empty()) return fail(fmt::format("no targets found {}", where));
-  if (want == "latest") return targets.front();
-  if (want == "previous") return previous_of(targets, where);
+  if (prove && (want == "latest" || want == "previous")) return pick_verifying(targets, want == "previous", where, prove);
+  if (want == "latest") return TargetPick{targets.front(), {}};
+  if (want == "previous") {
+    auto previous = previous_of(targets, where);
+    if (!previous) return std::unexpected(previous.error());
+    return TargetPick{*previous, {}};
+  }
 
   for (const auto& target : targets)
-    if (target.name == want) return target;
+    if (target.name == want) return TargetPick{target, {}};
   std::vector<const Target*> matches;
   for (const auto& target : targets)
     if (target.name.starts_with(want)) matches.push_back(&target);
-  if (matches.size() == 1) return *matches.front();
+  if (matches.size() == 1) return TargetPick{*matches.front(), {}};
   if (matches.size() > 1) {
     std::string lines;
     for (const Target* match : matches) lines += "\n" + target_line(*match);
@@ -153,8 +213,11 @@ std::vector<std::string> verify_host_paths(const TargetSpec& spec, const Scope& 
 Verification verify_target(const TargetSpec& spec, const Target& target, const Scope& scope,
                            const TargetSources* sources) {
   Verification result;
-  if (spec.from == "dir" && !target.path.empty()) result.problems = detail::verify_dir_target(spec, target, scope);
-  else if (spec.from != "dir") result.problems = verify_host_paths(spec, scope);
+  // Without `sources` only the plan's own dir source is known (a plan-level check).
+  static const TargetSources builtin;
+  const TargetSource* source = (sources ? sources : &builtin)->find(spec.from);
+  if (source && source->verify) result.problems = source->verify(spec, target, scope);
+  else result.problems = verify_host_paths(spec, scope);
   if (sources)
     for (const auto& check : sources->checks()) {
       auto more = check(spec, target, scope);

@@ -2,10 +2,15 @@
 #include "target_dir.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <stdio.h>
+#include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include <rollback/util/archive.hpp>
@@ -85,7 +90,7 @@ void check_digest(const fs::path& root, const std::string& source, const std::st
     problems.push_back(fmt::format("{}: {} matches its checksum but does not read: {}", source, name, broken));
 }
 
-void verify_sums(const fs::path& root, std::vector<std::string>& problems) {
+void verify_sums(const fs::path& root, std::vector<std::string>& problems, std::set<std::string>& listed_names) {
   auto text = read_file(root / "SHA256SUMS");
   if (!text) {
     problems.push_back(fmt::format("SHA256SUMS: {}", text.error().message));
@@ -107,12 +112,13 @@ void verify_sums(const fs::path& root, std::vector<std::string>& problems) {
       continue;
     }
     ++listed;
+    listed_names.insert(fs::path(line.substr(66)).lexically_normal().string());
     check_digest(root, "SHA256SUMS", line.substr(66), line.substr(0, 64), problems);
   }
   if (listed == 0) problems.push_back("SHA256SUMS lists no files (an empty or truncated backup?)");
 }
 
-void verify_manifest(const fs::path& root, std::vector<std::string>& problems) {
+void verify_manifest(const fs::path& root, std::vector<std::string>& problems, std::set<std::string>& listed_names) {
   auto text = read_file(root / "manifest.json");
   if (!text) {
     problems.push_back(fmt::format("manifest.json: {}", text.error().message));
@@ -137,7 +143,31 @@ void verify_manifest(const fs::path& root, std::vector<std::string>& problems) {
       problems.push_back(fmt::format("manifest.json: {}: expected a sha256 hex digest", name));
       continue;
     }
+    listed_names.insert(fs::path(name).lexically_normal().string());
     check_digest(root, "manifest.json", name, digest.get<std::string>(), problems);
+  }
+}
+
+bool is_tar_archive_name(const std::string& name) {
+  for (const char* suffix : {".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.zstd"})
+    if (name.ends_with(suffix)) return true;
+  return false;
+}
+
+// Every tar archive in the target that no checksum list covered is proved whole all the
+// same (read, decompressed, its tar checked): a folder whose archive is truncated never
+// verifies, listed or not, exactly as the restore's own preflight would refuse it.
+void prove_unlisted_archives(const fs::path& root, const std::set<std::string>& listed,
+                             std::vector<std::string>& problems) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec) || it->is_symlink(type_ec)) continue;
+    auto relative = it->path().lexically_relative(root).lexically_normal().string();
+    if (!is_tar_archive_name(it->path().filename().string()) || listed.contains(relative)) continue;
+    if (auto proved = prove_archive(it->path()); !proved)
+      problems.push_back(fmt::format("{} (listed in no checksum file) does not read: {}", relative,
+                                     proved.error().message));
   }
 }
 
@@ -204,6 +234,9 @@ std::vector<std::string> verify_dir_target(const TargetSpec& spec, const Target&
           fmt::format("target {} is a file, but the plan requires paths inside a "
                       "folder",
                       target.name));
+    else if (is_tar_archive_name(root.filename().string()))
+      if (auto proved = prove_archive(root); !proved)
+        problems.push_back(fmt::format("{} does not read: {}", target.name, proved.error().message));
     return problems;
   }
   for (const auto& required : spec.require) {
@@ -215,9 +248,151 @@ std::vector<std::string> verify_dir_target(const TargetSpec& spec, const Target&
     if (!fs::exists(root / *path, ec) && !archive_under_another_name(root / *path))
       problems.push_back(fmt::format("missing {}", *path));
   }
-  if (fs::exists(root / "SHA256SUMS", ec)) verify_sums(root, problems);
-  if (fs::exists(root / "manifest.json", ec)) verify_manifest(root, problems);
+  std::set<std::string> listed;
+  if (fs::exists(root / "SHA256SUMS", ec)) verify_sums(root, problems, listed);
+  if (fs::exists(root / "manifest.json", ec)) verify_manifest(root, problems, listed);
+  prove_unlisted_archives(root, listed, problems);
   return problems;
+}
+
+namespace {
+
+// A backup builds its folder as ".incomplete-NAME" and a prune moves a target to
+// ".pruning-NAME" before removing it: hidden names, which no glob matches (FNM_PERIOD), so
+// neither a killed backup nor a prune cut short leaves anything `latest` could pick.
+constexpr std::string_view kIncompletePrefix = ".incomplete-";
+constexpr std::string_view kPruningPrefix = ".pruning-";
+
+std::string normal(const std::string& path) {
+  std::string text = fs::path(path).lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+Result<std::pair<std::string, std::string>> dir_and_glob(const TargetSpec& spec, const Scope& scope) {
+  auto dir = interpolate(spec.dir, scope);
+  if (!dir) return fail(fmt::format("target.dir: {}", dir.error().message));
+  auto glob = interpolate(spec.glob, scope);
+  if (!glob) return fail(fmt::format("target.glob: {}", glob.error().message));
+  return std::pair{*dir, *glob};
+}
+
+// Leftovers of a prune that was cut short: hidden, so no glob lists them.
+void finish_cut_short(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename().string().starts_with(kPruningPrefix)) {
+      std::error_code removed;
+      fs::remove_all(it->path(), removed);
+    }
+}
+
+Status prune_dir_target(const TargetSpec& spec, const Target& target, const Scope& scope) {
+  auto where = dir_and_glob(spec, scope);
+  if (!where) return std::unexpected(where.error());
+  const std::string& dir = where->first;
+  fs::path from(target.path);
+  // Only an entry of the target dir itself, by its own name: nothing else is ever removed.
+  if (normal(from.parent_path().string()) != normal(dir) || from.filename().string() != target.name)
+    return fail(fmt::format("{} is not an entry of {}", target.path, dir));
+  finish_cut_short(dir);
+  fs::path hidden = from.parent_path() / (std::string(kPruningPrefix) + target.name);
+  std::error_code ec;
+  fs::rename(from, hidden, ec);
+  if (ec) return fail(fmt::format("cannot move it aside: {}", ec.message()));
+  fs::remove_all(hidden, ec);
+  if (ec) return fail(fmt::format("moved to {} but not removed: {}", hidden.string(), ec.message()));
+  // A file target's checksum beside it (pg.dump's NAME.sha256) goes with it.
+  fs::path sidecar = from;
+  sidecar += ".sha256";
+  if (fs::is_regular_file(sidecar, ec)) fs::remove(sidecar, ec);
+  return ok();
+}
+
+// Backups begun and never committed: ".incomplete-NAME" where NAME matches the glob.
+Result<std::vector<Target>> list_partials(const TargetSpec& spec, const Scope& scope) {
+  auto where = dir_and_glob(spec, scope);
+  if (!where) return std::unexpected(where.error());
+  std::vector<Target> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(where->first, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!name.starts_with(kIncompletePrefix)) continue;
+    std::string made = name.substr(kIncompletePrefix.size());
+    if (::fnmatch(where->second.c_str(), made.c_str(), FNM_PERIOD) != 0) continue;
+    std::error_code time_ec;
+    auto mtime = fs::last_write_time(it->path(), time_ec);
+    Target t;
+    t.name = made;
+    t.path = it->path().string();
+    if (!time_ec) t.created = to_system(mtime);
+    t.size_bytes = size_of(it->path());
+    t.detail = "incomplete: a backup began it and never finished (killed?); the next backup removes it";
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<std::string> remove_partials(const TargetSpec& spec, const Scope& scope) {
+  std::vector<std::string> removed;
+  auto partials = list_partials(spec, scope);
+  if (!partials) return removed;
+  for (const auto& t : *partials) {
+    std::error_code ec;
+    fs::remove_all(t.path, ec);
+    if (!ec) removed.push_back(t.name);
+  }
+  return removed;
+}
+
+Result<Target> begin_backup(const TargetSpec& spec, const Scope& scope, const std::string& name) {
+  auto where = dir_and_glob(spec, scope);
+  if (!where) return std::unexpected(where.error());
+  if (name.empty() || name.find('/') != std::string::npos || name.starts_with("."))
+    return fail(fmt::format("target.makes: '{}' is not a plain folder name", name));
+  std::error_code ec;
+  RB_TRY(make_private_dirs(where->first));
+  Target t;
+  t.name = name;
+  t.path = (fs::path(where->first) / (std::string(kIncompletePrefix) + name)).string();
+  fs::remove_all(t.path, ec);  // a partial of the same name, from a run that was killed
+  RB_TRY(make_private_dirs(t.path));
+  return t;
+}
+
+Result<Target> commit_backup(const TargetSpec& spec, const Scope& scope, const Target& begun) {
+  auto where = dir_and_glob(spec, scope);
+  if (!where) return std::unexpected(where.error());
+  fs::path final_path = fs::path(where->first) / begun.name;
+  std::error_code ec;
+  // A target of the same name (`backup_name=emergency-stable`, made again) is swapped out in
+  // one step: a reader sees the old backup or the new one, never neither.
+  const bool replacing = fs::exists(fs::symlink_status(final_path, ec));
+  if (::renameat2(AT_FDCWD, begun.path.c_str(), AT_FDCWD, final_path.c_str(),
+                  replacing ? RENAME_EXCHANGE : RENAME_NOREPLACE) != 0)
+    return fail(fmt::format("cannot put backup {} in place ({} -> {}): {}", begun.name, begun.path,
+                            final_path.string(), std::strerror(errno)));
+  fsync_dir(where->first);
+  if (replacing) fs::remove_all(begun.path, ec);  // the old one, now under the hidden name
+  Target t = begun;
+  t.path = final_path.string();
+  return t;
+}
+
+}  // namespace
+
+TargetSource dir_source() {
+  TargetSource source;
+  source.list = list_dir_targets;
+  source.verify = [](const TargetSpec& spec, const Target& target, const Scope& scope) {
+    return target.path.empty() ? std::vector<std::string>{} : verify_dir_target(spec, target, scope);
+  };
+  source.prune = prune_dir_target;
+  source.partials = list_partials;
+  source.remove_partials = remove_partials;
+  source.begin = begin_backup;
+  source.commit = commit_backup;
+  return source;
 }
 
 bool archive_under_another_name(const fs::path& wanted) {

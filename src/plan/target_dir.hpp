@@ -15,6 +15,9 @@ Result<std::vector<Target>> list_dir_targets(const TargetSpec& spec, const Scope
 std::vector<std::string> verify_dir_target(const TargetSpec& spec, const Target& target,
                                            const Scope& scope);
 
+// The `from: dir` source: list, verify, prune, partials and atomic making (below).
+TargetSource dir_source();
+
 // Whether `wanted` (an archive name) exists under another supported extension.
 bool archive_under_another_name(const std::filesystem::path& wanted);
 

@@ -290,4 +290,9 @@ Result<Completed> SystemRunner::run(const Command& command) {
   return done;
 }
 
+Runner& system_runner() {
+  static SystemRunner runner;
+  return runner;
+}
+
 }  // namespace rollback::proc

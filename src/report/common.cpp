@@ -8,8 +8,6 @@ namespace {
 using engine::StepRecord;
 using engine::StepStatus;
 
-bool failed_hard(const StepRecord& s) { return s.status == StepStatus::Failed && !s.failure_ignored; }
-
 std::string one_line(std::string text) {
   for (char& c : text)
     if (c == '\n' || c == '\r') c = ' ';
@@ -75,22 +73,25 @@ std::optional<GroupView> group_at(const engine::RunRecord& record, size_t first)
 }
 
 std::string outcome_sentence(const Strings& s, const engine::RunRecord& record) {
-  const StepRecord* culprit = nullptr;
+  // The engine decided which step failed (RunRecord::failing_step); never a rule of our own.
+  const StepRecord* culprit = engine::failing_step_of(record);
   std::vector<std::string> not_run, ignored;
   for (const auto& step : record.steps) {
-    if (!culprit && (failed_hard(step) || step.status == StepStatus::Interrupted)) culprit = &step;
     if (step.status == StepStatus::Pending) not_run.push_back(step.id);
     if (step.failure_ignored) ignored.push_back(step.id);
   }
   std::string out;
+  // After a fallback the first plan's failure leads: the run as a whole did not simply succeed.
+  for (const auto& first : record.fell_back_from)
+    out += fill(s.out_fell_back, {first.plan_name, one_line(first.result_message), record.plan_name});
   if (culprit && culprit->status == StepStatus::Interrupted) {
-    out = fill(s.out_interrupted, {culprit->id, culprit->name, record.run_id});
+    out += fill(s.out_interrupted, {culprit->id, culprit->name, record.run_id});
   } else if (culprit) {
     auto pattern = record.dry_run ? s.out_dry_failed
                    : record.result == ExitCode::VerifyFailed ? s.out_verify_failed : s.out_failed;
-    out = fill(pattern, {culprit->id, culprit->name, one_line(culprit->message)});
+    out += fill(pattern, {culprit->id, culprit->name, one_line(culprit->message)});
   } else {
-    out = std::string(record.dry_run ? s.out_dry_ok : s.out_all_ok);
+    out += std::string(record.dry_run ? s.out_dry_ok : s.out_all_ok);
   }
   auto join = [](const std::vector<std::string>& ids) {
     std::string text;
@@ -122,17 +123,5 @@ std::vector<std::string> follow_up_actions(const Strings& s, const engine::RunRe
 
 namespace rollback::report {
 
-std::string_view result_word(ExitCode code) {
-  switch (code) {
-    case ExitCode::Success: return "succeeded";
-    case ExitCode::StepFailed: return "step failed";
-    case ExitCode::Usage: return "refused";
-    case ExitCode::Locked: return "another run holds the lock";
-    case ExitCode::PreflightFailed: return "stopped at preflight, nothing changed";
-    case ExitCode::VerifyFailed: return "verification failed";
-    case ExitCode::Interrupted: return "interrupted";
-    default: return "ended";
-  }
-}
 
 }  // namespace rollback::report

@@ -106,7 +106,7 @@ nlohmann::json render_json(const engine::RunRecord& r) {
                      {"why", first.handed_over},
                      {"note", r.fallback_note}};
   }
-  // The incident log (cli/incident.hpp), with the action taken beside what was recorded.
+  // The incident log (engine/run.hpp, note_incident), with the action taken beside what was recorded.
   j["incident"] = nullptr;
   if (auto it = r.extra.find("incident"); it != r.extra.end() && it->is_object()) {
     j["incident"] = *it;

@@ -25,7 +25,7 @@ struct Strings {
   std::string_view outcome_heading, res_success, res_step_failed, res_verify_failed,
       res_interrupted, res_other, exit_code;
   std::string_view out_all_ok, out_dry_ok, out_dry_failed, out_failed, out_verify_failed, out_interrupted,
-      out_not_run, out_ignored;
+      out_not_run, out_ignored, out_fell_back;
   std::string_view follow_heading, fu_investigate, fu_undo, fu_resume, fu_verify, fu_none;
   std::string_view lessons_heading, lessons_placeholder;
   std::string_view logs_heading, no_logs;
@@ -58,7 +58,7 @@ std::string_view phase_label(const Strings& s, plan::Phase phase);
 std::string status_label(const Strings& s, const engine::StepRecord& step);
 std::string_view result_label(const Strings& s, ExitCode code);
 
-// The incident log (record.extra["incident"], cli/incident.hpp): when the failure began, the
+// The incident log (record.extra["incident"], engine/run.hpp, note_incident): when the failure began, the
 // symptoms, the action taken, the application's logs. Nothing when the run has none.
 void incident_section(std::string& md, const Strings& s, const engine::RunRecord& record);
 // The plans of the run, first to last ("coolify", "git-sql"), for the action taken.

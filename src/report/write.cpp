@@ -20,4 +20,19 @@ Result<std::filesystem::path> write_report(const engine::RunRecord& record,
   return md_path;
 }
 
+Status append_section(const std::filesystem::path& md_path, const std::string& section, const std::string& key,
+                      const nlohmann::json& value) {
+  auto text = read_file(md_path);
+  if (!text) return std::unexpected(text.error());
+  RB_TRY(write_file_atomic(md_path, redact(*text + "\n" + section)));
+  // The twin by the same rule the run wrote it with (json_twin): never a second guess.
+  auto twin = json_twin(md_path);
+  auto json_text = read_file(twin);
+  if (!json_text) return ok();
+  auto doc = nlohmann::json::parse(*json_text, nullptr, false);
+  if (doc.is_discarded()) return ok();
+  doc[key] = value;
+  return write_file_atomic(twin, redact(doc.dump(2) + "\n"));
+}
+
 }  // namespace rollback::report

@@ -21,6 +21,9 @@ std::string errno_text(const fs::path& path, const char* what) {
   return fmt::format("{} {}: {}", what, path.string(), std::strerror(errno));
 }
 
+
+}  // namespace
+
 void fsync_dir(const fs::path& dir) {
   int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
@@ -28,8 +31,6 @@ void fsync_dir(const fs::path& dir) {
     ::close(fd);
   }
 }
-
-}  // namespace
 
 Status write_all(int fd, std::string_view data, const fs::path& path) {
   while (!data.empty()) {

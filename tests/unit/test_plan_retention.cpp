@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include <rollback/engine/target_catalog.hpp>
 #include <rollback/plan/retention.hpp>
 #include <rollback/util/fs.hpp>
 
@@ -20,11 +21,14 @@ namespace {
 // Backup folders in a temp dir, the newest last; each made `age` ago.
 struct Backups {
   testing::TempDir tmp;
-  TargetSpec spec;
+  Plan plan;
+  TargetSpec& spec = plan.target;
   Scope scope;
   RetentionRules rules;
+  TargetSources sources;
 
   Backups(int keep) {
+    plan.kind = Kind::Backup;
     spec.from = "dir";
     spec.dir = tmp.path().string();
     spec.glob = "*";
@@ -45,8 +49,9 @@ struct Backups {
     std::sort(names.begin(), names.end());
     return names;
   }
-  PruneResult prune() {
-    auto result = prune_dir_targets(spec, scope, rules);
+  // Retention as a backup applies it: through the target catalog, with the one proof.
+  engine::PruneOutcome prune() {
+    auto result = engine::TargetCatalog(plan, sources).prune(scope, rules.named_by_runs);
     REQUIRE(result);
     return *result;
   }

@@ -157,7 +157,7 @@ TEST_CASE("previous is the newest target older than the one a source marks curre
   CHECK(previous->name == "c1");
   auto names = sources.names();
   CHECK(std::find(names.begin(), names.end(), "dir") != names.end());
-  CHECK_THROWS_AS(sources.add("dir", {}), std::logic_error);  // a source is registered once
+  CHECK_THROWS_AS(sources.add("dir", TargetSource{}), std::logic_error);  // a source is registered once
 }
 
 TEST_CASE("a missing target dir is an error naming the dir", "[plan]") {

@@ -163,7 +163,12 @@ struct Action {
 class Registry final : public plan::ActionCatalog {
  public:
   void add(Action action);  // throws std::logic_error for a name already registered
-  void add_target_source(std::string from, plan::TargetLister lister);
+  // A `from:` kind of targets (list, and where it applies verify, prune, partials, making):
+  // engine::TargetCatalog serves `targets`, retention, preflight and rehearse from it.
+  void add_target_source(std::string from, plan::TargetSource source);
+  void add_target_source(std::string from, plan::TargetLister lister) {
+    add_target_source(std::move(from), plan::TargetSource{.list = std::move(lister)});
+  }
   void add_target_check(plan::TargetCheck check);  // run on every target (images gone)
   const Action* find(std::string_view name) const;
   // Gives an action registered elsewhere a behaviour (the rehearsal behaviours are attached

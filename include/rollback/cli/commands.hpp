@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,41 +12,23 @@
 #include <nlohmann/json.hpp>
 
 #include <rollback/cli/common.hpp>
+#include <rollback/engine/run.hpp>
 
 namespace rollback::cli {
 
 using Selected = std::function<int()>;
 
-struct RunArgs {
-  std::string plan;
-  std::string target;
-  bool dry_run = false;
-  bool yes = false;
-  std::vector<std::string> vars;   // KEY=VALUE
-  std::string vars_file;
-  std::string reason;
-  std::string operator_name;
-  std::string report;
-  // Set by `check --auto`, which takes the lock itself before deciding to run (so 20 cron
-  // invocations can never start two rollbacks) and names the run before it starts.
-  bool lock_held = false;
-  std::string run_id;
-  // Started by `check --auto`: ${run.attended} is "" instead of "yes".
-  bool unattended = false;
-  // `--since TIME`: when the failure began, for the report's incident log (cli/incident.hpp).
-  std::string since;
-  // The incident log so far (check --auto: its criteria; --since: the time), report.json's
-  // "incident"; null when the run has none.
-  nlohmann::json incident;
-  // Fields `check --auto` adds to the run's JSON result (its criteria), so that under
-  // --json the pair prints one document.
-  nlohmann::json json_extra;
-};
+// A run's flags are the engine's request, as they are.
+using RunArgs = engine::RunRequest;
+
 
 // The options shared by `rollback PLAN`, `rollback run PLAN` and `rollback backup`.
 void add_run_options(CLI::App& app, RunArgs& args);
 // Runs a plan per the spec; returns the exit code.
 int run_plan(const GlobalOptions& global, const RunArgs& args);
+// Finds (beside the plan's own file first, then on the plan search path) and loads the
+// fallback of `plan`, and checks the pair. Prints every problem; nullopt = exit 2.
+std::optional<plan::Plan> load_fallback_or_report(const plan::Plan& plan, const GlobalOptions& global);
 
 void add_run_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_backup_command(CLI::App& app, GlobalOptions& global, Selected& selected);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <rollback/plan/plan.hpp>
+#include <rollback/proc/runner.hpp>
 
 namespace rollback::cli {
 
@@ -35,6 +36,8 @@ std::optional<plan::Plan> load_plan_or_report(const std::string& name_or_path,
                                               const GlobalOptions& options);
 
 std::string login_name();
+// The process runner the commands hand to the engine (the engine spawns, never the CLI).
+inline proc::Runner& system_runner() { return proc::system_runner(); }
 std::string host_name();
 
 // "error: ..." on stderr (redacted). Kept too, for the error document under --json.

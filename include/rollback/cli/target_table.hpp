@@ -6,11 +6,13 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include <rollback/engine/target_catalog.hpp>
 #include <rollback/plan/interpolate.hpp>
 #include <rollback/plan/plan.hpp>
 #include <rollback/plan/target.hpp>
@@ -21,6 +23,7 @@ namespace rollback::cli {
 struct TargetRow {
   plan::Target target;
   plan::Verification check;
+  bool incomplete = false;  // a backup began it and never finished
   // A backup plan with `keep`: what its next successful backup does with this target.
   int keep = 0;
   bool pruned_by_next_backup = false;
@@ -28,18 +31,14 @@ struct TargetRow {
   bool is_private = true;   // no group or other permission bits
 };
 
-// `base` with the target's builtins set and the vars that use ${target.*} bound again
-// (overrides as the run got them). Fails naming the var that cannot be bound.
-Result<plan::Scope> scope_with_target(const plan::Plan& plan, const plan::Scope& base, const plan::Target& target,
-                                      const std::map<std::string, std::string>& overrides);
-
-// `require`, SHA256SUMS/manifest.json and the adapters' checks (images gone) of one target,
-// in its own scope.
-plan::Verification check_target(const plan::Plan& plan, const plan::Target& target, const plan::Scope& target_scope);
-
-// Every target the plan's source lists, newest first, each with its verdict.
+// Every target of the plan (engine::TargetCatalog: newest first, each proved, partials
+// last, the next backup's fates), as rows of the table. `needed`: what runs still need.
 Result<std::vector<TargetRow>> target_rows(const plan::Plan& plan, const plan::Scope& base,
-                                           const std::map<std::string, std::string>& overrides);
+                                           const std::map<std::string, std::string>& overrides,
+                                           const std::set<std::string>& needed = {});
+
+// The catalog's rows as the table's.
+std::vector<TargetRow> table_rows(const plan::Plan& plan, std::vector<engine::CatalogRow> rows);
 
 // The human table; `numbered` adds a first column "#" for the picker.
 void print_target_table(std::FILE* out, const std::vector<TargetRow>& rows, bool numbered);

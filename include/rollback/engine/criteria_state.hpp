@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <rollback/util/file_lock.hpp>
 #include <rollback/actions/action.hpp>
 #include <rollback/plan/plan.hpp>
 #include <rollback/util/duration.hpp>
@@ -84,12 +85,9 @@ LoadedCriteriaState load_criteria_state(const std::filesystem::path& path);
 class CriteriaStateLock {
  public:
   explicit CriteriaStateLock(const std::filesystem::path& state_file);
-  ~CriteriaStateLock();
-  CriteriaStateLock(const CriteriaStateLock&) = delete;
-  CriteriaStateLock& operator=(const CriteriaStateLock&) = delete;
 
  private:
-  int fd_ = -1;
+  FileLock lock_;
 };
 
 // Writes atomically (temp file + rename), creating the parent directory.

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <rollback/util/file_lock.hpp>
 #include <rollback/util/result.hpp>
 
 namespace rollback::engine {
@@ -48,12 +49,14 @@ class RunLock {
   static std::expected<RunLock, LockHolder> acquire_preempting(
       const std::filesystem::path& lock_file, const LockHolder& me, std::chrono::milliseconds patience,
       const std::function<void(const LockHolder&)>& ask_to_stop);
-  bool held() const { return fd_ >= 0; }
+  // Who holds `lock_file` now (an empty run_id when nobody does): read only.
+  static LockHolder holder(const std::filesystem::path& lock_file);
+  bool held() const { return file_.held(); }
   // Releases early (the destructor does it otherwise); clears the holder text first.
   void release();
 
  private:
-  int fd_ = -1;
+  FileLock file_;
 };
 
 }  // namespace rollback::engine

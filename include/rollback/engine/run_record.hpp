@@ -88,6 +88,11 @@ struct RunRecord {
   std::vector<StepRecord> steps;
   ExitCode result = ExitCode::Success;
   std::string result_message;          // one sentence: what happened, what state is left
+  // The step that decided the result (the first hard failure, the interrupted step, or for
+  // exit 5 the first failed verify step, on_failure: continue included); "" when none did.
+  // Set by the executor, journaled; the report, the console and the fallback read it and
+  // never look for a culprit by a rule of their own.
+  std::string failing_step;
   plan::ReportSpec report;
   nlohmann::json extra = nlohmann::json::object();  // sections added later (monitoring)
   std::vector<HeldResource> held;      // read back from the journal: still held at its end
@@ -100,6 +105,14 @@ struct RunRecord {
   // The plan-level `notify:` list, run once at the very end (never changes the result).
   std::vector<StepRecord> notifications;
 };
+
+// The record of the step failing_step names; null when none.
+const StepRecord* failing_step_of(const RunRecord& record);
+
+// After a fallback, what leads the run's one-line result: "coolify failed (…); git-sql ran
+// instead: " ("" for a run that did not fall back). The run's end puts it before the result
+// message, so the last console line, report.json and --json never say only "succeeded".
+std::string fallback_lead(const RunRecord& record);
 
 // When the run began: after a fallback, when its first plan started (one incident).
 SystemTime run_began(const RunRecord& record);

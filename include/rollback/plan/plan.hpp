@@ -78,6 +78,11 @@ struct TargetSpec {
   // from: dir — how many targets a successful run of a `kind: backup` plan keeps (the
   // newest); older ones are pruned unless protected (plan/retention.hpp). Unset: all kept.
   std::optional<int> keep;
+  // A `kind: backup` plan: the name of the target this run makes (`${backup_name}`). The
+  // run builds it under a name no listing matches and puts it in place only when every
+  // step succeeded, so a killed backup never becomes `latest`; ${target.path} is where the
+  // steps write. Unset: the plan writes where its own vars say (no atomic commit).
+  std::string makes;
   Location where;
 };
 

@@ -1,8 +1,7 @@
-// Retention of `from: dir` targets (`target: {keep: N}`): after a successful run of a
-// `kind: backup` plan, the targets beyond the newest N are removed, except those still
-// needed. The rules are plan-level (they read only the target section and the files); the
-// run pipeline calls prune_dir_targets() as a run-wide duty, and `rollback targets` shows
-// retention_fates() so an operator sees what the next backup would remove.
+// Retention (`target: {keep: N}`): after a successful run of a `kind: backup` plan, the
+// targets beyond the newest N are removed, except those still needed. This is the rule
+// only; engine::TargetCatalog applies it to any target source that can prune, and
+// `rollback targets` shows the same fates, so an operator sees what the next backup removes.
 #pragma once
 
 #include <chrono>
@@ -32,8 +31,7 @@ std::string_view to_string(KeptBecause why);
 
 struct RetentionRules {
   int keep = 0;
-  // Names and paths of targets that runs still need: the target and var values of every
-  // journal in the state dir without an end record or ended interrupted, and of this run.
+  // Names and paths of targets that runs still need (engine::StateStore::targets_needed).
   std::set<std::string> named_by_runs;
   // How many targets a backup is about to add before pruning (`rollback targets` asks
   // about the next backup: 1). Those are assumed to verify, so the existing newest one that
@@ -54,20 +52,5 @@ struct TargetFate {
 // (it may read every byte of a backup).
 std::vector<TargetFate> retention_fates(const std::vector<Target>& newest_first, const RetentionRules& rules,
                                         const std::function<bool(const Target&)>& verifies);
-
-struct PruneResult {
-  std::string dir, glob;                 // as resolved
-  std::vector<TargetFate> fates;         // newest first
-  std::vector<std::string> pruned;       // names removed, oldest first
-  std::vector<std::pair<std::string, std::string>> problems;  // name, why it could not be removed
-};
-
-// Lists the targets of `spec` (from: dir, with keep), decides their fates (verifying with
-// verify_target and `scope`), and removes the pruned ones, oldest first. A target is first
-// renamed to a hidden ".pruning-NAME" beside it, then removed: no glob matches a hidden
-// name, so a removal cut short (a kill, a full disk) never leaves half a target that
-// `latest` could pick; the next prune finishes such leftovers. Fails only when the targets
-// cannot be listed; a target that cannot be removed is a problem in the result.
-Result<PruneResult> prune_dir_targets(const TargetSpec& spec, const Scope& scope, const RetentionRules& rules);
 
 }  // namespace rollback::plan

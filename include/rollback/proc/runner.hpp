@@ -85,4 +85,7 @@ std::string display_command(const std::vector<std::string>& argv);
 // True when `program` is found in PATH (or is an executable path).
 bool program_available(const std::string& program);
 
+// The process's one SystemRunner (it keeps no state between calls).
+Runner& system_runner();
+
 }  // namespace rollback::proc

@@ -14,15 +14,17 @@ namespace rollback::report {
 
 std::string render_markdown(const engine::RunRecord& record);
 
-// The result in a few English words for one-line messages (notifications): "succeeded",
-// "step failed", "stopped at preflight, nothing changed", "verification failed"...
-std::string_view result_word(ExitCode code);
 nlohmann::json render_json(const engine::RunRecord& record);
 
 // The JSON twin of a Markdown path: "report.md" -> "report.json", "x" -> "x.json".
 std::filesystem::path json_twin(const std::filesystem::path& md_path);
 
-// Writes <md_path> and its twin (same name, .json). Returns the Markdown path.
+// Appends `section` to the Markdown report and sets `key` to `value` in its JSON twin (found
+// by json_twin, the rule write_report used). A missing or unreadable twin is left alone.
+Status append_section(const std::filesystem::path& md_path, const std::string& section, const std::string& key,
+                      const nlohmann::json& value);
+
+// Writes <md_path> and its twin (json_twin). Returns the Markdown path.
 Result<std::filesystem::path> write_report(const engine::RunRecord& record,
                                            const std::filesystem::path& md_path);
 

@@ -22,6 +22,9 @@ Status append_line_synced(const std::filesystem::path& path, std::string_view li
 
 Result<std::string> read_file(const std::filesystem::path& path);
 
+// fsync(2) of a directory, so a rename into it survives a crash. Best effort.
+void fsync_dir(const std::filesystem::path& dir);
+
 // Whether a file name is one rollback writes before renaming it into place (".x.partial-PID",
 // "x.partial.PID", "x.tmp.PID", ".report-reserve"): never part of a backup's checksums.
 bool is_unfinished_file(std::string_view name);
