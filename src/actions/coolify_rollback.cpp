@@ -1,6 +1,7 @@
 // coolify.rollback: redeploy an application at the last good deployment's commit and wait
 // for the new deployment to finish. The token never leaves the Authorization header.
 #include <rollback/actions/coolify.hpp>
+#include <rollback/actions/rehearsal.hpp>
 
 #include <regex>
 #include <thread>
@@ -229,6 +230,7 @@ Action rollback_action() {
   a.describe = describe;
   a.preflight = preflight;
   a.run = run_step;
+  a.rehearse = not_rehearsed("not rehearsed: Coolify keeps no throwaway copy of an application to roll back");
   return a;
 }
 

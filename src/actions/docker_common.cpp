@@ -310,18 +310,3 @@ Result<std::vector<ContainerState>> inspect_containers(ActionContext& ctx, const
 }
 
 }  // namespace rollback::actions::docker
-
-namespace rollback::actions {
-
-void register_docker_actions(Registry& registry) {
-  docker::register_compose_action(registry);
-  docker::register_container_actions(registry);
-  docker::register_volume_actions(registry);
-  docker::register_stats_action(registry);
-  docker::register_swarm_actions(registry);
-  docker::register_images_action(registry);
-  docker::register_exec_action(registry);
-  docker::attach_app_logs(registry);  // docker_logs.cpp: after the actions it attaches to
-}
-
-}  // namespace rollback::actions

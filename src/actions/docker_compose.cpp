@@ -13,6 +13,7 @@
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/docker_compose_file.hpp>
+#include <rollback/actions/docker_rehearse.hpp>
 #include <rollback/actions/docker_images.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/plan/interpolate.hpp>
@@ -403,6 +404,8 @@ void register_compose_action(Registry& registry) {
       .describe = describe_compose,
       .preflight = preflight_compose,
       .run = run_compose,
+      .rehearse = rehearse_compose,  // docker_compose_rehearse.cpp
+      .app_logs = app_logs,
   });
 }
 

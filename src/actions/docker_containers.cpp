@@ -8,6 +8,7 @@
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/docker_images.hpp>
+#include <rollback/actions/docker_rehearse.hpp>
 #include <rollback/actions/output.hpp>
 
 namespace rollback::actions::docker {
@@ -163,6 +164,8 @@ void register_container_actions(Registry& registry) {
             return Outcome::success("daemon answering");
           },
       .run = run_stop,
+      .rehearse = not_rehearsed("not rehearsed: it would stop production's containers"),
+      .app_logs = app_logs,
   });
   registry.add(Action{
       .name = "docker.ps",
@@ -196,6 +199,8 @@ void register_container_actions(Registry& registry) {
             return text;
           },
       .run = run_ps,
+      .rehearse = rehearse_by_project,
+      .app_logs = app_logs,
   });
 }
 

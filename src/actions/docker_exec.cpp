@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <rollback/actions/docker_common.hpp>
+#include <rollback/actions/docker_rehearse.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/util/redact.hpp>
 #include <rollback/util/text.hpp>
@@ -148,6 +149,7 @@ void register_exec_action(Registry& registry) {
             return Outcome::success("daemon answering");
           },
       .run = run_exec,
+      .rehearse = rehearse_by_project,
   });
 }
 

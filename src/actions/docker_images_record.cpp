@@ -8,6 +8,7 @@
 
 #include <rollback/actions/docker_compose_file.hpp>
 #include <rollback/actions/docker_images.hpp>
+#include <rollback/actions/docker_rehearse.hpp>
 #include <rollback/actions/output.hpp>
 #include <rollback/util/fs.hpp>
 
@@ -122,6 +123,7 @@ void register_images_action(Registry& registry) {
             return Outcome::success("compose file present, daemon answering");
           },
       .run = run_record,
+      .rehearse = not_rehearsed("not rehearsed: it records production's images for a backup"),
   });
   registry.add_target_check(images_gone);
 }

@@ -1,7 +1,7 @@
 // The application's own logs for the report's incident log: `docker logs --since` of the
 // containers that a docker step or the monitor's container probe selects (`project` and/or
-// name `filter`), taken before anything is stopped. Read-only; attached as the `app_logs`
-// behaviour of the actions that select containers.
+// name `filter`), taken before anything is stopped. Read-only; the `app_logs`
+// behaviour of the actions that select containers (set where each is defined).
 #include <algorithm>
 #include <fmt/format.h>
 
@@ -24,6 +24,8 @@ std::string last_lines(std::string_view text, size_t count) {
   for (size_t i = from; i < lines.size(); ++i) out += lines[i] + "\n";
   return out;
 }
+
+}  // namespace
 
 Outcome app_logs(ActionContext& ctx, const Params& p, std::chrono::system_clock::time_point since) {
   if (!p.has("project") && p.list("filter").empty()) return Outcome::failure("selects no containers");
@@ -50,13 +52,6 @@ Outcome app_logs(ActionContext& ctx, const Params& p, std::chrono::system_clock:
                                         states->size(), selection(p), format_utc(since, kHumanUtc)));
   o.log_excerpt = redact(excerpt);
   return o;
-}
-
-}  // namespace
-
-void attach_app_logs(Registry& registry) {
-  for (const char* name : {"docker.compose", "docker.ps", "docker.stop", "docker.stats"})
-    registry.amend(name, [](Action& a) { a.app_logs = app_logs; });
 }
 
 }  // namespace rollback::actions::docker

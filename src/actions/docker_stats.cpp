@@ -87,6 +87,7 @@ void register_stats_action(Registry& registry) {
       .validate = validate_selection,
       .describe = [](const Params& p) { return "docker stats --no-stream (" + selection(p) + ")"; },
       .run = run_stats,
+      .app_logs = app_logs,
   });
 }
 

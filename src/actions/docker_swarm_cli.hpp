@@ -100,7 +100,7 @@ Result<bool> image_present(ActionContext& ctx, const Params& p, const std::strin
 void validate_service_selection(ParamCheck& check);  // `stack` or `service`, not both
 void validate_wait(ParamCheck& check);               // true/false or a duration
 
-// One registration per file; register_swarm_actions (docker_common.hpp) calls them.
+// One registration per file, each a line of src/actions/registry.cpp's list.
 void register_stack_deploy_action(Registry& registry);
 void register_service_rollback_action(Registry& registry);
 void register_service_ps_action(Registry& registry);

@@ -309,14 +309,3 @@ void register_stack_deploy_action(Registry& registry) {
 }
 
 }  // namespace rollback::actions::docker::swarm
-
-namespace rollback::actions::docker {
-
-void register_swarm_actions(Registry& registry) {
-  swarm::register_stack_deploy_action(registry);
-  swarm::register_service_rollback_action(registry);
-  swarm::register_service_ps_action(registry);
-  swarm::register_stack_record_action(registry);
-}
-
-}  // namespace rollback::actions::docker

@@ -11,6 +11,7 @@
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/docker_helper.hpp>
+#include <rollback/actions/docker_rehearse.hpp>
 #include <rollback/actions/docker_volume_stream.hpp>
 #include <rollback/actions/docker_volume_use.hpp>
 #include <rollback/actions/unfinished_file.hpp>
@@ -264,6 +265,7 @@ void register_volume_actions(Registry& registry) {
       .preflight = preflight_backup,
       .run = run_backup,
       .cleanup = end_held,
+      .rehearse = not_rehearsed("not rehearsed: a backup (the rehearsal restores, it does not back up)"),
   });
   registry.add(Action{
       .name = "docker.volume.restore",
@@ -279,6 +281,7 @@ void register_volume_actions(Registry& registry) {
       .preflight = preflight_restore,
       .run = run_restore,
       .cleanup = end_held,
+      .rehearse = rehearse_volume,
   });
   registry.add(Action{
       .name = "docker.volume.create",
@@ -291,6 +294,7 @@ void register_volume_actions(Registry& registry) {
             return Outcome::success("daemon answering");
           },
       .run = run_create,
+      .rehearse = rehearse_volume,
   });
   registry.add(Action{
       .name = "docker.volume.remove",
@@ -302,7 +306,9 @@ void register_volume_actions(Registry& registry) {
       .destructive = true,
       .describe = [](const Params& p) { return proc::display_command({"docker", "volume", "rm", p.str("volume")}); },
       .run = run_remove,
+      .rehearse = rehearse_volume,
   });
+  registry.add_copy_kind(rehearsal_copies());  // docker_rehearse.cpp
 }
 
 }  // namespace rollback::actions::docker

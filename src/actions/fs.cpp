@@ -16,6 +16,8 @@
 #include <rollback/util/checksums.hpp>
 #include <rollback/util/fs.hpp>
 
+#include "fs_rehearse.hpp"
+
 namespace rollback::actions {
 namespace {
 namespace fs = std::filesystem;
@@ -256,7 +258,8 @@ void register_fs_actions(Registry& registry) {
                                            p.has("mode") ? " (mode " + p.str("mode") + ")" : "");
                       },
                       .preflight = preflight_source,
-                      .run = run_copy});
+                      .run = run_copy,
+                      .rehearse = fs_rehearse::copy});
   registry.add(Action{.name = "fs.move",
                       .summary = "move a file or directory",
                       .params = {param("from").required().names(plan::Names::Path).doc("the file or folder to move"),
@@ -265,7 +268,8 @@ void register_fs_actions(Registry& registry) {
                       .rerun_safe = false,
                       .describe = describe_from_to("move"),
                       .preflight = preflight_source,
-                      .run = run_move});
+                      .run = run_move,
+                      .rehearse = fs_rehearse::move});
   registry.add(Action{.name = "fs.mkdir",
                       .summary = "create a directory and its parents (0700 unless `mode` says otherwise)",
                       .params = {param("path").required().names(plan::Names::Path)
@@ -274,7 +278,8 @@ void register_fs_actions(Registry& registry) {
                                      .doc("octal mode of the folders it creates, such as 0755 (default 0700)")},
                       .validate = validate_mode,
                       .describe = [](const Params& p) { return fmt::format("mkdir -p -m {} {}", p.str("mode", "0700"), p.str("path")); },
-                      .run = run_mkdir});
+                      .run = run_mkdir,
+                      .rehearse = fs_rehearse::mkdir});
   registry.add(Action{.name = "fs.remove",
                       .summary = "remove a file or directory tree",
                       .params = {param("path").required().names(plan::Names::Path)
@@ -284,7 +289,8 @@ void register_fs_actions(Registry& registry) {
                       .destructive = true,
                       .validate = validate_remove,
                       .describe = [](const Params& p) { return "rm -rf " + p.str("path"); },
-                      .run = run_remove});
+                      .run = run_remove,
+                      .rehearse = fs_rehearse::remove});
   registry.add(Action{.name = "fs.latest",
                       .summary = "the newest path matching a glob, into a var",
                       .params = {param("glob").required().names(plan::Names::Path)
@@ -298,9 +304,8 @@ void register_fs_actions(Registry& registry) {
                       .read_only = true,
                       .validate = validate_latest,
                       .describe = [](const Params& p) { return fmt::format("newest of {} -> ${{{}}}", p.str("glob"), p.str("into")); },
-                      .run = run_latest});
-  register_checksum_action(registry);
-  register_disk_free_action(registry);
+                      .run = run_latest,
+                      .rehearse = fs_rehearse::latest});
 }
 
 void register_wait_actions(Registry& registry) {
@@ -309,7 +314,8 @@ void register_wait_actions(Registry& registry) {
                       .params = {param("duration", ParamType::Duration).required()
                                      .doc("how long to wait, such as 30s or 2m")},
                       .describe = [](const Params& p) { return "sleep " + p.str("duration"); },
-                      .run = run_sleep});
+                      .run = run_sleep,
+                      .rehearse = rehearse_as_is});
 }
 
 }  // namespace rollback::actions

@@ -6,6 +6,8 @@
 #include <rollback/actions/adapters.hpp>
 #include <rollback/util/checksums.hpp>
 
+#include "fs_rehearse.hpp"
+
 namespace rollback::actions {
 namespace {
 
@@ -51,6 +53,7 @@ void register_checksum_action(Registry& registry) {
             return p.str("mode") == "verify" ? verify(p) : Outcome::success();
           },
       .run = run_checksum,
+      .rehearse = fs_rehearse::checksum,
   });
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <rollback/actions/adapters.hpp>
+#include <rollback/actions/rehearsal.hpp>
 #include <rollback/util/disk.hpp>
 
 namespace rollback::actions {
@@ -48,6 +49,7 @@ void register_disk_free_action(Registry& registry) {
       .validate = validate_disk_free,
       .describe = [](const Params& p) { return fmt::format("df {}", p.str("path")); },
       .run = run_disk_free,
+      .rehearse = rehearse_as_is,
   });
 }
 

@@ -11,6 +11,7 @@ void register_git_coolify_actions(Registry& registry) {
   registry.add(coolify::rollback_action());
   registry.add_target_source("git", git::list_from_spec);
   registry.add_target_source("coolify", coolify::list_from_spec);
+  registry.add_copy_kind(git::rehearsal_clones());
 }
 
 }  // namespace rollback::actions

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <rollback/actions/rehearsal.hpp>
 #include <rollback/plan/interpolate.hpp>
 
 namespace rollback::actions::git {
@@ -37,6 +38,7 @@ Action current_action() {
   };
   a.preflight = current;
   a.run = current;
+  a.rehearse = rehearse_as_is;  // it only reads the work tree
   return a;
 }
 

@@ -391,6 +391,7 @@ Action revert_action() {
   a.describe = describe;
   a.preflight = preflight;
   a.run = run_step;
+  a.rehearse = rehearse_revert;
   return a;
 }
 

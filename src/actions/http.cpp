@@ -322,6 +322,7 @@ Action probe_action() {
   a.validate = validate;
   a.describe = [](const Params& p) { return "probe " + describe(p, "GET"); };
   a.run = [](ActionContext& ctx, const Params& p) { return perform(ctx, p, "GET", "200-399"); };
+  a.rehearse = rehearse_urls;
   return a;
 }
 
@@ -336,6 +337,7 @@ Action request_action() {
   a.validate = validate;
   a.describe = [](const Params& p) { return "request " + describe(p, "POST"); };
   a.run = [](ActionContext& ctx, const Params& p) { return perform(ctx, p, "POST", "200-299"); };
+  a.rehearse = rehearse_urls;
   return a;
 }
 

@@ -10,6 +10,7 @@
 
 #include <rollback/util/time.hpp>
 #include <rollback/actions/notify.hpp>
+#include <rollback/actions/rehearsal.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::actions::notify {
@@ -187,6 +188,7 @@ Action email_action() {
       .describe = describe_mail,
       .preflight = nullptr,
       .run = send,
+      .rehearse = not_rehearsed(kNotRehearsed),
   };
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <rollback/actions/notify.hpp>
+#include <rollback/actions/rehearsal.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::actions::notify {
@@ -127,6 +128,7 @@ Action webhook_action() {
       .describe = [](const Params& p) { return "POST " + display_url(p.str("url")); },
       .preflight = nullptr,
       .run = post,
+      .rehearse = not_rehearsed(kNotRehearsed),
   };
 }
 

@@ -251,6 +251,7 @@ Action ready_action() {
   a.describe = [](const Params& p) { return describe_dsn_action("check PostgreSQL ready at", p); };
   a.preflight = check_dsn;
   a.run = run_ready;
+  a.rehearse = rehearse_dsn;
   return a;
 }
 
@@ -285,6 +286,7 @@ Action query_action() {
   };
   a.preflight = check_dsn;
   a.run = run_query;
+  a.rehearse = rehearse_dsn;
   return a;
 }
 
@@ -297,6 +299,7 @@ void register_postgres_actions(Registry& registry) {
   registry.add(pg::query_action());
   registry.add(pg::dump_action());
   registry.add(pg::restore_action());
+  registry.add_copy_kind(pg::scratch_databases());
 }
 
 }  // namespace rollback::actions

@@ -3,6 +3,7 @@
 // is the file that was written (checksum, archive readable end to end, plain dump's
 // completion marker): in preflight AND again in run, before anything is dropped.
 #include <rollback/actions/postgres.hpp>
+#include <rollback/actions/rehearsal.hpp>
 #include <rollback/actions/unfinished_file.hpp>
 
 #include <filesystem>
@@ -306,6 +307,7 @@ Action dump_action() {
   a.preflight = preflight_dump;
   a.run = run_dump;
   a.cleanup = remove_held_files;
+  a.rehearse = not_rehearsed("not rehearsed: a dump is a backup");
   return a;
 }
 
@@ -328,6 +330,7 @@ Action restore_action() {
   };
   a.preflight = preflight_restore;
   a.run = run_restore;
+  a.rehearse = rehearse_dsn;
   return a;
 }
 

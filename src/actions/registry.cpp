@@ -2,6 +2,43 @@
 
 #include <stdexcept>
 
+// Every adapter's registration function, one line each: ADAPTER(namespace under rollback,
+// function). Each is defined in its adapter's own file under src/actions/ and registers
+// there, in full, what the file defines: its actions (with their rehearse behaviours), its
+// target sources, its kinds of rehearsal copy. The list declares the functions too, so adding
+// an adapter is its new file and one line here.
+#define ROLLBACK_ADAPTERS(ADAPTER)                                                                  \
+  ADAPTER(actions, register_exec_actions)                  /* exec.cpp: exec.run */                 \
+  ADAPTER(actions, register_fs_actions)                    /* fs.cpp: fs.copy, move, mkdir, ... */  \
+  ADAPTER(actions, register_checksum_action)               /* fs_checksum.cpp: fs.checksum */       \
+  ADAPTER(actions, register_disk_free_action)              /* fs_disk_free.cpp: fs.disk_free */     \
+  ADAPTER(actions, register_wait_actions)                  /* fs.cpp: wait.sleep */                 \
+  ADAPTER(actions, register_postgres_actions)              /* postgres.cpp: pg.* */                 \
+  ADAPTER(actions, register_http_actions)                  /* http.cpp: http.probe, http.request */ \
+  ADAPTER(actions, register_git_coolify_actions)           /* git_coolify_register.cpp */           \
+  ADAPTER(actions, register_notify_actions)                /* notify.cpp: notify.* */               \
+  ADAPTER(actions::docker, register_compose_action)        /* docker_compose.cpp */                 \
+  ADAPTER(actions::docker, register_container_actions)     /* docker_containers.cpp */              \
+  ADAPTER(actions::docker, register_volume_actions)        /* docker_volume.cpp */                  \
+  ADAPTER(actions::docker, register_stats_action)          /* docker_stats.cpp */                   \
+  ADAPTER(actions::docker, register_images_action)         /* docker_images_record.cpp */           \
+  ADAPTER(actions::docker, register_exec_action)           /* docker_exec.cpp: docker.exec */       \
+  ADAPTER(actions::docker::swarm, register_stack_deploy_action)     /* docker_swarm_deploy.cpp */   \
+  ADAPTER(actions::docker::swarm, register_service_rollback_action) /* docker_swarm_rollback.cpp */ \
+  ADAPTER(actions::docker::swarm, register_service_ps_action)       /* docker_swarm_ps.cpp */       \
+  ADAPTER(actions::docker::swarm, register_stack_record_action)     /* docker_swarm_record.cpp */
+
+namespace rollback {
+
+#define ROLLBACK_DECLARE(ns, function) \
+  namespace ns {                       \
+  void function(actions::Registry& registry);  \
+  }
+ROLLBACK_ADAPTERS(ROLLBACK_DECLARE)
+#undef ROLLBACK_DECLARE
+
+}  // namespace rollback
+
 namespace rollback::actions {
 
 ActionSchema Action::schema() const {
@@ -24,10 +61,10 @@ void Registry::add_target_source(std::string from, plan::TargetSource source) {
 
 void Registry::add_target_check(plan::TargetCheck check) { sources_.add_check(std::move(check)); }
 
-void Registry::amend(std::string_view name, const std::function<void(Action&)>& change) {
-  auto it = actions_.find(name);
-  if (it == actions_.end()) throw std::logic_error("no action to amend: " + std::string(name));
-  change(it->second);
+void Registry::add_copy_kind(CopyKind kind) {
+  for (const auto& known : copy_kinds_)
+    if (known.name == kind.name) throw std::logic_error("copy kind registered twice: " + kind.name);
+  copy_kinds_.push_back(std::move(kind));
 }
 
 const Action* Registry::find(std::string_view name) const {
@@ -52,21 +89,19 @@ std::vector<std::string> Registry::names() const {
   return out;
 }
 
-const Registry& builtin_registry() {
+}  // namespace rollback::actions
+
+namespace rollback {
+
+const actions::Registry& actions::builtin_registry() {
   static const Registry registry = [] {
-    Registry r;
-    register_exec_actions(r);
-    register_fs_actions(r);
-    register_wait_actions(r);
-    register_postgres_actions(r);
-    register_http_actions(r);
-    register_git_coolify_actions(r);
-    register_notify_actions(r);
-    register_docker_actions(r);
-    register_rehearsals(r);
+    actions::Registry r;
+#define ROLLBACK_REGISTER(ns, function) ns::function(r);
+    ROLLBACK_ADAPTERS(ROLLBACK_REGISTER)
+#undef ROLLBACK_REGISTER
     return r;
   }();
   return registry;
 }
 
-}  // namespace rollback::actions
+}  // namespace rollback

@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <set>
+#include <stdexcept>
 
+#include <rollback/actions/http.hpp>
 #include <rollback/actions/rehearsal.hpp>
 #include <rollback/plan/loader.hpp>
 
@@ -60,10 +63,10 @@ TEST_CASE("a verify URL follows a port the rehearsal moved, and one it did not m
   Fixture f;
   f.rehearsal.restores = f.rehearsal.planned_restores = 1;  // the target was restored into copies before
   f.rehearsal.moved_port(18080, 41234);
-  CHECK(f.rehearsal.map_url("http://127.0.0.1:18080/health?x=1") == "http://127.0.0.1:41234/health?x=1");
-  CHECK(f.rehearsal.map_url("http://localhost:18080") == "http://localhost:41234");
-  CHECK_FALSE(f.rehearsal.map_url("http://127.0.0.1:9999/health"));
-  CHECK_FALSE(f.rehearsal.map_url("https://andrea.example.com:18080/health"));
+  CHECK(actions::http::rehearsal_url(f.rehearsal, "http://127.0.0.1:18080/health?x=1") == "http://127.0.0.1:41234/health?x=1");
+  CHECK(actions::http::rehearsal_url(f.rehearsal, "http://localhost:18080") == "http://localhost:41234");
+  CHECK_FALSE(actions::http::rehearsal_url(f.rehearsal, "http://127.0.0.1:9999/health"));
+  CHECK_FALSE(actions::http::rehearsal_url(f.rehearsal, "https://andrea.example.com:18080/health"));
   auto probe = f.step(plan::Phase::Verify, "http.probe", {{"url", "http://127.0.0.1:18080/health"}});
   REQUIRE(probe->kind == Rehearsed::Kind::Run);
   CHECK(probe->params.str("url") == "http://127.0.0.1:41234/health");
@@ -107,4 +110,58 @@ TEST_CASE("a rehearsed git.revert is preflighted on the production clone without
   CHECK(revert->params.str("branch") == "main");
   CHECK(revert->params.str("repo") == "/srv/app");  // read-only checks; without the push, not even a fetch
   CHECK_FALSE(fs::exists(f.rehearsal.dir()));
+}
+
+TEST_CASE("an adapter defined in one file rehearses through its own copy kind: its copies are recorded, summarized and "
+          "removed by it, at the end and after a killed run",
+          "[actions][rehearse]") {
+  testing::TempDir tmp;
+  proc::SystemRunner runner;
+  // The adapter: one action whose rehearsal makes a "widget" copy, and the kind that removes it.
+  std::vector<std::string> removed, swept;
+  actions::Registry registry;
+  registry.add(actions::Action{
+      .name = "widget.restore",
+      .run = [](actions::ActionContext&, const Params&) { return actions::Outcome::success(); },
+      .rehearse = [](Rehearsal& r, actions::ActionContext&, const Params& p) -> Result<Rehearsed> {
+        auto copy = "rbr-" + p.str("widget");
+        if (r.for_real) r.record({{"kind", "widget"}, {"name", copy}});
+        r.map("widget", p.str("widget"), copy);
+        return Rehearsed::run(actions::with_param(p, "widget", copy));
+      }});
+  registry.add_copy_kind(actions::CopyKind{
+      .name = "widget",
+      .remove = [&](const nlohmann::json& record, actions::CleanupContext&) { removed.push_back(record.value("name", "")); },
+      .sweep = [&](actions::CleanupContext& ctx) { swept.push_back(ctx.run_id.empty() ? "(any)" : ctx.run_id); },
+      .summarize = [](const Rehearsal& r, nlohmann::json& summary) { summary["widgets"] = r.all_mapped("widget"); }});
+  CHECK_THROWS_AS(registry.add_copy_kind(actions::CopyKind{.name = "widget"}), std::logic_error);
+
+  Rehearsal rehearsal("run-1", (tmp / "state").string(), registry);
+  std::vector<nlohmann::json> journaled;
+  rehearsal.made = [&](const nlohmann::json& r) { journaled.push_back(r); };
+  rehearsal.for_real = true;
+  actions::ActionContext ctx{.step_id = "s", .runner = runner, .set_var = {}, .log = [](std::string_view) {}};
+  auto step = actions::rehearse_step(rehearsal, plan::Phase::Restore, *registry.find("widget.restore"), YAML::Node(),
+                                     ctx, Params(nlohmann::json{{"widget", "w1"}}));
+  REQUIRE(step->kind == Rehearsed::Kind::Run);
+  CHECK(step->params.str("widget") == "rbr-w1");
+  REQUIRE(journaled.size() == 1);
+  CHECK(rehearsal.summary()["widgets"]["w1"] == "rbr-w1");
+
+  rehearsal.remove_all(runner, {});
+  CHECK(removed == std::vector<std::string>{"rbr-w1"});
+  CHECK(swept == std::vector<std::string>{"run-1"});
+
+  // The next run, after a killed one: its journaled record and a sweep of the state dir.
+  actions::CleanupContext cleanup{.runner = runner, .state_dir = (tmp / "state").string(), .run_id = "",
+                                  .held = journaled, .log = {}};
+  actions::clean_up_rehearsals_with(registry, cleanup);
+  CHECK(removed == std::vector<std::string>{"rbr-w1", "rbr-w1"});
+  CHECK(swept == std::vector<std::string>{"run-1", "(any)"});
+}
+
+TEST_CASE("the built-in adapters register their kinds of rehearsal copy", "[actions][rehearse]") {
+  std::set<std::string> kinds;
+  for (const auto& kind : actions::builtin_registry().copy_kinds()) kinds.insert(kind.name);
+  CHECK(kinds == std::set<std::string>{"clone", "database", "volume"});
 }

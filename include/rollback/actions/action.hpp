@@ -109,6 +109,25 @@ struct CleanupContext {
 
 class Rehearsal;  // actions/rehearsal.hpp: the throwaway copies of one `rollback rehearse`
 
+// A kind of throwaway copy that `rollback rehearse` makes (docker's labelled containers,
+// networks and volumes; a scratch database; a git clone), declared by the adapter that makes
+// it, in its own file, and registered beside its actions (Registry::add_copy_kind). The
+// generic Rehearsal records each copy before making it ({"kind": name, ...}, journaled as a
+// held resource) and, at the rehearsal's end or at the next run after a killed one, hands
+// every record of this kind to `remove` and calls `sweep`; it never knows what a kind is.
+struct CopyKind {
+  std::string name;  // the "kind" of its records: "volume", "database", "clone"
+  // Removes one copy by its record. Optional (a sweep finds labelled copies). Never throws;
+  // tells what it did, or could not do, through ctx.log.
+  std::function<void(const nlohmann::json& record, CleanupContext& ctx)> remove;
+  // Removes by label every copy of this kind of ctx.run_id ("" = of any rehearsal of
+  // ctx.state_dir), made or not: what a killed run left without a record. Optional; called
+  // before `remove` for the records.
+  std::function<void(CleanupContext& ctx)> sweep;
+  // Adds what this kind mapped to a rehearsal's summary (report.json's extra.rehearsal).
+  std::function<void(const Rehearsal& rehearsal, nlohmann::json& summary)> summarize;  // optional
+};
+
 // How a rehearsal runs one step: with its params pointed at throwaway copies (Run), or not at
 // all (Skip, with the reason the report shows).
 struct Rehearsed {
@@ -119,6 +138,8 @@ struct Rehearsed {
   static Rehearsed run(Params params, std::string note = {}) { return {Kind::Run, std::move(params), std::move(note)}; }
   static Rehearsed skip(std::string why) { return {Kind::Skip, Params(), std::move(why)}; }
 };
+
+using RehearseFn = std::function<Result<Rehearsed>(Rehearsal&, ActionContext&, const Params&)>;
 
 struct Action {
   std::string name;                // "docker.compose"
@@ -146,7 +167,9 @@ struct Action {
   // into a labelled copy, a URL moved to the rehearsal's port), or why it cannot; an error
   // makes the target unusable for a rehearsal (exit 4 at preflight). Unset: it cannot be
   // rehearsed, and its steps are skipped with a note.
-  std::function<Result<Rehearsed>(Rehearsal&, ActionContext&, const Params&)> rehearse;  // optional
+  // Declared where the action is defined (see rehearsal.hpp's helpers and each adapter's
+  // *_rehearse.cpp).
+  RehearseFn rehearse;  // optional
   // The application's own logs since `since`, for the report's incident log: read-only,
   // bounded, redacted, in Outcome::log_excerpt (docker: `docker logs --since` of the
   // containers the params select). Unset: this action names no application to read.
@@ -170,11 +193,11 @@ class Registry final : public plan::ActionCatalog {
     add_target_source(std::move(from), plan::TargetSource{.list = std::move(lister)});
   }
   void add_target_check(plan::TargetCheck check);  // run on every target (images gone)
+  // A kind of rehearsal copy (see CopyKind); throws std::logic_error for a name already taken.
+  void add_copy_kind(CopyKind kind);
   const Action* find(std::string_view name) const;
-  // Gives an action registered elsewhere a behaviour (the rehearsal behaviours are attached
-  // so, from src/actions/rehearse_*.cpp). Throws std::logic_error for an unknown name.
-  void amend(std::string_view name, const std::function<void(Action&)>& change);
   std::vector<const Action*> all() const;  // sorted by name
+  const std::vector<CopyKind>& copy_kinds() const { return copy_kinds_; }  // in registration order
 
   const ActionSchema* schema(std::string_view name) const override;
   std::vector<std::string> names() const override;
@@ -185,6 +208,7 @@ class Registry final : public plan::ActionCatalog {
   std::map<std::string, Action, std::less<>> actions_;
   std::map<std::string, ActionSchema, std::less<>> schemas_;
   plan::TargetSources sources_;
+  std::vector<CopyKind> copy_kinds_;
 };
 
 // Every built-in adapter, registered by src/actions/registry.cpp (one line per adapter).

@@ -105,14 +105,8 @@ Result<std::vector<ContainerState>> inspect_containers(ActionContext& ctx, const
 // Splits output into non-empty trimmed lines (container ids, service names).
 std::vector<std::string> output_lines(std::string_view text);
 
-// Registration of each docker file's actions; register_docker_actions calls all three.
-void register_compose_action(Registry& registry);
-void register_container_actions(Registry& registry);
-void register_volume_actions(Registry& registry);
-void register_stats_action(Registry& registry);
-void register_swarm_actions(Registry& registry);  // docker.stack.*, docker.service.*
-void register_exec_action(Registry& registry);    // docker.exec
-// The `app_logs` behaviour (docker logs --since) of compose, ps, stop and stats.
-void attach_app_logs(Registry& registry);
+// The `app_logs` behaviour (docker logs --since, docker_logs.cpp) of compose, ps, stop and
+// stats: the application's logs of the containers the params select.
+Outcome app_logs(ActionContext& ctx, const Params& p, std::chrono::system_clock::time_point since);
 
 }  // namespace rollback::actions::docker

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,15 @@ Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, c
 // the same process; empty when no preflight ran (e.g. under `resume`).
 void remember_lease(const std::string& key, const std::string& sha);
 std::string recalled_lease(const std::string& key);
+
+// How git.revert rehearses (git_rehearse.cpp; actions/rehearsal.hpp): a local clone of the
+// work tree `repo` under the rehearsal dir, made once (at preflight: only its path).
+Result<std::filesystem::path> rehearsal_clone(Rehearsal& r, ActionContext& ctx, const std::string& repo);
+// Kind "clone": the clones, removed by their records (registered by
+// register_git_coolify_actions).
+CopyKind rehearsal_clones();
+// git.revert: on the clone, its push dropped (a rehearsal never pushes).
+Result<Rehearsed> rehearse_revert(Rehearsal& r, ActionContext& ctx, const Params& p);
 
 Action revert_action();   // git.revert
 Action current_action();  // git.current

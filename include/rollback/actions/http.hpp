@@ -3,6 +3,7 @@
 // probe's latency rather than N of them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,6 +57,12 @@ bool sensitive_header(std::string_view name);
 std::string body_excerpt(std::string_view body, size_t limit = 200);
 
 // The actions, assembled by register_http_actions (src/actions/http.cpp).
+// How http.probe and http.request rehearse (http_rehearse.cpp; actions/rehearsal.hpp): `url`
+// on a local port the rehearsal moved, on the rehearsal's port; nullopt: not moved.
+std::optional<std::string> rehearsal_url(const Rehearsal& r, const std::string& url);
+// Every URL on its moved port, or the step skipped (it would probe production).
+Result<Rehearsed> rehearse_urls(Rehearsal& r, ActionContext& ctx, const Params& p);
+
 Action probe_action();
 Action request_action();
 

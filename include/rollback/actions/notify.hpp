@@ -18,6 +18,9 @@
 namespace rollback::actions::notify {
 
 // The two actions, registered together by register_notify_actions (adapters.hpp).
+// Why a rehearsal skips a notification (both actions' `rehearse`).
+inline constexpr const char* kNotRehearsed = "not rehearsed: a rehearsal notifies nobody (its exit code and report do)";
+
 Action webhook_action();
 Action email_action();
 

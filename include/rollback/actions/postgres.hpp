@@ -62,6 +62,16 @@ Ping ping_within(const std::string& conninfo, Millis budget);
 // upper bound: a dump holds no index data, and custom archives are compressed).
 Result<unsigned long long> database_size(ActionContext& ctx, const Dsn& dsn);
 
+// How the pg actions rehearse (postgres_rehearse.cpp; actions/rehearsal.hpp): a DSN to the
+// rehearsal's database, the moved port of a database it started, else a scratch database on
+// the same server, created on first use.
+Result<std::string> rehearsal_dsn(Rehearsal& r, ActionContext& ctx, const std::string& production_dsn);
+// Kind "database": the scratch databases, dropped by their records (registered by
+// register_postgres_actions); adds "databases" (their names) to the summary.
+CopyKind scratch_databases();
+// pg.ready, pg.query, pg.restore: against the rehearsal's database.
+Result<Rehearsed> rehearse_dsn(Rehearsal& r, ActionContext& ctx, const Params& p);
+
 // The actions, assembled by register_postgres_actions (src/actions/postgres.cpp).
 Action ready_action();
 Action query_action();

@@ -1,19 +1,18 @@
 // `rollback rehearse PLAN --target T`: the plan's restore and verify steps run against
-// throwaway copies, never production. A Rehearsal is the set of copies of one run and the
-// map from production names to theirs:
-// - folders a step writes into (the stack dir) are copied under <state>/rehearsals/<run id>
-//   first, and the step writes into the copy;
-// - volumes become labelled copies (a restore fills an empty one; a volume the plan does not
-//   restore starts as a copy of production's);
-// - a compose project becomes project rbr-<run id>, started from the resolved `config` of
-//   the target's compose file with container_name dropped, named volumes renamed to the
-//   copies and published ports replaced by free ones; URLs to a moved port follow it;
-// - a DSN becomes a scratch database created for the run (or the moved port of a database
-//   the rehearsal started);
-// - a git work tree becomes a local clone (git.revert never pushes from it).
-// Every container, network and volume carries rollback.rehearsal=<run id> and
-// rollback.state=<state dir>; the scratch database is named rb_rehearsal_<...>. All of it is
-// removed at the end (remove_all), and by the next run of the state dir if this one was killed.
+// throwaway copies, never production. A Rehearsal is the generic part of one run's copies:
+// - its run id, state dir and labels: every container, network and volume an adapter makes
+//   carries rollback.rehearsal=<run id> and rollback.state=<state dir>;
+// - the mirror of folders: a folder a step writes into (the stack dir) is copied under
+//   <state>/rehearsals/<run id> first, and the step writes into the copy;
+// - the mirror of ports: a published port an adapter moved, that URLs and DSNs follow;
+// - the map from production names to the copies' names, by what they name;
+// - the record of the copies made (journaled through `made`), the counters and the summary.
+// What a copy is, how it is made and removed, is each adapter's, in its own file: a
+// CopyKind (action.hpp) registered beside its actions, and the `rehearse` behaviour of each
+// action (docker_rehearse.cpp: volumes and compose projects; docker_compose_rehearse.cpp: the
+// compose file; postgres_rehearse.cpp: scratch databases; git_rehearse.cpp: clones;
+// http_rehearse.cpp: URLs; fs_rehearse.cpp: paths). remove_all and clean_up_rehearsals hand
+// the records to their registered kinds; this file names no adapter.
 #pragma once
 
 #include <filesystem>
@@ -22,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -32,10 +32,12 @@
 namespace rollback::actions {
 
 inline constexpr const char* kRehearsalLabel = "rollback.rehearsal";
+inline constexpr const char* kRehearsalStateLabel = "rollback.state";
 
 class Rehearsal {
  public:
-  Rehearsal(std::string run_id, std::string state_dir);
+  // `registry` holds the copy kinds that remove_all hands the records to.
+  Rehearsal(std::string run_id, std::string state_dir, const Registry& registry = builtin_registry());
 
   const std::string& run_id() const { return run_id_; }
   const std::string& state_dir() const { return state_dir_; }
@@ -48,32 +50,28 @@ class Rehearsal {
   // Called once for each thing made, before it is made: the pipeline journals it as held.
   std::function<void(const nlohmann::json& resource)> made;
 
+  // Records a copy about to be made, {"kind": <a registered CopyKind's name>, ...}: journaled
+  // through `made`, removed by its kind in remove_all (or after a killed run).
+  void record(const nlohmann::json& copy);
+  // Creates dir() (recorded as kind "dir": removed last, with everything under it).
+  Status make_dir();
+
   // Where a rehearsed step reads or writes `production` (a file or folder): inside the
   // rehearsal's copy of the folder holding it, copied from production on first use.
   Result<std::filesystem::path> mirror(ActionContext& ctx, const std::filesystem::path& production, bool is_dir);
   // The copy of `production` when a step already made one, else nullopt (read it as is).
   std::optional<std::filesystem::path> mirrored(const std::filesystem::path& production) const;
 
-  // The labelled copy of volume `production`: empty, or filled from production's content
-  // (read-only) when `fill` and it exists. Made once; later calls return the same name.
-  Result<std::string> volume(ActionContext& ctx, const Params& docker, const std::string& production, bool fill);
-  std::string helper_image;  // the image a volume step named last: the one fills run on
-
-  std::string project_for(const std::string& production) const;  // rbr-<run id>
-  void started(const std::string& production_project);
-  std::optional<std::string> project(const std::string& production) const;  // once started
-
-  // A free TCP port on `host_ip` ("" = all) for a published port that moved.
-  Result<int> free_port(const std::string& host_ip);
+  // A published port an adapter moved (production -> the rehearsal's), and where one went.
   void moved_port(int production, int rehearsal);
-  std::optional<std::string> map_url(const std::string& url) const;  // nullopt: not moved
+  std::optional<int> port(int production) const;
 
-  // A DSN to the rehearsal's database: the moved port of a database it started, else a
-  // scratch database on the same server (created on first use).
-  Result<std::string> map_dsn(ActionContext& ctx, const std::string& production_dsn);
-
-  // A local clone of the work tree `repo` (made once).
-  Result<std::filesystem::path> clone(ActionContext& ctx, const std::string& repo);
+  // The adapters' maps from production names to the copies' (what = "volume": a volume to
+  // its copy; "project": a compose project to rbr-<run id>; "clone": a repository to its
+  // clone), kept here so every adapter's copies live as long as the rehearsal.
+  void map(std::string_view what, const std::string& production, std::string copy);
+  std::optional<std::string> mapped(std::string_view what, const std::string& production) const;
+  const std::map<std::string, std::string>& all_mapped(std::string_view what) const;
 
   // Restore-phase steps that ran against copies (planned: at preflight): none means
   // "nothing to rehearse".
@@ -81,28 +79,41 @@ class Rehearsal {
   size_t planned_restores = 0;
   size_t verifies = 0;  // verify-phase steps that ran against the copies
 
-  // What was made and moved, for the report (report.json's extra.rehearsal).
+  // What was made and moved, for the report (report.json's extra.rehearsal): the label,
+  // the dir, the ports, the restore steps, and what each copy kind adds.
   nlohmann::json summary() const;
   const std::vector<nlohmann::json>& made_so_far() const { return made_; }
 
-  // Removes every container, network and volume labelled with this run, the scratch
-  // databases and the rehearsal dir. Safe to call twice; never throws.
+  // Removes every copy of this run: each registered kind sweeps by label and removes its
+  // records, then the rehearsal dir goes. Safe to call twice; never throws.
   void remove_all(proc::Runner& runner, const std::function<void(std::string_view)>& log);
 
  private:
   std::string run_id_, state_dir_;
+  const Registry& registry_;
   std::set<std::filesystem::path> copied_;           // production folders copied
   std::map<std::filesystem::path, std::filesystem::path> mirrors_;
-  std::map<std::string, std::string> volumes_;       // production -> copy
-  std::set<std::string> projects_;                   // production projects started
   std::map<int, int> ports_;                          // production -> rehearsal
-  std::map<std::string, std::string> databases_;     // production DSN -> scratch DSN
+  std::map<std::string, std::map<std::string, std::string>, std::less<>> mapped_;
   std::vector<nlohmann::json> made_;                  // what remove_all removes
-  std::map<std::string, std::filesystem::path> clones_;
   bool dir_made_ = false;
-  void note(const nlohmann::json& resource);
-  Status make_dir();
 };
+
+// A name for a copy, from text (a run id, a production name): lower case, [a-z0-9_.-],
+// anything else becomes `other` (docker's and PostgreSQL's names take these).
+std::string rehearsal_name(std::string_view text, char other = '-');
+
+// Removes `path` when it is under <state_dir>/rehearsals (never anything else), and says so.
+void remove_rehearsal_path(const std::filesystem::path& path, const std::string& state_dir,
+                           const std::function<void(std::string_view)>& log);
+
+// Helpers for an action's `rehearse` behaviour.
+// `p` with `key` replaced.
+Params with_param(const Params& p, const std::string& key, nlohmann::json value);
+// Runs the step as written (it reads only what the rehearsal does not change).
+Result<Rehearsed> rehearse_as_is(Rehearsal& rehearsal, ActionContext& ctx, const Params& p);
+// Always skips the step, saying why (a backup, a notification, production's containers).
+RehearseFn not_rehearsed(std::string why);
 
 // How a rehearsal treats one step: backup, stop and notify steps are skipped (production is
 // left as it is); read-only assess steps run as written (they only look at production);
@@ -110,9 +121,11 @@ class Rehearsal {
 Result<Rehearsed> rehearse_step(Rehearsal& rehearsal, plan::Phase phase, const Action& action,
                                 const YAML::Node& with, ActionContext& ctx, const Params& params);
 
-// Removes rehearsal leftovers: the resources in `ctx.held` (journaled by a run that died)
-// and, by label, every rehearsal container, network and volume of the state dir and every
-// rehearsal dir under it. The pipeline calls it at each run's start, holding the lock.
-void clean_up_rehearsals(CleanupContext& ctx);
+// Removes rehearsal leftovers: the resources in `ctx.held` (journaled by a run that died),
+// each by its registered copy kind; every kind's sweep (by label, of ctx.run_id or, when it
+// is empty, of any rehearsal of the state dir); and every rehearsal dir under the state
+// dir. The pipeline calls it at each run's start, holding the lock.
+void clean_up_rehearsals_with(const Registry& registry, CleanupContext& ctx);
+void clean_up_rehearsals(CleanupContext& ctx);  // with builtin_registry()'s copy kinds
 
 }  // namespace rollback::actions

@@ -1,4 +1,4 @@
-// How docker.compose rehearses (include/rollback/actions/rehearsal.hpp): `up` starts the
+// How docker.compose rehearses (include/rollback/actions/docker_rehearse.hpp): `up` starts the
 // target's compose file as project rbr-<run id>, from the fully resolved `config` output,
 // with container_name dropped, named volumes renamed to the rehearsal's copies, published
 // ports replaced by free ones (written as a whole file, so nothing is appended the way a
@@ -10,7 +10,7 @@
 
 #include <rollback/actions/docker_compose_file.hpp>
 #include <rollback/actions/docker_images.hpp>
-#include <rollback/actions/rehearsal.hpp>
+#include <rollback/actions/docker_rehearse.hpp>
 #include <rollback/util/fs.hpp>
 
 namespace rollback::actions::docker {
@@ -143,7 +143,7 @@ struct Rewrite {
       }
       std::string moved = published.empty() ? "" : "0";
       if (!published.empty() && r.for_real) {
-        auto port = r.free_port(ip);
+        auto port = free_port(ip);
         if (!port) {
           refused.push_back(port.error().message);
           continue;
@@ -215,7 +215,7 @@ struct Rewrite {
         }
         fill = how == "copy";
       }
-      auto copy = r.volume(ctx, p, name, fill);
+      auto copy = rehearsal_volume(r, ctx, p, name, fill);
       if (!copy) {
         refused.push_back(copy.error().message);
         continue;
@@ -309,7 +309,7 @@ Result<Rehearsed> rehearse_up(Rehearsal& r, ActionContext& ctx, const Params& p)
   std::string project = p.has("project") ? p.str("project") : production_dir.filename().string();
   Rewrite rewrite{r, ctx, p, {production_dir}, production_dir, {}, p.map("rehearse_map"), {}};
   auto params = p.all();
-  params["project"] = r.project_for(project);
+  params["project"] = rehearsal_project(r);
   for (const char* key : {"env_file", "pin", "images_from", "images_env_file", "rehearse_map"}) params.erase(key);
 
   std::vector<std::string> files;
@@ -356,17 +356,17 @@ Result<Rehearsed> rehearse_up(Rehearsal& r, ActionContext& ctx, const Params& p)
     for (const auto& why : rewrite.refused) all += (all.empty() ? "" : "; ") + why;
     return fail(fmt::format("{}cannot rehearse: {}", step_prefix(ctx), all));
   }
-  if (!r.for_real) return Rehearsed::run(Params(p.all()), "would start as project " + r.project_for(project));
+  if (!r.for_real) return Rehearsed::run(Params(p.all()), "would start as project " + rehearsal_project(r));
   YAML::Emitter out;
   emit(out, rehearsal);
   auto file = rewrite.copy_dir / ".rollback-rehearsal.yml";
   auto text = fmt::format("# Written by rollback rehearse {}: the target's compose file, resolved, on throwaway "
                           "copies.\n{}\n", r.run_id(), out.c_str());
   if (auto written = write_file_atomic(file, text); !written) return std::unexpected(written.error());
-  r.started(project);
+  started_project(r, project);
   params["dir"] = rewrite.copy_dir.string();
   params["file"] = file.string();
-  return Rehearsed::run(Params(params), fmt::format("project {} from {}", r.project_for(project), file.string()));
+  return Rehearsed::run(Params(params), fmt::format("project {} from {}", rehearsal_project(r), file.string()));
 }
 
 }  // namespace
@@ -376,7 +376,7 @@ Result<Rehearsed> rehearse_compose(Rehearsal& r, ActionContext& ctx, const Param
   if (command == "up") return rehearse_up(r, ctx, p);
   if (command != "ps" && command != "logs")
     return Rehearsed::skip(fmt::format("not rehearsed: `{}` acts on production's containers", command));
-  auto project = r.project(p.str("project"));
+  auto project = started(r, p.str("project"));
   if (!project) return Rehearsed::skip(fmt::format("not rehearsed: the rehearsal has not started project {}", p.str("project")));
   auto params = p.all();
   params["project"] = *project;
