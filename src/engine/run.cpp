@@ -46,7 +46,7 @@ int RunService::rehearse(const plan::Plan& plan, const RunRequest& request) {
   if (int code = prepare_run(deps_, plan, args, run); code != 0) return code;
   run.record.rehearsal = true;
   if (args.reason.empty()) run.record.reason = "rollback rehearse: prove the target restorable";
-  actions::Rehearsal rehearsal(run.record.run_id, deps_.state_dir.string());
+  actions::Rehearsal rehearsal(run.record.run_id, deps_.state_dir.string(), deps_.registry);
   PipelineRequest pipeline{.plan = plan, .run = run, .args = args, .rehearsal = &rehearsal};
   return run_pipeline(deps_, pipeline);
 }

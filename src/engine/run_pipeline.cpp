@@ -74,7 +74,10 @@ struct Stage {
     for (const auto& step : r.plan.steps) request.sweep.insert(step.action);
     // What a rehearsal made (containers, volumes, a scratch database, copies): a rehearsal
     // killed before it removed them leaves them to the next run of this state dir.
-    if (run_id.empty()) request.cleaners["rehearsal"] = actions::clean_up_rehearsals;
+    if (run_id.empty())
+      request.cleaners["rehearsal"] = [this](actions::CleanupContext& ctx) {
+        actions::clean_up_rehearsals_with(deps.registry, ctx);
+      };
     request.log = [this](std::string_view line) { deps.observer.log_line("cleanup", line); };
     engine::clean_up(deps.registry, deps.runner, request);
   }
