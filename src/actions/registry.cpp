@@ -62,6 +62,7 @@ const Registry& builtin_registry() {
     register_http_actions(r);
     register_git_coolify_actions(r);
     register_notify_actions(r);
+    register_monitoring_actions(r);
     register_docker_actions(r);
     register_rehearsals(r);
     return r;

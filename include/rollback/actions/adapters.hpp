@@ -15,6 +15,7 @@ void register_postgres_actions(Registry& registry);  // pg.ready, pg.query, pg.d
 void register_http_actions(Registry& registry);      // http.probe, http.request
 void register_git_coolify_actions(Registry& registry);  // git.revert, git.current, coolify.rollback
 void register_notify_actions(Registry& registry);  // notify.webhook, notify.email
+void register_monitoring_actions(Registry& registry);  // prometheus.query, alertmanager.alerts
 void register_docker_actions(Registry& registry);  // docker.compose, stop, ps, stats, volume.*
 // How each action rehearses (Action::rehearse), attached after every adapter registered.
 void register_rehearsals(Registry& registry);
