@@ -95,9 +95,10 @@ std::variant<QueryAnswer, Outcome> ask(ActionContext& ctx, const Params& p) {
   if (answer && answer->refused) return refused(p, res, *answer);
   if (res.status != 200 || !answer) {
     auto out = Outcome::failure(
-        fmt::format(
-            "{}: Prometheus at {} answered status {}: {}", named(p), where_of(p), res.status,
-            answer ? "" : answer.error().message + "; body: " + http::body_excerpt(res.body)),
+        fmt::format("{}: Prometheus at {} answered status {}: {}", named(p), where_of(p),
+                    res.status,
+                    answer ? http::body_excerpt(res.body)
+                           : answer.error().message + "; body: " + http::body_excerpt(res.body)),
         res.status >= 500 || res.status == 429);
     out.observations.push_back({"value", "error", false});
     return out;

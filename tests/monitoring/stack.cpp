@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,8 +18,6 @@
 
 #include "support/http_servers.hpp"
 #include "support/temp_dir.hpp"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -69,7 +67,11 @@ http_request_duration_seconds_count {2}
 
 namespace {
 
-std::string find_binary(const std::vector<std::string>& names) {
+// `env` (ROLLBACK_PROMETHEUS, ROLLBACK_ALERTMANAGER) names the binary when set; else the
+// first of `names` found in the usual directories.
+std::string find_binary(const char* env, const std::vector<std::string>& names) {
+  if (const char* given = std::getenv(env); given && *given)
+    return ::access(given, X_OK) == 0 ? std::string(given) : std::string();
   for (const auto& name : names) {
     for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin"}) {
       fs::path p = fs::path(dir) / name;
@@ -79,19 +81,28 @@ std::string find_binary(const std::vector<std::string>& names) {
   return {};
 }
 
+// fork + exec rather than posix_spawn: the child asks for SIGTERM when the test process
+// dies, so a test killed by ctest's timeout leaves no Prometheus behind on its port.
 pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
   std::vector<std::string> copy = args;
   std::vector<char*> argv;
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
+  int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid == 0) {  // only async-signal-safe calls until exec
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out);
+  ::close(in);
   return pid;
 }
 
@@ -159,8 +170,9 @@ std::string Stack::post_json(const std::string& url, const std::string& body) co
 }
 
 void Stack::start() {
-  auto prometheus = find_binary({"prometheus"});
-  auto alertmanager = find_binary({"prometheus-alertmanager", "alertmanager"});
+  auto prometheus = find_binary("ROLLBACK_PROMETHEUS", {"prometheus"});
+  auto alertmanager =
+      find_binary("ROLLBACK_ALERTMANAGER", {"prometheus-alertmanager", "alertmanager"});
   if (prometheus.empty() || alertmanager.empty())
     testing::skip(
         "Prometheus and Alertmanager are needed (Debian: prometheus, prometheus-alertmanager; "

@@ -4,8 +4,10 @@
 //   steady   always healthy (code="200" only)
 //   flaky    healthy until a test calls fail(): then mostly 500s
 //   webhooks failing from the start; the rule WebhookErrors (for: 1s, env="staging") fires
-// Stopped (TERM, then KILL) when the process ends. Missing binaries skip, or fail under
-// ROLLBACK_REQUIRE_SERVICES=1 (testing::skip).
+// Stopped (TERM, then KILL) when the process ends, and sent TERM if it dies. The binaries
+// are Debian's (/usr/bin/prometheus, /usr/bin/prometheus-alertmanager) unless
+// ROLLBACK_PROMETHEUS / ROLLBACK_ALERTMANAGER name others. Missing ones skip the tests, or
+// fail them under ROLLBACK_REQUIRE_SERVICES=1 (testing::skip).
 #pragma once
 
 #include <sys/types.h>

@@ -9,8 +9,12 @@
 #include <algorithm>
 #include <thread>
 
+#include <rollback/actions/action.hpp>
+#include <rollback/util/redact.hpp>
+
 #include "integration/cli_spawn.hpp"
 #include "monitoring/stack.hpp"
+#include "support/action_harness.hpp"
 #include "support/http_servers.hpp"
 #include "support/temp_dir.hpp"
 
@@ -266,4 +270,36 @@ TEST_CASE(
   INFO(cleared.out << cleared.err);
   CHECK(cleared.exit_code == 0);
   CHECK_THAT(cleared.out, Catch::Contains("alerts=none firing"));
+}
+
+TEST_CASE("a token goes as a bearer header, user and password as basic auth, and neither into a "
+          "message or a dry-run line", "[monitoring][prometheus]") {
+  rollback::clear_secrets();
+  rollback::register_secret("tok-5a4b3c");
+  rollback::register_secret("pw-1q2w3e");
+  testing::HttpBehaviour answer;
+  answer.body = R"({"status":"success","data":{"resultType":"scalar","result":[1,"0.01"]}})";
+  answer.content_type = "application/json";
+  answer.required_header = "Authorization";
+  answer.required_value = "Bearer tok-5a4b3c";
+  testing::HttpServer behind_a_proxy(answer);  // Prometheus behind an authenticating proxy
+  testing::ActionHarness h;
+  nlohmann::json with = {
+      {"url", behind_a_proxy.url("")}, {"query", "up"}, {"expect", "<= 0.05"}, {"token", "tok-5a4b3c"}};
+  auto ok = h.run("prometheus.query", with);
+  CHECK(ok.ok);
+  with["token"] = "pw-1q2w3e";  // the wrong one: refused, and not shown
+  auto refused = h.run("prometheus.query", with);
+  CHECK_FALSE(refused.ok);
+  CHECK_THAT(refused.message, Catch::Contains("answered status 401"));
+  CHECK(refused.message.find("pw-1q2w3e") == std::string::npos);
+
+  answer.required_value = "Basic d2F0Y2hlcjpwdy0xcTJ3M2U=";  // watcher:pw-1q2w3e
+  testing::HttpServer basic(answer);
+  nlohmann::json with_user = {{"url", basic.url("")}, {"query", "up"}, {"expect", "<= 0.05"},
+                              {"user", "watcher"}, {"password", "pw-1q2w3e"}};
+  CHECK(h.run("prometheus.query", with_user).ok);
+  auto line = rollback::actions::builtin_registry().find("prometheus.query")->describe(
+      rollback::actions::Params(with_user));
+  CHECK(line.find("pw-1q2w3e") == std::string::npos);
 }
