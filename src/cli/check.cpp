@@ -31,8 +31,7 @@ std::vector<engine::ProbeResult> probe_all(const plan::Plan& plan, const plan::S
   for (const auto& c : plan.criteria) {
     auto probe = engine::run_probe(actions::builtin_registry(), runner, c.probe, scope, kProbeTimeout);
     results.push_back({engine::criterion_of(c), !probe.outcome.ok, probe.observed, probe.outcome.observations,
-                       probe.outcome.began});
-    results.back().plan_error = probe.outcome.plan_error;
+                       probe.outcome.began, probe.outcome.plan_error});
   }
   return results;
 }
@@ -130,11 +129,13 @@ int check(const GlobalOptions& global, const CheckArgs& a) {
   auto probes = probe_all(plan, scope);
   // A criterion its service refuses as written (bad PromQL) says nothing about the service:
   // counting it as failing would roll back over a typo once `for:` passed.
+  bool refused = false;
   for (const auto& p : probes) {
     if (!p.plan_error) continue;
     print_error(fmt::format("criterion '{}': {}", p.criterion.name, p.observed));
-    return to_int(ExitCode::Usage);
+    refused = true;
   }
+  if (refused) return to_int(ExitCode::Usage);
   auto state_file = state_dir(global) / "criteria.json";
   engine::CheckDecision decision;
   {
