@@ -250,6 +250,49 @@ void Stack::stop() {
   }
 }
 
+LonePrometheus::LonePrometheus() {
+  Stack::shared();  // skips (or fails) the same way when the binaries are missing
+  char pattern[] = "/tmp/rollback-lone-prometheus.XXXXXX";
+  if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
+  dir_ = pattern;
+  port_ = testing::unused_publish_port();
+  testing::write_text(
+      dir_ / "prometheus.yml",
+      fmt::format("global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: self\n"
+                  "    static_configs: [{{targets: ['127.0.0.1:{}']}}]\n",
+                  port_));
+  auto prometheus = find_binary("ROLLBACK_PROMETHEUS", {"prometheus"});
+  pid_ = spawn({prometheus, "--config.file=" + (dir_ / "prometheus.yml").string(),
+                "--storage.tsdb.path=" + (dir_ / "data").string(),
+                fmt::format("--web.listen-address=127.0.0.1:{}", port_)},
+               dir_ / "prometheus.log");
+  auto until = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (get_from(port_, "/api/v1/query?query=up").find("\"1\"") != std::string::npos) return;
+    std::this_thread::sleep_for(200ms);
+  }
+  dump_log(dir_ / "prometheus.log");
+  stop();
+  throw std::runtime_error("the lone Prometheus did not scrape itself within 60 s");
+}
+
+LonePrometheus::~LonePrometheus() {
+  stop();
+}
+
+std::string LonePrometheus::url() const {
+  return fmt::format("http://127.0.0.1:{}", port_);
+}
+
+void LonePrometheus::stop() {
+  terminate(pid_);
+  if (!dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    dir_.clear();
+  }
+}
+
 std::string iso_in(std::chrono::seconds from_now) {
   return rollback::format_iso_utc(std::chrono::system_clock::now() + from_now);
 }

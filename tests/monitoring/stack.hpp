@@ -70,6 +70,23 @@ class Stack {
   std::map<std::string, std::unique_ptr<Exporter>> exporters_;
 };
 
+// A second Prometheus of its own (scraping itself), for the test that stops one: the shared
+// one must stay up for the others. Ready on return; stop() ends it (so does the destructor).
+class LonePrometheus {
+ public:
+  LonePrometheus();
+  ~LonePrometheus();
+  LonePrometheus(const LonePrometheus&) = delete;
+  LonePrometheus& operator=(const LonePrometheus&) = delete;
+  std::string url() const;
+  void stop();
+
+ private:
+  std::filesystem::path dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
 // An ISO UTC time `from_now` (a silence's startsAt / endsAt).
 std::string iso_in(std::chrono::seconds from_now);
 

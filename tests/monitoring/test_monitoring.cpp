@@ -163,21 +163,25 @@ TEST_CASE(
 TEST_CASE("with Prometheus down the criterion fails as unreachable rather than passing",
           "[monitoring][prometheus]") {
   testing::TempDir dir;
-  auto down = fmt::format("http://127.0.0.1:{}", testing::unused_port());
+  monitoring_test::LonePrometheus lone;  // its own: the shared one stays up for the others
   write_text(
       dir / "plan.yaml",
       plan_with(
           dir.path(),
           fmt::format(
               R"({{action: prometheus.query, with: {{url: "{}", query: up, expect: ">= 1"}}}})",
-              down),
+              lone.url()),
           ""));
+  auto up = check(dir);
+  INFO(up.out << up.err);
+  CHECK(up.exit_code == 0);
+  lone.stop();
   auto r = check(dir);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 11);
   CHECK_THAT(r.out, Catch::Contains("value=unreachable"));
-  CHECK_THAT(r.out,
-             Catch::Contains("prometheus.query `up`: Prometheus at " + down + " unreachable"));
+  CHECK_THAT(r.out, Catch::Contains("prometheus.query `up`: Prometheus at " + lone.url() +
+                                    " unreachable"));
 }
 
 TEST_CASE(
@@ -272,8 +276,10 @@ TEST_CASE(
   CHECK_THAT(cleared.out, Catch::Contains("alerts=none firing"));
 }
 
-TEST_CASE("a token goes as a bearer header, user and password as basic auth, and neither into a "
-          "message or a dry-run line", "[monitoring][prometheus]") {
+TEST_CASE(
+    "a token goes as a bearer header, user and password as basic auth, and neither into a "
+    "message or a dry-run line",
+    "[monitoring][prometheus]") {
   rollback::clear_secrets();
   rollback::register_secret("tok-5a4b3c");
   rollback::register_secret("pw-1q2w3e");
@@ -284,8 +290,10 @@ TEST_CASE("a token goes as a bearer header, user and password as basic auth, and
   answer.required_value = "Bearer tok-5a4b3c";
   testing::HttpServer behind_a_proxy(answer);  // Prometheus behind an authenticating proxy
   testing::ActionHarness h;
-  nlohmann::json with = {
-      {"url", behind_a_proxy.url("")}, {"query", "up"}, {"expect", "<= 0.05"}, {"token", "tok-5a4b3c"}};
+  nlohmann::json with = {{"url", behind_a_proxy.url("")},
+                         {"query", "up"},
+                         {"expect", "<= 0.05"},
+                         {"token", "tok-5a4b3c"}};
   auto ok = h.run("prometheus.query", with);
   CHECK(ok.ok);
   with["token"] = "pw-1q2w3e";  // the wrong one: refused, and not shown
@@ -296,10 +304,14 @@ TEST_CASE("a token goes as a bearer header, user and password as basic auth, and
 
   answer.required_value = "Basic d2F0Y2hlcjpwdy0xcTJ3M2U=";  // watcher:pw-1q2w3e
   testing::HttpServer basic(answer);
-  nlohmann::json with_user = {{"url", basic.url("")}, {"query", "up"}, {"expect", "<= 0.05"},
-                              {"user", "watcher"}, {"password", "pw-1q2w3e"}};
+  nlohmann::json with_user = {{"url", basic.url("")},
+                              {"query", "up"},
+                              {"expect", "<= 0.05"},
+                              {"user", "watcher"},
+                              {"password", "pw-1q2w3e"}};
   CHECK(h.run("prometheus.query", with_user).ok);
-  auto line = rollback::actions::builtin_registry().find("prometheus.query")->describe(
-      rollback::actions::Params(with_user));
+  auto line = rollback::actions::builtin_registry()
+                  .find("prometheus.query")
+                  ->describe(rollback::actions::Params(with_user));
   CHECK(line.find("pw-1q2w3e") == std::string::npos);
 }
