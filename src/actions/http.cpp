@@ -4,7 +4,7 @@
 // `retry: {until, every}` keeps waiting for a service that is still starting.
 #include <rollback/actions/adapters.hpp>
 #include <rollback/actions/http.hpp>
-#include <rollback/actions/postgres.hpp>
+#include <rollback/util/comparison.hpp>
 
 #include <regex>
 
@@ -135,9 +135,9 @@ Verdict judge_count(ActionContext& ctx, const Params& params, const Response& r,
   if (!n) return {false, false, n.error().message};
   out.observations.push_back({"count", std::to_string(*n), true});
   if (params.has("expect_count")) {
-    auto expected = pg::parse_comparison(params.str("expect_count"));
+    auto expected = parse_comparison(params.str("expect_count"));
     if (!expected) return {false, false, "`expect_count`: " + expected.error().message};
-    if (!pg::compare(std::to_string(*n), *expected)) {
+    if (!compare(std::to_string(*n), *expected)) {
       out.observations.back().ok = false;
       std::string counted = params.str("count").empty() ? std::string("the count of the response's items")
                                                          : fmt::format("the count at '{}'", params.str("count"));
@@ -266,7 +266,7 @@ void validate(ParamCheck& check) {
   if ((check.has("expect_count") || check.has("into")) && !check.has("count"))
     check.error(check.has("into") ? "into" : "expect_count", "`expect_count` and `into` need `count` (a JSON pointer to the array to count, \"\" for the body)");
   if (check.has("count") && check.has("urls")) check.error("count", "`count` needs a single `url`");
-  if (auto e = check.literal("expect_count"); e && !pg::parse_comparison(*e))
+  if (auto e = check.literal("expect_count"); e && !parse_comparison(*e))
     check.error("expect_count", fmt::format("expect_count: expected a comparison such as \">= 1\", got \"{}\"", *e));
   auto json = check.node("expect_json");
   if (json.IsDefined() && !json.IsNull()) {

@@ -51,6 +51,11 @@ void setup(Transfer& t) {
     curl_easy_setopt(t.easy, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(t.easy, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  if (!r.user.empty()) {
+    curl_easy_setopt(t.easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(t.easy, CURLOPT_USERNAME, r.user.c_str());
+    curl_easy_setopt(t.easy, CURLOPT_PASSWORD, r.password.c_str());
+  }
   if (r.method == "HEAD") {
     curl_easy_setopt(t.easy, CURLOPT_NOBODY, 1L);
   } else if (r.method != "GET" || r.has_body) {
@@ -162,6 +167,15 @@ std::string describe_status(const std::vector<StatusRange>& ranges) {
     if (!out.empty()) out += " or ";
     out += r.low == r.high ? std::to_string(r.low) : fmt::format("{}-{}", r.low, r.high);
   }
+  return out;
+}
+
+std::string url_escape(std::string_view text) {
+  global_init();
+  char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  if (!escaped) return {};
+  std::string out(escaped);
+  curl_free(escaped);
   return out;
 }
 

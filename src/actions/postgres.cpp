@@ -10,7 +10,9 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <rollback/util/comparison.hpp>
 #include <rollback/util/redact.hpp>
+#include <rollback/util/text.hpp>
 
 namespace rollback::actions::pg {
 namespace {
@@ -111,26 +113,13 @@ Outcome check_query_params(const Params& params) {
   return Outcome::success();
 }
 
-std::optional<double> number_of(const std::string& text) {
-  try {
-    size_t used = 0;
-    double n = std::stod(text, &used);
-    if (used == text.size()) return n;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
-
 // Which way the value gets worse, from the value's `expect`: "<= 50" fails upwards.
 Observation::Worse worse_for(const Params& params) {
   const auto& expect = params.raw("expect");
   const auto& text = expect.is_object() ? expect.value("value", nlohmann::json()) : expect;
   if (!text.is_string()) return Observation::Worse::Unknown;
   auto cmp = parse_comparison(text.get<std::string>());
-  if (!cmp || cmp->op.empty()) return Observation::Worse::Unknown;
-  if (cmp->op[0] == '<') return Observation::Worse::Higher;
-  if (cmp->op[0] == '>') return Observation::Worse::Lower;
-  return Observation::Worse::Unknown;
+  return cmp ? Observation::worse_for(*cmp) : Observation::Worse::Unknown;
 }
 
 // Applies one `expect` entry to what the query returned; empty string = it holds.
@@ -180,7 +169,7 @@ Outcome run_query(ActionContext& ctx, const Params& params) {
 
   Outcome out = Outcome::success();
   out.observations.push_back({"rows", std::to_string(rows)});
-  if (has_value) out.observations.push_back({"value", redact(value), true, number_of(value), worse_for(params)});
+  if (has_value) out.observations.push_back({"value", redact(value), true, parse_number(value), worse_for(params)});
   out.data = {{"where", dsn->where}, {"rows", rows}};
   if (has_value) out.data["value"] = redact(value);
 

@@ -1,4 +1,4 @@
-// DSN parsing and display for the pg.* actions, plus `expect` comparisons.
+// DSN parsing and display for the pg.* actions.
 #include <rollback/util/text.hpp>
 #include <rollback/actions/postgres.hpp>
 
@@ -30,15 +30,6 @@ std::string quote_value(const std::string& value) {
 std::string env_or(const char* name, std::string fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
-}
-
-std::optional<double> as_number(std::string_view text) {
-  auto t = trim(text);
-  if (t.empty()) return std::nullopt;
-  double value = 0;
-  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
-  if (ec != std::errc() || end != t.data() + t.size()) return std::nullopt;
-  return value;
 }
 
 // libpq's parse errors quote the text they choke on, which may be a piece of a password:
@@ -167,39 +158,6 @@ std::map<std::string, std::string> Dsn::child_env() const {
   std::map<std::string, std::string> env;
   if (!password.empty()) env["PGPASSWORD"] = password;
   return env;
-}
-
-Result<Comparison> parse_comparison(std::string_view text) {
-  auto t = trim(text);
-  static const char* ops[] = {"==", "!=", "<=", ">=", "<", ">", "="};
-  for (const char* op : ops) {
-    if (t.starts_with(op)) {
-      auto operand = trim(std::string_view(t).substr(std::string_view(op).size()));
-      if (operand.empty()) return fail(fmt::format("expectation '{}' has no value after '{}'", t, op));
-      return Comparison{std::string(op) == "=" ? "==" : op, operand};
-    }
-  }
-  if (t.empty()) return fail("empty expectation (write e.g. \">= 1\" or \"== 42\")");
-  return Comparison{"==", t};
-}
-
-bool compare(std::string_view observed, const Comparison& expected) {
-  auto a = as_number(observed);
-  auto b = as_number(expected.operand);
-  int order;
-  if (a && b) {
-    order = *a < *b ? -1 : (*a > *b ? 1 : 0);
-  } else {
-    int c = trim(observed).compare(expected.operand);
-    order = c < 0 ? -1 : (c > 0 ? 1 : 0);
-  }
-  const auto& op = expected.op;
-  if (op == "==") return order == 0;
-  if (op == "!=") return order != 0;
-  if (op == "<") return order < 0;
-  if (op == "<=") return order <= 0;
-  if (op == ">") return order > 0;
-  return order >= 0;  // ">="
 }
 
 }  // namespace rollback::actions::pg

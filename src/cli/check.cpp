@@ -29,7 +29,8 @@ std::vector<engine::ProbeResult> probe_all(const plan::Plan& plan, const plan::S
   std::vector<engine::ProbeResult> results;
   for (const auto& c : plan.criteria) {
     auto probe = engine::run_probe(actions::builtin_registry(), runner, c.probe, scope, kProbeTimeout);
-    results.push_back({engine::criterion_of(c), !probe.outcome.ok, probe.observed, probe.outcome.observations});
+    results.push_back({engine::criterion_of(c), !probe.outcome.ok, probe.observed, probe.outcome.observations,
+                       probe.outcome.began, probe.outcome.plan_error});
   }
   return results;
 }
@@ -130,6 +131,15 @@ int check(const GlobalOptions& global, const CheckArgs& a) {
   }
 
   auto probes = probe_all(plan, scope);
+  // A criterion its service refuses as written (bad PromQL) says nothing about the service:
+  // counting it as failing would roll back over a typo once `for:` passed.
+  bool refused = false;
+  for (const auto& p : probes) {
+    if (!p.plan_error) continue;
+    print_error(fmt::format("criterion '{}': {}", p.criterion.name, p.observed));
+    refused = true;
+  }
+  if (refused) return to_int(ExitCode::Usage);
   auto state_file = state_dir(global) / "criteria.json";
   engine::CheckDecision decision;
   {

@@ -201,6 +201,7 @@ CheckDecision decide_check(CriteriaState& state, const std::string& plan,
   for (const auto& p : probes) {
     names.push_back(p.criterion.name);
     d.evaluations.push_back(update(state, plan, p.criterion, p.failed, p.observed, now, p.observations));
+    if (p.failed) d.evaluations.back().source_began = p.began;
   }
   forget_other_criteria(state, plan, names);
   d.verdict = summarize(d.evaluations);
@@ -241,7 +242,8 @@ json incident_of(const CheckDecision& decision) {
     bool critical = e.severity == Severity::Critical;
     if (e.holding && critical) {
       fired.push_back(e.name);
-      if (e.failing_since && (!began || *e.failing_since < *began)) began = e.failing_since;
+      for (const auto& since : {e.failing_since, e.source_began})
+        if (since && (!began || *since < *began)) began = since;
     }
     if (!e.failing) continue;
     criteria.push_back({{"name", e.name},

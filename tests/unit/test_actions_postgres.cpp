@@ -89,20 +89,6 @@ TEST_CASE("a DSN whose port, sslmode or timeout libpq would refuse only when con
   CHECK(pg::parse_dsn("host=a,b port=,5433 dbname=shop"));  // an empty port is the default
 }
 
-TEST_CASE("expectations compare numerically when both sides are numbers, else as text", "[actions][pg]") {
-  auto ge1 = pg::parse_comparison(">= 1");
-  REQUIRE(ge1);
-  CHECK(pg::compare("1042", *ge1));
-  CHECK_FALSE(pg::compare("0", *ge1));
-  CHECK(pg::compare("10", *pg::parse_comparison("> 9")));  // not "10" < "9" as text
-  CHECK(pg::compare("42.0", *pg::parse_comparison("== 42")));
-  CHECK(pg::compare("ok", *pg::parse_comparison("ok")));
-  CHECK(pg::compare("ok", *pg::parse_comparison("!= failed")));
-  CHECK_FALSE(pg::compare("abc", *pg::parse_comparison("== 42")));
-  CHECK_FALSE(pg::parse_comparison(">="));
-  CHECK_FALSE(pg::parse_comparison("  "));
-}
-
 TEST_CASE("restore refuses a missing or empty dump file without running anything", "[actions][pg]") {
   testing::TempDir dir;
   Fixture f;

@@ -19,6 +19,7 @@
 #include <rollback/plan/params.hpp>
 #include <rollback/plan/target.hpp>
 #include <rollback/proc/runner.hpp>
+#include <rollback/util/comparison.hpp>
 #include <rollback/util/duration.hpp>
 
 namespace rollback::actions {
@@ -41,6 +42,16 @@ struct Observation {
   // worse (a latency: higher; a count expected to stay >= 1: lower). Unset: no number.
   std::optional<double> number;
   enum class Worse { Unknown, Higher, Lower } worse = Worse::Unknown;
+
+  // The direction of a value held to `expected` ("<= 0.05": higher is worse).
+  static Worse worse_for(const Comparison& expected) {
+    switch (fails_when(expected)) {
+      case FailsWhen::Higher: return Worse::Higher;
+      case FailsWhen::Lower: return Worse::Lower;
+      case FailsWhen::Either: break;
+    }
+    return Worse::Unknown;
+  }
 };
 
 // One sample of a metric that `watch` keeps series of (http.probe's latency, docker.stats'
@@ -59,6 +70,13 @@ struct Outcome {
   // step does not fail the run, and the console and report say it in yellow.
   bool warning = false;
   std::string message;            // success: a summary; failure: what, where, expected vs seen
+  // The service says the step's own parameters are wrong (Prometheus refusing a query as
+  // bad_data): no retry helps, and `check` reports a plan error (exit 2) instead of counting
+  // a failing criterion toward a rollback.
+  bool plan_error = false;
+  // When what this probe sees began, by the source's own clock (an alert's startsAt): the
+  // incident log's "began" when it is earlier than the first failing check.
+  std::optional<std::chrono::system_clock::time_point> began;
   std::vector<Observation> observations;
   std::string log_excerpt;        // bounded output worth keeping in the report
   nlohmann::json data = nlohmann::json::object();  // details for report.json

@@ -33,6 +33,7 @@ struct Request {
   bool has_body = false;
   Millis timeout{30'000};
   bool insecure = false;  // skip TLS verification (only when a plan says so)
+  std::string user, password;  // HTTP basic auth when user is set (never in argv or logs)
 };
 
 struct Response {
@@ -48,6 +49,9 @@ inline constexpr size_t kMaxBody = 1024 * 1024;
 
 // Performs every request concurrently on one curl multi handle; results in input order.
 std::vector<Response> perform_all(const std::vector<Request>& requests);
+
+// `text` percent-encoded for a URL's query string (a PromQL query, an Alertmanager matcher).
+std::string url_escape(std::string_view text);
 
 // A header whose value is sensitive by name (authorization, cookie, *token*, *key*,
 // *secret*, *password*): describe() shows it as *** even when no secret was registered.

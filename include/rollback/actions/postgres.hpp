@@ -34,15 +34,6 @@ Result<Dsn> parse_dsn(std::string_view text);
 // "postgresql://app:***@db:5432/app": the password of a URI or key=value DSN as ***.
 std::string redact_dsn(std::string_view text);
 
-// One scalar comparison from `expect`: ">= 1", "== 42", "!= ok", "< 3.5"; a bare value
-// means "==". Numeric when both sides parse as numbers, else a string comparison.
-struct Comparison {
-  std::string op;       // ==, !=, <, <=, >, >=
-  std::string operand;
-};
-Result<Comparison> parse_comparison(std::string_view text);
-bool compare(std::string_view observed, const Comparison& expected);
-
 // The file a restore reads: what preflight and run both check before anything is dropped.
 enum class DumpFormat { Plain, Custom };
 struct VerifiedDump {

@@ -105,6 +105,8 @@ struct Evaluation {
   // The failing streak as the incident log shows it (empty while passing).
   std::optional<SystemTime> failing_since;
   std::string first_value, worst_value;
+  // When the probe's source says the failure began (an alert's startsAt; ProbeResult::began).
+  std::optional<SystemTime> source_began;
 };
 
 // One line for the console and logs: "critical api-down: failing for 3m00s (4 checks), holds
@@ -151,6 +153,8 @@ struct ProbeResult {
   bool failed = false;
   std::string observed;
   std::vector<actions::Observation> observations;
+  std::optional<SystemTime> began;  // the outcome's own `began` (an alert's startsAt)
+  bool plan_error = false;          // the probe was refused as written (Outcome::plan_error)
 };
 
 struct CheckDecision {
@@ -169,7 +173,7 @@ CheckDecision decide_check(CriteriaState& state, const std::string& plan,
 
 // The incident log's part that `check` knows, for the run --auto starts (report.json's
 // "incident"): when the failure began (the earliest start of a streak among the critical
-// criteria that held), which criteria fired, and every failing criterion's streak: since
+// criteria that held, or what their source said, such as an alert's startsAt, when earlier), which criteria fired, and every failing criterion's streak: since
 // when, how many checks, its first, last and worst observed values.
 nlohmann::json incident_of(const CheckDecision& decision);
 
