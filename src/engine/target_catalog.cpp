@@ -57,10 +57,11 @@ Result<std::vector<CatalogRow>> TargetCatalog::rows(const plan::Scope& base,
   }
   if (const auto* src = source(); src && src->partials)
     if (auto partials = src->partials(plan_.target, base))
-      for (auto& t : *partials)
-        out.push_back({.target = std::move(t),
-                       .check = {.ok = false, .problems = {"incomplete: its backup never finished"}},
-                       .incomplete = true});
+      for (auto& t : *partials) {
+        std::string why = t.detail.empty() ? "incomplete: its backup never finished" : t.detail;
+        t.detail.clear();
+        out.push_back({.target = std::move(t), .check = {.ok = false, .problems = {why}}, .incomplete = true});
+      }
   return out;
 }
 

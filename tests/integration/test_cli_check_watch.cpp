@@ -142,7 +142,8 @@ TEST_CASE("check without --auto only reports: exit 11 while a critical criterion
   CHECK(rollbacks(dir) == 0);
 }
 
-TEST_CASE("watch reports a latency breach with its time and adds a monitoring section to the report",
+TEST_CASE("watch reports a latency breach with its time and adds a monitoring section to the report and to the "
+          "twin the run wrote, even for --report r.txt (twin r.txt.json)",
           "[cli][watch]") {
   testing::TempDir dir;
   auto slow = testing::HttpServer::slow(std::chrono::milliseconds(300));
@@ -161,15 +162,18 @@ monitor:
 )",
                                             slow->url("/health")));
   auto state = (dir / "state").string();
-  REQUIRE(testing::run_rollback({"--state-dir", state, (dir / "plan.yaml").string()}).exit_code == 0);
+  auto report = dir / "r.txt";
+  REQUIRE(testing::run_rollback({"--state-dir", state, (dir / "plan.yaml").string(), "--report", report.string()})
+              .exit_code == 0);
+  REQUIRE(fs::exists(dir / "r.txt.json"));  // the run's rule: a name without .md gets ".json" added
   auto r = testing::run_rollback({"--state-dir", state, "watch", (dir / "plan.yaml").string()});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 5);
   CHECK_THAT(r.out, Catch::Contains("latency") && Catch::Contains("breach"));
-  auto report_path = testing::report_path_of(r.out);
-  auto report = read_text(report_path);
-  CHECK_THAT(report, Catch::Contains("## Post-rollback monitoring"));
-  CHECK_THAT(read_text(fs::path(report_path).replace_extension(".json")), Catch::Contains("\"monitoring\""));
+  CHECK(testing::report_path_of(r.out) == report.string());
+  CHECK_THAT(read_text(report), Catch::Contains("## Post-rollback monitoring"));
+  CHECK_THAT(read_text(dir / "r.txt.json"), Catch::Contains("\"monitoring\""));
+  CHECK_FALSE(fs::exists(dir / "r.json"));
 }
 
 TEST_CASE("a webhook notification reaches the server as Slack-style JSON, and a down endpoint does not fail the run",

@@ -1,12 +1,11 @@
 // One outcome (issue 22): the console's last line, report.md, report.json, the --json
-// summary and `history` all say what the engine's run record says, and `watch` finds the
-// report's JSON twin by the rule the run wrote it with.
+// summary and `history` all say what the engine's run record says. (`watch` finding the
+// twin of --report r.txt is in test_cli_check_watch.cpp.)
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "support/http_servers.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -81,35 +80,4 @@ TEST_CASE("a verification failing under on_failure: continue exits 5, and every 
     CHECK(run["result"] == "verify-failed");
     CHECK(run["exit_code"] == 5);
   }
-}
-
-TEST_CASE("watch with --report r.txt adds its section to r.txt and to the twin the run wrote, r.txt.json",
-          "[cli][watch][outcome]") {
-  testing::TempDir dir;
-  auto slow = testing::HttpServer::slow(std::chrono::milliseconds(300));
-  write_text(dir / "plan.yaml", fmt::format(R"(version: 1
-name: watched
-steps:
-  - id: noop
-    action: exec.run
-    with: {{argv: ["true"]}}
-monitor:
-  interval: 400ms
-  duration: 1s
-  http: {{url: "{}"}}
-  thresholds:
-    latency: "< 100ms"
-)",
-                                            slow->url("/health")));
-  auto state = (dir / "state").string();
-  auto report = dir / "r.txt";
-  REQUIRE(testing::run_rollback({"--state-dir", state, (dir / "plan.yaml").string(), "--report", report.string()})
-              .exit_code == 0);
-  REQUIRE(fs::exists(dir / "r.txt.json"));  // the run's rule: a name without .md gets ".json" added
-  auto r = testing::run_rollback({"--state-dir", state, "watch", (dir / "plan.yaml").string()});
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 5);
-  CHECK_THAT(read_text(report), Catch::Contains("## Post-rollback monitoring"));
-  CHECK(nlohmann::json::parse(read_text(dir / "r.txt.json")).contains("monitoring"));
-  CHECK_FALSE(fs::exists(dir / "r.json"));
 }
