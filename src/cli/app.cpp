@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
   GlobalOptions global;
   app.add_option("--plans-dir", global.plans_dir, "Where plans are looked up by name");
   app.add_option("--state-dir", global.state_dir, "Where runs, journals, reports and the lock live");
+  app.add_flag("--trust-plans-dir", global.trust_plans_dir,
+               "DANGEROUS: read plans and --vars files even when another user owns or can write them (or "
+               "a folder above them); they run as you");
   app.add_flag("--json", global.json, "Machine-readable output on stdout; logs go to stderr");
   app.add_flag("-v,--verbose", global.verbose, "More log output (repeatable)");
   app.add_flag("-q,--quiet", global.quiet, "Only failures and the final line");
@@ -100,6 +103,8 @@ int main(int argc, char** argv) {
   int code = to_int(ExitCode::StepFailed);
   try {
     code = selected();
+  } catch (const Refused&) {
+    code = to_int(ExitCode::Usage);  // the reason is printed already
   } catch (const std::exception& e) {
     print_error(std::string("internal error: ") + e.what());
   }

@@ -104,6 +104,7 @@ int run_automatically(const GlobalOptions& global, const CheckArgs& a, const pla
 }
 
 int check(const GlobalOptions& global, const CheckArgs& a) {
+  if (!vars_file_trusted(a.run.vars_file, global)) return to_int(ExitCode::Usage);
   auto loaded = load_plan_or_report(a.run.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
   const plan::Plan& plan = *loaded;

@@ -11,6 +11,7 @@ namespace rollback::cli {
 namespace {
 
 int rehearse(const GlobalOptions& global, const RunArgs& args) {
+  if (!vars_file_trusted(args.vars_file, global)) return to_int(ExitCode::Usage);
   auto loaded = load_plan_or_report(args.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
   RunView view(global);

@@ -54,7 +54,7 @@ void add_run_command(CLI::App& app, GlobalOptions& global, Selected& selected) {
   });
 }
 
-std::optional<plan::Plan> load_fallback_or_report(const plan::Plan& plan, const GlobalOptions& global) {
+std::optional<plan::Plan> load_fallback_or_report(const plan::Plan& plan, const GlobalOptions& global, bool check_trust) {
   const auto& spec = plan.fallback;
   std::vector<std::filesystem::path> search{plan.path.has_parent_path() ? plan.path.parent_path()
                                                                         : std::filesystem::path(".")};
@@ -62,6 +62,10 @@ std::optional<plan::Plan> load_fallback_or_report(const plan::Plan& plan, const 
   auto path = plan::find_plan(spec.plan, search);
   if (!path) {
     print_error(fmt::format("{}: fallback.plan: {}", spec.where.str(), path.error().message));
+    return std::nullopt;
+  }
+  if (auto refused = check_trust ? untrusted_input(*path, global, "fallback plan") : ""; !refused.empty()) {
+    print_error(fmt::format("{}: fallback.plan: {}", spec.where.str(), refused));
     return std::nullopt;
   }
   auto loaded = plan::load_plan(*path, actions::builtin_registry());
@@ -78,6 +82,7 @@ std::optional<plan::Plan> load_fallback_or_report(const plan::Plan& plan, const 
 }
 
 int run_plan(const GlobalOptions& global, const RunArgs& args) {
+  if (!vars_file_trusted(args.vars_file, global)) return to_int(ExitCode::Usage);
   auto loaded = load_plan_or_report(args.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
   std::optional<plan::Plan> fallback;

@@ -61,6 +61,7 @@ std::string no_targets_message(const plan::Plan& plan, const plan::Scope& scope)
 }
 
 int list(const GlobalOptions& global, const RunArgs& args) {
+  if (!vars_file_trusted(args.vars_file, global)) return to_int(ExitCode::Usage);
   auto loaded = load_plan_or_report(args.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
   if (loaded->target.from.empty()) {

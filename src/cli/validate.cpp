@@ -8,6 +8,9 @@
 #include <rollback/plan/loader.hpp>
 #include <rollback/util/exit_code.hpp>
 #include <rollback/util/redact.hpp>
+#include <rollback/util/trust.hpp>
+
+#include <unistd.h>
 
 namespace rollback::cli {
 namespace fs = std::filesystem;
@@ -24,9 +27,15 @@ nlohmann::json check_plan(const GlobalOptions& global, const fs::path& path, int
                                {"message", redact(d.message)}});
   }
   errors += static_cast<int>(loaded.diagnostics.size());
+  // Valid, but a run would refuse it as it lies (another user could have planted it).
+  if (auto why = untrusted_reason(path, ::geteuid()); !why.empty()) {
+    auto warning = fmt::format("warning: {}: a run would refuse this plan file: {}", path.string(), why);
+    if (!global.json) std::fprintf(stderr, "%s\n", warning.c_str());
+    entry["warnings"] = nlohmann::json::array({warning});
+  }
   // The fallback it names must load too, and the two must fit (no chains; criterion vars).
   size_t said = printed_errors().size();
-  if (loaded.plan && !loaded.plan->fallback.plan.empty() && !load_fallback_or_report(*loaded.plan, global)) {
+  if (loaded.plan && !loaded.plan->fallback.plan.empty() && !load_fallback_or_report(*loaded.plan, global, /*check_trust=*/false)) {
     entry["ok"] = false;
     for (size_t i = said; i < printed_errors().size(); ++i) entry["errors"].push_back({{"message", printed_errors()[i]}});
     ++errors;

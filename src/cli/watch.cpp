@@ -69,6 +69,7 @@ std::optional<Millis> pick(const std::string& flag, const std::optional<Millis>&
 }
 
 int watch(const GlobalOptions& global, const WatchArgs& a) {
+  if (!vars_file_trusted(a.run.vars_file, global)) return to_int(ExitCode::Usage);
   auto loaded = load_plan_or_report(a.run.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
   const plan::Plan& plan = *loaded;

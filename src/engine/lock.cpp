@@ -150,11 +150,11 @@ LockHolder RunLock::holder(const std::filesystem::path& lock_file) {
 
 std::expected<RunLock, LockHolder> RunLock::acquire_preempting(
     const std::filesystem::path& lock_file, const LockHolder& me, std::chrono::milliseconds patience,
-    const std::function<void(const LockHolder&)>& ask_to_stop) {
+    const std::function<bool(const LockHolder&)>& ask_to_stop) {
   auto taken = acquire(lock_file, me);
   if (taken || me.preemptible || !taken.error().preemptible || !taken.error().error.empty()) return taken;
   auto first = taken.error();
-  if (ask_to_stop) ask_to_stop(first);
+  if (ask_to_stop && !ask_to_stop(first)) return taken;  // not asked: nothing to wait for
   auto give_up_at = std::chrono::steady_clock::now() + patience;
   while (std::chrono::steady_clock::now() < give_up_at) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -8,7 +8,10 @@
 
 #include <rollback/engine/cleanup.hpp>
 #include <rollback/engine/signals.hpp>
+#include <rollback/engine/state_store.hpp>
+#include <rollback/plan/loader.hpp>
 #include <rollback/util/fs.hpp>
+#include <rollback/util/process.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::engine {
@@ -21,13 +24,25 @@ std::optional<RunLock> take_run_lock(const RunDeps& deps, LockHolder me) {
     deps.observer.warn(fmt::format("a rehearsal holds the lock: {}; this run preempts it (it stops and removes its "
                                    "copies first)",
                                    rehearsal.describe()));
-    // Read by the rehearsal for its report: who cancelled it.
-    if (!rehearsal.run_id.empty() && rehearsal.run_id.find('/') == std::string::npos)
-      (void)write_file_atomic(deps.state_dir / "runs" / rehearsal.run_id / "preempted",
-                              fmt::format("{} (plan {}, operator {})\n", me.run_id, me.plan, me.operator_name));
-    // The PID is the one the kernel reports holding the flock (RunLock::holder), never only
-    // what the lock file says.
-    if (rehearsal.pid > 1) ::kill(static_cast<pid_t>(rehearsal.pid), SIGTERM);
+    // Read by the rehearsal for its report: who cancelled it. Only into a run folder that
+    // is really there: the run id comes from the lock file's text.
+    StateStore store(deps.state_dir);
+    auto note = store.run_dir(rehearsal.run_id) / "preempted";
+    bool noted = plan::is_plan_name(rehearsal.run_id) && store.check_run_dir(rehearsal.run_id) &&
+                 std::filesystem::is_directory(store.run_dir(rehearsal.run_id)) &&
+                 write_file_atomic(note, fmt::format("{} (plan {}, operator {})\n", me.run_id, me.plan,
+                                                     me.operator_name))
+                     .has_value();
+    // The PID is the one the kernel reports holding this lock's flock (RunLock::holder),
+    // never what the lock file says; and it is signalled only when it is a rollback of the
+    // same user (a forged lock record cannot aim SIGTERM at another process).
+    auto sent = signal_same_program(rehearsal.pid, SIGTERM);
+    if (!sent) {
+      deps.observer.warn(fmt::format("not preempting it: {}", sent.error().message));
+      std::error_code ec;
+      if (noted) std::filesystem::remove(note, ec);
+    }
+    return sent.has_value();
   };
   auto taken = RunLock::acquire_preempting(deps.state_dir / "lock", me, kPreemptPatience, ask_to_stop);
   if (!taken) {
@@ -85,7 +100,8 @@ struct Stage {
 
 // The run dir (owner-only), the journal's reserve and the report's: taken before the first
 // step, so a disk that fills during the run cannot silently cost it its audit trail.
-Status keep_record(const fs::path& run_dir, Journal& journal, size_t steps) {
+Status keep_record(const RunDeps& deps, const fs::path& run_dir, Journal& journal, size_t steps) {
+  RB_TRY(StateStore(deps.state_dir).check_run_dir(run_dir.filename().string()));
   RB_TRY(make_private_dirs(run_dir));
   RB_TRY(journal.reserve(steps));
   return reserve_space(report_reserve(run_dir), report_reserve_bytes(steps), /*beyond_end=*/false);
@@ -125,7 +141,7 @@ int run_pipeline(const RunDeps& deps, PipelineRequest& r) {
   Stage stage{deps, r, journal ? &*journal : nullptr};
 
   if (!dry) {
-    if (auto kept = keep_record(r.run.run_dir, *journal, r.plan.steps.size()); !kept) {
+    if (auto kept = keep_record(deps, r.run.run_dir, *journal, r.plan.steps.size()); !kept) {
       out.error(fmt::format("cannot keep this run's record in {}: {}. A rollback needs its journal (to resume it) "
                             "and its report; free space there, or point --state-dir (or $ROLLBACK_STATE) at a "
                             "filesystem with room: a tmpfs such as /dev/shm will do. Nothing ran.",

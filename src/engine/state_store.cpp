@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rollback/engine/journal.hpp>
@@ -41,8 +42,28 @@ Result<StoredRun> StateStore::read(const fs::path& run_dir, const std::string& l
   return run;
 }
 
+namespace {
+
+Status real_dir_or_absent(const fs::path& dir) {
+  struct stat st{};
+  if (::lstat(dir.c_str(), &st) != 0) return ok();
+  if (S_ISLNK(st.st_mode)) return fail(fmt::format("{} is a symlink: refusing to follow it", dir.string()));
+  if (!S_ISDIR(st.st_mode)) return fail(fmt::format("{} is not a folder", dir.string()));
+  return ok();
+}
+
+}  // namespace
+
+Status StateStore::check_runs_dir() const { return real_dir_or_absent(runs_dir()); }
+
+Status StateStore::check_run_dir(const std::string& run_id) const {
+  RB_TRY(check_runs_dir());
+  return real_dir_or_absent(run_dir(run_id));
+}
+
 Result<std::vector<StoredRun>> StateStore::runs() const {
   std::vector<StoredRun> out;
+  RB_TRY(check_runs_dir());
   std::error_code ec;
   if (!fs::exists(runs_dir(), ec)) {
     if (ec && ec != std::errc::no_such_file_or_directory)

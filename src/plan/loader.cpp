@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include <rollback/plan/fallback.hpp>
 #include <rollback/util/fs.hpp>
 
@@ -161,7 +164,13 @@ void read_top(Loader& l, const YAML::Node& root) {
                                               *version));
   }
   if (auto name = get_text(r, top, "name", "")) {
+    // The name becomes part of the run's folder name (runs/<time>-<name>-<id>): only
+    // characters that cannot leave that folder or hide in it.
     if (name->empty()) r.error(top.get("name"), "name: must not be empty");
+    else if (!is_plan_name(*name))
+      r.error(top.get("name"), fmt::format("name: '{}' is not a plan name: use letters, digits, '.', '_' and '-', "
+                                           "starting with a letter or digit (it names the run's folder)",
+                                           *name));
     l.plan.name = *name;
   }
   l.plan.description = get_text(r, top, "description", "").value_or("");
@@ -235,6 +244,13 @@ LoadResult load_plan(const std::filesystem::path& path, const ActionCatalog& cat
     return result;
   }
   return load_plan_text(*text, path.string(), catalog);
+}
+
+bool is_plan_name(std::string_view name) {
+  if (name.empty() || !std::isalnum(static_cast<unsigned char>(name.front()))) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+  });
 }
 
 }  // namespace rollback::plan

@@ -49,7 +49,9 @@ Status write_file_atomic(const fs::path& path, std::string_view content) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
   fs::path tmp = path;
   tmp += fmt::format(".tmp.{}", ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A new file of our own, never through a link someone left under that name.
+  fs::remove(tmp, ec);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return fail(errno_text(tmp, "cannot create"));
   auto written = write_all(fd, content, tmp);
   if (written && ::fsync(fd) != 0) written = fail(errno_text(tmp, "cannot fsync"));
@@ -70,7 +72,7 @@ Status write_file_atomic(const fs::path& path, std::string_view content) {
 Status append_line_synced(const fs::path& path, std::string_view line) {
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return fail(errno_text(path, "cannot open"));
   std::string buffer(line);
   buffer.push_back('\n');
@@ -86,7 +88,7 @@ bool is_unfinished_file(std::string_view name) {
 }
 
 Status reserve_space(const fs::path& path, std::uint64_t bytes, bool beyond_end) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return fail(errno_text(path, "cannot create"));
   int rc = ::fallocate(fd, beyond_end ? FALLOC_FL_KEEP_SIZE : 0, 0, static_cast<off_t>(bytes));
   int err = errno;

@@ -24,13 +24,12 @@ struct Background {
   std::filesystem::path out, err;
 };
 
-inline Background spawn_rollback(const std::vector<std::string>& args, const std::filesystem::path& dir,
-                                 const std::string& tag) {
+// Any program in the background (argv[0] looked up on PATH), its output in DIR/TAG.out/.err.
+inline Background spawn_program(std::vector<std::string> all, const std::filesystem::path& dir,
+                                const std::string& tag) {
   Background bg;
   bg.out = dir / (tag + ".out");
   bg.err = dir / (tag + ".err");
-  std::vector<std::string> all{ROLLBACK_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -39,9 +38,16 @@ inline Background spawn_rollback(const std::vector<std::string>& args, const std
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, bg.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, bg.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (posix_spawn(&bg.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) bg.pid = -1;
+  if (posix_spawnp(&bg.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) bg.pid = -1;
   posix_spawn_file_actions_destroy(&fa);
   return bg;
+}
+
+inline Background spawn_rollback(const std::vector<std::string>& args, const std::filesystem::path& dir,
+                                 const std::string& tag) {
+  std::vector<std::string> all{ROLLBACK_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  return spawn_program(std::move(all), dir, tag);
 }
 
 // The exit code (or 128 + signal), or -1 when it did not end within `limit`.

@@ -18,7 +18,7 @@ class SmallDisk {
  public:
   explicit SmallDisk(const std::filesystem::path& where, const std::string& size) : path_(where) {
     std::filesystem::create_directories(path_);
-    if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) != 0)
+    if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size + ",mode=0755").c_str()) != 0)
       skip("cannot mount a tmpfs to fill (" + std::string(std::strerror(errno)) + "); needs root");
   }
   ~SmallDisk() { ::umount2(path_.c_str(), MNT_DETACH); }

@@ -27,8 +27,10 @@ void add_run_options(CLI::App& app, RunArgs& args);
 // Runs a plan per the spec; returns the exit code.
 int run_plan(const GlobalOptions& global, const RunArgs& args);
 // Finds (beside the plan's own file first, then on the plan search path) and loads the
-// fallback of `plan`, and checks the pair. Prints every problem; nullopt = exit 2.
-std::optional<plan::Plan> load_fallback_or_report(const plan::Plan& plan, const GlobalOptions& global);
+// fallback of `plan`, and checks the pair and (check_trust) that nobody else could have
+// planted it (`validate` only warns). Prints every problem; nullopt = exit 2.
+std::optional<plan::Plan> load_fallback_or_report(const plan::Plan& plan, const GlobalOptions& global,
+                                                  bool check_trust = true);
 
 void add_run_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_backup_command(CLI::App& app, GlobalOptions& global, Selected& selected);

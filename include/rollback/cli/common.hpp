@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +19,7 @@ namespace rollback::cli {
 struct GlobalOptions {
   std::string plans_dir;   // --plans-dir
   std::string state_dir;   // --state-dir
+  bool trust_plans_dir = false;  // --trust-plans-dir: read plans and vars files whoever owns them
   bool json = false;       // --json: machine-readable stdout
   int verbose = 0;         // -v (repeatable)
   bool quiet = false;      // -q
@@ -24,12 +27,27 @@ struct GlobalOptions {
 };
 
 // Where plans are looked up by name, in order: --plans-dir, else $ROLLBACK_PLANS, else
-// ./plans, else /etc/rollback/plans then /usr/share/rollback/plans (the packaged plans; a
-// plan of the same name in /etc overrides one).
+// ./plans (never for root), else /etc/rollback/plans then /usr/share/rollback/plans (the
+// packaged plans; a plan of the same name in /etc overrides one). Every plan file found is
+// checked by untrusted_input before it is read.
 std::vector<std::filesystem::path> plan_search_path(const GlobalOptions& options);
 // --state-dir, else $ROLLBACK_STATE, else $XDG_STATE_HOME/rollback, else
-// ~/.local/state/rollback (/var/lib/rollback for root).
+// ~/.local/state/rollback (/var/lib/rollback for root), made absolute. A state dir another
+// user could have planted or can write (util/trust.hpp), or none at all (no HOME), is
+// refused: the error is printed and Refused thrown (cli::main exits 2).
 std::filesystem::path state_dir(const GlobalOptions& options);
+
+// A refusal already printed; cli::main turns it into exit 2.
+struct Refused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Why a plan or vars file at `path` is refused ("" when it is not): another user owns or
+// can write it or a folder above it (util/trust.hpp), unless --trust-plans-dir.
+std::string untrusted_input(const std::filesystem::path& path, const GlobalOptions& options, std::string_view what);
+
+// untrusted_input for a --vars file (none given: true); prints the refusal.
+bool vars_file_trusted(const std::string& vars_file, const GlobalOptions& options);
 
 // Finds and loads a plan; prints every diagnostic to stderr. nullopt = exit 2.
 std::optional<plan::Plan> load_plan_or_report(const std::string& name_or_path,

@@ -44,11 +44,12 @@ class RunLock {
   static std::expected<RunLock, LockHolder> acquire(const std::filesystem::path& lock_file,
                                                     const LockHolder& me);
   // The same, and when a preemptible holder (a rehearsal) has the lock and `me` is not
-  // preemptible: `ask_to_stop(holder)` (which signals it), then retries until the holder lets
-  // go or `patience` runs out (the error is then the holder, as for any contention).
+  // preemptible: `ask_to_stop(holder)` (which signals it; false when it would not), then
+  // retries until the holder lets go or `patience` runs out (the error is then the holder,
+  // as for any contention).
   static std::expected<RunLock, LockHolder> acquire_preempting(
       const std::filesystem::path& lock_file, const LockHolder& me, std::chrono::milliseconds patience,
-      const std::function<void(const LockHolder&)>& ask_to_stop);
+      const std::function<bool(const LockHolder&)>& ask_to_stop);
   // Who holds `lock_file` now (an empty run_id when nobody does): read only.
   static LockHolder holder(const std::filesystem::path& lock_file);
   bool held() const { return file_.held(); }

@@ -42,6 +42,11 @@ class StateStore {
   std::filesystem::path lock_file() const { return dir_ / "lock"; }
   std::filesystem::path run_dir(const std::string& run_id) const { return runs_dir() / run_id; }
 
+  // The runs folder is a real folder, never a symlink (one planted there would carry
+  // journals and reports elsewhere); a run's folder likewise. ok() when it does not exist.
+  Status check_runs_dir() const;
+  Status check_run_dir(const std::string& run_id) const;
+
   // Every run with a readable journal, newest first. A state dir that does not exist yet has
   // no runs; one that cannot be read (another user's, permission denied) is an error, never
   // "no runs".

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rollback/plan/params.hpp>
@@ -36,5 +37,8 @@ std::vector<std::filesystem::path> list_plan_files(const std::filesystem::path& 
 
 // "dir1, dir2": a search path in a message.
 std::string search_path_text(const std::vector<std::filesystem::path>& search_path);
+
+// [A-Za-z0-9][A-Za-z0-9._-]*: what a plan's `name:` may be (it names run folders).
+bool is_plan_name(std::string_view name);
 
 }  // namespace rollback::plan
