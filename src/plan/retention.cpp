@@ -1,4 +1,4 @@
-// Retention of dir targets (include/rollback/plan/retention.hpp).
+// The retention rule, for any target source (include/rollback/plan/retention.hpp).
 #include <rollback/plan/retention.hpp>
 
 #include <fmt/format.h>

@@ -178,8 +178,9 @@ struct Action {
   std::function<Outcome(ActionContext&, const Params&)> preflight;    // optional
   std::function<Outcome(ActionContext&, const Params&)> run;
   // Ends what a killed or timed-out run of this action left behind (helper containers,
-  // paused containers). Called by the run pipeline at a run's start and end, never by the
-  // engine or the CLI directly. Must be safe to call when there is nothing to clean.
+  // paused containers). Called by the engine only: the run pipeline at a run's start and
+  // end, and the step runner for what a step still holds when it ends; never by the CLI.
+  // Must be safe to call when there is nothing to clean.
   std::function<void(CleanupContext&)> cleanup;                      // optional
   // How `rollback rehearse` runs this action against throwaway copies (a volume restored
   // into a labelled copy, a URL moved to the rehearsal's port), or why it cannot; an error

@@ -1,7 +1,7 @@
 // The run as a service: everything a run does, from a plain request, with the registry,
 // the process runner and the printing injected. `rollback PLAN`, `backup`, `resume`,
 // `rehearse` and `check --auto` are thin callers (src/cli/); a test runs a plan through
-// RunService without CLI11 and without the global registry (tests/unit/test_engine_run.cpp).
+// RunService without CLI11 and without the global registry (tests/unit/test_engine_run_service.cpp).
 //
 // A run, in order: lock (a rehearsal holding it is preempted), cleanup of what killed runs
 // left, preflight, confirmation, execution with the journal, the rehearsal verdict, the
