@@ -64,7 +64,10 @@ TEST_CASE("a failed run's target survives a backup with keep 1, and the run then
 
   auto flag = s.dir / "flag";
   auto failing = failing_plan(s, flag);
-  auto failed = s.rollback(failing.string(), {"--target", first, "--yes"});
+  const auto state = (s.dir / "state").string();
+  auto failed = testing::run_rollback({"--state-dir", state, failing.string(), "--var", "backups=" + s.backups.string(),
+                                       "--target", first, "--yes"});
+  INFO(failed.out << failed.err);
   REQUIRE(failed.exit_code == 1);
 
   std::this_thread::sleep_for(std::chrono::seconds(1));  // a new ${run.started}
@@ -74,7 +77,7 @@ TEST_CASE("a failed run's target survives a backup with keep 1, and the run then
   CHECK_THAT(line_of(listed.out, first), Catch::Contains("named_by_run"));
 
   testing::write_text(flag, "now it passes\n");
-  auto resumed = testing::run_rollback({"--state-dir", (s.dir / "state").string(), "resume", "--yes"});
+  auto resumed = testing::run_rollback({"--state-dir", state, "resume", "--yes"});
   INFO(resumed.out << resumed.err);
   CHECK(resumed.exit_code == 0);
   CHECK_THAT(resumed.out, Catch::Contains("resuming run"));
