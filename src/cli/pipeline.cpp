@@ -153,7 +153,9 @@ int run_pipeline(RunRequest& r) {
   engine::SignalGuard signals;
   proc::SystemRunner runner;
   engine::Executor executor(actions::builtin_registry(), runner);
-  report::ConsoleProgress console(r.global.json ? std::cerr : std::cout, console_options(r.global));
+  auto shown = console_options(r.global);
+  shown.lang = r.plan.report.lang;  // the console's words in the plan's language, as its report
+  report::ConsoleProgress console(r.global.json ? std::cerr : std::cout, shown);
   std::optional<engine::Journal> journal;
   if (!dry) journal.emplace(r.run.run_dir / "journal.jsonl");
   Stage stage{r, console, runner, journal ? &*journal : nullptr};
