@@ -31,14 +31,24 @@ std::string_view result_name(const Strings& s, ExitCode code) {
 
 // The summary's sentence. English says the executor's own (record.result_message, with the
 // detail the CLI and the engine wrote). Another language says the report's outcome sentence
-// when the steps decided the result, and otherwise the record's message as it is (a target
-// that did not resolve, a rehearsal's verdict: written in English by the CLI).
+// when the steps decided the result (a rehearsal's: proved, or failed and why), and
+// otherwise the record's message as it is (a target that did not resolve, a preflight
+// failure, nothing to rehearse: the CLI's words, in English).
 std::string outcome_text(const Strings& s, const engine::RunRecord& record) {
   if (s.phrases.empty()) return record.result_message;
-  bool by_steps = !record.rehearsal && !record.steps.empty() &&
+  bool by_steps = !record.steps.empty() &&
                   (record.result == ExitCode::Success || record.result == ExitCode::StepFailed ||
                    record.result == ExitCode::VerifyFailed || record.result == ExitCode::Interrupted);
-  return by_steps ? detail::outcome_sentence(s, record) : record.result_message;
+  if (!by_steps) return record.result_message;
+  if (!record.rehearsal) return detail::outcome_sentence(s, record);
+  if (record.result != ExitCode::Success)
+    return fill(s.con_rehearsal_failed, {record.target_name, detail::outcome_sentence(s, record)});
+  size_t restores = 0, verifies = 0;
+  if (auto it = record.extra.find("rehearsal"); it != record.extra.end() && it->is_object())
+    restores = it->value("restore_steps_rehearsed", size_t{0});
+  for (const auto& step : record.steps)
+    verifies += step.phase == plan::Phase::Verify && step.status == engine::StepStatus::Ok ? 1 : 0;
+  return fill(s.con_rehearsal_proved, {record.target_name, std::to_string(restores), std::to_string(verifies)});
 }
 
 }  // namespace

@@ -111,6 +111,9 @@ const Strings kEnglish{
     .con_rehearsal_prefix = "rehearsal ", .con_res_failed = "FAILED", .con_res_verify_failed = "VERIFICATION FAILED",
     .con_res_interrupted = "INTERRUPTED", .con_res_other = "ERROR", .con_over_budget = ", OVER the {} budget",
     .con_budget = ", budget {}", .con_exit = "exit {}", .con_report = "report: {}",
+    .con_rehearsal_proved = "rehearsal proved target {}: {} restore step(s) ran against throwaway copies and {} "
+                            "verification step(s) passed; production was not touched and every copy was removed",
+    .con_rehearsal_failed = "rehearsal of target {} failed: {} Production was not touched and every copy was removed",
     .phrases = {},
     .inc_heading = "Incident Log",
     .inc_began = "Failure began", .inc_began_given = "as given with --since",
@@ -201,6 +204,9 @@ const Strings kSpanish{
     .con_res_verify_failed = "VERIFICACIÓN FALLIDA", .con_res_interrupted = "INTERRUMPIDO", .con_res_other = "ERROR",
     .con_over_budget = ", EXCEDE el presupuesto de {}", .con_budget = ", presupuesto {}", .con_exit = "salida {}",
     .con_report = "reporte: {}",
+    .con_rehearsal_proved = "el ensayo probó el objetivo {}: {} paso(s) de restauración sobre copias desechables y {} "
+                            "verificación(es) correctas; producción no se tocó y todas las copias se eliminaron",
+    .con_rehearsal_failed = "el ensayo del objetivo {} falló: {} Producción no se tocó y todas las copias se eliminaron",
     .phrases = kSpanishPhrases,
     .inc_heading = "Log de Incidente",
     .inc_began = "Hora del fallo", .inc_began_given = "indicada con --since",

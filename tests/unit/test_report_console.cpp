@@ -168,3 +168,20 @@ TEST_CASE("a message changed after its phrases were said is shown as it is, not 
   console.step_finished(s, 1, 1);
   CHECK(out.str() == "[1/1] Mover ... FALLÓ (1.2s): timed out after 5s\n");
 }
+
+TEST_CASE("a Spanish rehearsal's summary says in Spanish what it proved") {
+  std::ostringstream out;
+  ConsoleProgress console(out, {.lang = "es"});
+  auto record = finished(rollback::ExitCode::Success, "rehearsal proved target t1: ...");
+  record.report.lang = "es";
+  record.rehearsal = true;
+  record.target_name = "t1";
+  record.extra["rehearsal"] = {{"restore_steps_rehearsed", 2}};
+  auto verify = step("API responde", StepStatus::Ok);
+  verify.phase = rollback::plan::Phase::Verify;
+  record.steps = {step("Restaurar", StepStatus::Ok), verify};
+  console.summary(record);
+  CHECK_THAT(out.str(), Catch::StartsWith("ensayo ok: el ensayo probó el objetivo t1: 2 paso(s) de restauración sobre "
+                                          "copias desechables y 1 verificación(es) correctas; producción no se tocó") &&
+                            Catch::EndsWith(", salida 0)\n"));
+}
