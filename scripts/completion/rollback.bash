@@ -16,7 +16,7 @@ _rollback_complete() {
     cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
   fi
   local commands="run backup validate list targets rehearse check watch resume history schema version"
-  local global_opts="--help --plans-dir --trust-plans-dir --state-dir --json --verbose --quiet"
+  local global_opts="--help --version --plans-dir --trust-plans-dir --state-dir --json --verbose --quiet"
   local run_opts="--target --dry-run --yes --var --vars --reason --operator --report --since"
 
   # What the line says so far: where plans and state are, the vars, the command and plan.

@@ -2,12 +2,25 @@
 
 #include <algorithm>
 
+#include <rollback/util/text.hpp>
+
 namespace rollback::actions {
 
 Outcome Outcome::success(std::string message) {
   Outcome o;
   o.message = std::move(message);
   return o;
+}
+
+Outcome& Outcome::say(std::string_view id, std::string_view english, std::vector<std::string> args) {
+  message += fill_placeholders(english, args);
+  if (!data.is_object()) data = nlohmann::json::object();
+  auto& phrases = data["phrases"];
+  phrases["parts"].push_back({{"id", id}, {"args", std::move(args)}});
+  // What the parts say in English: a message changed afterwards by other means (the engine's
+  // "timed out after ...") no longer matches, and is then shown as it is.
+  phrases["text"] = message;
+  return *this;
 }
 
 Outcome Outcome::failure(std::string message, bool transient) {

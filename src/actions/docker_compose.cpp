@@ -257,7 +257,7 @@ Outcome wait_until_up(ActionContext& ctx, const Params& p, const std::vector<std
   }
   for (const auto& [name, service] : view)
     started.observations.push_back({name, service.describe(), true});
-  started.message += fmt::format("; {} service(s) up", view.size());
+  started.say("compose.services_up", "; {} service(s) up", {std::to_string(view.size())});
   return started;
 }
 
@@ -291,11 +291,11 @@ Outcome run_compose(ActionContext& ctx, const Params& p) {
   }
   auto done = run_checked(ctx, p, *argv, options);
   if (!done) return to_outcome(done.error());
-  auto outcome = Outcome::success(fmt::format("{} {}", p.has("project") ? p.str("project") : p.str("dir", "."),
-                                              command));
-  if (command == "logs" && p.has("to")) outcome.message += " -> " + p.str("to");
+  auto outcome = Outcome::success().say("compose.ran", "{} {}",
+                                        {p.has("project") ? p.str("project") : p.str("dir", "."), command});
+  if (command == "logs" && p.has("to")) outcome.say("compose.logs_to", " -> {}", {p.str("to")});
   outcome.log_excerpt = output_excerpt(*done, 40);
-  if (pins) outcome.message += fmt::format(" (images pinned by {})", pins->filename().string());
+  if (pins) outcome.say("compose.pinned", " (images pinned by {})", {pins->filename().string()});
   if (waits) {
     if (listing.running()) {
       auto listed = listing.get(ctx, p);

@@ -17,7 +17,7 @@ namespace {
 Outcome run_stop(ActionContext& ctx, const Params& p) {
   auto ids = list_containers(ctx, p, false);
   if (!ids) return to_outcome(ids.error());
-  if (ids->empty()) return Outcome::success(fmt::format("no running containers match {}", selection(p)));
+  if (ids->empty()) return Outcome::success().say("docker.none_running", "no running containers match {}", {selection(p)});
   note_images(ctx, p, "from_version", *ids);  // the report's "rolled back from"
   auto argv = docker_argv(p);
   argv.push_back("stop");
@@ -25,7 +25,8 @@ Outcome run_stop(ActionContext& ctx, const Params& p) {
   argv.insert(argv.end(), ids->begin(), ids->end());
   auto done = run_checked(ctx, p, argv);
   if (!done) return to_outcome(done.error());
-  auto outcome = Outcome::success(fmt::format("stopped {} container(s) matching {}", ids->size(), selection(p)));
+  auto outcome = Outcome::success().say("docker.stopped", "stopped {} container(s) matching {}",
+                                        {std::to_string(ids->size()), selection(p)});
   outcome.log_excerpt = output_excerpt(*done, 20);
   return outcome;
 }

@@ -111,13 +111,16 @@ Outcome run_restore(ActionContext& ctx, const Params& p) {
   bool clean = *exists && p.flag("clean", true);
   auto restored = stream_restore(ctx, p, volume, archive, clean);
   if (!restored) return to_outcome(restored.error());
-  auto outcome = Outcome::success(fmt::format("volume {} restored from {} ({}){}{}", volume, archive.string(),
-                                              to_string(proved->compression),
-                                              *exists ? (clean ? ", emptied first" : ", merged") : ", created",
-                                              p.flag("force") ? ", under running containers (force)" : ""));
-  outcome.observations.push_back({volume, "restored from " + archive.filename().string(), true});
+  auto outcome = Outcome::success();
   outcome.data = {{"archive", archive.string()}, {"format", to_string(proved->compression)},
                   {"entries", proved->entries}, {"forced", p.flag("force")}};
+  outcome.say("volume.restored", "volume {} restored from {} ({})",
+              {volume, archive.string(), std::string(to_string(proved->compression))});
+  if (!*exists) outcome.say("volume.created", ", created");
+  else if (clean) outcome.say("volume.emptied_first", ", emptied first");
+  else outcome.say("volume.merged", ", merged");
+  if (p.flag("force")) outcome.say("volume.forced", ", under running containers (force)");
+  outcome.observations.push_back({volume, "restored from " + archive.filename().string(), true});
   return outcome;
 }
 
@@ -155,18 +158,18 @@ Outcome run_backup(ActionContext& ctx, const Params& p) {
   if (auto committed = file.commit(); !committed) return Outcome::failure(step_prefix(ctx) + committed.error().message);
   const auto& facts = written->facts;
   remember_written_archive(archive, facts);
-  auto outcome = Outcome::success(fmt::format("volume {} -> {} ({}, {} of {}, {} entries){}", volume, archive.string(),
-                                              to_string(facts.compression), human_size(facts.stored_bytes),
-                                              human_size(facts.tar_bytes), facts.entries,
-                                              live ? ", copied live"
-                                              : paused.names().empty()
-                                                  ? ""
-                                                  : fmt::format(", {} paused for {}", fmt::join(paused.names(), ", "),
-                                                                format_duration(paused.paused_for()))));
-  outcome.observations.push_back({archive.filename().string(), human_size(facts.stored_bytes), true});
+  auto outcome = Outcome::success();
   outcome.data = {{"bytes", facts.stored_bytes}, {"tar_bytes", facts.tar_bytes}, {"sha256", facts.sha256},
                   {"format", to_string(facts.compression)}, {"consistency", live ? "live" : "pause"},
                   {"paused", paused.names()}, {"paused_ms", paused.paused_for().count()}};
+  outcome.say("volume.backed_up", "volume {} -> {} ({}, {} of {}, {} entries)",
+              {volume, archive.string(), std::string(to_string(facts.compression)), human_size(facts.stored_bytes),
+               human_size(facts.tar_bytes), std::to_string(facts.entries)});
+  if (live) outcome.say("volume.copied_live", ", copied live");
+  else if (!paused.names().empty())
+    outcome.say("volume.paused_for", ", {} paused for {}",
+                {fmt::format("{}", fmt::join(paused.names(), ", ")), format_duration(paused.paused_for())});
+  outcome.observations.push_back({archive.filename().string(), human_size(facts.stored_bytes), true});
   return outcome;
 }
 

@@ -28,12 +28,15 @@ Outcome run_exec(ActionContext& ctx, const Params& p) {
   auto done = ctx.runner.run(command);
   if (!done) return Outcome::failure(done.error().message);
   long long expected = p.integer("expect_exit", 0);
-  auto outcome = done->exit_code == expected && !done->timed_out && !done->cancelled
-                     ? Outcome::success(fmt::format("{}: {}", command.argv[0], done->outcome()))
-                     : Outcome::failure(redact(fmt::format("{}: {} (expected exit {})",
-                                                           proc::display_command(command.argv),
-                                                           done->outcome(), expected)),
-                                        done->timed_out);
+  Outcome outcome;
+  if (done->exit_code != expected || done->timed_out || done->cancelled)
+    outcome = Outcome::failure(redact(fmt::format("{}: {} (expected exit {})", proc::display_command(command.argv),
+                                                  done->outcome(), expected)),
+                               done->timed_out);
+  else if (done->term_signal != 0)
+    outcome = Outcome::success(fmt::format("{}: {}", command.argv[0], done->outcome()));
+  else
+    outcome.say("exec.exited", "{}: exit {}", {command.argv[0], std::to_string(done->exit_code)});
   outcome.log_excerpt = output_excerpt(*done);
   outcome.observations.push_back({"exit", std::to_string(done->exit_code), outcome.ok});
   if (outcome.ok && p.has("into")) ctx.set_var(p.str("into"), std::string(trim(done->out)));

@@ -109,11 +109,12 @@ Outcome run_copy(ActionContext&, const Params& p) {
         return Outcome::failure(copied.error().message);
       ++count;
     }
-    return Outcome::success(fmt::format("copied {} entries of {} into {}", count, from.string(), p.str("to")));
+    return Outcome::success().say("fs.copied_entries", "copied {} entries of {} into {}",
+                                  {std::to_string(count), from.string(), p.str("to")});
   }
   auto to = destination(from, p.str("to"));
   if (auto copied = copy_tree(from, to, *modes); !copied) return Outcome::failure(copied.error().message);
-  return Outcome::success(fmt::format("copied {} to {}", from.string(), to.string()));
+  return Outcome::success().say("fs.copied", "copied {} to {}", {from.string(), to.string()});
 }
 
 Outcome run_move(ActionContext&, const Params& p) {
@@ -130,7 +131,7 @@ Outcome run_move(ActionContext&, const Params& p) {
     fs::remove_all(from, ec);
   }
   if (ec) return Outcome::failure(fmt::format("cannot move {} to {}: {}", from.string(), to.string(), ec.message()));
-  return Outcome::success(fmt::format("moved {} to {}", from.string(), to.string()));
+  return Outcome::success().say("fs.moved", "moved {} to {}", {from.string(), to.string()});
 }
 
 // Dirs it creates are owner-only (0700) unless `mode:` says otherwise; existing ones are
@@ -143,7 +144,7 @@ Outcome run_mkdir(ActionContext&, const Params& p) {
     mode = *asked;
   }
   if (auto made = make_dirs(p.str("path"), mode); !made) return Outcome::failure(made.error().message);
-  return Outcome::success(fmt::format("{} exists", p.str("path")));
+  return Outcome::success().say("fs.exists", "{} exists", {p.str("path")});
 }
 
 // A literal `mode:` is checked when the plan loads.
@@ -157,11 +158,11 @@ Outcome run_remove(ActionContext&, const Params& p) {
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(path, ec))) {
     if (p.flag("must_exist")) return Outcome::failure(fmt::format("{} does not exist", path.string()));
-    return Outcome::success(fmt::format("{} was already absent", path.string()));
+    return Outcome::success().say("fs.already_absent", "{} was already absent", {path.string()});
   }
   auto removed = fs::remove_all(path, ec);
   if (ec) return Outcome::failure(fmt::format("cannot remove {}: {}", path.string(), ec.message()));
-  return Outcome::success(fmt::format("removed {} ({} entries)", path.string(), removed));
+  return Outcome::success().say("fs.removed", "removed {} ({} entries)", {path.string(), std::to_string(removed)});
 }
 
 // The newest match by modification time, like `ls -t GLOB | head -1`.

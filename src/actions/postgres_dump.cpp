@@ -202,10 +202,10 @@ Outcome run_dump(ActionContext& ctx, const Params& params) {
   if (auto w = write_file_atomic(side, fmt::format("{}  {}\n", *sum, to.filename().string())); !w) {
     return Outcome::failure(w.error().message);
   }
-  auto out = Outcome::success(fmt::format("dumped {} to {} ({} bytes, {})", dsn->where,
-                                          to.string(), size, format));
-  out.observations = {{"size", std::to_string(size)}, {"checksum", "sha256:" + *sum}};
+  auto out = Outcome::success();
   out.data = {{"path", to.string()}, {"size", size}, {"sha256", *sum}, {"format", format}};
+  out.say("pg.dumped", "dumped {} to {} ({} bytes, {})", {dsn->where, to.string(), std::to_string(size), format});
+  out.observations = {{"size", std::to_string(size)}, {"checksum", "sha256:" + *sum}};
   return out;
 }
 
@@ -277,10 +277,11 @@ Outcome run_restore(ActionContext& ctx, const Params& params) {
     out.log_excerpt = first_line(done.error().message);
     return out;
   }
-  auto out = Outcome::success(fmt::format("restored {} into {} ({} bytes)", from, dsn->where, dump->size));
-  out.observations = {{"size", std::to_string(dump->size)}, {"checksum", "sha256:" + dump->checksum}};
+  auto out = Outcome::success();
   out.data = {{"from", from}, {"sha256", dump->checksum},
               {"format", dump->format == DumpFormat::Plain ? "plain" : "custom"}};
+  out.say("pg.restored", "restored {} into {} ({} bytes)", {from, dsn->where, std::to_string(dump->size)});
+  out.observations = {{"size", std::to_string(dump->size)}, {"checksum", "sha256:" + dump->checksum}};
   return out;
 }
 

@@ -37,6 +37,19 @@ std::optional<std::string> mistyped_command(const CLI::App& app, const GlobalOpt
   return best;
 }
 
+// `rollback` alone: what a newcomer runs first, and where the documentation is. Exit 2
+// (no command was given), so a script that forgot its arguments still fails.
+constexpr const char* kStartHere =
+    "rollback: rollback runbooks for Docker Compose and Coolify stacks, as YAML plans.\n"
+    "\n"
+    "Start here:\n"
+    "  scripts/demo            from a clone of the source: build, start a demo stack, break it, roll it back\n"
+    "  rollback list           the plans there are, with their description and time budget\n"
+    "  rollback targets PLAN   what PLAN can roll back to, newest first, and whether each verifies\n"
+    "\n"
+    "Then `rollback PLAN --dry-run` changes nothing; `rollback --help` lists every command and option.\n"
+    "Docs: `man rollback`; README.md and docs/ in the source (/usr/share/doc/rollback when installed).\n";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +67,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", global.json, "Machine-readable output on stdout; logs go to stderr");
   app.add_flag("-v,--verbose", global.verbose, "More log output (repeatable)");
   app.add_flag("-q,--quiet", global.quiet, "Only failures and the final line");
+  bool version = false;
+  app.add_flag("--version", version, "Print the version (the same as `rollback version`)");
 
   // `rollback PLAN [options]` is `rollback run PLAN [options]`.
   RunArgs direct;
@@ -82,11 +97,13 @@ int main(int argc, char** argv) {
   }
 
   setup_logging(global.verbosity());
-  if (!selected) {
+  if (version) {
+    selected = [&] { return print_version(global); };
+  } else if (!selected) {
     if (direct.plan.empty()) {
       selected = [&] {
         if (global.json) print_error("no command or plan given; run 'rollback --help' for usage");
-        else std::fputs(app.help().c_str(), stdout);
+        else std::fputs(kStartHere, stdout);
         return to_int(ExitCode::Usage);
       };
     } else if (auto command = mistyped_command(app, global, direct.plan)) {

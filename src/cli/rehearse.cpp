@@ -14,7 +14,7 @@ int rehearse(const GlobalOptions& global, const RunArgs& args) {
   if (!vars_file_trusted(args.vars_file, global)) return to_int(ExitCode::Usage);
   auto loaded = load_plan_or_report(args.plan, global);
   if (!loaded) return to_int(ExitCode::Usage);
-  RunView view(global);
+  RunView view(global, loaded->report.lang);
   return run_service(global, view).rehearse(*loaded, args);
 }
 

@@ -90,7 +90,7 @@ int run_plan(const GlobalOptions& global, const RunArgs& args) {
     fallback = load_fallback_or_report(*loaded, global);
     if (!fallback) return to_int(ExitCode::Usage);
   }
-  RunView view(global);
+  RunView view(global, loaded->report.lang);
   return run_service(global, view).run(*loaded, args, fallback ? &*fallback : nullptr);
 }
 

@@ -16,8 +16,9 @@ namespace rollback::cli {
 
 namespace {
 
-report::ConsoleOptions console_options(const GlobalOptions& global) {
+report::ConsoleOptions console_options(const GlobalOptions& global, const std::string& lang) {
   report::ConsoleOptions options;
+  options.lang = lang;
   options.quiet = global.quiet;
   options.verbose = global.verbose > 0;
   options.color = report::use_color(global.json ? 2 : 1);
@@ -26,8 +27,8 @@ report::ConsoleOptions console_options(const GlobalOptions& global) {
 
 }  // namespace
 
-RunView::RunView(const GlobalOptions& global)
-    : global_(global), console_(global.json ? std::cerr : std::cout, console_options(global)), events_(stdout) {}
+RunView::RunView(const GlobalOptions& global, const std::string& lang)
+    : global_(global), console_(global.json ? std::cerr : std::cout, console_options(global, lang)), events_(stdout) {}
 
 void RunView::error(std::string_view message) { print_error(std::string(message)); }
 

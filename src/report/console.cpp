@@ -6,6 +6,8 @@
 
 #include <rollback/util/redact.hpp>
 
+#include "strings.hpp"
+
 namespace rollback::report {
 namespace {
 
@@ -14,18 +16,39 @@ constexpr const char* kRed = "31";
 constexpr const char* kYellow = "33";
 constexpr const char* kDim = "2";
 
-std::string prefix(const engine::StepRecord& step, size_t index, size_t total) {
-  return fmt::format("[{}/{}] {} ... ", index, total, step.name.empty() ? step.id : step.name);
+using detail::fill;
+using detail::Strings;
+
+std::string_view result_name(const Strings& s, ExitCode code) {
+  switch (code) {
+    case ExitCode::Success: return s.con_ok;
+    case ExitCode::StepFailed: return s.con_res_failed;
+    case ExitCode::VerifyFailed: return s.con_res_verify_failed;
+    case ExitCode::Interrupted: return s.con_res_interrupted;
+    default: return s.con_res_other;
+  }
 }
 
-std::string_view result_name(ExitCode code) {
-  switch (code) {
-    case ExitCode::Success: return "ok";
-    case ExitCode::StepFailed: return "FAILED";
-    case ExitCode::VerifyFailed: return "VERIFICATION FAILED";
-    case ExitCode::Interrupted: return "INTERRUPTED";
-    default: return "ERROR";
-  }
+// The summary's sentence. English says the executor's own (record.result_message, with the
+// detail the CLI and the engine wrote). Another language says the report's outcome sentence
+// when the steps decided the result (a rehearsal's: proved, or failed and why), and
+// otherwise the record's message as it is (a target that did not resolve, a preflight
+// failure, nothing to rehearse: the CLI's words, in English).
+std::string outcome_text(const Strings& s, const engine::RunRecord& record) {
+  if (s.phrases.empty()) return record.result_message;
+  bool by_steps = !record.steps.empty() &&
+                  (record.result == ExitCode::Success || record.result == ExitCode::StepFailed ||
+                   record.result == ExitCode::VerifyFailed || record.result == ExitCode::Interrupted);
+  if (!by_steps) return record.result_message;
+  if (!record.rehearsal) return detail::outcome_sentence(s, record);
+  if (record.result != ExitCode::Success)
+    return fill(s.con_rehearsal_failed, {record.target_name, detail::outcome_sentence(s, record)});
+  size_t restores = 0, verifies = 0;
+  if (auto it = record.extra.find("rehearsal"); it != record.extra.end() && it->is_object())
+    restores = it->value("restore_steps_rehearsed", size_t{0});
+  for (const auto& step : record.steps)
+    verifies += step.phase == plan::Phase::Verify && step.status == engine::StepStatus::Ok ? 1 : 0;
+  return fill(s.con_rehearsal_proved, {record.target_name, std::to_string(restores), std::to_string(verifies)});
 }
 
 }  // namespace
@@ -41,25 +64,30 @@ std::string ConsoleProgress::paint(std::string_view text, const char* code) cons
   return fmt::format("\x1b[{}m{}\x1b[0m", code, text);
 }
 
+std::string ConsoleProgress::prefix(const engine::StepRecord& step, size_t index, size_t total) const {
+  return fmt::format("[{}/{}] {} ... ", index, total, step.name.empty() ? step.id : step.name);
+}
+
 std::string ConsoleProgress::result_text(const engine::StepRecord& step) const {
   using engine::StepStatus;
+  const Strings& s = detail::strings_for(options_.lang);
   std::string took = fmt::format(" ({})", format_duration(step.duration));
+  std::string message = detail::step_message(s, step);
   switch (step.status) {
     case StepStatus::Ok:
-      if (step.warning) return paint("ok, with a warning", kYellow) + took + ": " + step.message;
+      if (step.warning) return paint(s.con_warning, kYellow) + took + ": " + message;
       // What a destructive step put in place (which dump, which archive) belongs on the screen,
       // not only in the report: it is the first thing asked after a rollback.
-      if (step.destructive && !step.message.empty()) return paint("ok", kGreen) + took + ": " + step.message;
-      return paint("ok", kGreen) + took;
+      if (step.destructive && !message.empty()) return paint(s.con_ok, kGreen) + took + ": " + message;
+      return paint(s.con_ok, kGreen) + took;
     case StepStatus::Failed:
-      if (step.failure_ignored)
-        return paint("failed (ignored)", kYellow) + took + ": " + step.message;
-      return paint("FAILED", kRed) + took + ": " + step.message;
-    case StepStatus::Skipped: return paint("skipped", kDim);
-    case StepStatus::Described: return paint("dry-run", kYellow) + ": " + step.message;
-    case StepStatus::Interrupted: return paint("INTERRUPTED", kRed) + took;
-    case StepStatus::Pending: return paint("not run", kDim);
-    case StepStatus::Running: return "running";
+      if (step.failure_ignored) return paint(s.con_ignored, kYellow) + took + ": " + message;
+      return paint(s.con_failed, kRed) + took + ": " + message;
+    case StepStatus::Skipped: return paint(s.con_skipped, kDim);
+    case StepStatus::Described: return paint(s.con_dry_run, kYellow) + ": " + message;
+    case StepStatus::Interrupted: return paint(s.con_interrupted, kRed) + took;
+    case StepStatus::Pending: return paint(s.con_not_run, kDim);
+    case StepStatus::Running: return std::string(s.con_running);
   }
   return "";
 }
@@ -102,7 +130,9 @@ void ConsoleProgress::group_started(const std::vector<const engine::StepRecord*>
   std::lock_guard lock(mutex_);
   break_open_line();
   std::string span = size > 1 ? fmt::format("{}-{}", first_index, first_index + size - 1) : fmt::format("{}", first_index);
-  out_ << redact(fmt::format("[{}/{}] {}in parallel: {}", span, total, label.empty() ? "" : label + ", ", names))
+  const Strings& s = detail::strings_for(options_.lang);
+  out_ << redact(fmt::format("[{}/{}] {}{}", span, total, label.empty() ? "" : label + ", ",
+                             fill(s.con_in_parallel, {names})))
        << "\n" << std::flush;
 }
 
@@ -123,25 +153,26 @@ void ConsoleProgress::note(std::string_view text) {
 void ConsoleProgress::summary(const engine::RunRecord& record) {
   std::lock_guard lock(mutex_);
   break_open_line();
+  lang_ = record.report.lang;
+  const Strings& s = detail::strings_for(lang_);
   Millis total{0};
   if (record.ended)
     total = std::chrono::duration_cast<Millis>(*record.ended - record.started);
   std::string budget;
   if (record.budget)
-    budget = total > *record.budget
-                 ? fmt::format(", OVER the {} budget", format_duration(*record.budget))
-                 : fmt::format(", budget {}", format_duration(*record.budget));
+    budget = fill(total > *record.budget ? s.con_over_budget : s.con_budget, {format_duration(*record.budget)});
   const char* color = record.result == ExitCode::Success ? kGreen : kRed;
-  out_ << redact(fmt::format("{}{}: {} ({}{}, exit {})", record.dry_run ? "dry run " : record.rehearsal ? "rehearsal " : "",
-                             paint(result_name(record.result), color), record.result_message,
-                             format_duration(total), budget, to_int(record.result)))
+  std::string_view kind = record.dry_run ? s.con_dry_run_prefix : record.rehearsal ? s.con_rehearsal_prefix : "";
+  out_ << redact(fmt::format("{}{}: {} ({}{}, {})", kind, paint(result_name(s, record.result), color),
+                             outcome_text(s, record), format_duration(total), budget,
+                             fill(s.con_exit, {std::to_string(to_int(record.result))})))
        << "\n" << std::flush;
 }
 
 void ConsoleProgress::report_path(const std::filesystem::path& path) {
   std::lock_guard lock(mutex_);
   break_open_line();
-  out_ << "report: " << path.string() << "\n" << std::flush;
+  out_ << fill(detail::strings_for(lang_).con_report, {path.string()}) << "\n" << std::flush;
 }
 
 }  // namespace rollback::report

@@ -74,7 +74,7 @@ std::string step_line(const Strings& s, const StepRecord& step) {
   if (step.started && step.status != StepStatus::Pending && step.status != StepStatus::Skipped)
     line += fmt::format(", {}", format_duration(step.duration));
   if (step.attempts > 1) line += fmt::format(", {} {}", step.attempts, s.attempts);
-  if (!step.message.empty()) line += fmt::format(": {}", inline_text(step.message));
+  if (auto message = detail::step_message(s, step); !message.empty()) line += fmt::format(": {}", inline_text(message));
   return line;
 }
 
@@ -198,7 +198,7 @@ void post_state(std::string& md, const Strings& s, const RunRecord& r) {
                               ? std::string(good ? s.state_ok : s.state_error)
                               : detail::status_label(s, step);
     md += fmt::format("- **{}**: {}", inline_text(step.name), verdict);
-    if (!step.message.empty()) md += fmt::format(" ({})", inline_text(step.message));
+    if (auto message = detail::step_message(s, step); !message.empty()) md += fmt::format(" ({})", inline_text(message));
     md += "\n";
     for (const auto& o : step.observations)
       md += fmt::format("  - {}: {} [{}]\n", inline_text(o.name), inline_text(o.value),

@@ -17,9 +17,15 @@ std::string incident_time(const json& iso) {
 }
 
 // One line, and short: a probe's message can carry a whole SQL error or response body.
+// Cut in place at a character boundary (never inside a UTF-8 sequence). Assigning
+// `text.substr(0, limit) + " …"` back to `text` made GCC 12 warn (-Wstringop-overread)
+// about its own inlined string copy; the in-place cut also copies nothing.
 std::string flat(std::string_view raw, size_t limit = 240) {
   auto text = inline_text(raw);
-  if (text.size() > limit) text = text.substr(0, limit) + " …";
+  if (text.size() <= limit) return text;
+  while (limit > 0 && (static_cast<unsigned char>(text[limit]) & 0xC0) == 0x80) --limit;
+  text.resize(limit);
+  text += " …";
   return text;
 }
 

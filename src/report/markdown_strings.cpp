@@ -1,7 +1,39 @@
 #include "strings.hpp"
 
+#include <algorithm>
+
+#include <rollback/util/text.hpp>
+
 namespace rollback::report::detail {
 namespace {
+
+// What actions say (actions::Outcome::say), by phrase id: restore and backup details
+// that the console shows after a destructive step, and the report beside each step.
+constexpr Phrase kSpanishPhrases[] = {
+    {"volume.restored", "volumen {} restaurado desde {} ({})"},
+    {"volume.created", ", creado"},
+    {"volume.emptied_first", ", vaciado antes"},
+    {"volume.merged", ", sobre lo que ya tenía"},
+    {"volume.forced", ", con contenedores en ejecución (force)"},
+    {"volume.backed_up", "volumen {} -> {} ({}, {} de {}, {} entradas)"},
+    {"volume.copied_live", ", copiado en vivo"},
+    {"volume.paused_for", ", {} en pausa durante {}"},
+    {"pg.dumped", "volcado de {} en {} ({} bytes, {})"},
+    {"pg.restored", "{} restaurado en {} ({} bytes)"},
+    {"fs.copied_entries", "copiadas {} entradas de {} en {}"},
+    {"fs.copied", "{} copiado a {}"},
+    {"fs.moved", "{} movido a {}"},
+    {"fs.exists", "{} existe"},
+    {"fs.already_absent", "{} ya no existía"},
+    {"fs.removed", "{} eliminado ({} entradas)"},
+    {"exec.exited", "{}: salida {}"},
+    {"docker.none_running", "ningún contenedor en ejecución coincide con {}"},
+    {"docker.stopped", "{} contenedor(es) detenido(s) que coinciden con {}"},
+    {"compose.ran", "{} {}"},
+    {"compose.logs_to", " -> {}"},
+    {"compose.pinned", " (imágenes fijadas por {})"},
+    {"compose.services_up", "; {} servicio(s) arriba"},
+};
 
 const Strings kEnglish{
     .title = "ROLLBACK REPORT", .date = "Date", .operator_name = "Executed by", .host = "Host",
@@ -74,6 +106,16 @@ const Strings kEnglish{
     .notify_sent = "sent",
     .notify_failed = "NOT SENT",
     .notify_skipped = "not configured",
+    .con_ok = "ok", .con_warning = "ok, with a warning", .con_failed = "FAILED", .con_ignored = "failed (ignored)",
+    .con_skipped = "skipped", .con_dry_run = "dry-run", .con_interrupted = "INTERRUPTED", .con_not_run = "not run",
+    .con_running = "running", .con_in_parallel = "in parallel: {}", .con_dry_run_prefix = "dry run ",
+    .con_rehearsal_prefix = "rehearsal ", .con_res_failed = "FAILED", .con_res_verify_failed = "VERIFICATION FAILED",
+    .con_res_interrupted = "INTERRUPTED", .con_res_other = "ERROR", .con_over_budget = ", OVER the {} budget",
+    .con_budget = ", budget {}", .con_exit = "exit {}", .con_report = "report: {}",
+    .con_rehearsal_proved = "rehearsal proved target {}: {} restore step(s) ran against throwaway copies and {} "
+                            "verification step(s) passed; production was not touched and every copy was removed",
+    .con_rehearsal_failed = "rehearsal of target {} failed: {} Production was not touched and every copy was removed",
+    .phrases = {},
     .inc_heading = "Incident Log",
     .inc_began = "Failure began", .inc_began_given = "as given with --since",
     .inc_fired = "Criteria that triggered the rollback", .inc_symptoms = "Symptoms observed",
@@ -157,6 +199,17 @@ const Strings kSpanish{
     .notify_sent = "enviada",
     .notify_failed = "NO ENVIADA",
     .notify_skipped = "no configurada",
+    .con_ok = "ok", .con_warning = "ok, con advertencia", .con_failed = "FALLÓ", .con_ignored = "falló (ignorado)",
+    .con_skipped = "omitido", .con_dry_run = "simulación", .con_interrupted = "INTERRUMPIDO",
+    .con_not_run = "no ejecutado", .con_running = "en curso", .con_in_parallel = "en paralelo: {}",
+    .con_dry_run_prefix = "simulación ", .con_rehearsal_prefix = "ensayo ", .con_res_failed = "FALLÓ",
+    .con_res_verify_failed = "VERIFICACIÓN FALLIDA", .con_res_interrupted = "INTERRUMPIDO", .con_res_other = "ERROR",
+    .con_over_budget = ", EXCEDE el presupuesto de {}", .con_budget = ", presupuesto {}", .con_exit = "salida {}",
+    .con_report = "reporte: {}",
+    .con_rehearsal_proved = "el ensayo probó el objetivo {}: {} paso(s) de restauración sobre copias desechables y {} "
+                            "verificación(es) correctas; producción no se tocó y todas las copias se eliminaron",
+    .con_rehearsal_failed = "el ensayo del objetivo {} falló: {} Producción no se tocó y todas las copias se eliminaron",
+    .phrases = kSpanishPhrases,
     .inc_heading = "Log de Incidente",
     .inc_began = "Hora del fallo", .inc_began_given = "indicada con --since",
     .inc_fired = "Criterios que dispararon el rollback", .inc_symptoms = "Síntomas observados",
@@ -171,15 +224,25 @@ const Strings kSpanish{
 const Strings& strings_for(std::string_view lang) { return lang == "es" ? kSpanish : kEnglish; }
 
 std::string fill(std::string_view pattern, const std::vector<std::string>& args) {
+  return fill_placeholders(pattern, args);
+}
+
+std::string step_message(const Strings& s, const engine::StepRecord& step) {
+  if (s.phrases.empty() || !step.data.is_object()) return step.message;
+  auto it = step.data.find("phrases");
+  if (it == step.data.end() || !it->is_object() || it->value("text", std::string()) != step.message) return step.message;
+  auto parts = it->value("parts", nlohmann::json::array());
+  if (!parts.is_array() || parts.empty()) return step.message;
   std::string out;
-  size_t next = 0;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '{' && i + 1 < pattern.size() && pattern[i + 1] == '}') {
-      if (next < args.size()) out += args[next++];
-      ++i;
-    } else {
-      out.push_back(pattern[i]);
-    }
+  for (const auto& part : parts) {
+    if (!part.is_object()) return step.message;
+    auto id = part.value("id", std::string());
+    auto known = std::find_if(s.phrases.begin(), s.phrases.end(), [&](const Phrase& p) { return p.id == id; });
+    if (known == s.phrases.end()) return step.message;
+    std::vector<std::string> args;
+    for (const auto& arg : part.value("args", nlohmann::json::array()))
+      args.push_back(arg.is_string() ? arg.get<std::string>() : arg.dump());
+    out += fill(known->text, args);
   }
   return out;
 }

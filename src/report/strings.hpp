@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,11 @@
 #include <rollback/engine/run_record.hpp>
 
 namespace rollback::report::detail {
+
+// An action's phrase in one language (actions::Outcome::say): its id and its sentence.
+struct Phrase {
+  std::string_view id, text;
+};
 
 struct Strings {
   std::string_view title, date, operator_name, host, plan, kind, run_id, dry_run_banner;
@@ -39,6 +45,14 @@ struct Strings {
   std::string_view fallback_heading, fallback_first, fallback_times, fallback_why, fallback_note,
       fallback_procedure;
   std::string_view notify_heading, notify_sent, notify_failed, notify_skipped;
+  // The console's own words (report/console.cpp): step results, the group line, the summary
+  // and the report's path (the last line).
+  std::string_view con_ok, con_warning, con_failed, con_ignored, con_skipped, con_dry_run, con_interrupted,
+      con_not_run, con_running, con_in_parallel, con_dry_run_prefix, con_rehearsal_prefix, con_res_failed,
+      con_res_verify_failed, con_res_interrupted, con_res_other, con_over_budget, con_budget, con_exit, con_report,
+      con_rehearsal_proved, con_rehearsal_failed;
+  // Translations of actions' phrases; empty for English, whose phrases are the actions' own.
+  std::span<const Phrase> phrases;
   std::string_view inc_heading, inc_began, inc_began_given, inc_fired, inc_symptoms, inc_symptom, inc_critical,
       inc_warning, inc_fired_mark, inc_first, inc_last, inc_worst, inc_action, inc_action_target, inc_logs,
       inc_no_logs;
@@ -55,6 +69,10 @@ std::string fence_for(std::string_view text);
 std::string fill(std::string_view pattern, const std::vector<std::string>& args);
 
 std::string_view phase_label(const Strings& s, plan::Phase phase);
+// A step's message in the language of `s`: the translation of the phrases its action said
+// (data["phrases"]) when `s` has every one and the message still reads as they made it;
+// otherwise the message as it is (English, as adapters and the engine write it).
+std::string step_message(const Strings& s, const engine::StepRecord& step);
 std::string status_label(const Strings& s, const engine::StepRecord& step);
 std::string_view result_label(const Strings& s, ExitCode code);
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string_view>
 
 #include <rollback/proc/runner.hpp>
 
@@ -88,9 +89,15 @@ CommandResult run_rollback(const std::vector<std::string>& args,
 }
 
 std::string report_path_of(const std::string& out) {
-  auto at = out.rfind("report: ");
+  // "report: PATH", or in a Spanish plan's run "reporte: PATH": whichever comes last.
+  size_t at = std::string::npos, skip = 0;
+  for (std::string_view label : {"report: ", "reporte: "})
+    if (auto found = out.rfind(label); found != std::string::npos && (at == std::string::npos || found > at)) {
+      at = found;
+      skip = label.size();
+    }
   if (at == std::string::npos) return {};
-  auto path = out.substr(at + 8);
+  auto path = out.substr(at + skip);
   path.erase(path.find_last_not_of('\n') + 1);
   return path;
 }

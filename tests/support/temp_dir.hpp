@@ -44,7 +44,8 @@ CommandResult run_rollback(const std::vector<std::string>& args,
 CommandResult run_program(const std::vector<std::string>& argv,
                           const std::filesystem::path& cwd = {});
 
-// The report path a run prints as its last line ("report: PATH"); "" when absent.
+// The report path a run prints as its last line ("report: PATH", or "reporte: PATH" for a
+// plan whose report.lang is es); "" when absent.
 std::string report_path_of(const std::string& out);
 
 // A file in tests/fixtures.

@@ -120,3 +120,68 @@ TEST_CASE("a destructive step's line says what it put in place, a read-only step
   CHECK(lines[0] == "[1/2] Restore the database ... ok (1.2s): restored /b/pre-deploy-c1.dump into db (1973 bytes)");
   CHECK(lines[1] == "[2/2] Probe ... ok (1.2s)");
 }
+
+TEST_CASE("a Spanish plan's console says the restore and backup details, results and the last line in Spanish") {
+  std::ostringstream out;
+  ConsoleProgress console(out, {.lang = "es"});
+  auto restore = step("Restaurar el volumen", StepStatus::Ok);
+  restore.destructive = true;
+  auto said = rollback::actions::Outcome::success();
+  said.say("volume.restored", "volume {} restored from {} ({})", {"app_data", "/b/t1/data.tar.zst", "zstd"});
+  said.say("volume.emptied_first", ", emptied first");
+  restore.message = said.message;
+  restore.data = said.data;
+  console.step_finished(restore, 1, 3);
+  auto backup = step("Respaldar", StepStatus::Ok);
+  backup.destructive = true;
+  auto saved = rollback::actions::Outcome::success();
+  saved.say("volume.backed_up", "volume {} -> {} ({}, {} of {}, {} entries)",
+            {"app_data", "/b/pre.tar.zst", "zstd", "1.0 MB", "4.0 MB", "12"});
+  saved.say("volume.paused_for", ", {} paused for {}", {"api", "1.2s"});
+  backup.message = saved.message;
+  backup.data = saved.data;
+  console.step_finished(backup, 2, 3);
+  console.step_finished(step("Notificar", StepStatus::Skipped), 3, 3);
+  auto record = finished(rollback::ExitCode::StepFailed, "step x failed");
+  record.report.lang = "es";
+  console.summary(record);
+  console.report_path("/state/runs/x/report.md");
+  auto lines = lines_of(out.str());
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0] == "[1/3] Restaurar el volumen ... ok (1.2s): volumen app_data restaurado desde /b/t1/data.tar.zst "
+                    "(zstd), vaciado antes");
+  CHECK(lines[1] == "[2/3] Respaldar ... ok (1.2s): volumen app_data -> /b/pre.tar.zst (zstd, 1.0 MB de 4.0 MB, 12 "
+                    "entradas), api en pausa durante 1.2s");
+  CHECK(lines[2] == "[3/3] Notificar ... omitido");
+  CHECK_THAT(lines[3], Catch::StartsWith("FALLÓ: ") && Catch::EndsWith(", salida 1)"));
+  CHECK(lines[4] == "reporte: /state/runs/x/report.md");
+}
+
+TEST_CASE("a message changed after its phrases were said is shown as it is, not translated") {
+  std::ostringstream out;
+  ConsoleProgress console(out, {.lang = "es"});
+  auto s = step("Mover", StepStatus::Failed);
+  auto said = rollback::actions::Outcome::success();
+  said.say("fs.moved", "moved {} to {}", {"/a", "/b"});
+  s.data = said.data;
+  s.message = "timed out after 5s";  // the engine's words replaced the action's
+  console.step_finished(s, 1, 1);
+  CHECK(out.str() == "[1/1] Mover ... FALLÓ (1.2s): timed out after 5s\n");
+}
+
+TEST_CASE("a Spanish rehearsal's summary says in Spanish what it proved") {
+  std::ostringstream out;
+  ConsoleProgress console(out, {.lang = "es"});
+  auto record = finished(rollback::ExitCode::Success, "rehearsal proved target t1: ...");
+  record.report.lang = "es";
+  record.rehearsal = true;
+  record.target_name = "t1";
+  record.extra["rehearsal"] = {{"restore_steps_rehearsed", 2}};
+  auto verify = step("API responde", StepStatus::Ok);
+  verify.phase = rollback::plan::Phase::Verify;
+  record.steps = {step("Restaurar", StepStatus::Ok), verify};
+  console.summary(record);
+  CHECK_THAT(out.str(), Catch::StartsWith("ensayo ok: el ensayo probó el objetivo t1: 2 paso(s) de restauración sobre "
+                                          "copias desechables y 1 verificación(es) correctas; producción no se tocó") &&
+                            Catch::EndsWith(", salida 0)\n"));
+}

@@ -84,6 +84,14 @@ struct Outcome {
 
   static Outcome success(std::string message = {});
   static Outcome failure(std::string message, bool transient = false);
+
+  // Appends a phrase to `message` that the console and the report can say in the plan's
+  // language: `english` is the phrase with "{}" placeholders, filled from `args` in order;
+  // `id` names its translations in report/'s tables ("volume.restored"). The phrases go
+  // into `data["phrases"]` ({parts: [{id, args}], text: the English message they make},
+  // so report.json and the journal keep them); a language without a translation for
+  // every part, or a message that no longer reads as `text`, is shown as it is.
+  Outcome& say(std::string_view id, std::string_view english, std::vector<std::string> args = {});
 };
 
 struct ActionContext {

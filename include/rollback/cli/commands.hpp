@@ -43,6 +43,8 @@ void add_check_command(CLI::App& app, GlobalOptions& global, Selected& selected)
 void add_watch_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_history_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 void add_version_command(CLI::App& app, GlobalOptions& global, Selected& selected);
+// `rollback version` and `rollback --version`: version, commit, library versions; returns 0.
+int print_version(const GlobalOptions& global);
 void add_schema_command(CLI::App& app, GlobalOptions& global, Selected& selected);
 
 }  // namespace rollback::cli

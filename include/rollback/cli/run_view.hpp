@@ -14,7 +14,8 @@ namespace rollback::cli {
 
 class RunView final : public engine::RunObserver {
  public:
-  explicit RunView(const GlobalOptions& global);
+  // `lang`: the plan's report.lang, the language of the console's words.
+  explicit RunView(const GlobalOptions& global, const std::string& lang = "en");
 
   void error(std::string_view message) override;
   void warn(std::string_view line) override;

@@ -21,6 +21,11 @@ std::optional<double> parse_percent(std::string_view text);
 // The non-empty trimmed lines of `text`.
 std::vector<std::string> nonempty_lines(std::string_view text);
 
+// `pattern` with each "{}" replaced by the next of `args`, in order (a "{}" beyond them
+// becomes ""). The string tables of report/ and the phrases actions say hold whole
+// sentences with these placeholders, so a language can order its words its own way.
+std::string fill_placeholders(std::string_view pattern, const std::vector<std::string>& args);
+
 // The closest of `candidates` to `word` by edit distance, or "" when none is close enough
 // to be a likely typo ("histroy" -> "history", "latncy" -> "latency").
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
