@@ -11,7 +11,7 @@
 namespace rollback {
 namespace {
 
-constexpr size_t kBlock = 512;
+constexpr size_t kTarBlock = 512;
 // A pax or long-name record larger than this is not a name: refused rather than held.
 constexpr std::uint64_t kMaxHeld = 64ull << 20;
 
@@ -57,7 +57,7 @@ std::optional<std::string> pax_value(std::string_view records, std::string_view 
 
 void set_checksum(unsigned char* block) {
   unsigned sum = 0;
-  for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? ' ' : block[i];
+  for (size_t i = 0; i < kTarBlock; ++i) sum += (i >= 148 && i < 156) ? ' ' : block[i];
   auto text = fmt::format("{:06o}", sum);
   std::memcpy(block + 148, text.data(), 6);
   block[154] = 0;
@@ -80,7 +80,7 @@ void TarFilter::end_of_meta() {
 }
 
 TarFilter::Verdict TarFilter::header(unsigned char* block) {
-  if (std::all_of(block, block + kBlock, [](unsigned char c) { return c == 0; })) {
+  if (std::all_of(block, block + kTarBlock, [](unsigned char c) { return c == 0; })) {
     if (++zero_blocks_ >= 2) trailer_ = true;
     return Verdict::Pass;
   }
@@ -88,12 +88,12 @@ TarFilter::Verdict TarFilter::header(unsigned char* block) {
   char type = static_cast<char>(block[156]);
   auto size = octal_field(block + 124, 12).value_or(0);
   bool has_content = !(type == '1' || type == '2' || type == '3' || type == '4' || type == '5' || type == '6');
-  remaining_ = has_content ? (size + kBlock - 1) / kBlock * kBlock : 0;
+  remaining_ = has_content ? (size + kTarBlock - 1) / kTarBlock * kTarBlock : 0;
   if (is_meta(type)) {
     content_ = Content::Hold;
     meta_type_ = type;
     meta_size_ = size;
-    meta_start_ = held_.size() + kBlock;
+    meta_start_ = held_.size() + kTarBlock;
     return Verdict::Hold;
   }
   // The entry the held records describe: its names come from them, else from the header.
@@ -152,34 +152,34 @@ Status TarFilter::feed(std::string_view data) {
       continue;
     }
     unsigned char* block = nullptr;
-    bool in_place = pending_.empty() && data.size() - pos >= kBlock;
-    unsigned char copy[kBlock];
+    bool in_place = pending_.empty() && data.size() - pos >= kTarBlock;
+    unsigned char copy[kTarBlock];
     if (in_place) {
       // Changed in a copy: the input is the caller's.
-      std::memcpy(copy, data.data() + pos, kBlock);
+      std::memcpy(copy, data.data() + pos, kTarBlock);
       block = copy;
-      pos += kBlock;
+      pos += kTarBlock;
     } else {
       RB_TRY(flush());
-      size_t take = std::min(kBlock - pending_.size(), data.size() - pos);
+      size_t take = std::min(kTarBlock - pending_.size(), data.size() - pos);
       pending_.append(data.substr(pos, take));
       pos += take;
       span = pos;
-      if (pending_.size() < kBlock) continue;
+      if (pending_.size() < kTarBlock) continue;
       block = reinterpret_cast<unsigned char*>(pending_.data());
     }
     auto verdict = header(block);
-    if (verdict == Verdict::Hold && held_.size() + kBlock + remaining_ > kMaxHeld)
+    if (verdict == Verdict::Hold && held_.size() + kTarBlock + remaining_ > kMaxHeld)
       return fail(fmt::format("a tar metadata record of {} bytes is too large", remaining_));
     if (verdict == Verdict::Pass && in_place && held_.empty()) {
       // The fast path: the header stays in the span.
     } else {
       // Everything before this header goes first (the span ends where the header began).
-      if (in_place) pos -= kBlock;
+      if (in_place) pos -= kTarBlock;
       RB_TRY(flush());
-      if (in_place) pos += kBlock;
+      if (in_place) pos += kTarBlock;
       span = pos;
-      std::string_view bytes(reinterpret_cast<const char*>(block), kBlock);
+      std::string_view bytes(reinterpret_cast<const char*>(block), kTarBlock);
       if (verdict == Verdict::Hold) {
         held_.append(bytes);
       } else {
