@@ -96,26 +96,32 @@ TarFilter::Verdict TarFilter::header(unsigned char* block) {
     meta_start_ = held_.size() + kTarBlock;
     return Verdict::Hold;
   }
+  content_ = Content::Pass;
+  if (type == 'g') return Verdict::Pass;  // global pax records: for every entry, never dropped
   // The entry the held records describe: its names come from them, else from the header.
-  std::string name = long_name_, link = long_link_;
+  std::string name = std::move(long_name_), link = std::move(long_link_);
   long_name_.clear();
   long_link_.clear();
-  if (name.empty()) {
-    auto prefix = text_field(block + 345, 155);
-    name = text_field(block, 100);
-    if (!prefix.empty() && std::memcmp(block + 257, "ustar", 5) == 0) name = prefix + "/" + name;
-  }
-  if (link.empty()) link = text_field(block + 157, 100);
   bool special = type == '3' || type == '4' || type == '6';
-  bool link_to_dropped = type == '1' && dropped_names_.contains(link);
+  bool link_to_dropped = false;
+  if (type == '1' && !dropped_names_.empty()) {
+    if (link.empty()) link = text_field(block + 157, 100);
+    link_to_dropped = dropped_names_.contains(link);
+  }
   if (policy_.drop_special && (special || link_to_dropped)) {
-    dropped_names_.insert(name);
+    if (name.empty()) {
+      name = text_field(block, 100);
+      // POSIX ustar's prefix (old GNU headers keep times there, "ustar  " rather than "ustar\0").
+      auto prefix = text_field(block + 345, 155);
+      if (!prefix.empty() && std::memcmp(block + 257, "ustar", 6) == 0) name = prefix + "/" + name;
+    }
+    dropped_names_.insert(std::move(name));
     ++dropped_;
     content_ = Content::Drop;
     return Verdict::Drop;
   }
   content_ = Content::Pass;
-  if (!policy_.clear_setid || type == 'g') return Verdict::Pass;
+  if (!policy_.clear_setid) return Verdict::Pass;
   auto mode = octal_field(block + 100, 8);
   if (!mode || !(*mode & 06000) || (block[100] & 0x80)) return Verdict::Pass;
   auto text = fmt::format("{:07o}", *mode & ~std::uint64_t{06000});
