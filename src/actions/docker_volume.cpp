@@ -84,13 +84,35 @@ Result<ArchiveFacts> check_restore_source(ActionContext& ctx, const Params& p) {
   return facts;
 }
 
+bool keep_special(const Params& p) { return p.str("special_files", "drop") == "keep"; }
+
+// What the default restore leaves out, said in the step's message ("" when nothing).
+std::string special_note(std::uint64_t dropped, std::uint64_t cleared, bool future) {
+  std::vector<std::string> parts;
+  if (dropped > 0)
+    parts.push_back(fmt::format("{} {} special file(s) (devices, FIFOs)", future ? "drops" : "dropped", dropped));
+  if (cleared > 0) parts.push_back(fmt::format("{} setuid/setgid on {}", future ? "clears" : "cleared", cleared));
+  if (parts.empty()) return "";
+  return fmt::format("; {} (special_files: keep restores them)", fmt::join(parts, " and "));
+}
+
 Outcome preflight_restore(ActionContext& ctx, const Params& p) {
   // Whether the volume is in use is only known when the step runs: the plan's earlier
   // steps (compose down, docker.stop) are what stop its users.
   auto facts = check_restore_source(ctx, p);
   if (!facts) return to_outcome(facts.error());
-  return Outcome::success(fmt::format("{} ({}, {} entries) reads whole, image {} present", existing_archive(p).string(),
-                                      to_string(facts->compression), facts->entries, image_of(p)));
+  // Counted, not refused: dropping a device node or a FIFO is safe, and a refusal would
+  // block a rollback over a harmless FIFO in the middle of an incident.
+  std::string note;
+  if (keep_special(p)) {
+    if (facts->special_entries + facts->setid_entries > 0)
+      note = fmt::format("; keeps {} special file(s) and {} setuid/setgid (special_files: keep)",
+                         facts->special_entries, facts->setid_entries);
+  } else {
+    note = special_note(facts->special_entries, facts->setid_entries, true);
+  }
+  return Outcome::success(fmt::format("{} ({}, {} entries) reads whole, image {} present{}", existing_archive(p).string(),
+                                      to_string(facts->compression), facts->entries, image_of(p), note));
 }
 
 Outcome run_restore(ActionContext& ctx, const Params& p) {
@@ -109,17 +131,24 @@ Outcome run_restore(ActionContext& ctx, const Params& p) {
   }
   auto archive = existing_archive(p);
   bool clean = *exists && p.flag("clean", true);
-  auto restored = stream_restore(ctx, p, volume, archive, clean);
+  auto restored = stream_restore(ctx, p, volume, archive, clean, keep_special(p));
   if (!restored) return to_outcome(restored.error());
   auto outcome = Outcome::success();
   outcome.data = {{"archive", archive.string()}, {"format", to_string(proved->compression)},
-                  {"entries", proved->entries}, {"forced", p.flag("force")}};
+                  {"entries", proved->entries}, {"forced", p.flag("force")},
+                  {"special_files", keep_special(p) ? "keep" : "drop"}, {"special_dropped", restored->dropped},
+                  {"setid_cleared", restored->cleared}};
   outcome.say("volume.restored", "volume {} restored from {} ({})",
               {volume, archive.string(), std::string(to_string(proved->compression))});
   if (!*exists) outcome.say("volume.created", ", created");
   else if (clean) outcome.say("volume.emptied_first", ", emptied first");
   else outcome.say("volume.merged", ", merged");
   if (p.flag("force")) outcome.say("volume.forced", ", under running containers (force)");
+  if (restored->dropped > 0 || restored->cleared > 0)
+    outcome.say("volume.special_files",
+                "; dropped {} special file(s) (devices, FIFOs) and cleared setuid/setgid on {} (special_files: keep "
+                "restores them)",
+                {std::to_string(restored->dropped), std::to_string(restored->cleared)});
   outcome.observations.push_back({volume, "restored from " + archive.filename().string(), true});
   return outcome;
 }
@@ -210,9 +239,11 @@ std::string describe_volume_run(const Params& p, bool restore) {
                        p.str("consistency", "pause") == "live" ? "" : "pause the containers using it, ", volume,
                        image_of(p), channel, to_string(compression_of(p)), archive.string());
   return fmt::format("prove {} whole (hash, decompression, tar); refuse if a running container uses {}; {}extract it "
-                     "into {} with a {} helper, {}",
+                     "into {} with a {} helper, {}{}",
                      archive.string(), volume, p.flag("clean", true) ? "empty the volume, then " : "", volume,
-                     image_of(p), channel);
+                     image_of(p), channel,
+                     keep_special(p) ? "; device nodes, FIFOs, setuid and setgid kept (special_files: keep)"
+                                     : "; without device nodes or FIFOs, setuid and setgid cleared");
 }
 
 std::vector<ParamSpec> volume_params(std::vector<ParamSpec> extra) {
@@ -276,7 +307,11 @@ void register_volume_actions(Registry& registry) {
       .params = stream_params({
           param("clean", ParamType::Bool)
               .doc("empty an existing volume before extracting (default true; false merges)"),
-          param("force", ParamType::Bool).doc("restore even while running containers use the volume (default false)")}),
+          param("force", ParamType::Bool).doc("restore even while running containers use the volume (default false)"),
+          param("special_files").choices({"drop", "keep"})
+              .doc("drop (default): extract no device nodes or FIFOs and clear setuid/setgid, counted in the step's "
+                   "message; keep: restore them exactly. Preflight counts them but does not refuse: dropping is "
+                   "safe, and a refusal would block a rollback over a harmless FIFO")}),
       .destructive = true,
       .rerun_safe = true,
       .validate = validate_archive,

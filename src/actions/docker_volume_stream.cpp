@@ -17,6 +17,7 @@
 #include <rollback/actions/output.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
+#include <rollback/util/tar_filter.hpp>
 #include <rollback/util/text.hpp>
 
 namespace rollback::actions::docker {
@@ -219,28 +220,37 @@ Result<BackupResult> stream_backup(ActionContext& ctx, const Params& p, const st
   return result;
 }
 
-Result<ArchiveFacts> stream_restore(ActionContext& ctx, const Params& p, const std::string& volume, const fs::path& from,
-                                    bool clean) {
+Result<RestoreResult> stream_restore(ActionContext& ctx, const Params& p, const std::string& volume,
+                                     const fs::path& from, bool clean, bool keep_special) {
   Fifo fifo(ctx, from.parent_path(), from.filename().string());
   RB_TRY(fifo.make());
-  ArchiveFacts facts;
+  RestoreResult result;
   TarChecker written;  // what reached the helper: its end marker makes a closed reader harmless
   auto pump = [&](const std::atomic<bool>& helper_done) -> Status {
     auto fd = open_for_writing(fifo.path(), helper_done);
     if (!fd) return std::unexpected(fd.error());
     bool reader_gone = false;
-    auto read = read_archive(from, [&](std::string_view data) -> Status {
+    Sink to_helper = [&](std::string_view data) -> Status {
       if (reader_gone) return fail("the helper stopped reading");
       if (auto w = write_all(*fd, data, fifo.path()); !w) {
         reader_gone = true;  // EPIPE: the helper's tar stopped reading
         return fail(fmt::format("the helper stopped reading ({})", w.error().message));
       }
       return written.feed(data);
-    });
+    };
+    // Data, not devices: the filter sits on the host, before the helper's tar (run as
+    // root in its container) or the engine sees a byte. `keep` passes the stream as it is.
+    TarFilter filter(to_helper, {.drop_special = !keep_special, .clear_setid = !keep_special});
+    auto read = keep_special ? read_archive(from, to_helper)
+                             : read_archive(from, [&](std::string_view data) { return filter.feed(data); });
+    if (read && !keep_special)
+      if (auto rest = filter.finish(); !rest) read = std::unexpected(rest.error());
     ::close(*fd);
+    result.dropped = filter.dropped();
+    result.cleared = filter.cleared();
     if (!read && reader_gone && written.ended()) return ok();  // tar stops at the end marker
     if (!read) return std::unexpected(read.error());
-    facts = *read;
+    result.facts = *read;
     return ok();
   };
   auto helper = helper_for(ctx);
@@ -269,7 +279,7 @@ Result<ArchiveFacts> stream_restore(ActionContext& ctx, const Params& p, const s
                                 {.stdin_fifo = fifo.path()}, pump);
   }
   if (!streamed) return std::unexpected(streamed.error());
-  return facts;
+  return result;
 }
 
 }  // namespace rollback::actions::docker

@@ -15,6 +15,8 @@ constexpr Phrase kSpanishPhrases[] = {
     {"volume.emptied_first", ", vaciado antes"},
     {"volume.merged", ", sobre lo que ya tenía"},
     {"volume.forced", ", con contenedores en ejecución (force)"},
+    {"volume.special_files", "; se omitieron {} archivo(s) especiales (dispositivos, FIFOs) y se quitó setuid/setgid a {} "
+                             "(special_files: keep los restaura)"},
     {"volume.backed_up", "volumen {} -> {} ({}, {} de {}, {} entradas)"},
     {"volume.copied_live", ", copiado en vivo"},
     {"volume.paused_for", ", {} en pausa durante {}"},

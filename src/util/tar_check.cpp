@@ -53,6 +53,10 @@ Status TarChecker::header(const unsigned char* block) {
   char type = static_cast<char>(block[156]);
   // Links, devices, directories and FIFOs carry no content whatever their size says.
   bool has_content = !(type == '1' || type == '2' || type == '3' || type == '4' || type == '5' || type == '6');
+  if (type == '3' || type == '4' || type == '6') ++special_;
+  if (auto mode = number_field(block + 100, 8); mode && (*mode & 06000) && type != 'x' && type != 'g' && type != 'L' &&
+                                                  type != 'K')
+    ++setid_;
   skip_ = has_content ? (*size + kBlock - 1) / kBlock * kBlock : 0;
   ++entries_;
   return ok();

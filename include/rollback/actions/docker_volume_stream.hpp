@@ -37,8 +37,15 @@ Result<BackupResult> stream_backup(ActionContext& ctx, const Params& p, const st
                                    const std::filesystem::path& into, Compression compression,
                                    const std::function<Status(std::uint64_t)>& room);
 
-// Empties `volume` (when `clean`) and extracts the archive at `from` into it.
-Result<ArchiveFacts> stream_restore(ActionContext& ctx, const Params& p, const std::string& volume,
-                                    const std::filesystem::path& from, bool clean);
+struct RestoreResult {
+  ArchiveFacts facts;
+  std::uint64_t dropped = 0;  // device nodes and FIFOs (and hard links to them) left out
+  std::uint64_t cleared = 0;  // entries extracted without their setuid/setgid bits
+};
+
+// Empties `volume` (when `clean`) and extracts the archive at `from` into it, without
+// device nodes, FIFOs, setuid or setgid unless `keep_special` (util/tar_filter.hpp).
+Result<RestoreResult> stream_restore(ActionContext& ctx, const Params& p, const std::string& volume,
+                                     const std::filesystem::path& from, bool clean, bool keep_special);
 
 }  // namespace rollback::actions::docker

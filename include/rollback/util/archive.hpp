@@ -45,6 +45,10 @@ class TarChecker {
   Status feed(std::string_view data);
   Status finish();
   std::uint64_t entries() const { return entries_; }
+  // Entries a restore would not give back by default (util/tar_filter.hpp): device nodes
+  // and FIFOs, and entries whose mode has setuid or setgid.
+  std::uint64_t special_entries() const { return special_; }
+  std::uint64_t setid_entries() const { return setid_; }
   bool ended() const { return ended_; }  // the end-of-archive marker went past
 
  private:
@@ -53,6 +57,7 @@ class TarChecker {
   std::uint64_t skip_ = 0;        // content bytes still to pass
   std::uint64_t offset_ = 0;      // stream position, for messages
   std::uint64_t entries_ = 0;
+  std::uint64_t special_ = 0, setid_ = 0;
   int zero_blocks_ = 0;
   bool ended_ = false;
 };
@@ -81,6 +86,8 @@ struct ArchiveFacts {
   std::uint64_t stored_bytes = 0;  // the file's size
   std::uint64_t tar_bytes = 0;     // the tar stream's size
   std::uint64_t entries = 0;
+  std::uint64_t special_entries = 0;  // device nodes and FIFOs
+  std::uint64_t setid_entries = 0;    // setuid or setgid in their mode
 };
 
 // Reads `path` once: hashes it, decompresses it (format from its magic) and checks the tar
