@@ -76,7 +76,7 @@ TEST_CASE("a password inside a DSN var appears in no output file or stream", "[s
   CHECK(history_json.exit_code == 0);
   // An error message: a var the plan does not declare, quoted back with its value.
   auto unknown = run_rollback({"--state-dir", state.string(), "run", plan, "--yes", "--var", "dsn=" + kDsn, "--var",
-                               "nosuch=" + kDsn, "--var", "dsn"});
+                               "nosuch=" + kDsn});
   CHECK(unknown.exit_code != 0);
 
   std::string outputs;
