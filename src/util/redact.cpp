@@ -73,7 +73,7 @@ bool key_at(std::string_view text, size_t pos, std::string_view key) {
 // password=VALUE and sslpassword=VALUE (any case, spaces around '=' allowed, as libpq's
 // keyword DSNs allow) -> password=***. The key must start a word: "sslpassword" is its own
 // key, "mypassword" is not one. A value in single quotes runs to the closing quote (libpq
-// quoting, with backslash escapes); otherwise to a space, '&', ';', ',' or a quote.
+// quoting, with backslash escapes); otherwise to a space, '&', ';', ',', a quote or a backslash.
 std::string mask_password_values(std::string_view text) {
   static constexpr std::string_view kKey = "password";
   std::string out;
@@ -94,7 +94,8 @@ std::string mask_password_values(std::string_view text) {
       value_end = std::min(value_end + 1, text.size());
     } else {
       while (value_end < text.size() && !is_space(text[value_end]) && text[value_end] != '&' &&
-             text[value_end] != ';' && text[value_end] != ',' && text[value_end] != '"' && text[value_end] != '\\')
+             text[value_end] != ';' && text[value_end] != ',' && text[value_end] != '"' && text[value_end] != '\'' &&
+             text[value_end] != '\\')
         ++value_end;
     }
     if (value_end == j || text.substr(j, value_end - j) == kRedacted) continue;
