@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", redact(e.what()).c_str());  // may quote an argument's value
     std::fprintf(stderr, "Run 'rollback --help' for usage. Nothing ran.\n");
     // The parse failed, so --json was not parsed either: look for it by hand.
     for (int i = 1; i < argc; ++i)

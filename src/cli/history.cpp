@@ -6,6 +6,7 @@
 #include <rollback/cli/commands.hpp>
 #include <rollback/engine/state_store.hpp>
 #include <rollback/util/exit_code.hpp>
+#include <rollback/util/redact.hpp>
 
 namespace rollback::cli {
 
@@ -59,10 +60,11 @@ int history(const GlobalOptions& global, int limit) {
                    // A run whose end was never recorded has no exit code to report: never 0.
                    {"exit_code", r.ended ? nlohmann::json(to_int(r.result)) : nlohmann::json()},
                    {"started", format_iso_utc(started)}, {"duration", duration}, {"report", report_path}});
-    if (!global.json)
-      std::printf("%-40s %-16s %-28s %-16s %-8s %s\n", r.run_id.c_str(), plan.c_str(),
-                  r.target_name.empty() ? "-" : r.target_name.c_str(), result_word(run).c_str(),
-                  duration.c_str(), report_path.c_str());
+    if (!global.json)  // a sink like the others: through redact()
+      std::printf("%s", redact(fmt::format("{:<40} {:<16} {:<28} {:<16} {:<8} {}\n", r.run_id, plan,
+                                           r.target_name.empty() ? "-" : r.target_name, result_word(run),
+                                           duration, report_path))
+                            .c_str());
   }
   if (global.json) emit_json(out);
   else if (runs.empty()) std::printf("no runs recorded in %s\n", runs_dir.c_str());

@@ -101,7 +101,7 @@ int watch(const GlobalOptions& global, const WatchArgs& a) {
   // a second): rounds then follow each other without a pause instead of timing out.
   Millis probe_timeout = std::clamp(*interval, Millis(10'000), Millis(30'000));
   for (auto next = start; std::chrono::steady_clock::now() - start < *window && !proc::cancel_requested();) {
-    std::fprintf(live, "%s\n", sampler.sample(std::chrono::system_clock::now(), probe_timeout).c_str());
+    std::fprintf(live, "%s\n", redact(sampler.sample(std::chrono::system_clock::now(), probe_timeout)).c_str());
     std::fflush(live);
     next += *interval;
     while (std::chrono::steady_clock::now() < next && !proc::cancel_requested() &&

@@ -3,6 +3,9 @@
 #include <array>
 #include <fmt/format.h>
 
+#include <rollback/util/redact.hpp>
+#include <rollback/util/text.hpp>
+
 namespace rollback::engine {
 namespace {
 
@@ -92,7 +95,11 @@ StepRecord step_from_json(const nlohmann::json& j) {
   return step;
 }
 
-std::string bound_excerpt(std::string_view text, size_t max_lines, size_t max_line_bytes) {
+std::string bound_excerpt(std::string_view raw, size_t max_lines, size_t max_line_bytes) {
+  // Log lines are data: no terminal escapes reach a report or a console, and credentials
+  // are masked before a line is clipped, so a cut cannot split a password from its URI.
+  const std::string escaped = redact(escape_controls(raw));
+  std::string_view text = escaped;
   std::vector<std::string_view> lines;
   while (!text.empty()) {
     auto nl = text.find('\n');
@@ -102,7 +109,9 @@ std::string bound_excerpt(std::string_view text, size_t max_lines, size_t max_li
   while (!lines.empty() && lines.back().empty()) lines.pop_back();
   auto clip = [&](std::string_view line) {
     if (line.size() <= max_line_bytes) return std::string(line);
-    return std::string(line.substr(0, max_line_bytes)) + " [...]";
+    size_t cut = max_line_bytes;  // on a UTF-8 character boundary
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+    return std::string(line.substr(0, cut)) + " [...]";
   };
   std::string out;
   size_t head = lines.size() <= max_lines ? lines.size() : max_lines / 4;

@@ -8,6 +8,7 @@
 
 #include <rollback/plan/loader.hpp>
 #include <rollback/util/fs.hpp>
+#include <rollback/util/redact.hpp>
 
 namespace rollback::plan {
 namespace {
@@ -120,6 +121,16 @@ Status load_secrets(const Plan& plan, Scope& scope) {
         problems.push_back(fmt::format("secret '{}': file {} is empty", secret.name, *path));
         continue;
       }
+    }
+    if (value.size() < kShortestSecret) {
+      // Only known now: the value comes from the environment or a file at run time.
+      problems.push_back(fmt::format(
+          "{}: secret '{}': its value ({}) is shorter than {} characters; a secret is masked wherever it "
+          "appears in output, and masking so short a value would mangle ordinary words in every report, "
+          "journal and log (\"e***it 4\" for \"exit 4\"): use a longer secret",
+          secret.where.str(), secret.name,
+          secret.env.empty() ? "file " + secret.file : "environment variable " + secret.env, kShortestSecret));
+      continue;
     }
     scope.set_secret(secret.name, std::move(value));
   }

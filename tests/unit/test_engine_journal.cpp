@@ -150,6 +150,19 @@ TEST_CASE("a long log is bounded to head and tail lines with the middle counted"
                           Catch::Contains("960 lines omitted"));
 }
 
+TEST_CASE("a step's log excerpt is data: control bytes shown escaped, credentials masked before a line is clipped",
+          "[journal][secrets]") {
+  std::string log = "\x1b]0;owned\x07title\r\nDATABASE_URL=postgresql://app:Hunter2Pw@db/app\n" + std::string(390, 'x') +
+                    " postgresql://u:LongPassw0rd@host/db\n";
+  auto excerpt = rollback::engine::bound_excerpt(log, 40, 400);
+  CHECK_THAT(excerpt, Catch::StartsWith("\\x1b]0;owned\\x07title\nDATABASE_URL=postgresql://app:***@db/app\n"));
+  CHECK(excerpt.find('\x1b') == std::string::npos);
+  CHECK(excerpt.find('\x07') == std::string::npos);
+  CHECK(excerpt.find("Hunter2Pw") == std::string::npos);
+  CHECK(excerpt.find("LongPa") == std::string::npos);  // masked first, then clipped at 400 bytes
+  CHECK_THAT(excerpt, Catch::EndsWith(" [...]\n"));
+}
+
 TEST_CASE("a journal that fell back reads back as the fallback plan's record with the first plan inside, and its "
           "notifications",
           "[journal][fallback]") {

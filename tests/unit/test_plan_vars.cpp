@@ -161,3 +161,29 @@ TEST_CASE("a --var KEY=VALUE splits at the first '='", "[plan]") {
   CHECK_FALSE(parse_var_override("novalue", vars));
   CHECK_FALSE(parse_var_override("=x", vars));
 }
+
+TEST_CASE("a secret shorter than 6 characters is refused at its declaration, with why, and never registered",
+          "[plan][secrets]") {
+  clear_secrets();
+  ::setenv("ROLLBACK_TEST_SHORT_SECRET", "x", 1);
+  ::setenv("ROLLBACK_TEST_LONG_SECRET", "long-enough-1", 1);
+  Plan plan = load(R"(version: 1
+name: full
+secrets:
+  ok: {env: ROLLBACK_TEST_LONG_SECRET}
+  tiny: {env: ROLLBACK_TEST_SHORT_SECRET}
+steps: [{id: s, action: wait.sleep, with: {duration: 1s}}]
+)");
+  Scope scope;
+  auto loaded = load_secrets(plan, scope);
+  REQUIRE_FALSE(loaded);
+  const auto& message = loaded.error().message;
+  CHECK(message.starts_with("full.yaml:5:3: secret 'tiny': its value (environment variable "
+                            "ROLLBACK_TEST_SHORT_SECRET) is shorter than 6 characters"));
+  CHECK(message.find("mangle") != std::string::npos);
+  CHECK(message.find("'ok'") == std::string::npos);  // only the short one is named
+  CHECK(redact("exit 4") == "exit 4");               // the one-letter value was never registered
+  ::unsetenv("ROLLBACK_TEST_SHORT_SECRET");
+  ::unsetenv("ROLLBACK_TEST_LONG_SECRET");
+  clear_secrets();
+}

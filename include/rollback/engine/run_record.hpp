@@ -127,6 +127,7 @@ StepRecord step_from_json(const nlohmann::json& j);
 
 // At most `max_lines` lines of `text` (head and tail kept, the middle counted) and each line
 // at most `max_line_bytes`: log excerpts stay readable in a report whatever a step printed.
+// Control bytes are escaped (escape_controls) and credentials masked (redact) first.
 std::string bound_excerpt(std::string_view text, size_t max_lines = 40,
                           size_t max_line_bytes = 400);
 

@@ -30,4 +30,14 @@ std::string fill_placeholders(std::string_view pattern, const std::vector<std::s
 // to be a likely typo ("histroy" -> "history", "latncy" -> "latency").
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
+// `text` safe to show in a terminal or a Markdown file: every C0 control byte but newline
+// and tab, DEL, and every C1 control (U+0080..U+009F, and any byte that is not part of a
+// valid UTF-8 sequence) written as a visible \xNN; "\r\n" becomes "\n". Idempotent: what
+// it writes is printable ASCII, so running it twice changes nothing.
+std::string escape_controls(std::string_view text);
+
+// `text` with every line longer than `max_bytes` cut there (on a UTF-8 character boundary)
+// and ended with " [... N bytes cut]".
+std::string cap_line_length(std::string_view text, size_t max_bytes);
+
 }  // namespace rollback
