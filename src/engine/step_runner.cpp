@@ -12,6 +12,7 @@
 
 #include <rollback/engine/cleanup.hpp>
 #include <rollback/util/redact.hpp>
+#include <rollback/util/text.hpp>
 
 namespace rollback::engine::detail {
 namespace {
@@ -251,7 +252,8 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
                   env.options);
   };
   ctx.log = [&](std::string_view line) {
-    std::string clean = redact(line);
+    // A program's output is data: no terminal codes reach the operator's console (-v).
+    std::string clean = redact(escape_controls(line));
     if (env.options.on_log) env.options.on_log(step.id, clean);
     std::lock_guard lock(step_mutex);
     log_lines.push_back(std::move(clean));
