@@ -100,8 +100,7 @@ struct Stage {
 
 // The run dir (owner-only), the journal's reserve and the report's: taken before the first
 // step, so a disk that fills during the run cannot silently cost it its audit trail.
-Status keep_record(const RunDeps& deps, const fs::path& run_dir, Journal& journal, size_t steps) {
-  RB_TRY(StateStore(deps.state_dir).check_run_dir(run_dir.filename().string()));
+Status keep_record(const fs::path& run_dir, Journal& journal, size_t steps) {
   RB_TRY(make_private_dirs(run_dir));
   RB_TRY(journal.reserve(steps));
   return reserve_space(report_reserve(run_dir), report_reserve_bytes(steps), /*beyond_end=*/false);
@@ -141,7 +140,12 @@ int run_pipeline(const RunDeps& deps, PipelineRequest& r) {
   Stage stage{deps, r, journal ? &*journal : nullptr};
 
   if (!dry) {
-    if (auto kept = keep_record(deps, r.run.run_dir, *journal, r.plan.steps.size()); !kept) {
+    if (auto layout = StateStore(deps.state_dir).check_run_dir(r.run.run_dir.filename().string()); !layout) {
+      out.error(fmt::format("refusing the state dir {}: {}. Nothing ran.", deps.state_dir.string(),
+                            layout.error().message));
+      return to_int(ExitCode::Usage);
+    }
+    if (auto kept = keep_record(r.run.run_dir, *journal, r.plan.steps.size()); !kept) {
       out.error(fmt::format("cannot keep this run's record in {}: {}. A rollback needs its journal (to resume it) "
                             "and its report; free space there, or point --state-dir (or $ROLLBACK_STATE) at a "
                             "filesystem with room: a tmpfs such as /dev/shm will do. Nothing ran.",
