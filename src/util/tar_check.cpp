@@ -13,8 +13,9 @@ namespace {
 
 constexpr size_t kBlock = 512;
 
-// An octal field (spaces and NULs around it), or GNU's base-256 when the top bit is set.
-std::optional<std::uint64_t> number_field(const unsigned char* field, size_t width) {
+}  // namespace
+
+std::optional<std::uint64_t> tar_number_field(const unsigned char* field, size_t width) {
   if (field[0] & 0x80) {
     std::uint64_t value = field[0] & 0x7f;
     for (size_t i = 1; i < width; ++i) value = (value << 8) | field[i];
@@ -33,7 +34,6 @@ std::optional<std::uint64_t> number_field(const unsigned char* field, size_t wid
   return any ? std::optional(value) : std::optional<std::uint64_t>(0);
 }
 
-}  // namespace
 
 Status TarChecker::header(const unsigned char* block) {
   bool zero = std::all_of(block, block + kBlock, [](unsigned char c) { return c == 0; });
@@ -43,18 +43,18 @@ Status TarChecker::header(const unsigned char* block) {
   }
   if (ended_) return ok();  // after the end marker: padding of the last record
   zero_blocks_ = 0;
-  auto stored = number_field(block + 148, 8);
+  auto stored = tar_number_field(block + 148, 8);
   unsigned sum = 0;
   for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? ' ' : block[i];
   if (!stored || *stored != sum)
     return fail(fmt::format("damaged tar header at byte {} (checksum differs)", offset_));
-  auto size = number_field(block + 124, 12);
+  auto size = tar_number_field(block + 124, 12);
   if (!size) return fail(fmt::format("damaged tar header at byte {} (size field)", offset_));
   char type = static_cast<char>(block[156]);
   // Links, devices, directories and FIFOs carry no content whatever their size says.
   bool has_content = !(type == '1' || type == '2' || type == '3' || type == '4' || type == '5' || type == '6');
   if (type == '3' || type == '4' || type == '6') ++special_;
-  if (auto mode = number_field(block + 100, 8); mode && (*mode & 06000) && type != 'x' && type != 'g' && type != 'L' &&
+  if (auto mode = tar_number_field(block + 100, 8); mode && (*mode & 06000) && type != 'x' && type != 'g' && type != 'L' &&
                                                   type != 'K')
     ++setid_;
   skip_ = has_content ? (*size + kBlock - 1) / kBlock * kBlock : 0;

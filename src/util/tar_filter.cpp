@@ -2,6 +2,7 @@
 // header layout as TarChecker (tar_check.cpp), which has already proved the stream whole:
 // the filter only decides, entry by entry, what goes on.
 #include <rollback/util/tar_filter.hpp>
+#include <rollback/util/archive.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -15,18 +16,6 @@ constexpr size_t kTarBlock = 512;
 // A pax or long-name record larger than this is not a name: refused rather than held.
 constexpr std::uint64_t kMaxHeld = 64ull << 20;
 
-std::optional<std::uint64_t> octal_field(const unsigned char* field, size_t width) {
-  if (field[0] & 0x80) {  // GNU base-256
-    std::uint64_t value = field[0] & 0x7f;
-    for (size_t i = 1; i < width; ++i) value = (value << 8) | field[i];
-    return value;
-  }
-  std::uint64_t value = 0;
-  size_t i = 0;
-  while (i < width && (field[i] == ' ' || field[i] == 0)) ++i;
-  for (; i < width && field[i] >= '0' && field[i] <= '7'; ++i) value = value * 8 + (field[i] - '0');
-  return value;
-}
 
 std::string text_field(const unsigned char* field, size_t width) {
   const auto* begin = reinterpret_cast<const char*>(field);
@@ -86,7 +75,7 @@ TarFilter::Verdict TarFilter::header(unsigned char* block) {
   }
   zero_blocks_ = 0;
   char type = static_cast<char>(block[156]);
-  auto size = octal_field(block + 124, 12).value_or(0);
+  auto size = tar_number_field(block + 124, 12).value_or(0);
   bool has_content = !(type == '1' || type == '2' || type == '3' || type == '4' || type == '5' || type == '6');
   remaining_ = has_content ? (size + kTarBlock - 1) / kTarBlock * kTarBlock : 0;
   if (is_meta(type)) {
@@ -122,7 +111,7 @@ TarFilter::Verdict TarFilter::header(unsigned char* block) {
   }
   content_ = Content::Pass;
   if (!policy_.clear_setid) return Verdict::Pass;
-  auto mode = octal_field(block + 100, 8);
+  auto mode = tar_number_field(block + 100, 8);
   if (!mode || !(*mode & 06000) || (block[100] & 0x80)) return Verdict::Pass;
   auto text = fmt::format("{:07o}", *mode & ~std::uint64_t{06000});
   std::memcpy(block + 100, text.data(), 7);
