@@ -2,6 +2,7 @@
 // ustar/GNU/pax header layout every tar writes, enough to find a truncated or damaged
 // archive without extracting it.
 #include <rollback/util/archive.hpp>
+#include <rollback/util/tar_filter.hpp>
 
 #include <algorithm>
 #include <cstring>

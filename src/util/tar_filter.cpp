@@ -2,7 +2,6 @@
 // header layout as TarChecker (tar_check.cpp), which has already proved the stream whole:
 // the filter only decides, entry by entry, what goes on.
 #include <rollback/util/tar_filter.hpp>
-#include <rollback/util/archive.hpp>
 
 #include <algorithm>
 #include <cstring>

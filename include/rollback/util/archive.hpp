@@ -40,11 +40,6 @@ using Sink = std::function<Status(std::string_view)>;
 // A tar stream checked as it passes through: each header's checksum and size, contents of
 // the declared length, and the end-of-archive marker. A truncated or damaged stream fails
 // in finish() (or feed()).
-// A tar header's number field: octal (spaces and NULs around it), or GNU's base-256 when
-// the top bit is set; nullopt when it holds anything else. The checker and the filter
-// (tar_filter.hpp) both read headers with it.
-std::optional<std::uint64_t> tar_number_field(const unsigned char* field, size_t width);
-
 class TarChecker {
  public:
   Status feed(std::string_view data);

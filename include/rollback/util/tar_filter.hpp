@@ -14,6 +14,11 @@
 
 namespace rollback {
 
+// A tar header's number field: octal (spaces and NULs around it), or GNU's base-256 when
+// the top bit is set; nullopt when it holds anything else. The filter and TarChecker
+// (archive.hpp) both read headers with it (defined in tar_check.cpp).
+std::optional<std::uint64_t> tar_number_field(const unsigned char* field, size_t width);
+
 struct TarFilterPolicy {
   bool drop_special = true;  // device nodes ('3', '4') and FIFOs ('6')
   bool clear_setid = true;   // mode bits 04000 and 02000
