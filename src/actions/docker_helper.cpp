@@ -45,10 +45,8 @@ nlohmann::json engine_resource(const Params& p, nlohmann::json resource) {
   return resource;
 }
 
-void end_on_engine(proc::Runner& runner, const std::vector<std::string>& verb, const std::vector<std::string>& ids,
-                   const std::pair<std::string, std::string>& engine, Millis timeout, std::string_view benign,
-                   const std::function<void(std::string_view)>& log) {
-  if (ids.empty()) return;
+proc::Command engine_command(const std::vector<std::string>& verb, const std::vector<std::string>& ids,
+                             const std::pair<std::string, std::string>& engine, Millis timeout) {
   const auto& [context, host] = engine;
   proc::Command command;
   command.argv = {"docker"};
@@ -59,6 +57,14 @@ void end_on_engine(proc::Runner& runner, const std::vector<std::string>& verb, c
   if (!host.empty()) command.env["DOCKER_HOST"] = host;
   command.timeout = timeout;
   command.survives_cancel = true;
+  return command;
+}
+
+void end_on_engine(proc::Runner& runner, const std::vector<std::string>& verb, const std::vector<std::string>& ids,
+                   const std::pair<std::string, std::string>& engine, Millis timeout, std::string_view benign,
+                   const std::function<void(std::string_view)>& log) {
+  if (ids.empty()) return;
+  auto command = engine_command(verb, ids, engine, timeout);
   if (log) log("$ " + proc::display_command(command.argv));
   auto done = runner.run(command);
   if (log && done && !done->succeeded() && done->err.find(benign) == std::string::npos)

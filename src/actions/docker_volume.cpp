@@ -17,74 +17,13 @@
 #include <rollback/actions/unfinished_file.hpp>
 #include <rollback/util/disk.hpp>
 #include <rollback/util/fs.hpp>
+#include <rollback/util/runtime_dir.hpp>
+
+#include "docker_volume_checks.hpp"
 
 namespace rollback::actions::docker {
 namespace {
 namespace fs = std::filesystem;
-
-std::string image_of(const Params& p) { return p.str("image", kDefaultHelperImage); }
-
-fs::path archive_path(const Params& p) {
-  std::error_code ec;
-  auto path = fs::absolute(p.str("archive"), ec);
-  return ec ? fs::path(p.str("archive")) : path.lexically_normal();
-}
-
-// The archive a restore reads: the name given, else the same name under another supported
-// extension (a target made before .tar.zst, or by the runbook's own `tar czf`).
-fs::path existing_archive(const Params& p) {
-  auto wanted = archive_path(p);
-  std::error_code ec;
-  for (const auto& name : archive_name_candidates(wanted.filename().string()))
-    if (fs::exists(wanted.parent_path() / name, ec)) return wanted.parent_path() / name;
-  return wanted;
-}
-
-Compression compression_of(const Params& p) {
-  if (auto chosen = parse_compression(p.str("compress"))) return *chosen;
-  return compression_from_name(archive_path(p).filename().string()).value_or(Compression::Zstd);
-}
-
-// The archive proved whole in one pass (remembered while the file is unchanged).
-Result<ArchiveFacts> prove_source(ActionContext& ctx, const fs::path& archive) {
-  auto where = step_prefix(ctx);
-  std::error_code ec;
-  if (!fs::exists(archive, ec))
-    return fail(fmt::format("{}archive {} does not exist (nor under another of .tar.zst, .tar.gz, .tgz, .tar)", where,
-                            archive.string()));
-  if (!fs::is_regular_file(archive, ec))
-    return fail(fmt::format("{}archive {} is not a regular file", where, archive.string()));
-  if (fs::file_size(archive, ec) == 0) return fail(fmt::format("{}archive {} is empty", where, archive.string()));
-  auto facts = prove_archive(archive);
-  if (!facts) return fail(where + facts.error().message);
-  return facts;
-}
-
-// A running container on the volume: a restore under it corrupts what it runs.
-Status check_unused(ActionContext& ctx, const Params& p, const std::string& volume) {
-  if (p.flag("force")) return ok();
-  auto users = containers_using(ctx, p, volume);
-  if (!users) return std::unexpected(users.error());
-  if (users->empty()) return ok();
-  std::string list;
-  for (const auto& u : *users) list += (list.empty() ? "" : ", ") + u;
-  return fail(fmt::format("{}volume {} is in use by {}; stop them first (docker.compose down, docker.stop) or set "
-                          "`force: true` to restore under them",
-                          step_prefix(ctx), volume, list));
-}
-
-// Everything a restore needs, checked without changing anything. The image check is also
-// the daemon check: explain() turns "cannot connect" into "daemon not reachable at ...".
-Result<ArchiveFacts> check_restore_source(ActionContext& ctx, const Params& p) {
-  auto archive = existing_archive(p);
-  RB_TRY(check_mountable(ctx, archive.parent_path()));
-  auto facts = prove_source(ctx, archive);
-  if (!facts) return facts;
-  RB_TRY(check_image_present(ctx, p, image_of(p)));
-  return facts;
-}
-
-bool keep_special(const Params& p) { return p.str("special_files", "drop") == "keep"; }
 
 // What the default restore leaves out, said in the step's message ("" when nothing).
 std::string special_note(std::uint64_t dropped, std::uint64_t cleared, bool future) {
@@ -101,6 +40,9 @@ Outcome preflight_restore(ActionContext& ctx, const Params& p) {
   // steps (compose down, docker.stop) are what stop its users.
   auto facts = check_restore_source(ctx, p);
   if (!facts) return to_outcome(facts.error());
+  if (auto channel = check_channel(ctx); !channel) return to_outcome(channel.error());
+  if (auto room = check_restore_room(ctx, p, p.str("volume"), *facts, p.flag("clean", true)); !room)
+    return to_outcome(room.error());
   // Counted, not refused: dropping a device node or a FIFO is safe, and a refusal would
   // block a rollback over a harmless FIFO in the middle of an incident.
   std::string note;
@@ -131,7 +73,8 @@ Outcome run_restore(ActionContext& ctx, const Params& p) {
   }
   auto archive = existing_archive(p);
   bool clean = *exists && p.flag("clean", true);
-  auto restored = stream_restore(ctx, p, volume, archive, clean, keep_special(p));
+  auto restored = stream_restore(ctx, p, volume, archive,
+                                 {.clean = clean, .keep_special = keep_special(p), .need_kib = unpacked_need_kib(*proved)});
   if (!restored) return to_outcome(restored.error());
   auto outcome = Outcome::success();
   outcome.data = {{"archive", archive.string()}, {"format", to_string(proved->compression)},
@@ -154,8 +97,8 @@ Outcome run_restore(ActionContext& ctx, const Params& p) {
 }
 
 Outcome preflight_backup(ActionContext& ctx, const Params& p) {
-  if (auto mountable = check_mountable(ctx, archive_path(p).parent_path()); !mountable)
-    return to_outcome(mountable.error());
+  if (auto writable = check_writable(ctx, archive_path(p).parent_path()); !writable) return to_outcome(writable.error());
+  if (auto channel = check_channel(ctx); !channel) return to_outcome(channel.error());
   auto exists = volume_exists(ctx, p, p.str("volume"));
   if (!exists) return to_outcome(exists.error());
   if (!*exists)
@@ -232,13 +175,14 @@ Outcome run_remove(ActionContext& ctx, const Params& p) {
 std::string describe_volume_run(const Params& p, bool restore) {
   auto archive = restore ? existing_archive(p) : archive_path(p);
   auto volume = p.str("volume");
-  std::string channel = channel_for(p) == Channel::Fifo ? "through a FIFO in " + archive.parent_path().string()
+  std::string channel = channel_for(p) == Channel::Fifo ? "through a FIFO in the runtime dir " + runtime_dir().string()
                                                         : "through the engine's archive API (docker cp)";
   if (!restore)
     return fmt::format("{}tar the volume {} in a {} helper, {}; compress ({}) and hash on the host into {}",
                        p.str("consistency", "pause") == "live" ? "" : "pause the containers using it, ", volume,
                        image_of(p), channel, to_string(compression_of(p)), archive.string());
-  return fmt::format("prove {} whole (hash, decompression, tar); refuse if a running container uses {}; {}extract it "
+  return fmt::format("prove {} whole (hash, decompression, tar) and that its unpacked size fits the volume; refuse if "
+                     "a running container uses {}; {}extract it "
                      "into {} with a {} helper, {}{}",
                      archive.string(), volume, p.flag("clean", true) ? "empty the volume, then " : "", volume,
                      image_of(p), channel,
@@ -260,7 +204,7 @@ std::vector<ParamSpec> stream_params(std::vector<ParamSpec> extra) {
       param("image").names(plan::Names::Identifier)
           .doc("the helper image that runs tar; it must already be on the host (default alpine:3)"),
       param("channel").choices({"auto", "fifo", "api"})
-          .doc("how the tar stream travels: a FIFO beside the archive or the engine API (auto: api if remote)")});
+          .doc("how the tar stream travels: a FIFO in the runtime dir or the engine API (auto: api if remote)")});
   return volume_params(std::move(extra));
 }
 

@@ -17,8 +17,11 @@
 #include <rollback/actions/output.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
+#include <rollback/util/runtime_dir.hpp>
 #include <rollback/util/tar_filter.hpp>
 #include <rollback/util/text.hpp>
+
+#include "docker_volume_checks.hpp"
 
 namespace rollback::actions::docker {
 namespace {
@@ -26,41 +29,36 @@ namespace fs = std::filesystem;
 
 constexpr int kPipeBytes = 1 << 20;  // fewer wake-ups than the 64 KiB default
 
-// A FIFO with an unfinished file's name, held as a resource while it exists: a run killed
-// meanwhile leaves it in the journal, and the next run's cleanup removes it (with its
-// ".size" companion).
-class Fifo {
+// The stream's FIFO and the volume's measured size, in a private subdir of the runtime dir
+// (util/runtime_dir.hpp): not beside the archive, whose folder may be read-only (a restore
+// from a backup mount), shared, or watched by a sync. Removed when the stream ends; a run
+// killed meanwhile leaves it for the next stream's sweep.
+class StreamDir {
  public:
-  Fifo(ActionContext& ctx, const fs::path& dir, std::string stem) : ctx_(ctx) {
-    static std::atomic<int> counter{0};
-    // Named after the archive, not after its temporary name.
-    if (stem.starts_with('.')) stem.erase(0, 1);
-    stem = stem.substr(0, stem.find(".partial"));
-    path_ = dir / fmt::format(".{}.partial-fifo-{}-{}", stem, ::getpid(), counter++);
-    companion_ = path_;
-    companion_ += ".size";
-    for (const auto* p : {&path_, &companion_}) held_.push_back({{"kind", "file"}, {"path", p->string()}});
-    for (const auto& r : held_)
-      if (ctx_.hold) ctx_.hold(r);
+  explicit StreamDir(ActionContext& ctx) : ctx_(ctx) {}
+  ~StreamDir() {
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
   }
-  ~Fifo() {
-    ::unlink(path_.c_str());
-    ::unlink(companion_.c_str());
-    for (const auto& r : held_)
-      if (ctx_.release) ctx_.release(r);
-  }
-  Status make() const {
-    if (::mkfifo(path_.c_str(), 0600) != 0)
-      return fail(fmt::format("cannot make a FIFO at {}: {}", path_.string(), std::strerror(errno)));
+  StreamDir(const StreamDir&) = delete;
+  StreamDir& operator=(const StreamDir&) = delete;
+
+  Status make() {
+    auto dir = make_runtime_subdir("stream");
+    if (!dir) return fail(step_prefix(ctx_) + dir.error().message);
+    dir_ = *dir;
+    RB_TRY(check_mountable(ctx_, dir_));
+    if (::mkfifo(path().c_str(), 0600) != 0)
+      return fail(fmt::format("{}cannot make a FIFO at {}: {}", step_prefix(ctx_), path().string(), std::strerror(errno)));
     return ok();
   }
-  const fs::path& path() const { return path_; }
-  const fs::path& companion() const { return companion_; }  // the volume's size, for the room check
+  const fs::path& dir() const { return dir_; }
+  fs::path path() const { return dir_ / "fifo"; }
+  fs::path companion() const { return dir_ / "size"; }  // the volume's size, for the room check
 
  private:
   ActionContext& ctx_;
-  fs::path path_, companion_;
-  std::vector<nlohmann::json> held_;
+  fs::path dir_;
 };
 
 // Reads the FIFO until its writer closes it. Gives up when the helper ended without ever
@@ -127,17 +125,24 @@ bool remote_engine(const Params& p) {
   return !host.empty() && !host.starts_with("unix://");
 }
 
+// What a helper's own exit says better than the pump: its room check refused, or it ran out
+// of space (the pump then only saw a reader that stopped: "Broken pipe").
+using Refusal = std::function<std::optional<Error>(const proc::Completed&)>;
+
 // One helper command's run, with the pump on another thread; the pump's result first when
-// it failed (it explains why the helper then failed: no room, a bad stream).
+// it failed (it explains why the helper then failed: a bad stream), unless `refusal` reads
+// a better reason in the helper's exit.
 Status with_pump(ActionContext& ctx, const Params& p, const std::function<Result<proc::Completed>()>& helper,
-                 const std::function<Status(const std::atomic<bool>&)>& pump, const std::string& what) {
+                 const std::function<Status(const std::atomic<bool>&)>& pump, const std::string& what,
+                 const Refusal& refusal = {}) {
   std::atomic<bool> helper_done{false};
   Status pumped = ok();
   std::thread worker([&] { pumped = pump(helper_done); });
   auto done = helper();
   helper_done = true;
   worker.join();
-  // The pump's own words (no room, a truncated archive) say more than the helper's exit.
+  if (done && !done->succeeded() && refusal)
+    if (auto refused = refusal(*done)) return std::unexpected(*refused);
   if (!pumped) return fail(step_prefix(ctx) + pumped.error().message);
   if (!done || !done->succeeded()) return std::unexpected(explain(ctx, p, what, done));
   return ok();
@@ -151,12 +156,13 @@ struct ApiFifos {
 // to or from it through a local FIFO, the helper removed whatever happens.
 Status copy_through_api(ActionContext& ctx, const Params& p, const std::string& mount, const std::string& image,
                         const std::function<std::vector<std::string>(const std::string&)>& cp_argv, const ApiFifos& fifos,
-                        const std::function<Status(const std::atomic<bool>&)>& pump) {
+                        const std::function<Status(const std::atomic<bool>&)>& pump, const Refusal& refusal = {}) {
   CreatedHelper held(ctx, p, helper_for(ctx));
   RB_TRY(held.create({mount}, image));
   auto argv = cp_argv(held.helper().name);
   RunOptions options{.stdout_path = fifos.stdout_fifo, .stdin_path = fifos.stdin_fifo, .log_output = false};
-  return with_pump(ctx, p, [&] { return run(ctx, p, argv, options); }, pump, redact(proc::display_command(argv)));
+  return with_pump(ctx, p, [&] { return run(ctx, p, argv, options); }, pump, redact(proc::display_command(argv)),
+                   refusal);
 }
 
 std::uint64_t read_size_kib(const fs::path& file) {
@@ -176,10 +182,9 @@ Channel channel_for(const Params& p) {
 
 Result<BackupResult> stream_backup(ActionContext& ctx, const Params& p, const std::string& volume, const fs::path& into,
                                    Compression compression, const std::function<Status(std::uint64_t)>& room) {
-  auto dir = into.parent_path();
-  Fifo fifo(ctx, dir, into.filename().string());
+  StreamDir fifo(ctx);
   RB_TRY(fifo.make());
-  const fs::path& size_file = fifo.companion();
+  const fs::path size_file = fifo.companion();
   ArchiveWriter writer(into, compression, static_cast<int>(p.integer("level", 0)));
   RB_TRY(writer.open());
   BackupResult result;
@@ -195,9 +200,9 @@ Result<BackupResult> stream_backup(ActionContext& ctx, const Params& p, const st
   Status streamed = ok();
   if (channel_for(p) == Channel::Fifo) {
     // du first, into a file the host reads before it writes a byte; then the tar itself.
-    std::string script = "du -sk /data | cut -f1 > \"/backup/$2\"; exec tar cf \"/backup/$1\" -C /data .";
-    auto argv = helper_argv(p, helper, {volume + ":/data:ro", dir.string() + ":/backup"}, image,
-                            {"sh", "-c", script, "backup", fifo.path().filename().string(), size_file.filename().string()});
+    std::string script = "du -sk /data | cut -f1 > /stream/size; exec tar cf /stream/fifo -C /data .";
+    auto argv = helper_argv(p, helper, {volume + ":/data:ro", fifo.dir().string() + ":/stream"}, image,
+                            {"sh", "-c", script});
     streamed = with_pump(ctx, p, [&] { return run_helper(ctx, p, helper, argv); }, pump,
                          redact(proc::display_command(argv)));
   } else {
@@ -221,8 +226,9 @@ Result<BackupResult> stream_backup(ActionContext& ctx, const Params& p, const st
 }
 
 Result<RestoreResult> stream_restore(ActionContext& ctx, const Params& p, const std::string& volume,
-                                     const fs::path& from, bool clean, bool keep_special) {
-  Fifo fifo(ctx, from.parent_path(), from.filename().string());
+                                     const fs::path& from, const RestoreOptions& options) {
+  bool clean = options.clean, keep_special = options.keep_special;
+  StreamDir fifo(ctx);
   RB_TRY(fifo.make());
   RestoreResult result;
   TarChecker written;  // what reached the helper: its end marker makes a closed reader harmless
@@ -255,28 +261,35 @@ Result<RestoreResult> stream_restore(ActionContext& ctx, const Params& p, const 
   };
   auto helper = helper_for(ctx);
   auto image = p.str("image", kDefaultHelperImage);
-  // Files made since the backup must not survive the restore: empty first, then extract.
-  std::string empty = clean ? "find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} + && " : "";
+  // Files made since the backup must not survive the restore: empty first, then extract;
+  // but only once the helper has seen that the archive fits where it goes.
+  std::string prepare = room_shell_check(clean) + (clean ? "find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} + && " : "");
+  std::vector<std::string> need = {"restore", std::to_string(options.need_kib)};  // $0, $1
+  Refusal refusal = [&](const proc::Completed& done) { return room_refusal(ctx, volume, options.need_kib, done); };
   Status streamed = ok();
   if (channel_for(p) == Channel::Fifo) {
-    auto argv = helper_argv(p, helper, {volume + ":/data", from.parent_path().string() + ":/backup:ro"}, image,
-                            {"sh", "-c", empty + "tar xf \"/backup/$1\" -C /data", "restore", fifo.path().filename().string()});
+    std::vector<std::string> command = {"sh", "-c", prepare + "tar xf /stream/fifo -C /data"};
+    command.insert(command.end(), need.begin(), need.end());
+    auto argv = helper_argv(p, helper, {volume + ":/data", fifo.dir().string() + ":/stream"}, image, command);
     streamed = with_pump(ctx, p, [&] { return run_helper(ctx, p, helper, argv); }, pump,
-                         redact(proc::display_command(argv)));
+                         redact(proc::display_command(argv)), refusal);
   } else {
-    if (clean) {
-      auto argv = helper_argv(p, helper, {volume + ":/data"}, image, {"sh", "-c", empty + "true"});
-      if (auto emptied = run_helper(ctx, p, helper, argv); !emptied || !emptied->succeeded())
-        return std::unexpected(explain(ctx, p, "emptying volume " + volume, emptied));
-      helper = helper_for(ctx);
+    std::vector<std::string> command = {"sh", "-c", prepare + "true"};
+    command.insert(command.end(), need.begin(), need.end());
+    auto argv = helper_argv(p, helper, {volume + ":/data"}, image, command);
+    if (auto emptied = run_helper(ctx, p, helper, argv); !emptied || !emptied->succeeded()) {
+      if (emptied)
+        if (auto refused = refusal(*emptied)) return std::unexpected(*refused);
+      return std::unexpected(explain(ctx, p, "emptying volume " + volume, emptied));
     }
+    helper = helper_for(ctx);
     auto copy = docker_argv(p);
     streamed = copy_through_api(ctx, p, volume + ":/data", image,
                                 [&](const std::string& name) {
                                   copy.insert(copy.end(), {"cp", "-", name + ":/data"});
                                   return copy;
                                 },
-                                {.stdin_fifo = fifo.path()}, pump);
+                                {.stdin_fifo = fifo.path()}, pump, refusal);
   }
   if (!streamed) return std::unexpected(streamed.error());
   return result;

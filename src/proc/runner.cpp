@@ -15,10 +15,9 @@
 #include <unistd.h>
 
 #include <rollback/proc/bounded_buffer.hpp>
+#include <rollback/proc/guardian.hpp>
 
 #include "spawn.hpp"
-
-extern char** environ;
 
 namespace rollback::proc {
 namespace {
@@ -35,21 +34,6 @@ void ensure_cancel_pipe() {
     return true;
   }();
   (void)made;
-}
-
-std::vector<std::string> build_environment(const Command& command) {
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    auto eq = entry.find('=');
-    std::string name(entry.substr(0, eq));
-    if (command.env.count(name)) continue;
-    bool unset = false;
-    for (const auto& u : command.unset_env) unset = unset || u == name;
-    if (!unset) env.emplace_back(entry);
-  }
-  for (const auto& [k, v] : command.env) env.push_back(k + "=" + v);
-  return env;
 }
 
 // Splits a stream into lines for the callback; a line longer than kMaxLine is passed on in
@@ -167,7 +151,7 @@ Result<Completed> SystemRunner::run(const Command& command) {
     return std::unexpected(err_pipe.error());
   }
 
-  std::vector<std::string> env_strings = build_environment(command);
+  std::vector<std::string> env_strings = detail::build_environment(command.env, command.unset_env);
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -294,5 +278,9 @@ Runner& system_runner() {
   static SystemRunner runner;
   return runner;
 }
+
+Result<std::unique_ptr<Guard>> Runner::guard(const Command&) { return std::unique_ptr<Guard>(); }
+
+Result<std::unique_ptr<Guard>> SystemRunner::guard(const Command& undo) { return start_guardian(undo); }
 
 }  // namespace rollback::proc

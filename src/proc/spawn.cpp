@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+extern char** environ;
+
 namespace rollback::proc::detail {
 namespace {
 
@@ -107,6 +109,21 @@ bool wire_fds(const SpawnSpec& spec) {
 }
 
 }  // namespace
+
+std::vector<std::string> build_environment(const std::map<std::string, std::string>& set,
+                                           const std::vector<std::string>& unset) {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    std::string name(entry.substr(0, entry.find('=')));
+    if (set.count(name)) continue;
+    bool removed = false;
+    for (const auto& u : unset) removed = removed || u == name;
+    if (!removed) env.emplace_back(entry);
+  }
+  for (const auto& [k, v] : set) env.push_back(k + "=" + v);
+  return env;
+}
 
 std::string find_program(const std::string& program) {
   auto executable = [](const std::string& path) {

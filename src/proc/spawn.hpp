@@ -3,7 +3,9 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include <rollback/util/result.hpp>
 
@@ -30,6 +32,10 @@ struct SpawnSpec {
 // Returns the supervisor's pid, which is also the process group id. Between fork and
 // exec only async-signal-safe calls are made (the rest of rollback may run threads).
 Result<pid_t> spawn_supervised(const SpawnSpec& spec);
+
+// The inherited environment with `set` on top and `unset` removed, as "NAME=value".
+std::vector<std::string> build_environment(const std::map<std::string, std::string>& set,
+                                           const std::vector<std::string>& unset);
 
 // The absolute path PATH resolves `program` to (as execvp would), or "" when none.
 std::string find_program(const std::string& program);

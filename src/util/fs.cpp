@@ -37,6 +37,10 @@ Status write_all(int fd, std::string_view data, const fs::path& path) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
+      // Said as what it is, where it is: a full disk is the on-call's next action.
+      if (errno == ENOSPC || errno == EDQUOT)
+        return fail(fmt::format("no space left on {} (writing {}: {})", path.parent_path().string(),
+                                path.filename().string(), std::strerror(errno)));
       return fail(errno_text(path, "cannot write"));
     }
     data.remove_prefix(static_cast<size_t>(n));

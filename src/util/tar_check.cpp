@@ -2,6 +2,7 @@
 // ustar/GNU/pax header layout every tar writes, enough to find a truncated or damaged
 // archive without extracting it.
 #include <rollback/util/archive.hpp>
+#include <rollback/util/pg_control.hpp>
 #include <rollback/util/tar_filter.hpp>
 
 #include <algorithm>
@@ -13,8 +14,54 @@ namespace rollback {
 namespace {
 
 constexpr size_t kBlock = 512;
+constexpr std::uint64_t kPgControlRead = 8192;
+
+// The entry's path without "./" or "/" in front: ustar's prefix and name fields joined.
+std::string entry_name(const unsigned char* block) {
+  auto field = [&](size_t at, size_t width) {
+    const char* start = reinterpret_cast<const char*>(block + at);
+    return std::string(start, strnlen(start, width));
+  };
+  std::string name = field(0, 100);
+  if (std::memcmp(block + 257, "ustar", 5) == 0)
+    if (auto prefix = field(345, 155); !prefix.empty()) name = prefix + "/" + name;
+  while (name.starts_with("./")) name.erase(0, 2);
+  while (name.starts_with('/')) name.erase(0, 1);
+  return name;
+}
+
+// "a/b/c" -> "a/b"; "c" -> "".
+std::string parent_of(const std::string& name) {
+  auto slash = name.rfind('/');
+  return slash == std::string::npos ? "" : name.substr(0, slash);
+}
 
 }  // namespace
+
+void TarChecker::note_postgres(const std::string& name, char type, std::uint64_t size) {
+  if (type != '0' && type != '\0') return;
+  if (name == "PG_VERSION" || name.ends_with("/PG_VERSION")) {
+    auto dir = parent_of(name);
+    // base/<oid>/PG_VERSION is a database's, inside a data directory.
+    if (parent_of(dir) != "base" && !parent_of(dir).ends_with("/base")) pg_roots_.insert(dir);
+  }
+  if (name == "global/pg_control" || name.ends_with("/global/pg_control")) {
+    pg_capture_root_ = parent_of(parent_of(name));
+    pg_captured_.clear();
+    pg_capture_left_ = std::min(size, kPgControlRead);
+    if (pg_capture_left_ == 0) capture("");
+  }
+}
+
+void TarChecker::capture(std::string_view content) {
+  auto n = static_cast<size_t>(std::min<std::uint64_t>(pg_capture_left_, content.size()));
+  pg_captured_.append(content.substr(0, n));
+  pg_capture_left_ -= n;
+  if (pg_capture_left_ > 0) return;
+  if (pg_control_reads(pg_captured_)) pg_controls_read_.insert(pg_capture_root_);
+  pg_capture_root_.clear();
+  pg_captured_.clear();
+}
 
 std::optional<std::uint64_t> tar_number_field(const unsigned char* field, size_t width) {
   if (field[0] & 0x80) {
@@ -60,6 +107,7 @@ Status TarChecker::header(const unsigned char* block) {
     ++setid_;
   skip_ = has_content ? (*size + kBlock - 1) / kBlock * kBlock : 0;
   ++entries_;
+  note_postgres(entry_name(block), type, has_content ? *size : 0);
   return ok();
 }
 
@@ -67,6 +115,7 @@ Status TarChecker::feed(std::string_view data) {
   while (!data.empty()) {
     if (skip_ > 0) {
       auto n = static_cast<size_t>(std::min<std::uint64_t>(skip_, data.size()));
+      if (pg_capture_left_ > 0) capture(data.substr(0, n));
       skip_ -= n;
       offset_ += n;
       data.remove_prefix(n);
@@ -97,6 +146,11 @@ Status TarChecker::finish() {
   if (entries_ == 0 && zero_blocks_ == 0) return fail("the tar stream is empty");
   if (!ended_ && entries_ > 0)
     return fail(fmt::format("the tar stream is cut short at byte {} (no end-of-archive marker)", offset_));
+  for (const auto& root : pg_roots_)
+    if (!pg_controls_read_.contains(root))
+      return fail(fmt::format("it holds a PostgreSQL data directory ({}) that cannot start: its global/pg_control is "
+                              "missing or unreadable (a copy taken while the cluster was still initialising?)",
+                              root.empty() ? "the volume's root" : root));
   return ok();
 }
 

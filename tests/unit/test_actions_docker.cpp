@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include <rollback/util/archive.hpp>
+#include <rollback/util/runtime_dir.hpp>
 
 #include "support/tar_builder.hpp"
 #include "support/temp_dir.hpp"
@@ -141,13 +142,13 @@ TEST_CASE("restore refuses a missing archive without running docker", "[docker]"
   CHECK(f.runner.calls.empty());
 }
 
-// A helper container's `tar xf /backup/FIFO`: reads the FIFO the restore writes, to its end.
+// A helper container's `tar xf /stream/fifo`: reads the FIFO the restore writes, to its end.
 void read_restore_fifo(const proc::Command& command) {
   const auto& a = command.argv;
   std::string host_dir;
   for (size_t i = 0; i + 1 < a.size(); ++i)
-    if (a[i] == "-v" && a[i + 1].ends_with(":/backup:ro")) host_dir = a[i + 1].substr(0, a[i + 1].find(':'));
-  std::ifstream fifo(std::filesystem::path(host_dir) / a.back(), std::ios::binary);
+    if (a[i] == "-v" && a[i + 1].ends_with(":/stream")) host_dir = a[i + 1].substr(0, a[i + 1].find(':'));
+  std::ifstream fifo(std::filesystem::path(host_dir) / "fifo", std::ios::binary);
   std::string drained((std::istreambuf_iterator<char>(fifo)), std::istreambuf_iterator<char>());
 }
 
@@ -169,15 +170,20 @@ TEST_CASE("restore checks archive, image and that nothing uses the volume before
   CHECK(f.runner.calls[3] == std::vector<std::string>{"docker", "volume", "create", "--", "v"});
   // The helper is named after the run and step (with a random tail) and labelled, so a
   // cleanup can find it; it only runs tar on a FIFO the host fills (no gzip needed in it).
+  // The FIFO lives in a private folder of the runtime dir, not beside the archive (whose
+  // folder may be a read-only mount), and the helper checks the room before it extracts.
   const auto& run = f.runner.calls[4];
   REQUIRE(run.size() == 21);
   CHECK(std::vector<std::string>(run.begin(), run.begin() + 4) == std::vector<std::string>{"docker", "run", "--rm", "--name"});
   CHECK_THAT(run[4], Catch::StartsWith("rb-adhoc-"));
-  CHECK(std::vector<std::string>(run.begin() + 5, run.end() - 1) ==
+  CHECK(std::vector<std::string>(run.begin() + 5, run.begin() + 15) ==
         std::vector<std::string>{"--network", "none", "--label", run[8], "--label", "rollback.step=s1", "-v", "v:/data",
-                                 "-v", dir.path().string() + ":/backup:ro", "alpine:3", "sh", "-c",
-                                 "tar xf \"/backup/$1\" -C /data", "restore"});
-  CHECK_THAT(run.back(), Catch::StartsWith(".v.tar.gz.partial-fifo-"));
+                                 "-v", run[14]});
+  CHECK_THAT(run[14], Catch::StartsWith((rollback::runtime_dir() / "stream-").string()) && Catch::EndsWith(":/stream"));
+  CHECK(std::vector<std::string>(run.begin() + 15, run.begin() + 18) == std::vector<std::string>{"alpine:3", "sh", "-c"});
+  CHECK_THAT(run[18], Catch::Contains("df -Pk /data") && Catch::EndsWith("tar xf /stream/fifo -C /data"));
+  CHECK(run[19] == "restore");
+  CHECK(std::stoull(run[20]) >= 4);  // $1: the unpacked size in KiB, at least one entry's block
   CHECK_THAT(run[8], Catch::StartsWith("rollback.run=adhoc-"));
 }
 
@@ -241,8 +247,8 @@ TEST_CASE("describe shows the equivalent command lines", "[docker]") {
     return registry.find(name)->describe(actions::Params(std::move(params)));
   };
   CHECK(describe("docker.volume.backup", {{"volume", "pg"}, {"archive", "/b/pg.tar.gz"}}) ==
-        "pause the containers using it, tar the volume pg in a alpine:3 helper, through a FIFO in /b; compress (gzip) "
-        "and hash on the host into /b/pg.tar.gz");
+        "pause the containers using it, tar the volume pg in a alpine:3 helper, through a FIFO in the runtime dir " +
+            rollback::runtime_dir().string() + "; compress (gzip) and hash on the host into /b/pg.tar.gz");
   CHECK(describe("docker.compose", {{"dir", "/s"}, {"command", "down"}, {"remove_orphans", true}}) ==
         "docker-compose down --remove-orphans  (in /s)");
   CHECK(describe("docker.stop", {{"filter", "agentsalud"}}) == "docker stop $(docker ps -q --filter name=agentsalud)");

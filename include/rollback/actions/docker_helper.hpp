@@ -69,6 +69,11 @@ nlohmann::json engine_resource(const Params& p, nlohmann::json resource);
 // The engine of a held resource, and the ids or names held there.
 using HeldOnEngines = std::map<std::pair<std::string, std::string>, std::vector<std::string>>;
 
+// `docker [--context C] VERB... -- IDS` for the engine (context, host), DOCKER_HOST set
+// for a host, marked to run even while the run is being interrupted.
+proc::Command engine_command(const std::vector<std::string>& verb, const std::vector<std::string>& ids,
+                             const std::pair<std::string, std::string>& engine, Millis timeout);
+
 // `docker VERB... -- IDS` on the engine (context, host) of held resources, run even while
 // the run is being interrupted: it ends work the run started. A failure is logged, unless
 // its stderr holds `benign` (already gone, not paused).

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,17 +61,23 @@ struct Completed {
 
 // The process-runner seam. Adapters take a Runner&; unit tests use a recording fake,
 // integration tests the real one.
+class Guard;  // proc/guardian.hpp
+
 class Runner {
  public:
   virtual ~Runner() = default;
   // Fails only when the program could not be started (not found, not executable, bad cwd);
   // a program that ran and exited non-zero is a Completed with that exit code.
   virtual Result<Completed> run(const Command& command) = 0;
+  // Starts a guardian that runs `undo` if rollback dies while the returned guard lives
+  // (proc/guardian.hpp). A fake runs nothing real, so it needs none: null by default.
+  virtual Result<std::unique_ptr<Guard>> guard(const Command& undo);
 };
 
 class SystemRunner final : public Runner {
  public:
   Result<Completed> run(const Command& command) override;
+  Result<std::unique_ptr<Guard>> guard(const Command& undo) override;
 };
 
 // Cancellation shared by every running child: set from a signal handler (async-signal-safe)

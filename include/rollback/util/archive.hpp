@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,14 @@ class TarChecker {
 
  private:
   Status header(const unsigned char* block);
+  void note_postgres(const std::string& name, char type, std::uint64_t size);
+  void capture(std::string_view content);
+  // A PostgreSQL data directory (a folder with PG_VERSION, not a database's own under
+  // base/) must hold a global/pg_control that reads (util/pg_control.hpp): a copy taken
+  // while initdb still ran cannot start, so finish() refuses it.
+  std::set<std::string> pg_roots_, pg_controls_read_;
+  std::string pg_capture_root_, pg_captured_;
+  std::uint64_t pg_capture_left_ = 0;
   std::string pending_;           // an incomplete 512-byte block
   std::uint64_t skip_ = 0;        // content bytes still to pass
   std::uint64_t offset_ = 0;      // stream position, for messages
