@@ -1,6 +1,7 @@
 // The checks of docker.volume.backup and restore (docker_volume_checks.hpp).
 #include "docker_volume_checks.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>

@@ -206,13 +206,28 @@ TEST_CASE("a compose up that fails on a port already taken says so in its messag
   CHECK_THAT(outcome.message, Catch::Contains("already"));
 }
 
-TEST_CASE("a volume archive in a folder with ':' in its path is refused at preflight, naming the folder",
+TEST_CASE("a volume archive in a folder with ':' in its path round-trips, and a runtime dir with one is refused at "
+          "preflight, naming it",
           "[docker][integration]") {
+  dockertest::require_engine();
   testing::TempDir dir;
+  dockertest::Cleanup cleanup;
+  auto volume = dockertest::unique("rbcolon");
+  cleanup.volumes.push_back(volume);
+  REQUIRE(dockertest::docker_rc({"volume", "create", volume}) == 0);
+  dockertest::in_volume(volume, "echo hi > /data/f");
   Harness h;
+  // The helper mounts the stream's folder in the runtime dir, never the archive's folder,
+  // whose ':' `docker run -v` would read as a separator.
   auto folder = dir / "backups:2025";
-  testing::write_text(folder / "v.tar.gz", "x");
-  auto out = h.preflight("docker.volume.restore", {{"volume", "v"}, {"archive", (folder / "v.tar.gz").string()}});
+  json p{{"volume", volume}, {"archive", (folder / "v.tar.gz").string()}, {"image", dockertest::image()}};
+  REQUIRE(h.run("docker.volume.backup", p).ok);
+  REQUIRE(h.preflight("docker.volume.restore", p).ok);
+  REQUIRE(h.run("docker.volume.restore", p).ok);
+  auto runtime = dir / "run:time";
+  ::setenv("ROLLBACK_RUNTIME_DIR", runtime.c_str(), 1);
+  auto out = h.preflight("docker.volume.restore", p);
+  ::unsetenv("ROLLBACK_RUNTIME_DIR");
   CHECK_FALSE(out.ok);
-  CHECK_THAT(out.message, Catch::Contains(folder.string() + " has a ':' in its path"));
+  CHECK_THAT(out.message, Catch::Contains(runtime.string()) && Catch::Contains("has a ':' in its path"));
 }
