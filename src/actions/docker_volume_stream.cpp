@@ -220,7 +220,7 @@ Result<BackupResult> stream_backup(ActionContext& ctx, const Params& p, const st
   }
   if (!streamed) return std::unexpected(streamed.error());
   auto facts = writer.close();
-  if (!facts) return std::unexpected(facts.error());
+  if (!facts) return fail(fmt::format("{}the copy of volume {}: {}", step_prefix(ctx), volume, facts.error().message));
   result.facts = *facts;
   return result;
 }
