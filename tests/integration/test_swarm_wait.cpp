@@ -147,3 +147,35 @@ TEST_CASE(
     CHECK_THAT(deploy.message, !Catch::Contains("converged"));
   }
 }
+
+TEST_CASE(
+    "a wait on a fast crash loop runs out as not converged: tasks Swarm deletes between the "
+    "listing "
+    "and the inspect, and dozens of them, do not break it",
+    "[swarm][docker][swarm-wait]") {
+  // Restarted at once, four replicas churn through tasks: Swarm deletes the oldest (task
+  // history limit) while we look, and keeps more of them than 64 KB of pretty JSON holds.
+  SwarmStack s;
+  testing::write_text(s.stack_dir / "churn.yml", R"(version: "3.8"
+services:
+  api:
+    image: )" + dockertest::image() + R"(
+    command: ["httpd", "-f", "-p", "8080", "-h", "/nonexistent"]
+    deploy:
+      replicas: 4
+      restart_policy: {condition: any, delay: 0s}
+)");
+  Harness h;
+  auto deploy = h.run("docker.stack.deploy", {{"file", (s.stack_dir / "churn.yml").string()},
+                                              {"stack", s.name},
+                                              {"resolve_image", "never"},
+                                              {"wait", "30s"},
+                                              {"poll", "100ms"},
+                                              {"max_failures", 100000}});
+  INFO(deploy.message);
+  CHECK_FALSE(deploy.ok);
+  CHECK(deploy.transient);
+  CHECK_THAT(deploy.message,
+             Catch::Contains("not converged after") && Catch::Contains("/4 running"));
+  CHECK_THAT(deploy.message, !Catch::Contains("docker inspect"));
+}
