@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <thread>
 
 #include <rollback/actions/output.hpp>
@@ -228,11 +229,12 @@ Outcome wait_converged(ActionContext& ctx, const Params& p,
     auto snapshot = observe(ctx, p, service_ids);
     if (!snapshot) return to_outcome(snapshot.error());
     // The race that let a task that exits at once count as converged on a busy machine:
-    // `now` was read after observe() returned, and judge() took one look as proof. The
-    // engine reports such a task `running` for a moment before `failed`; a look that caught
-    // that moment and came back seconds later (slow CLI calls) made the task look older than
-    // the monitor period. So: ages at the moment the tasks were asked for, and a task counts
-    // only once two consecutive polls saw it running since the same moment.
+    // the engine reports such a task `running` until it notices the exit (over a second
+    // when the CPUs are busy), `now` was read after observe() returned (seconds after the
+    // look, when the CLI calls are slow), and judge() took that one look as proof: the
+    // task looked older than its monitor period. So ages are taken at the moment the tasks
+    // were asked for, and judge() counts a task only once it has run for the monitor period
+    // plus kSettle and two consecutive polls saw it running since the same moment.
     options.now = clock.at(snapshot->observed);
     auto verdicts = judge_all(*snapshot, options);
     options.previous = snapshot->tasks;
