@@ -19,9 +19,10 @@ class EngineClock {
  public:
   explicit EngineClock(SystemTime at = std::chrono::system_clock::now())
       : at_(at), taken_(std::chrono::steady_clock::now()) {}
-  SystemTime now() const {
-    return at_ + std::chrono::duration_cast<SystemTime::duration>(std::chrono::steady_clock::now() -
-                                                                  taken_);
+  SystemTime now() const { return at(std::chrono::steady_clock::now()); }
+  // The engine's time at a moment of our steady clock.
+  SystemTime at(std::chrono::steady_clock::time_point when) const {
+    return at_ + std::chrono::duration_cast<SystemTime::duration>(when - taken_);
   }
 
  private:
@@ -55,6 +56,9 @@ Result<std::vector<std::string>> stack_services(ActionContext& ctx, const Params
 struct Snapshot {
   std::vector<ServiceState> services;
   std::vector<TaskState> tasks;  // every task Swarm still keeps for them
+  // When the tasks were asked for: what they say was true then, not when the (possibly slow)
+  // answer arrived, so a task's age is judged at this moment.
+  std::chrono::steady_clock::time_point observed = std::chrono::steady_clock::now();
 };
 Result<Snapshot> observe(ActionContext& ctx, const Params& p,
                          const std::vector<std::string>& service_ids);

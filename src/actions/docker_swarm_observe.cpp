@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <thread>
 
 #include <rollback/actions/output.hpp>
@@ -50,6 +51,23 @@ std::string summary(const Snapshot& snapshot, const std::vector<Verdict>& verdic
     text += fmt::format("{}{}: {}", text.empty() ? "" : "; ", snapshot.services[i].short_name,
                         verdicts[i].detail);
   return text;
+}
+
+// `docker inspect` prints what it found and exits 1 when any one ID is gone: Swarm removes
+// tasks (its task history limit, a crash loop's restarts, a service removed) between our
+// listing and the inspect. A task that is gone is no longer Swarm's concern, nor ours; any
+// other error is one.
+bool only_vanished(const proc::Completed& done) {
+  if (done.exit_code != 1 || done.timed_out || done.cancelled) return false;
+  auto lines = output_lines(done.err);
+  return !lines.empty() && std::all_of(lines.begin(), lines.end(), [](std::string line) {
+    std::transform(line.begin(), line.end(), line.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    line = trim(line);
+    // 20.10: "Error response from daemon: task ID not found"; later: "No such task: ID".
+    return line.find("no such task") != std::string::npos ||
+           (line.find("task ") != std::string::npos && line.ends_with(" not found"));
+  });
 }
 
 Outcome failed_service(ActionContext& ctx, const Params& p, const ServiceState& s,
@@ -132,12 +150,19 @@ Result<Snapshot> observe(ActionContext& ctx, const Params& p,
   auto ids = run_checked(ctx, p, argv, quiet());
   if (!ids) return std::unexpected(ids.error());
   auto task_ids = output_lines(ids->out);
+  snapshot.observed = Clock::now();
   if (task_ids.empty()) return snapshot;
-  argv = with(p, {"inspect", "--type", "task", "--"});
+  // One compact line a task (kTaskFormat): the pretty JSON is 3 KB a task and would
+  // overflow what a command's output may hold once a stack keeps a few dozen tasks.
+  argv = with(p, {"inspect", "--type", "task", "--format", kTaskFormat, "--"});
   argv.insert(argv.end(), task_ids.begin(), task_ids.end());
-  auto tasks = run_checked(ctx, p, argv, quiet());
-  if (!tasks) return std::unexpected(tasks.error());
-  auto parsed_tasks = parse_tasks(tasks->out);
+  auto tasks = run(ctx, p, argv, quiet());
+  if (!tasks || !(tasks->succeeded() || only_vanished(*tasks))) {
+    auto format = std::find(argv.begin(), argv.end(), "--format");
+    argv.erase(format, format + 2);  // the template, in the message, is noise
+    return std::unexpected(explain(ctx, p, redact(proc::display_command(argv)), tasks));
+  }
+  auto parsed_tasks = parse_task_lines(tasks->out);
   if (!parsed_tasks) return fail(step_prefix(ctx) + parsed_tasks.error().message);
   snapshot.tasks = std::move(*parsed_tasks);
   return snapshot;
@@ -150,7 +175,8 @@ std::vector<ParamSpec> with_wait(std::vector<ParamSpec> params, const std::strin
   params.push_back(param("max_failures", ParamType::Int)
                        .doc("with wait: failed tasks of the current spec that make failure certain (default 3)"));
   params.push_back(param("pending", ParamType::Duration)
-                       .doc("with wait: how long a task may stay pending on 'no suitable node' (default 10s)"));
+                       .doc("with wait: how long a task may stay pending on 'no suitable node' "
+                            "once no older task is stopping (default 10s)"));
   return params;
 }
 
@@ -202,8 +228,16 @@ Outcome wait_converged(ActionContext& ctx, const Params& p,
   while (true) {
     auto snapshot = observe(ctx, p, service_ids);
     if (!snapshot) return to_outcome(snapshot.error());
-    options.now = clock.now();
+    // The race that let a task that exits at once count as converged on a busy machine:
+    // the engine reports such a task `running` until it notices the exit (over a second
+    // when the CPUs are busy), `now` was read after observe() returned (seconds after the
+    // look, when the CLI calls are slow), and judge() took that one look as proof: the
+    // task looked older than its monitor period. So ages are taken at the moment the tasks
+    // were asked for, and judge() counts a task only once it has run for the monitor period
+    // plus kSettle and two consecutive polls saw it running since the same moment.
+    options.now = clock.at(snapshot->observed);
     auto verdicts = judge_all(*snapshot, options);
+    options.previous = snapshot->tasks;
     if (auto line = summary(*snapshot, verdicts); line != logged && ctx.log) ctx.log(logged = line);
     Millis sooner = every;
     bool all = true;

@@ -23,6 +23,11 @@ namespace rollback::actions::docker::swarm {
 
 // Swarm's default update monitor period, used when a service's UpdateConfig has none.
 inline constexpr Millis kDefaultMonitor{5'000};
+// Deploy and Rollback count a running task only once it has run for the monitor period plus
+// kSettle (the engine's time to notice that a process exited, with margin), seen running by
+// two consecutive polls; kConfirmAfter is how soon the second look comes when needed.
+inline constexpr Millis kSettle{2'000};
+inline constexpr Millis kConfirmAfter{500};
 
 // One task, from `docker inspect --type task`.
 struct TaskState {
@@ -74,6 +79,14 @@ struct ServiceState {
 // Parse the JSON arrays the CLI prints; an error names what was expected.
 Result<std::vector<ServiceState>> parse_services(std::string_view inspect_json);
 Result<std::vector<TaskState>> parse_tasks(std::string_view inspect_json);
+// The same from one JSON object a line (`docker inspect --type task --format` with
+// kTaskFormat): what parse_tasks reads, a few hundred bytes a task instead of 3 KB.
+Result<std::vector<TaskState>> parse_task_lines(std::string_view lines);
+inline constexpr const char* kTaskFormat =
+    R"({"ID":{{json .ID}},"ServiceID":{{json .ServiceID}},"NodeID":{{json .NodeID}},)"
+    R"("Slot":{{json .Slot}},"DesiredState":{{json .DesiredState}},"Status":{{json .Status}},)"
+    R"("Spec":{"ContainerSpec":{"Image":{{json .Spec.ContainerSpec.Image}}},)"
+    R"("ForceUpdate":{{json .Spec.ForceUpdate}}}})";
 
 // What a wait is for. Deploy: the spec just deployed (an update Swarm paused or rolled back
 // on its own is a failure). Rollback: Swarm's rollback started after `since` and completed.
@@ -86,6 +99,10 @@ struct JudgeOptions {
   std::optional<SystemTime> since;  // when the deploy / rollback started (engine clock)
   long long max_failures = 3;       // failed tasks of the current spec that make failure certain
   Millis pending_limit{10'000};     // how long a task may stay pending on "no suitable node"
+  // What the previous poll saw (empty on the first). Deploy and Rollback count a task as
+  // having stayed running only when two consecutive polls saw it running since the same
+  // moment: one look is one instant of a view the engine may not have updated yet.
+  std::vector<TaskState> previous;
 };
 
 enum class Convergence { Converged, Converging, Failed };
