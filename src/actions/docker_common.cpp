@@ -242,17 +242,45 @@ Result<bool> volume_exists(ActionContext& ctx, const Params& p, const std::strin
 
 std::vector<std::string> output_lines(std::string_view text) { return nonempty_lines(text); }
 
-// Container ids matching the step's selection; `all` includes stopped ones.
-Result<std::vector<std::string>> list_containers(ActionContext& ctx, const Params& p, bool all) {
+bool name_selected(std::string_view filter, std::string_view name) {
+  if (name.starts_with('/')) name.remove_prefix(1);
+  if (filter.empty() || !name.starts_with(filter)) return false;
+  auto boundary = [](char c) { return c == '-' || c == '_' || c == '.'; };
+  return name.size() == filter.size() || boundary(filter.back()) || boundary(name[filter.size()]);
+}
+
+Result<std::vector<SelectedContainer>> select_containers(ActionContext& ctx, const Params& p,
+                                                         bool all) {
   auto argv = docker_argv(p);
-  argv.insert(argv.end(), {"ps", "-q", "--no-trunc"});
+  argv.insert(argv.end(), {"ps", "--no-trunc", "--format", "{{.ID}}\t{{.Names}}"});
   if (all) argv.push_back("-a");
   if (p.has("project"))
     argv.insert(argv.end(), {"--filter", "label=com.docker.compose.project=" + p.str("project")});
-  for (const auto& f : p.list("filter")) argv.insert(argv.end(), {"--filter", "name=" + f});
+  // docker's own name filter matches any part of a name: it only narrows the listing, the
+  // anchored match below decides.
+  auto filters = p.list("filter");
+  for (const auto& f : filters) argv.insert(argv.end(), {"--filter", "name=" + f});
   auto done = run_checked(ctx, p, argv, {.cap = kShortCommand, .log_output = false});
   if (!done) return std::unexpected(done.error());
-  return output_lines(done->out);
+  std::vector<SelectedContainer> out;
+  for (const auto& line : output_lines(done->out)) {
+    auto tab = line.find('\t');
+    SelectedContainer c{line.substr(0, tab), tab == std::string::npos ? "" : line.substr(tab + 1)};
+    // Names lists a legacy link's aliases too ("db,web/db"): the first is the container's own.
+    c.name = c.name.substr(0, c.name.find(','));
+    bool selected = filters.empty();
+    for (const auto& f : filters) selected = selected || name_selected(f, c.name);
+    if (selected) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> list_containers(ActionContext& ctx, const Params& p, bool all) {
+  auto selected = select_containers(ctx, p, all);
+  if (!selected) return std::unexpected(selected.error());
+  std::vector<std::string> ids;
+  for (const auto& c : *selected) ids.push_back(c.id);
+  return ids;
 }
 
 std::string selection(const Params& p) {

@@ -3,7 +3,8 @@
 // with container_name dropped, named volumes renamed to the rehearsal's copies, published
 // ports replaced by free ones (written as a whole file, so nothing is appended the way a
 // compose v1 override appends `ports`), every container and network labelled. External
-// volumes, external networks, host networking and bind mounts outside the stack dir would be
+// volumes, external networks, host networking (and the host's or a production container's
+// pid or ipc namespace, or volumes_from one) and bind mounts outside the stack dir would be
 // shared with production: refused (exit 4 at preflight) unless the step's `rehearse_map`
 // says what to do with them (copy or empty; drop for a network).
 #include <fmt/format.h>
@@ -171,8 +172,7 @@ struct Rewrite {
       std::string name = it->first.Scalar();
       YAML::Node s = it->second;
       s.remove("container_name");
-      if (s["network_mode"] && s["network_mode"].Scalar() == "host")
-        refused.push_back(fmt::format("service {} uses network_mode: host: its ports cannot be moved off production's", name));
+      for (auto& why : shared_with_production(name, s)) refused.push_back(std::move(why));
       if (s["ports"]) s["ports"] = ports_of(name, s["ports"]);
       volumes_of(name, s["volumes"]);
       labels(s);
@@ -316,10 +316,17 @@ Result<Rehearsed> rehearse_up(Rehearsal& r, ActionContext& ctx, const Params& p)
   std::string env;
   fs::path cwd;
   if (!r.for_real) {
-    // Preflight: the file `up` will use is the target's copy (images_from) when the plan says
-    // so; what would be refused is known from it before anything is made.
-    files = {p.has("images_from") ? p.str("images_from") : production_file->string()};
-    env = p.has("images_from") ? p.str("images_env_file") : (p.has("env_file") ? in_dir(p, p.str("env_file")).string() : "");
+    // Preflight: the file `up` will use is the one an earlier step copies over production's
+    // (fs.copy of the target's), else the target's (images_from) when the plan says so; what
+    // would be refused is known from it before anything is made.
+    auto own_env = p.has("env_file") ? std::optional(in_dir(p, p.str("env_file"))) : std::nullopt;
+    if (auto planned = r.planned_copy(*production_file)) {
+      files = {planned->string()};
+      if (own_env) env = r.planned_copy(*own_env).value_or(*own_env).string();
+    } else {
+      files = {p.has("images_from") ? p.str("images_from") : production_file->string()};
+      env = p.has("images_from") ? p.str("images_env_file") : (own_env ? own_env->string() : "");
+    }
     rewrite.stack_dirs.push_back(fs::path(files[0]).parent_path());
   } else {
     auto copy = r.mirror(ctx, production_dir, true);

@@ -1,10 +1,13 @@
 // docker.stop (`docker stop $(docker ps -q --filter name=agentsalud)` from the emergency
-// runbook) and docker.ps (the read-only state check: is each expected container running,
-// and not restarting or unhealthy).
+// runbook, but a name filter is a prefix anchored at a word boundary: `agentsalud-staging`
+// never stops `agentsalud-staging2` nor `prod-agentsalud-staging`) and docker.ps (the
+// read-only state check: is each expected container running, and not restarting, paused or
+// unhealthy).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/docker_images.hpp>
@@ -14,21 +17,61 @@
 namespace rollback::actions::docker {
 namespace {
 
+std::string names_of(const std::vector<SelectedContainer>& containers) {
+  std::vector<std::string> sorted;
+  for (const auto& c : containers) sorted.push_back(c.name);
+  std::sort(sorted.begin(), sorted.end());
+  std::string names;
+  for (const auto& name : sorted) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
 Outcome run_stop(ActionContext& ctx, const Params& p) {
-  auto ids = list_containers(ctx, p, false);
-  if (!ids) return to_outcome(ids.error());
-  if (ids->empty()) return Outcome::success().say("docker.none_running", "no running containers match {}", {selection(p)});
-  note_images(ctx, p, "from_version", *ids);  // the report's "rolled back from"
+  auto selected = select_containers(ctx, p, false);
+  if (!selected) return to_outcome(selected.error());
+  if (selected->empty())
+    return Outcome::success().say("docker.none_running", "no running containers match {}",
+                                  {selection(p)});
+  std::vector<std::string> ids;
+  for (const auto& c : *selected) ids.push_back(c.id);
+  note_images(ctx, p, "from_version", ids);  // the report's "rolled back from"
   auto argv = docker_argv(p);
   argv.push_back("stop");
   if (p.has("time")) argv.insert(argv.end(), {"-t", p.str("time")});
-  argv.insert(argv.end(), ids->begin(), ids->end());
+  argv.insert(argv.end(), ids.begin(), ids.end());
   auto done = run_checked(ctx, p, argv);
   if (!done) return to_outcome(done.error());
-  auto outcome = Outcome::success().say("docker.stopped", "stopped {} container(s) matching {}",
-                                        {std::to_string(ids->size()), selection(p)});
+  auto outcome =
+      Outcome::success().say("docker.stopped", "stopped {} container(s) matching {}: {}",
+                             {std::to_string(ids.size()), selection(p), names_of(*selected)});
   outcome.log_excerpt = output_excerpt(*done, 20);
   return outcome;
+}
+
+// The dry run's list: what the step would stop now.
+Outcome preview_stop(ActionContext& ctx, const Params& p) {
+  auto selected = select_containers(ctx, p, false);
+  if (!selected) return to_outcome(selected.error());
+  if (selected->empty())
+    return Outcome::success(
+        fmt::format("would stop nothing: no running container matches {}", selection(p)));
+  return Outcome::success(
+      fmt::format("would stop {} container(s): {}", selected->size(), names_of(*selected)));
+}
+
+// `require: true`: a selection of no container at all, running or stopped, is a typo in the
+// filter (or the wrong host), refused before anything changes. A stack that crashed still
+// has its stopped containers, so an emergency stop is not refused for that.
+Outcome preflight_stop(ActionContext& ctx, const Params& p) {
+  if (auto daemon = check_daemon(ctx, p); !daemon) return to_outcome(daemon.error());
+  if (!p.flag("require")) return Outcome::success("daemon answering");
+  auto selected = select_containers(ctx, p, true);
+  if (!selected) return to_outcome(selected.error());
+  if (selected->empty())
+    return Outcome::failure(
+        fmt::format("{}no container matches {} (require: true): check the filter against `docker ps -a`",
+                    step_prefix(ctx), selection(p)));
+  return Outcome::success(fmt::format("{} container(s) match {}", selected->size(), selection(p)));
 }
 
 // A name in expect_running matches a container by its name or its compose service.
@@ -87,6 +130,30 @@ Outcome check_crash_loops(const ActionContext& ctx, const Params& p, const std::
   return outcome;
 }
 
+// A paused container answers nothing (its processes are frozen), whatever it was doing: a
+// backup killed mid-copy leaves its database so. Any the selection holds fails the probe.
+Outcome refuse_paused(const ActionContext& ctx, const Params& p, Outcome outcome,
+                      const std::vector<ContainerState>& states) {
+  std::string paused;
+  std::set<std::string> names;
+  for (const auto& c : states)
+    if (c.status == "paused") {
+      paused += (paused.empty() ? "" : " ") + c.name;
+      names.insert(c.name);
+    }
+  if (paused.empty()) return outcome;
+  for (auto& o : outcome.observations)
+    if (names.erase(o.name) > 0) o.ok = false;
+  for (const auto& name : names) outcome.observations.push_back({name, "paused", false});
+  outcome.ok = false;
+  outcome.transient = true;  // a backup's own pause ends within seconds
+  outcome.message = fmt::format(
+      "{}paused ({}): {}: a paused container answers nothing; if no backup is running, "
+      "`docker unpause {}`",
+      step_prefix(ctx), selection(p), paused, paused);
+  return outcome;
+}
+
 // Every container listed (no `expect_running`), or each expected one running and up.
 Outcome expectations(const ActionContext& ctx, const Params& p, const std::vector<ContainerState>& states) {
   auto expected = p.list("expect_running");
@@ -98,7 +165,7 @@ Outcome expectations(const ActionContext& ctx, const Params& p, const std::vecto
       up += c.up() ? 1 : 0;
     }
     outcome.message = fmt::format("{} container(s) match {}, {} up", states.size(), selection(p), up);
-    return outcome;
+    return refuse_paused(ctx, p, std::move(outcome), states);
   }
   std::string bad;
   for (const auto& name : expected) {
@@ -115,7 +182,7 @@ Outcome expectations(const ActionContext& ctx, const Params& p, const std::vecto
     return outcome;
   }
   outcome.message = fmt::format("{} expected container(s) running", expected.size());
-  return outcome;
+  return refuse_paused(ctx, p, std::move(outcome), states);
 }
 
 Outcome run_ps(ActionContext& ctx, const Params& p) {
@@ -133,14 +200,23 @@ Outcome run_ps(ActionContext& ctx, const Params& p) {
   return outcome;
 }
 
-std::string describe_ps_argv(const Params& p, bool all) {
+// `docker stop $(docker ps ...)`: the shell line an operator would type, and the names
+// rollback keeps of what it lists (docker's filter matches any part of a name).
+std::string describe_ps(const std::string& head, const Params& p, bool all) {
   std::vector<std::string> argv = docker_argv(p);
   argv.insert(argv.end(), {"ps", "-q"});
   if (all) argv.push_back("-a");
   if (p.has("project"))
     argv.insert(argv.end(), {"--filter", "label=com.docker.compose.project=" + p.str("project")});
-  for (const auto& f : p.list("filter")) argv.insert(argv.end(), {"--filter", "name=" + f});
-  return proc::display_command(argv);
+  std::string anchored;
+  for (const auto& f : p.list("filter")) {
+    argv.insert(argv.end(), {"--filter", "name=" + f});
+    bool bounded = !f.empty() && (f.back() == '-' || f.back() == '_' || f.back() == '.');
+    anchored +=
+        (anchored.empty() ? "" : ", ") + (bounded ? f + "*" : fmt::format("{}, {}[-_.]*", f, f));
+  }
+  return fmt::format("{} $({}){}", head, proc::display_command(argv),
+                     anchored.empty() ? "" : "; only names " + anchored);
 }
 
 }  // namespace
@@ -148,33 +224,35 @@ std::string describe_ps_argv(const Params& p, bool all) {
 void register_container_actions(Registry& registry) {
   registry.add(Action{
       .name = "docker.stop",
-      .summary = "stop every running container matching a name filter (or compose project)",
+      .summary = "stop every running container a compose project or an anchored name prefix selects (a dry run lists "
+                 "them)",
       .params = with_engine({param("filter", ParamType::StringList).names(plan::Names::Identifier)
-                     .doc("container name filters (docker ps --filter name=...); each one matches a part of the name"),
+                     .doc(kFilterDoc),
                  param("project").names(plan::Names::Identifier)
                      .doc("stop the containers of this compose project (by its label)"),
                  param("time", ParamType::Int)
-                     .doc("seconds a container may take to stop before it is killed (docker stop -t)")}),
+                     .doc("seconds a container may take to stop before it is killed (docker stop -t)"),
+                 param("require", ParamType::Bool)
+                     .doc("true: preflight fails when the selection matches no container, running or stopped "
+                          "(a filter with a typo)")}),
       .destructive = true,
       .rerun_safe = true,
       .validate = validate_selection,
-      .describe = [](const Params& p) { return "docker stop $(" + describe_ps_argv(p, false) + ")"; },
-      .preflight =
-          [](ActionContext& ctx, const Params& p) {
-            if (auto daemon = check_daemon(ctx, p); !daemon) return to_outcome(daemon.error());
-            return Outcome::success("daemon answering");
-          },
+      .describe = [](const Params& p) { return describe_ps("docker stop", p, false); },
+      .preview = preview_stop,
+      .preflight = preflight_stop,
       .run = run_stop,
       .rehearse = not_rehearsed("not rehearsed: it would stop production's containers"),
       .app_logs = app_logs,
   });
   registry.add(Action{
       .name = "docker.ps",
-      .summary = "containers of a project or name filter; fails unless expected ones are running",
+      .summary = "containers of a project or name prefix; fails unless expected ones are running, or while one is "
+                 "paused",
       .params = with_engine({param("project").names(plan::Names::Identifier)
                      .doc("the containers of this compose project (by its label), stopped ones included"),
                  param("filter", ParamType::StringList).names(plan::Names::Identifier)
-                     .doc("container name filters (docker ps --filter name=...); each one matches a part of the name"),
+                     .doc(kFilterDoc),
                  param("expect_running", ParamType::StringList).names(plan::Names::Identifier)
                      .doc("container or service names that must be running, not restarting, healthy if checked"),
                  param("max_restarts", ParamType::Int)
@@ -187,7 +265,7 @@ void register_container_actions(Registry& registry) {
       .validate = validate_selection,
       .describe =
           [](const Params& p) {
-            auto text = "docker inspect $(" + describe_ps_argv(p, true) + ")";
+            auto text = describe_ps("docker inspect", p, true);
             auto expected = p.list("expect_running");
             if (!expected.empty()) {
               std::string names;

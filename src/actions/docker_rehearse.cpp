@@ -149,4 +149,33 @@ Result<Rehearsed> rehearse_by_project(Rehearsal& r, ActionContext&, const Params
   return Rehearsed::run(with_param(p, "project", *project), "project " + *project);
 }
 
+std::vector<std::string> shared_with_production(const std::string& name, const YAML::Node& s) {
+  std::vector<std::string> refused;
+  auto scalar = [&](const char* key) {
+    return s[key] && s[key].IsScalar() ? s[key].Scalar() : std::string();
+  };
+  auto network = scalar("network_mode");
+  if (network == "host")
+    refused.push_back(fmt::format(
+        "service {} uses network_mode: host: its ports cannot be moved off production's", name));
+  else if (network.starts_with("container:"))
+    refused.push_back(fmt::format(
+        "service {} uses network_mode: {}: it would join a production container's network", name,
+        network));
+  for (const char* key : {"pid", "ipc"}) {
+    auto mode = scalar(key);
+    if (mode == "host" || mode.starts_with("container:"))
+      refused.push_back(fmt::format(
+          "service {} uses {}: {}: the copy would share {}'s {} namespace with production", name,
+          key, mode, mode == "host" ? "the host" : mode.substr(10), key));
+  }
+  if (s["volumes_from"] && s["volumes_from"].IsSequence())
+    for (const auto& from : s["volumes_from"])
+      if (from.IsScalar() && from.Scalar().starts_with("container:"))
+        refused.push_back(fmt::format(
+            "service {} uses volumes_from: {}: it would mount a production container's volumes", name,
+            from.Scalar()));
+  return refused;
+}
+
 }  // namespace rollback::actions::docker

@@ -80,7 +80,7 @@ void register_stats_action(Registry& registry) {
       .name = "docker.stats",
       .summary = "memory and CPU of the running containers a name filter or compose project selects",
       .params = with_engine({param("filter", ParamType::StringList).names(plan::Names::Identifier)
-                     .doc("container name filters (docker ps --filter name=...); each one matches a part of the name"),
+                     .doc(kFilterDoc),
                  param("project").names(plan::Names::Identifier)
                      .doc("sample the running containers of this compose project (by its label)")}),
       .read_only = true,

@@ -26,7 +26,12 @@ Result<Rehearsed> write_paths(Rehearsal& r, ActionContext& ctx, const Params& p,
 
 }  // namespace
 
-Result<Rehearsed> copy(Rehearsal& r, ActionContext& ctx, const Params& p) { return write_paths(r, ctx, p, {"to"}); }
+Result<Rehearsed> copy(Rehearsal& r, ActionContext& ctx, const Params& p) {
+  std::error_code ec;
+  // At preflight, later steps are checked against the file this one will put in place.
+  if (!r.for_real && !fs::is_directory(p.str("to"), ec)) r.plan_copy(p.str("to"), p.str("from"));
+  return write_paths(r, ctx, p, {"to"});
+}
 
 Result<Rehearsed> move(Rehearsal& r, ActionContext& ctx, const Params& p) {
   // Never moves production's file away: the source is copied into the rehearsal first.

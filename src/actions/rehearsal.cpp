@@ -4,11 +4,14 @@
 #include <rollback/actions/rehearsal.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cctype>
 
 #include <rollback/actions/output.hpp>
+#include <rollback/plan/interpolate.hpp>
 #include <rollback/util/fs.hpp>
+#include <rollback/util/text.hpp>
 
 namespace rollback::actions {
 namespace {
@@ -23,6 +26,24 @@ fs::path absolute_path(const fs::path& p) {
 bool under(const fs::path& path, const fs::path& folder) {
   auto rel = path.lexically_relative(folder);
   return !rel.empty() && *rel.begin() != "..";
+}
+
+// The names of the vars a step sets (`into: x` and the like: the params that name a var).
+std::vector<std::string> vars_set_by(const Action& action, const Params& params) {
+  std::vector<std::string> vars;
+  for (const auto& spec : action.params)
+    if (spec.sets_var && params.has(spec.name)) vars.push_back(params.str(spec.name));
+  return vars;
+}
+
+// Every `${...}` reference in a `with:` tree.
+void references_in(const YAML::Node& node, std::set<std::string>& out) {
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (node.IsScalar()) {
+    if (auto refs = plan::references(node.Scalar())) out.insert(refs->begin(), refs->end());
+    return;
+  }
+  for (const auto& item : node) references_in(node.IsMap() ? item.second : item, out);
 }
 
 // Every record of `kind` among `records`, newest first.
@@ -127,6 +148,36 @@ std::optional<fs::path> Rehearsal::mirrored(const fs::path& production) const {
   return std::nullopt;
 }
 
+void Rehearsal::plan_copy(const fs::path& production, const fs::path& from) {
+  planned_[absolute_path(production)] = absolute_path(from);
+}
+
+std::optional<fs::path> Rehearsal::planned_copy(const fs::path& production) const {
+  auto it = planned_.find(absolute_path(production));
+  if (it == planned_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Rehearsal::read_from_production(const std::string& step_id,
+                                     const std::vector<std::string>& vars) {
+  for (const auto& var : vars) from_production_[var] = step_id;
+}
+
+std::vector<std::string> Rehearsal::production_values_in(const plan::Step& step) const {
+  std::set<std::string> used;
+  references_in(step.with, used);
+  if (step.when.find("${") != std::string::npos) {
+    if (auto refs = plan::references(step.when)) used.insert(refs->begin(), refs->end());
+  } else if (!step.when.empty()) {
+    used.insert(std::string(trim(step.when)));
+  }
+  std::vector<std::string> values;
+  for (const auto& var : used)
+    if (auto it = from_production_.find(var); it != from_production_.end())
+      values.push_back(fmt::format("${{{}}} (step {})", var, it->second));
+  return values;
+}
+
 void Rehearsal::moved_port(int production, int rehearsal) { ports_[production] = rehearsal; }
 
 std::optional<int> Rehearsal::port(int production) const {
@@ -159,6 +210,9 @@ nlohmann::json Rehearsal::summary() const {
   for (const auto& [prod, moved] : ports_) ports[std::to_string(prod)] = moved;
   nlohmann::json out{{"label", fmt::format("{}={}", kRehearsalLabel, run_id_)}, {"dir", dir().string()},
                      {"ports", ports}, {"restore_steps_rehearsed", restores}};
+  // Named, so that a verdict of "proved" says which checks it did not make.
+  if (!production_comparisons.empty())
+    out["skipped_production_comparisons"] = production_comparisons;
   for (const auto& kind : registry_.copy_kinds())
     if (kind.summarize) kind.summarize(*this, out);
   return out;
@@ -188,19 +242,31 @@ void clean_up_rehearsals_with(const Registry& registry, CleanupContext& ctx) {
 
 void clean_up_rehearsals(CleanupContext& ctx) { clean_up_rehearsals_with(builtin_registry(), ctx); }
 
-Result<Rehearsed> rehearse_step(Rehearsal& rehearsal, plan::Phase phase, const Action& action, const YAML::Node& with,
+Result<Rehearsed> rehearse_step(Rehearsal& rehearsal, const plan::Step& step, const Action& action,
                                 ActionContext& ctx, const Params& params) {
+  const plan::Phase phase = step.phase;
   switch (phase) {
     case plan::Phase::Backup:
     case plan::Phase::Stop:
     case plan::Phase::Notify:
       return Rehearsed::skip(fmt::format("not rehearsed: a {} step (production is left as it is)", plan::to_string(phase)));
     case plan::Phase::Assess:
-      if (action.reads_only(with)) return Rehearsed::run(params, "looks at production, read-only");
+      if (action.reads_only(step.with)) {
+        rehearsal.read_from_production(step.id, vars_set_by(action, params));
+        return Rehearsed::run(params, "looks at production, read-only");
+      }
       break;
     default:
       break;
   }
+  if (phase == plan::Phase::Verify)
+    if (auto values = rehearsal.production_values_in(step); !values.empty()) {
+      rehearsal.production_comparisons.insert(step.id);
+      return Rehearsed::skip(
+          fmt::format("not rehearsed: it compares the copies with {}, read from production, "
+                      "which an older target need not match",
+                      fmt::join(values, ", ")));
+    }
   if (!action.rehearse) return Rehearsed::skip(fmt::format("not rehearsed: {} cannot run against copies", action.name));
   // A check with nothing of the target's restored before it would look at production, or
   // at an empty scratch copy: neither proves the target (the verdict is then exit 4).

@@ -133,6 +133,8 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
   plan::Scope scratch = scope;
   bool changes_before = false;  // a step that changes something comes earlier in the plan
   for (const auto& step : plan.steps) {
+    if (proc::cancel_requested())
+      break;  // the run is stopping: the caller says so, not a check cut short
     if (done.contains(step.id)) continue;
     const actions::Action* action = registry_.find(step.action);
     std::string label = fmt::format("step {} ({})", step.id, step.name.empty() ? step.id : step.name);
@@ -157,7 +159,7 @@ std::vector<std::string> Executor::preflight(const plan::Plan& plan, plan::Scope
     }
     if (rehearsal_) {  // checked as it will run: against the copies, or not at all
       actions::ActionContext ctx{.step_id = step.id, .runner = runner_, .set_var = {}, .log = [](std::string_view) {}};
-      auto rehearsed = actions::rehearse_step(*rehearsal_, step.phase, *action, step.with, ctx, *params);
+      auto rehearsed = actions::rehearse_step(*rehearsal_, step, *action, ctx, *params);
       if (!rehearsed) failures.push_back(redact(fmt::format("{}: {}", label, rehearsed.error().message)));
       if (!rehearsed || rehearsed->kind == actions::Rehearsed::Kind::Skip) continue;
       params = std::move(rehearsed->params);

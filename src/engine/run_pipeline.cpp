@@ -10,6 +10,7 @@
 #include <rollback/engine/signals.hpp>
 #include <rollback/engine/state_store.hpp>
 #include <rollback/plan/loader.hpp>
+#include <rollback/proc/runner.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/process.hpp>
 #include <rollback/util/redact.hpp>
@@ -71,6 +72,13 @@ struct Stage {
   Journal* journal;
 
   int stop_before_execution(ExitCode code, const std::string& message) {
+    if (r.rehearsal && code == ExitCode::Interrupted) {
+      // A rehearsal's verdict says who preempted it, and removes whatever it made.
+      record_unexecuted(r.run, nullptr, code, message);
+      if (journal) (void)journal->append(run_started_event(r.run.record));
+      conclude_rehearsal(deps, r, journal, code);
+      return conclude_run(deps, r.run, journal, r.args);
+    }
     record_unexecuted(r.run, journal, code, message, r.resuming);
     if (hands_over()) return to_int(code);
     return conclude_run(deps, r.run, journal, r.args);
@@ -122,6 +130,16 @@ int run_pipeline(const RunDeps& deps, PipelineRequest& r) {
     return to_int(ExitCode::Usage);
   }
 
+  // A rehearsal may be preempted from the moment it holds the lock: the SIGTERM that asks
+  // it to stop must find the handlers in place, and the note naming who sent it a run dir.
+  std::optional<SignalGuard> signals;
+  bool early_dir = rehearsing && !dry && !r.args.lock_held;
+  if (early_dir) {
+    signals.emplace();
+    if (!StateStore(deps.state_dir).check_run_dir(r.run.run_dir.filename().string()) ||
+        !make_private_dirs(r.run.run_dir))
+      early_dir = false;  // refused or reported below, holding the lock
+  }
   // A dry run changes nothing, so it takes no lock and writes no state.
   RunLock lock;
   if (!dry && !r.args.lock_held) {
@@ -129,11 +147,15 @@ int run_pipeline(const RunDeps& deps, PipelineRequest& r) {
     LockHolder me{.run_id = rec.run_id, .operator_name = rec.operator_name, .plan = rec.plan_name};
     me.preemptible = rehearsing;
     auto taken = take_run_lock(deps, me);
-    if (!taken) return to_int(ExitCode::Locked);
+    if (!taken) {
+      std::error_code ec;
+      if (early_dir)
+        std::filesystem::remove(r.run.run_dir, ec);  // still empty: no run of ours to list
+      return to_int(ExitCode::Locked);
+    }
     lock = std::move(*taken);
   }
-
-  SignalGuard signals;
+  if (!signals) signals.emplace();
   Executor executor(deps.registry, deps.runner);
   std::optional<Journal> journal;
   if (!dry) journal.emplace(r.run.run_dir / "journal.jsonl");
@@ -170,6 +192,13 @@ int run_pipeline(const RunDeps& deps, PipelineRequest& r) {
     executor.set_rehearsal(r.rehearsal);
   }
   auto failures = executor.preflight(r.plan, r.run.scope, r.completed_steps);
+  // Stopped meanwhile (Ctrl-C, or a real run preempting a rehearsal): whatever preflight
+  // saw fail was most likely its own checks cut short, not the target.
+  if (proc::cancel_requested())
+    return stage.stop_before_execution(
+        ExitCode::Interrupted,
+        fmt::format("interrupted before the first step (during {}preflight); nothing was changed",
+                    r.resuming ? "the resume's " : ""));
   if (!failures.empty()) {
     auto changed = what_changed(r.run.record);
     out.error(fmt::format("preflight failed; {}:", changed));

@@ -4,6 +4,7 @@
 #include "run_session.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -37,9 +38,14 @@ ExitCode conclude_rehearsal(const RunDeps& deps, PipelineRequest& r, Journal* jo
                                         "{}'s verify steps can run against them; {}",
                                         r.plan.name, untouched);
   } else if (code == ExitCode::Success) {
-    record.result_message = fmt::format("rehearsal proved target {}: {} restore step(s) ran against throwaway copies "
-                                        "and {} verification step(s) passed; {}",
-                                        record.target_name, rehearsal.restores, rehearsal.verifies, untouched);
+    std::string not_compared;
+    if (!rehearsal.production_comparisons.empty())
+      not_compared = fmt::format("; not compared with production: {}",
+                                 fmt::join(rehearsal.production_comparisons, ", "));
+    record.result_message = fmt::format(
+        "rehearsal proved target {}: {} restore step(s) ran against throwaway copies "
+        "and {} verification step(s) passed{}; {}",
+        record.target_name, rehearsal.restores, rehearsal.verifies, not_compared, untouched);
   } else if (code == ExitCode::Interrupted) {
     auto by = read_file(r.run.run_dir / "preempted");
     record.result_message = by ? fmt::format("rehearsal cancelled: preempted by run {}; {}", trim(*by), untouched)

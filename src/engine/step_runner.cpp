@@ -92,6 +92,18 @@ Result<actions::Params> resolve_step_params(const plan::Step& step, const action
   return plan::resolve_params(step.with, scope, action.params);
 }
 
+// What a dry run shows beyond the command: what the step would act on, looked up read-only.
+std::string preview_of(const plan::Step& step, const actions::Action& action,
+                       const actions::Params& params, StepEnv& env) {
+  actions::ActionContext ctx{
+      .step_id = step.id, .runner = env.runner, .set_var = {}, .log = [](std::string_view) {}};
+  ctx.dry_run = true;
+  ctx.timeout = step.timeout.value_or(Millis(30'000));
+  ctx.deadline = Clock::now() + ctx.timeout;
+  auto seen = call(action.preview, ctx, params);
+  return seen.ok ? "; " + seen.message : fmt::format(" (could not look: {})", seen.message);
+}
+
 }  // namespace
 
 AttemptResult attempt(const plan::Step& step, const actions::Action& action, const actions::Params& params,
@@ -234,6 +246,7 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
     } catch (const std::exception& e) {
       text += fmt::format(" (describe failed: {})", e.what());
     }
+    if (action->preview) text += preview_of(step, *action, *params, env);
     finish(step, record, StepStatus::Described, text, env);
     return;
   }
@@ -288,7 +301,7 @@ void run_step(const plan::Step& step, StepRecord& record, StepEnv& env) {
   };
 
   if (env.options.rehearsal) {
-    auto rehearsed = actions::rehearse_step(*env.options.rehearsal, step.phase, *action, step.with, ctx, *params);
+    auto rehearsed = actions::rehearse_step(*env.options.rehearsal, step, *action, ctx, *params);
     if (!rehearsed) {
       finish(step, record, StepStatus::Failed, rehearsed.error().message, env);
       return;

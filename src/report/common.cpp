@@ -90,6 +90,10 @@ std::string outcome_sentence(const Strings& s, const engine::RunRecord& record) 
     auto pattern = record.dry_run ? s.out_dry_failed
                    : record.result == ExitCode::VerifyFailed ? s.out_verify_failed : s.out_failed;
     out += fill(pattern, {culprit->id, culprit->name, one_line(culprit->message)});
+  } else if (record.result != ExitCode::Success) {
+    // Stopped before any step decided it (the lock, preflight, preempted at its start): the
+    // record's own words, never "every step succeeded".
+    out += one_line(record.result_message);
   } else {
     out += std::string(record.dry_run ? s.out_dry_ok : s.out_all_ok);
   }

@@ -44,11 +44,19 @@ std::string outcome_text(const Strings& s, const engine::RunRecord& record) {
   if (record.result != ExitCode::Success)
     return fill(s.con_rehearsal_failed, {record.target_name, detail::outcome_sentence(s, record)});
   size_t restores = 0, verifies = 0;
-  if (auto it = record.extra.find("rehearsal"); it != record.extra.end() && it->is_object())
+  std::string not_compared;  // verify steps skipped: they compare with values read from production
+  if (auto it = record.extra.find("rehearsal"); it != record.extra.end() && it->is_object()) {
     restores = it->value("restore_steps_rehearsed", size_t{0});
+    if (auto skipped = it->find("skipped_production_comparisons");
+        skipped != it->end() && skipped->is_array())
+      for (const auto& id : *skipped)
+        not_compared += (not_compared.empty() ? "" : ", ") + id.get<std::string>();
+  }
   for (const auto& step : record.steps)
     verifies += step.phase == plan::Phase::Verify && step.status == engine::StepStatus::Ok ? 1 : 0;
-  return fill(s.con_rehearsal_proved, {record.target_name, std::to_string(restores), std::to_string(verifies)});
+  return fill(s.con_rehearsal_proved,
+              {record.target_name, std::to_string(restores), std::to_string(verifies),
+               not_compared.empty() ? "" : fill(s.con_rehearsal_not_compared, {not_compared})});
 }
 
 }  // namespace

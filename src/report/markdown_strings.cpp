@@ -30,7 +30,7 @@ constexpr Phrase kSpanishPhrases[] = {
     {"fs.removed", "{} eliminado ({} entradas)"},
     {"exec.exited", "{}: salida {}"},
     {"docker.none_running", "ningún contenedor en ejecución coincide con {}"},
-    {"docker.stopped", "{} contenedor(es) detenido(s) que coinciden con {}"},
+    {"docker.stopped", "{} contenedor(es) detenido(s) que coinciden con {}: {}"},
     {"compose.ran", "{} {}"},
     {"compose.logs_to", " -> {}"},
     {"compose.pinned", " (imágenes fijadas por {})"},
@@ -115,7 +115,8 @@ const Strings kEnglish{
     .con_res_interrupted = "INTERRUPTED", .con_res_other = "ERROR", .con_over_budget = ", OVER the {} budget",
     .con_budget = ", budget {}", .con_exit = "exit {}", .con_report = "report: {}",
     .con_rehearsal_proved = "rehearsal proved target {}: {} restore step(s) ran against throwaway copies and {} "
-                            "verification step(s) passed; production was not touched and every copy was removed",
+                            "verification step(s) passed{}; production was not touched and every copy was removed",
+    .con_rehearsal_not_compared = "; not compared with production: {}",
     .con_rehearsal_failed = "rehearsal of target {} failed: {} Production was not touched and every copy was removed",
     .phrases = {},
     .inc_heading = "Incident Log",
@@ -209,7 +210,8 @@ const Strings kSpanish{
     .con_over_budget = ", EXCEDE el presupuesto de {}", .con_budget = ", presupuesto {}", .con_exit = "salida {}",
     .con_report = "reporte: {}",
     .con_rehearsal_proved = "el ensayo probó el objetivo {}: {} paso(s) de restauración sobre copias desechables y {} "
-                            "verificación(es) correctas; producción no se tocó y todas las copias se eliminaron",
+                            "verificación(es) correctas{}; producción no se tocó y todas las copias se eliminaron",
+    .con_rehearsal_not_compared = "; sin comparar con producción: {}",
     .con_rehearsal_failed = "el ensayo del objetivo {} falló: {} Producción no se tocó y todas las copias se eliminaron",
     .phrases = kSpanishPhrases,
     .inc_heading = "Log de Incidente",

@@ -47,10 +47,11 @@ struct Strings {
   std::string_view notify_heading, notify_sent, notify_failed, notify_skipped;
   // The console's own words (report/console.cpp): step results, the group line, the summary
   // and the report's path (the last line).
-  std::string_view con_ok, con_warning, con_failed, con_ignored, con_skipped, con_dry_run, con_interrupted,
-      con_not_run, con_running, con_in_parallel, con_dry_run_prefix, con_rehearsal_prefix, con_res_failed,
-      con_res_verify_failed, con_res_interrupted, con_res_other, con_over_budget, con_budget, con_exit, con_report,
-      con_rehearsal_proved, con_rehearsal_failed;
+  std::string_view con_ok, con_warning, con_failed, con_ignored, con_skipped, con_dry_run,
+      con_interrupted, con_not_run, con_running, con_in_parallel, con_dry_run_prefix,
+      con_rehearsal_prefix, con_res_failed, con_res_verify_failed, con_res_interrupted,
+      con_res_other, con_over_budget, con_budget, con_exit, con_report, con_rehearsal_proved,
+      con_rehearsal_not_compared, con_rehearsal_failed;
   // Translations of actions' phrases; empty for English, whose phrases are the actions' own.
   std::span<const Phrase> phrases;
   std::string_view inc_heading, inc_began, inc_began_given, inc_fired, inc_symptoms, inc_symptom, inc_critical,

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <rollback/util/fs.hpp>
+#include <rollback/util/regular_file.hpp>
 #include <rollback/util/sha256.hpp>
 
 namespace rollback {
@@ -196,10 +197,10 @@ Result<std::unique_ptr<Decompressor>> Decompressor::make(Compression compression
 }
 
 Result<ArchiveFacts> read_archive(const std::filesystem::path& path, const Sink& tar_sink) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+  auto file = open_regular(path);  // a FIFO or a device would be read for ever
+  if (!file) return std::unexpected(file.error());
+  const int fd = file->fd();
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  auto closer = std::unique_ptr<int, void (*)(int*)>(&fd, [](int* f) { ::close(*f); });
   std::string buf(kChunk, '\0');
   RB_TRY(read_fully(fd, buf, path));
   if (buf.empty()) return fail(fmt::format("{} is empty", path.string()));

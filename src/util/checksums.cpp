@@ -5,6 +5,7 @@
 
 #include <rollback/util/archive.hpp>
 #include <rollback/util/fs.hpp>
+#include <rollback/util/regular_file.hpp>
 
 namespace rollback {
 namespace fs = std::filesystem;
@@ -31,7 +32,7 @@ Result<size_t> write_sha256sums(const fs::path& dir, const std::string& file) {
 }
 
 Result<std::vector<std::string>> verify_sha256sums(const fs::path& dir, const std::string& file) {
-  auto content = read_file(dir / file);
+  auto content = read_regular_inside(dir, file);
   if (!content) return std::unexpected(content.error());
   std::vector<std::string> problems;
   size_t line_no = 0, pos = 0;
@@ -46,8 +47,13 @@ Result<std::vector<std::string>> verify_sha256sums(const fs::path& dir, const st
       return fail(fmt::format("{}:{}: not a sha256sum line", (dir / file).string(), line_no));
     std::string expected = line.substr(0, 64), name = line.substr(66);
     std::error_code ec;
-    if (!fs::exists(dir / name, ec)) {
+    if (!fs::exists(fs::symlink_status(dir / name, ec))) {
       problems.push_back(fmt::format("{}: missing", name));
+      continue;
+    }
+    // Only a regular file inside `dir` is read: a FIFO or a link to /dev/zero never ends.
+    if (auto regular = open_regular_inside(dir, name); !regular) {
+      problems.push_back(regular.error().message);
       continue;
     }
     // An archive is proved whole in the same pass that hashes it (decompressed, its tar

@@ -1,4 +1,5 @@
 #include <rollback/util/fs.hpp>
+#include <rollback/util/regular_file.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -128,30 +129,26 @@ Status make_dirs(const fs::path& dir, unsigned mode) {
   return ok();
 }
 
-// Streams a file through `consume` in 64 KiB chunks (constant memory).
+// Streams an open file through `consume` in 64 KiB chunks (constant memory).
 template <class Consume>
-Status for_each_chunk(const fs::path& path, Consume consume) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(errno_text(path, "cannot open"));
+Status for_each_chunk(int fd, const fs::path& path, Consume consume) {
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      auto err = fail(errno_text(path, "cannot read"));
-      ::close(fd);
-      return err;
+      return fail(errno_text(path, "cannot read"));
     }
-    if (n == 0) break;
+    if (n == 0) return ok();
     consume(std::string_view(buf, static_cast<size_t>(n)));
   }
-  ::close(fd);
-  return ok();
 }
 
 Result<std::string> read_file(const fs::path& path) {
+  OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.fd() < 0) return fail(errno_text(path, "cannot open"));
   std::string out;
-  RB_TRY(for_each_chunk(path, [&](std::string_view chunk) { out.append(chunk); }));
+  RB_TRY(for_each_chunk(file.fd(), path, [&](std::string_view chunk) { out.append(chunk); }));
   return out;
 }
 
@@ -160,8 +157,10 @@ Result<std::string> sha256_file(const fs::path& path) {
   // already hashed and unchanged since is not read again.
   if (auto known = proven_unchanged(path, "sha256")) return *known;
   auto token = start_proof(path);
+  auto file = open_regular(path);  // never a FIFO or /dev/zero, which would be read for ever
+  if (!file) return std::unexpected(file.error());
   Sha256 hasher;
-  RB_TRY(for_each_chunk(path, [&](std::string_view chunk) { hasher.update(chunk); }));
+  RB_TRY(for_each_chunk(file->fd(), path, [&](std::string_view chunk) { hasher.update(chunk); }));
   auto hex = hasher.hex_digest();
   remember_proof(token, "sha256", hex);
   return hex;

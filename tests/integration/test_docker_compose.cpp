@@ -1,9 +1,11 @@
-// docker.compose, docker.ps and docker.stop against the real engine (compose v1 here).
+// docker.compose, docker.ps and docker.stop against the real engine (compose v1 here): a name
+// filter is a prefix anchored at a word boundary, and a paused container fails docker.ps.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -165,6 +167,64 @@ TEST_CASE("docker.stop stops the containers matching a filter and only those", "
   auto again = h.run("docker.stop", {{"filter", prefix}});
   CHECK(again.ok);
   CHECK_THAT(again.message, Catch::Contains("no running containers match"));
+}
+
+TEST_CASE("the filter staging stops staging, staging-api-1 and staging_api_1, never staging2 nor prod-staging; the "
+          "dry run lists them first",
+          "[docker][integration][select]") {
+  dockertest::require_engine();
+  testing::TempDir dir;
+  dockertest::Cleanup cleanup;
+  // A word of this test's own in place of `staging`: the engine is shared.
+  auto word = dockertest::unique("rbsel");
+  cleanup.name_prefixes = {word, "prod-" + word};
+  for (auto name : {word, word + "-api-1", word + "_api_1", word + "2", "prod-" + word})
+    REQUIRE(dockertest::docker_rc(
+                {"run", "-d", "--name", name, dockertest::image(), "sleep", "600"}) == 0);
+  testing::write_text(dir / "stop.yaml",
+                      "version: 1\nname: stop-word\nsteps:\n  - id: stop\n    phase: stop\n"
+                      "    action: docker.stop\n    with: {filter: [" +
+                          word + "], time: 1}\n");
+  auto state = (dir / "state").string();
+  auto running = [&] {
+    auto names = dockertest::words(
+        dockertest::docker_out({"ps", "--format", "{{.Names}}", "--filter", "name=" + word}));
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+
+  auto dry =
+      testing::run_rollback({"--state-dir", state, (dir / "stop.yaml").string(), "--dry-run"});
+  INFO(dry.out << dry.err);
+  CHECK(dry.exit_code == 0);
+  CHECK_THAT(dry.out, Catch::Contains("would stop 3 container(s): " + word + ", " + word +
+                                      "-api-1, " + word + "_api_1"));
+  CHECK(running().size() == 5);  // a dry run stops nothing
+
+  auto run = testing::run_rollback({"--state-dir", state, (dir / "stop.yaml").string(), "--yes"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("stopped 3 container(s)"));
+  CHECK(running() == std::vector<std::string>{"prod-" + word, word + "2"});
+}
+
+TEST_CASE("docker.ps fails while a container it selects is paused", "[docker][integration]") {
+  dockertest::require_engine();
+  dockertest::Cleanup cleanup;
+  auto prefix = dockertest::unique("rbtest-paused");
+  cleanup.name_prefixes = {prefix};
+  REQUIRE(dockertest::docker_rc(
+              {"run", "-d", "--name", prefix + "-db", dockertest::image(), "sleep", "600"}) == 0);
+  REQUIRE(dockertest::docker_rc({"pause", prefix + "-db"}) == 0);
+  Harness h;
+  auto ps = h.run("docker.ps", {{"filter", prefix}});
+  CHECK_FALSE(ps.ok);
+  CHECK_THAT(ps.message, Catch::Contains("paused") && Catch::Contains(prefix + "-db"));
+  REQUIRE(ps.observations.size() == 1);
+  CHECK(ps.observations[0].value == "paused");
+  CHECK_FALSE(ps.observations[0].ok);
+  (void)dockertest::docker_rc({"unpause", prefix + "-db"});
+  CHECK(h.run("docker.ps", {{"filter", prefix}}).ok);
 }
 
 TEST_CASE("docker.ps expect_running passes when every named container runs", "[docker][integration]") {

@@ -144,3 +144,78 @@ TEST_CASE("a rehearsal refuses a bind mount from outside the stack dir with exit
   CHECK(production(s) == before);
   CHECK(leftovers(s).empty());
 }
+
+TEST_CASE("a rehearsal after production gained a row since the backup proves the target: the check comparing with "
+          "production's count is skipped and named, the others run against the copies",
+          "[docker][e2e][rehearse]") {
+  Stack s;
+  s.up_and_seed();
+  REQUIRE(s.rollback("backup").exit_code == 0);
+  // Production moves on after the backup, as it does every day.
+  s.sql("INSERT INTO \"Instance\" VALUES ('agentsalud-nueva', 'open')");
+  auto before = production(s);
+
+  auto rehearsed = s.command("rehearse", "quick", {"--target", "latest"});
+  CHECK(rehearsed.exit_code == 0);
+  CHECK_THAT(rehearsed.out, Catch::Contains("sin comparar con producción: verify-instances"));
+  CHECK(production(s) == before);
+  CHECK(leftovers(s).empty());
+  auto report = report_json(rehearsed);
+  CHECK(report["extra"]["rehearsal"]["skipped_production_comparisons"] ==
+        nlohmann::json{"verify-instances"});
+  CHECK_THAT(report["result"]["message"].get<std::string>(),
+             Catch::Contains("not compared with production: "
+                             "verify-instances"));
+  for (const auto& step : report["steps"]) {
+    if (step["id"] == "verify-instances") {
+      CHECK(step["status"] == "skipped");
+      CHECK_THAT(
+          step["message"].get<std::string>(),
+          Catch::Contains("${instances_before} (step count-instances), read from production"));
+    }
+    if (step["id"] == "verify-api" || step["id"] == "verify-db") CHECK(step["status"] == "ok");
+  }
+}
+
+TEST_CASE("a target whose compose file uses network_mode: host is refused at the rehearsal's preflight, before any "
+          "copy is restored, also when the plan copies the compose file in with fs.copy",
+          "[docker][e2e][rehearse]") {
+  Stack s;
+  s.up_and_seed();
+  REQUIRE(s.rollback("backup").exit_code == 0);
+  auto target = s.targets("staging-").at(0);
+  auto compose = testing::read_text(target / "docker-compose.yml");
+  auto store = compose.find("  store:\n");
+  REQUIRE(store != std::string::npos);
+  compose.insert(compose.find('\n', compose.find("image:", store)) + 1, "    network_mode: host\n");
+  testing::write_text(target / "docker-compose.yml", compose);
+  reseal(target);
+  // The same plan without images_from: `up` reads only the file restore-compose copies in.
+  auto plans = s.dir / "plans";
+  fs::create_directories(plans);
+  auto text = testing::read_text(dockertest::source("plans/quick.yaml"));
+  for (const char* line : {"      images_from: ${target.path}/${compose_file}\n",
+                           "      images_env_file: ${target.path}/${env_file}\n",
+                           "      pin: ${target.path}/manifest.json\n"}) {
+    auto at = text.find(line);
+    REQUIRE(at != std::string::npos);
+    text.erase(at, std::string(line).size());
+  }
+  testing::write_text(plans / "quick.yaml", text);
+  auto before = production(s);
+
+  for (const auto& dir : {dockertest::source("plans"), plans}) {
+    auto argv = s.args("quick", {"--target", "latest"});
+    argv.insert(argv.begin(), "rehearse");
+    for (size_t i = 0; i + 1 < argv.size(); ++i)
+      if (argv[i] == "--plans-dir") argv[i + 1] = dir.string();
+    auto refused = testing::run_rollback(argv);
+    INFO(dir << "\n" << refused.out << refused.err);
+    CHECK(refused.exit_code == 4);
+    CHECK_THAT(refused.err, Catch::Contains("service store uses network_mode: host"));
+    CHECK_THAT(refused.out + refused.err,
+               !Catch::Contains("restaurado desde"));  // no volume was restored
+    CHECK(production(s) == before);
+    CHECK(leftovers(s).empty());
+  }
+}

@@ -6,7 +6,10 @@
 #include <csignal>
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "cli_spawn.hpp"
+#include "support/http_servers.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -102,6 +105,51 @@ TEST_CASE("a real run preempts a rehearsal: the rehearsal is cancelled and remov
   INFO(out);
   CHECK(code == 130);
   CHECK_THAT(out, Catch::Contains("rehearsal cancelled: preempted by run"));
+  CHECK((!fs::exists(scene.state / "rehearsals") || fs::is_empty(scene.state / "rehearsals")));
+}
+
+TEST_CASE("a rehearsal preempted during its preflight exits 130 naming the run that preempted it, and its report "
+          "does not say every step succeeded",
+          "[cli][rehearse][lock]") {
+  Scene scene;
+  // The plan first counts what production has (a read-only assess step whose var later
+  // steps use: preflight runs it for real), on a server slow enough to be preempted in.
+  testing::HttpServer counter(testing::HttpBehaviour{
+      .body = "[1, 2]", .content_type = "application/json", .latency = std::chrono::seconds(3)});
+  std::string plan = kPlan;
+  plan.replace(plan.find("name: files"), 11, "name: counted");
+  plan.replace(plan.find("  settle: 0s"), 12, "  settle: 0s\n  count_url: http://127.0.0.1:9/n");
+  plan.replace(
+      plan.find("steps:\n"), 7,
+      "steps:\n  - id: count\n    phase: assess\n    action: http.probe\n    on_failure: continue\n"
+      "    with: {url: \"${count_url}\", count: \"\", into: count_before}\n");
+  testing::write_text(scene.plans / "counted.yaml", plan);
+  auto rehearsal =
+      cli_test::spawn_rollback(scene.args({"rehearse", "counted", "--target", "latest"},
+                                          {"--var", "count_url=" + counter.url("/n")}),
+                               scene.tmp.path(), "rehearsal-preflight");
+  REQUIRE(rehearsal.pid > 0);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < until && counter.received() == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(counter.received() == 1);  // the rehearsal holds the lock, in its preflight
+
+  auto run = testing::run_rollback(scene.args({"counted", "--target", "latest", "--yes"}));
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.err, Catch::Contains("preempts it"));
+
+  int code = cli_test::wait_exit(rehearsal.pid, std::chrono::seconds(30));
+  auto out = testing::read_text(rehearsal.out) + testing::read_text(rehearsal.err);
+  INFO(out);
+  CHECK(code == 130);
+  CHECK_THAT(out, Catch::Contains("rehearsal cancelled: preempted by run") &&
+                      !Catch::Contains("preflight failed"));
+  auto md = testing::report_path_of(testing::read_text(rehearsal.out));
+  auto json = nlohmann::json::parse(testing::read_text(md.substr(0, md.size() - 3) + ".json"));
+  CHECK(json["result"]["exit_code"] == 130);
+  CHECK_THAT(json["result"]["outcome"].get<std::string>(),
+             Catch::Contains("preempted by run") && !Catch::Contains("Every step succeeded"));
   CHECK((!fs::exists(scene.state / "rehearsals") || fs::is_empty(scene.state / "rehearsals")));
 }
 

@@ -13,6 +13,7 @@ HttpServer::HttpServer(HttpBehaviour behaviour)
     : behaviour_(std::move(behaviour)), server_(std::make_unique<httplib::Server>()) {
   server_->new_task_queue = [] { return new httplib::ThreadPool(128); };
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    ++received_;
     {
       std::lock_guard lock(mutex_);
       last_body_ = req.body;

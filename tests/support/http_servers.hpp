@@ -51,6 +51,7 @@ class HttpServer {
   int port() const { return port_; }
   std::string url(const std::string& path = "/") const;  // "http://127.0.0.1:PORT/path"
   int requests() const { return requests_.load(); }       // how many were answered
+  int received() const { return received_.load(); }       // how many arrived (answered or not yet)
   std::string last_body() const;                          // body of the last request
   std::string last_header(const std::string& name) const; // a header of the last request
   // The next `count` requests answer only after `latency` (a TTFB criterion that must fail
@@ -67,6 +68,7 @@ class HttpServer {
   int port_ = 0;
   std::chrono::steady_clock::time_point started_;
   std::atomic<int> requests_{0};
+  std::atomic<int> received_{0};
   std::atomic<int> slow_left_{0};
   std::atomic<long long> slow_latency_ms_{0};
   mutable std::mutex mutex_;

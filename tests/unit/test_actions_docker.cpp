@@ -229,6 +229,77 @@ TEST_CASE("docker.stop with nothing running succeeds without calling docker stop
   CHECK_FALSE(f.runner.called({"docker", "stop"}));
 }
 
+TEST_CASE("a name filter is a prefix anchored at a word boundary", "[docker]") {
+  using actions::docker::name_selected;
+  for (const char* name :
+       {"staging", "staging-api-1", "staging_api_1", "/staging_api_1", "staging.1.x4f"})
+    CHECK(name_selected("staging", name));
+  for (const char* name : {"staging2", "prod-staging", "stagingapi", "stag", ""})
+    CHECK_FALSE(name_selected("staging", name));
+  CHECK(name_selected("rbdemo_",
+                      "rbdemo_api_1"));  // a filter ending in a separator is its own boundary
+  CHECK_FALSE(name_selected("rbdemo_", "rbdemo2_api_1"));
+  CHECK(name_selected("agentsalud-staging", "agentsalud-staging_postgres_1"));
+  CHECK_FALSE(name_selected("agentsalud-staging", "agentsalud-staging2_postgres_1"));
+  CHECK_FALSE(name_selected("", "anything"));
+}
+
+TEST_CASE("docker.stop stops only what its filter selects, names them, and a dry run lists them", "[docker]") {
+  Fixture f;
+  // docker's own name filter matched every name holding "staging".
+  f.runner.rules = {
+      {{"docker", "ps"},
+       0,
+       "id1\tstaging\nid2\tstaging2\nid3\tprod-staging\nid4\tstaging-api-1\nid5\tstaging_api_1\n",
+       ""}};
+  auto outcome = f.run("docker.stop", {{"filter", {"staging"}}});
+  REQUIRE(outcome.ok);
+  CHECK_THAT(outcome.message, Catch::Contains("stopped 3 container(s)") &&
+                                  Catch::Contains("staging, staging-api-1, staging_api_1"));
+  CHECK(f.runner.called({"docker", "stop", "id1", "id4", "id5"}));
+  CHECK_FALSE(f.runner.called({"docker", "stop", "id1", "id2"}));
+
+  const auto& stop = *actions::builtin_registry().find("docker.stop");
+  REQUIRE(stop.preview);
+  auto preview = stop.preview(f.ctx, actions::Params(json{{"filter", {"staging"}}}));
+  CHECK(preview.message == "would stop 3 container(s): staging, staging-api-1, staging_api_1");
+}
+
+TEST_CASE("docker.stop with require: true fails preflight when its filter selects no container", "[docker]") {
+  Fixture f;
+  f.runner.rules = {{{"docker", "ps"}, 0, "id2\tstaging2\nid3\tprod-staging\n", ""}};
+  const auto& stop = *actions::builtin_registry().find("docker.stop");
+  auto refused =
+      stop.preflight(f.ctx, actions::Params(json{{"filter", {"staging"}}, {"require", true}}));
+  CHECK_FALSE(refused.ok);
+  CHECK_THAT(refused.message, Catch::Contains("no container matches name~staging (require: true)"));
+  CHECK(f.runner.called({"docker", "ps", "--no-trunc", "--format", "{{.ID}}\t{{.Names}}", "-a"}));
+  CHECK(stop.preflight(f.ctx, actions::Params(json{{"filter", {"staging"}}}))
+            .ok);  // not required: nothing to stop is fine
+}
+
+TEST_CASE("docker.ps fails while a container it selects is paused", "[docker]") {
+  Fixture f;
+  f.runner.rules = {{{"docker", "ps"}, 0, "id1\tapp_postgres_1\nid2\tapp_api_1\n", ""},
+                    {{"docker", "inspect"},
+                     0,
+                     R"([{"Id": "id1", "Name": "/app_postgres_1", "State": {"Status": "paused"},
+            "Config": {"Labels": {"com.docker.compose.service": "postgres"}}},
+           {"Id": "id2", "Name": "/app_api_1", "State": {"Status": "running"},
+            "Config": {"Labels": {"com.docker.compose.service": "api"}}}])",
+                     ""}};
+  auto listed = f.run("docker.ps", {{"filter", {"app"}}});
+  CHECK_FALSE(listed.ok);
+  CHECK_THAT(listed.message, Catch::Contains("paused") && Catch::Contains("app_postgres_1"));
+  auto expected = f.run("docker.ps", {{"filter", {"app"}}, {"expect_running", {"api"}}});
+  CHECK_FALSE(expected.ok);  // the one expected is up, but the database behind it answers nothing
+  auto seen = std::find_if(expected.observations.begin(), expected.observations.end(),
+                           [](const auto& o) { return o.name == "app_postgres_1"; });
+  REQUIRE(seen != expected.observations.end());
+  CHECK(seen->value == "paused");
+  CHECK_FALSE(seen->ok);
+}
+
 TEST_CASE("the daemon-unreachable message names the step and the host", "[docker]") {
   Fixture f;
   f.runner.rules = {{{"docker"}, 1, "",
@@ -251,7 +322,9 @@ TEST_CASE("describe shows the equivalent command lines", "[docker]") {
             rollback::runtime_dir().string() + "; compress (gzip) and hash on the host into /b/pg.tar.gz");
   CHECK(describe("docker.compose", {{"dir", "/s"}, {"command", "down"}, {"remove_orphans", true}}) ==
         "docker-compose down --remove-orphans  (in /s)");
-  CHECK(describe("docker.stop", {{"filter", "agentsalud"}}) == "docker stop $(docker ps -q --filter name=agentsalud)");
+  CHECK(describe("docker.stop", {{"filter", "agentsalud"}}) ==
+        "docker stop $(docker ps -q --filter name=agentsalud); only names agentsalud, "
+        "agentsalud[-_.]*");
   CHECK(registry.find("docker.volume.restore")->destructive);
   CHECK(registry.find("docker.ps")->read_only);
 }

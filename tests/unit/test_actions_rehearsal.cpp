@@ -27,7 +27,9 @@ struct Fixture {
   Rehearsal rehearsal{"20250127-180000-quick-3f2a", (tmp / "state").string()};
   const actions::Action& action(const std::string& name) { return *actions::builtin_registry().find(name); }
   Result<Rehearsed> step(plan::Phase phase, const std::string& name, nlohmann::json params) {
-    return actions::rehearse_step(rehearsal, phase, action(name), YAML::Node(), ctx, Params(std::move(params)));
+    plan::Step step;
+    step.phase = phase;
+    return actions::rehearse_step(rehearsal, step, action(name), ctx, Params(std::move(params)));
   }
 };
 
@@ -45,6 +47,50 @@ TEST_CASE("a rehearsal skips backup, stop and notify steps and runs read-only as
   auto assess = f.step(plan::Phase::Assess, "http.probe", {{"url", "http://127.0.0.1:8080/"}});
   REQUIRE(assess->kind == Rehearsed::Kind::Run);
   CHECK(assess->params.str("url") == "http://127.0.0.1:8080/");
+}
+
+TEST_CASE("a verify step comparing the copies with a value an assess step read from production is skipped and "
+          "named; one that checks the copies alone runs",
+          "[actions][rehearse]") {
+  Fixture f;
+  const auto& probe = f.action("http.probe");
+  plan::Step assess{.id = "count-instances", .phase = plan::Phase::Assess, .action = "http.probe"};
+  auto counted = actions::rehearse_step(
+      f.rehearsal, assess, probe, f.ctx,
+      Params(
+          nlohmann::json{{"url", "http://127.0.0.1:8080/n"}, {"count", ""}, {"into", "before"}}));
+  REQUIRE(counted->kind == Rehearsed::Kind::Run);
+  f.rehearsal.planned_restores = 1;  // the target was restored into copies before the verify steps
+  f.rehearsal.moved_port(8080, 18080);
+
+  plan::Step compare{
+      .id = "verify-instances", .phase = plan::Phase::Verify, .action = "http.probe"};
+  compare.with =
+      YAML::Load("{url: 'http://127.0.0.1:8080/n', count: '', expect_count: '>= ${before}'}");
+  auto skipped = actions::rehearse_step(
+      f.rehearsal, compare, probe, f.ctx,
+      Params(nlohmann::json{
+          {"url", "http://127.0.0.1:8080/n"}, {"count", ""}, {"expect_count", ">= 3"}}));
+  REQUIRE(skipped->kind == Rehearsed::Kind::Skip);
+  CHECK_THAT(skipped->note,
+             Catch::Contains("${before} (step count-instances), read from production"));
+
+  plan::Step gated{
+      .id = "gated", .phase = plan::Phase::Verify, .action = "http.probe", .when = "before"};
+  gated.with = YAML::Load("{url: 'http://127.0.0.1:8080/n'}");
+  CHECK(actions::rehearse_step(f.rehearsal, gated, probe, f.ctx,
+                               Params(nlohmann::json{{"url", "http://127.0.0.1:8080/n"}}))
+            ->kind == Rehearsed::Kind::Skip);
+
+  plan::Step alone{.id = "verify-api", .phase = plan::Phase::Verify, .action = "http.probe"};
+  alone.with = YAML::Load("{url: 'http://127.0.0.1:8080/health'}");
+  auto ran =
+      actions::rehearse_step(f.rehearsal, alone, probe, f.ctx,
+                             Params(nlohmann::json{{"url", "http://127.0.0.1:8080/health"}}));
+  REQUIRE(ran->kind == Rehearsed::Kind::Run);
+  CHECK(ran->params.str("url") == "http://127.0.0.1:18080/health");
+  CHECK(f.rehearsal.summary()["skipped_production_comparisons"] ==
+        nlohmann::json{"gated", "verify-instances"});
 }
 
 TEST_CASE("an action without a rehearsal behaviour is skipped with a note, never run against production",
@@ -141,8 +187,9 @@ TEST_CASE("an adapter defined in one file rehearses through its own copy kind: i
   rehearsal.made = [&](const nlohmann::json& r) { journaled.push_back(r); };
   rehearsal.for_real = true;
   actions::ActionContext ctx{.step_id = "s", .runner = runner, .set_var = {}, .log = [](std::string_view) {}};
-  auto step = actions::rehearse_step(rehearsal, plan::Phase::Restore, *registry.find("widget.restore"), YAML::Node(),
-                                     ctx, Params(nlohmann::json{{"widget", "w1"}}));
+  auto step = actions::rehearse_step(rehearsal, plan::Step{.phase = plan::Phase::Restore},
+                                     *registry.find("widget.restore"), ctx,
+                                     Params(nlohmann::json{{"widget", "w1"}}));
   REQUIRE(step->kind == Rehearsed::Kind::Run);
   CHECK(step->params.str("widget") == "rbr-w1");
   REQUIRE(journaled.size() == 1);

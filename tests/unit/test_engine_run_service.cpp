@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <rollback/actions/rehearsal.hpp>
 #include <rollback/engine/run.hpp>
 #include <rollback/engine/state_store.hpp>
 #include <rollback/report/report.hpp>
@@ -114,4 +115,51 @@ TEST_CASE("a second run of the same state dir is refused with the holder named",
   REQUIRE_FALSE(s.seen.errors.empty());
   CHECK_THAT(s.seen.errors.front(), Catch::Contains("holder-run"));
   CHECK(engine_test::calls().ran.empty());
+}
+
+TEST_CASE("a rehearsal preempted during its preflight exits 130 naming the run that preempted it, and no output says "
+          "every step succeeded",
+          "[engine][rehearse]") {
+  engine_test::reset();
+  Service s;
+  fs::create_directories(s.tmp / "backups" / "t-1");
+  // A check that is cut short, as `docker image inspect` is when a real run's SIGTERM lands
+  // in preflight: the preempting run has left its note in the rehearsal's run dir.
+  actions::Action slow;
+  slow.name = "test.slow_check";
+  slow.destructive = true;
+  slow.rehearse = actions::rehearse_as_is;
+  slow.preflight = [&s](actions::ActionContext&, const actions::Params&) {
+    for (const auto& run : fs::directory_iterator(s.tmp / "state" / "runs"))
+      testing::write_text(run.path() / "preempted",
+                          "20990101-000000-quick-beef (plan quick, operator ci)\n");
+    proc::request_cancel();
+    return actions::Outcome::failure("docker image inspect local/busybox: interrupted");
+  };
+  slow.run = [](actions::ActionContext&, const actions::Params&) {
+    return actions::Outcome::success("ran");
+  };
+  s.registry.add(slow);
+  auto plan = engine_test::make_plan({engine_test::step("restore", "test.slow_check")});
+  plan.target.from = "dir";
+  plan.target.dir = (s.tmp / "backups").string();
+  plan.target.glob = "t-*";
+  engine::RunRequest request{.plan = "test-plan", .target = "latest"};
+
+  CHECK(s.service.rehearse(plan, request) == 130);
+  proc::reset_cancel();
+  REQUIRE(s.seen.ended);
+  CHECK_THAT(s.seen.ended->result_message, Catch::Contains("rehearsal cancelled: preempted by run "
+                                                           "20990101-000000-quick-beef"));
+  CHECK(s.seen.errors.empty());  // not "preflight failed": the checks were cut short, the target is
+                                 // not at fault
+  REQUIRE(s.seen.report);
+  auto md = read_file(*s.seen.report);
+  REQUIRE(md);
+  CHECK_THAT(*md, !Catch::Contains("Every step succeeded") && Catch::Contains("preempted by run"));
+  auto json = nlohmann::json::parse(*read_file(report::json_twin(*s.seen.report)));
+  CHECK(json["result"]["exit_code"] == 130);
+  CHECK_THAT(json["result"]["outcome"].get<std::string>(),
+             Catch::Contains("preempted by run 20990101-000000-quick-beef") &&
+                 !Catch::Contains("Every step succeeded"));
 }

@@ -181,6 +181,9 @@ struct Action {
   bool failure_changes_nothing = false;
   std::function<void(ParamCheck&)> validate;                          // optional
   std::function<std::string(const Params&)> describe;                 // dry-run line
+  // What a dry run adds to describe's line, looked up for real and read-only (docker.stop:
+  // the containers it would stop). Only its message is shown.
+  std::function<Outcome(ActionContext&, const Params&)> preview;  // optional
   // Read-only check that what the step needs is there (restore source exists and verifies,
   // programs present, daemon answering). Runs before the first destructive step of a run.
   std::function<Outcome(ActionContext&, const Params&)> preflight;    // optional

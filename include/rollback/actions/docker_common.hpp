@@ -76,8 +76,23 @@ Status check_daemon(ActionContext& ctx, const Params& p);
 Status check_image_present(ActionContext& ctx, const Params& p, const std::string& image);
 Result<bool> volume_exists(ActionContext& ctx, const Params& p, const std::string& volume);
 
-// Container ids (full) of the step's selection: `project` (compose label) and/or `filter`
-// (name filters); `all` includes stopped ones.
+// Whether a `filter` selects the container `name`: a prefix anchored at a word boundary.
+// `staging` selects staging, staging-api-1, staging_api_1 and staging.1.x, never staging2
+// nor prod-staging; a filter that ends in `-`, `_` or `.` (`staging_`) is its own boundary.
+bool name_selected(std::string_view filter, std::string_view name);
+inline constexpr const char* kFilterDoc =
+    "container name prefixes, each anchored at a word boundary: staging selects staging, "
+    "staging-api-1 and staging_api_1, never staging2 nor prod-staging";
+
+struct SelectedContainer {
+  std::string id;    // full
+  std::string name;  // without the leading '/'
+};
+// The containers of the step's selection: `project` (compose label) and/or `filter` (any of
+// the name filters, name_selected); `all` includes stopped ones.
+Result<std::vector<SelectedContainer>> select_containers(ActionContext& ctx, const Params& p,
+                                                         bool all);
+// Their ids (full).
 Result<std::vector<std::string>> list_containers(ActionContext& ctx, const Params& p, bool all);
 // "project x, name~y": the selection in words, for messages.
 std::string selection(const Params& p);

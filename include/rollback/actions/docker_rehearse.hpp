@@ -6,6 +6,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
 
 #include <rollback/actions/rehearsal.hpp>
 
@@ -33,6 +36,13 @@ CopyKind rehearsal_copies();
 Result<Rehearsed> rehearse_volume(Rehearsal& r, ActionContext& ctx, const Params& p);
 // docker.ps, docker.exec: on the project the rehearsal started, never by container name.
 Result<Rehearsed> rehearse_by_project(Rehearsal& r, ActionContext& ctx, const Params& p);
+// Why a compose service (resolved by `config`) cannot be rehearsed beside production: a
+// setting that puts it in the host's or a production container's namespaces or volumes
+// (network_mode, pid, ipc: host or container:...; volumes_from: container:...); the copy
+// would answer on production's ports, share its memory, see its processes or mount its data.
+std::vector<std::string> shared_with_production(const std::string& service,
+                                                const YAML::Node& config);
+
 // docker.compose (docker_compose_rehearse.cpp): `up` starts the target's compose file as
 // the rehearsal's project; ps and logs look at it; anything else is skipped.
 Result<Rehearsed> rehearse_compose(Rehearsal& r, ActionContext& ctx, const Params& p);

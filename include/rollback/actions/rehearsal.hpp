@@ -62,6 +62,11 @@ class Rehearsal {
   // The copy of `production` when a step already made one, else nullopt (read it as is).
   std::optional<std::filesystem::path> mirrored(const std::filesystem::path& production) const;
 
+  // At preflight: a file a step will copy over production's (in the copy): `up`'s compose
+  // file is then checked as it will be, before anything is restored.
+  void plan_copy(const std::filesystem::path& production, const std::filesystem::path& from);
+  std::optional<std::filesystem::path> planned_copy(const std::filesystem::path& production) const;
+
   // A published port an adapter moved (production -> the rehearsal's), and where one went.
   void moved_port(int production, int rehearsal);
   std::optional<int> port(int production) const;
@@ -79,6 +84,16 @@ class Rehearsal {
   size_t planned_restores = 0;
   size_t verifies = 0;  // verify-phase steps that ran against the copies
 
+  // Values read from production: a read-only assess step runs as written, and the vars it
+  // sets (`into:`) hold production's state, not the target's. A verify step that uses one
+  // compares the copies with production, which a good but older target need not match: it
+  // is skipped and named (production_comparisons, and the summary).
+  void read_from_production(const std::string& step_id, const std::vector<std::string>& vars);
+  // The production values `step` uses (in `with:` or `when:`), with the steps that read them:
+  // "${instances_before} (step count-instances)". Empty when it uses none.
+  std::vector<std::string> production_values_in(const plan::Step& step) const;
+  std::set<std::string> production_comparisons;  // verify steps skipped for that reason
+
   // What was made and moved, for the report (report.json's extra.rehearsal): the label,
   // the dir, the ports, the restore steps, and what each copy kind adds.
   nlohmann::json summary() const;
@@ -93,9 +108,11 @@ class Rehearsal {
   const Registry& registry_;
   std::set<std::filesystem::path> copied_;           // production folders copied
   std::map<std::filesystem::path, std::filesystem::path> mirrors_;
+  std::map<std::filesystem::path, std::filesystem::path> planned_;  // production file -> its source
   std::map<int, int> ports_;                          // production -> rehearsal
   std::map<std::string, std::map<std::string, std::string>, std::less<>> mapped_;
   std::vector<nlohmann::json> made_;                  // what remove_all removes
+  std::map<std::string, std::string> from_production_;  // var -> the assess step that set it
   bool dir_made_ = false;
 };
 
@@ -116,10 +133,11 @@ Result<Rehearsed> rehearse_as_is(Rehearsal& rehearsal, ActionContext& ctx, const
 RehearseFn not_rehearsed(std::string why);
 
 // How a rehearsal treats one step: backup, stop and notify steps are skipped (production is
-// left as it is); read-only assess steps run as written (they only look at production);
+// left as it is); read-only assess steps run as written (they only look at production); a
+// verify step comparing with what they read is skipped (Rehearsal::production_values_in);
 // every other step as its action's `rehearse` says, or skipped with a note when it has none.
-Result<Rehearsed> rehearse_step(Rehearsal& rehearsal, plan::Phase phase, const Action& action,
-                                const YAML::Node& with, ActionContext& ctx, const Params& params);
+Result<Rehearsed> rehearse_step(Rehearsal& rehearsal, const plan::Step& step, const Action& action,
+                                ActionContext& ctx, const Params& params);
 
 // Removes rehearsal leftovers: the resources in `ctx.held` (journaled by a run that died),
 // each by its registered copy kind; every kind's sweep (by label, of ctx.run_id or, when it
