@@ -10,6 +10,7 @@
 #include <rollback/engine/signals.hpp>
 #include <rollback/engine/state_store.hpp>
 #include <rollback/plan/loader.hpp>
+#include <rollback/proc/runner.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/process.hpp>
 #include <rollback/util/redact.hpp>
@@ -170,6 +171,14 @@ int run_pipeline(const RunDeps& deps, PipelineRequest& r) {
     executor.set_rehearsal(r.rehearsal);
   }
   auto failures = executor.preflight(r.plan, r.run.scope, r.completed_steps);
+  // A SIGINT or SIGTERM during preflight (a probe that waited for a server) ends the run as
+  // interrupted, not as a failed preflight: nothing was changed, and it says so.
+  if (proc::cancel_requested()) {
+    auto changed = what_changed(r.run.record);
+    out.error(fmt::format("interrupted during preflight; {}", changed));
+    return stage.stop_before_execution(ExitCode::Interrupted,
+                                       "interrupted during preflight; " + changed);
+  }
   if (!failures.empty()) {
     auto changed = what_changed(r.run.record);
     out.error(fmt::format("preflight failed; {}:", changed));
