@@ -17,7 +17,7 @@ namespace rollback::actions::pg::wait {
 namespace {
 
 constexpr Millis kSlice{100};  // how often a wait looks at the deadline and the cancel flag
-constexpr Millis kCancelWait{500};
+constexpr Millis kCancelWait{200};  // for the server to take the cancel; a paused one never does
 
 std::optional<Ended> over(const Limit& limit) {
   if (!limit.survives_cancel && proc::cancel_requested()) return Ended::Interrupted;
@@ -32,8 +32,9 @@ int slice_ms(const Limit& limit) {
 
 // Asks the server to cancel the running query. PQcancel blocks until the server closes the
 // cancel connection, which a paused server never does: it runs on a detached thread that we
-// wait for briefly. Left blocked, it ends with the process; the query itself then ends at
-// the server's statement_timeout, or when it notices the closed connection.
+// wait for briefly (a live server has the request by then). Left blocked, it ends with the
+// process; the query then ends at the server's statement_timeout, or when it notices the
+// closed connection.
 void cancel_running(PGconn* conn) {
   PGcancel* cancel = PQgetCancel(conn);
   if (!cancel) return;

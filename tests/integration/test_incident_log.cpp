@@ -133,10 +133,11 @@ TEST_CASE(
   require_engine();
   testing::TempDir tmp;
   Cleanup cleanup;
-  // 50 lines: all read, the last 30 shown, 20 skipped. 300000: docker's --tail cut them, so
-  // nobody counted the rest (the old text said "90 earlier line(s)" for 1.2 million).
+  // 50 numbers and "logged-all": all read, the last 30 shown, 21 skipped. 300000: docker's
+  // --tail cut them, so nobody counted the rest (the old text said "90 earlier line(s)" for
+  // 1.2 million).
   for (auto [lines, expected] :
-       {std::pair<int, std::string>{50, "[... 20 earlier line(s) skipped ...]"},
+       {std::pair<int, std::string>{50, "[... 21 earlier line(s) skipped ...]"},
         std::pair<int, std::string>{300000, "[... earlier lines skipped ...]"}}) {
     auto container = unique("rb-incident");
     cleanup.name_prefixes.push_back(container);
