@@ -1,6 +1,7 @@
 // A small client for Coolify's REST API (/api/v1) with libcurl. It knows the calls the
 // rollback needs, Coolify's error shapes and its rate limit; nothing else.
 #include <rollback/actions/coolify.hpp>
+#include <rollback/actions/http_limits.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -131,9 +132,12 @@ Result<Response> Client::once(const std::string& method, const std::string& path
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  auto timeout = options_.request_timeout;
+  if (options_.deadline != std::chrono::steady_clock::time_point::max())
+    timeout = std::min(timeout, std::chrono::duration_cast<Millis>(
+                                    options_.deadline - std::chrono::steady_clock::now()));
+  http::bound_transfer(curl, timeout);
+  http::stop_on_cancel(curl);
   // Redirects would resend the token elsewhere: an API base URL does not redirect.
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   if (options_.insecure) {

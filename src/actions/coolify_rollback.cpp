@@ -30,6 +30,7 @@ Client make_client(ActionContext& ctx, const Params& p) {
   o.token = p.str("token");
   o.insecure = p.flag("insecure", false);
   o.request_timeout = ctx.remaining(Millis(30000));
+  o.deadline = ctx.deadline;
   o.log = [&ctx](std::string_view line) { if (ctx.log) ctx.log(line); };
   return Client(std::move(o));
 }

@@ -15,12 +15,20 @@ namespace {
 
 constexpr size_t kMaxContainers = 6;   // an app, its workers, its database: enough to read
 constexpr size_t kLinesPerContainer = 30;
+constexpr size_t kLinesAsked = kLinesPerContainer * 4;  // docker's --tail: what is read at most
 
-// The last `count` lines of text.
-std::string last_lines(std::string_view text, size_t count) {
+// The last `count` lines of what `docker logs --tail <asked>` printed. Fewer lines than asked
+// are all there were since `since`, so the skipped ones are counted exactly; as many as
+// asked means docker cut older ones, how many is unknown (a million, say), and no number is
+// given rather than a wrong one.
+std::string last_lines(std::string_view text, size_t count, size_t asked) {
   auto lines = output_lines(text);
   size_t from = lines.size() > count ? lines.size() - count : 0;
-  std::string out = from > 0 ? fmt::format("[... {} earlier line(s) ...]\n", from) : "";
+  std::string out;
+  if (lines.size() >= asked)
+    out = "[... earlier lines skipped ...]\n";
+  else if (from > 0)
+    out = fmt::format("[... {} earlier line(s) skipped ...]\n", from);
   for (size_t i = from; i < lines.size(); ++i) out += lines[i] + "\n";
   return out;
 }
@@ -42,10 +50,11 @@ Outcome app_logs(ActionContext& ctx, const Params& p, std::chrono::system_clock:
     if (shown == kMaxContainers) break;
     auto argv = docker_argv(p);
     argv.insert(argv.end(), {"logs", "--since", std::to_string(seconds), "--timestamps", "--tail",
-                             std::to_string(kLinesPerContainer * 4), c.id});
+                             std::to_string(kLinesAsked), c.id});
     auto done = run(ctx, p, argv, {.cap = kShortCommand, .log_output = false, .log_command = false});
     if (!done) continue;
-    excerpt += fmt::format("== {} ({})\n{}", c.name, c.describe(), last_lines(done->out + done->err, kLinesPerContainer));
+    excerpt += fmt::format("== {} ({})\n{}", c.name, c.describe(),
+                           last_lines(done->out + done->err, kLinesPerContainer, kLinesAsked));
     ++shown;
   }
   auto o = Outcome::success(fmt::format("docker logs of {} of {} container(s) of {}, since {}", shown,

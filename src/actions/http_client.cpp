@@ -1,5 +1,6 @@
 // libcurl transfers for the http.* actions: every request of a step on one multi handle.
 #include <rollback/actions/http.hpp>
+#include <rollback/actions/http_limits.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -8,6 +9,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <rollback/proc/runner.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::actions::http {
@@ -38,13 +40,11 @@ void setup(Transfer& t) {
   const Request& r = *t.request;
   t.easy = curl_easy_init();
   curl_easy_setopt(t.easy, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(t.easy, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM: we run beside other threads
   curl_easy_setopt(t.easy, CURLOPT_ERRORBUFFER, t.error);
   curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(t.easy, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(t.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, r.timeout.count())));
-  curl_easy_setopt(t.easy, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::clamp<long long>(r.timeout.count(), 1, 10'000)));
+  bound_transfer(t.easy, r.timeout);
+  stop_on_cancel(t.easy);
   curl_easy_setopt(t.easy, CURLOPT_USERAGENT, "rollback/" ROLLBACK_VERSION);
   curl_easy_setopt(t.easy, CURLOPT_PROTOCOLS_STR, "http,https");
   if (r.insecure) {
@@ -81,6 +81,8 @@ void finish(Transfer& t, CURLcode code) {
   if (code == CURLE_OK) {
     t.response.transferred = true;
     curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &t.response.status);
+  } else if (aborted_by_cancel(code)) {
+    t.response.error = "interrupted";
   } else {
     t.response.timed_out = code == CURLE_OPERATION_TIMEDOUT;
     t.response.error = redact(t.error[0] ? t.error : curl_easy_strerror(code));
@@ -101,6 +103,9 @@ std::vector<Response> perform_all(const std::vector<Request>& requests) {
   }
   int running = 0;
   do {
+    // Each handle's progress callback aborts within a second of an interrupt; this ends
+    // the wait at the next poll (100 ms).
+    if (proc::cancel_requested()) break;
     if (curl_multi_perform(multi, &running) != CURLM_OK) break;
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
@@ -116,7 +121,8 @@ std::vector<Response> perform_all(const std::vector<Request>& requests) {
     curl_multi_remove_handle(multi, t.easy);
     curl_easy_cleanup(t.easy);
     curl_slist_free_all(t.headers);
-    if (!t.response.transferred && t.response.error.empty()) t.response.error = "transfer did not complete";
+    if (!t.response.transferred && t.response.error.empty())
+      t.response.error = proc::cancel_requested() ? "interrupted" : "transfer did not complete";
     out.push_back(std::move(t.response));
   }
   curl_multi_cleanup(multi);

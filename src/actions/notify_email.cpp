@@ -8,10 +8,11 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
-#include <rollback/util/time.hpp>
+#include <rollback/actions/http_limits.hpp>
 #include <rollback/actions/notify.hpp>
 #include <rollback/actions/rehearsal.hpp>
 #include <rollback/util/redact.hpp>
+#include <rollback/util/time.hpp>
 
 namespace rollback::actions::notify {
 namespace {
@@ -117,8 +118,8 @@ Outcome send(ActionContext& ctx, const Params& p) {
     curl_easy_setopt(h, CURLOPT_USERNAME, user.c_str());
     curl_easy_setopt(h, CURLOPT_PASSWORD, password.c_str());
   }
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  http::bound_transfer(h, timeout);
+  if (!ctx.survives_cancel) http::stop_on_cancel(h);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
 
   if (ctx.log) ctx.log("sending " + what);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <rollback/actions/http_limits.hpp>
 #include <rollback/actions/notify.hpp>
 #include <rollback/actions/rehearsal.hpp>
 #include <rollback/util/redact.hpp>
@@ -66,8 +67,8 @@ Outcome post(ActionContext& ctx, const Params& p) {
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  http::bound_transfer(h, timeout);
+  if (!ctx.survives_cancel) http::stop_on_cancel(h);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_response);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);

@@ -5,21 +5,26 @@
 #include <rollback/actions/postgres.hpp>
 
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <rollback/proc/runner.hpp>
 #include <rollback/util/comparison.hpp>
 #include <rollback/util/redact.hpp>
 #include <rollback/util/text.hpp>
+
+#include "postgres_wait.hpp"
 
 namespace rollback::actions::pg {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Conn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
-using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+using wait::Conn;
+using wait::Ended;
+using wait::PgResult;
 
 std::string one_line(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -50,16 +55,35 @@ Outcome connection_failure(const Dsn& dsn, PGconn* conn) {
   return Outcome::failure(fmt::format("{} PostgreSQL at {}: {}", kind, dsn.where, why), !permanent);
 }
 
+// Connects within the step's time (at most 10 s, as connect_timeout said before), or says
+// why not.
+std::optional<Outcome> connect_for_step(ActionContext& ctx, const Dsn& dsn,
+                                        const std::string& conninfo, Conn& conn) {
+  auto started = Clock::now();
+  auto ended = wait::connect(conn, conninfo, wait::step_limit(ctx, Millis(10'000)));
+  if (ended != Ended::Done)
+    return Outcome::failure(fmt::format("cannot connect to PostgreSQL at {}: {}", dsn.where,
+                                        wait::describe(ended, started)),
+                            ended == Ended::TimedOut);
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) return connection_failure(dsn, conn.get());
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<unsigned long long> database_size(ActionContext& ctx, const Dsn& dsn) {
   auto conninfo = dsn.conninfo({{"connect_timeout", connect_timeout(ctx)}});
-  Conn conn(PQconnectdb(conninfo.c_str()), &PQfinish);
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    auto failed = connection_failure(dsn, conn.get());
-    return fail(failed.message, failed.transient);
-  }
-  PgResult res(PQexec(conn.get(), "SELECT pg_database_size(current_database())"), &PQclear);
+  Conn conn(nullptr, &PQfinish);
+  if (auto failed = connect_for_step(ctx, dsn, conninfo, conn))
+    return fail(failed->message, failed->transient);
+  PgResult res(nullptr, &PQclear);
+  auto started = Clock::now();
+  auto ended = wait::exec(conn.get(), "SELECT pg_database_size(current_database())",
+                          wait::step_limit(ctx), res);
+  if (ended != Ended::Done)
+    return fail(
+        fmt::format("cannot read the size of {}: {}", dsn.where, wait::describe(ended, started)),
+        ended == Ended::TimedOut);
   if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) != 1)
     return fail(fmt::format("cannot read the size of {}: {}", dsn.where, one_line(PQerrorMessage(conn.get()))));
   return std::stoull(PQgetvalue(res.get(), 0, 0));
@@ -80,6 +104,8 @@ Outcome run_ready(ActionContext& ctx, const Params& params) {
   for (int attempt = 1;; ++attempt) {
     auto left = std::max(Millis(1), std::chrono::duration_cast<Millis>(until - Clock::now()));
     Ping ping = ping_within(conninfo, left);
+    if (proc::cancel_requested())
+      return Outcome::failure(fmt::format("PostgreSQL at {}: interrupted", dsn->where));
     std::string state;
     bool transient = true;
     switch (ping) {
@@ -143,25 +169,39 @@ Outcome run_query(ActionContext& ctx, const Params& params) {
   options += "-c default_transaction_read_only=on";
   if (statement_ms > 0) options += fmt::format(" -c statement_timeout={}", statement_ms);
   auto conninfo = dsn->conninfo({{"connect_timeout", connect_timeout(ctx)}, {"options", options}});
-  Conn conn(PQconnectdb(conninfo.c_str()), &PQfinish);
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) return connection_failure(*dsn, conn.get());
+  Conn conn(nullptr, &PQfinish);
+  if (auto failed = connect_for_step(ctx, *dsn, conninfo, conn)) return *failed;
 
-  PgResult begin(PQexec(conn.get(), "BEGIN TRANSACTION READ ONLY"), &PQclear);
+  // The server enforces statement_timeout only while it runs: a paused or wedged one is
+  // bounded by the step's deadline here, and an interrupted run cancels the query.
+  auto started = Clock::now();
+  auto limit = wait::step_limit(ctx);
+  auto unanswered = [&](Ended ended) {
+    return Outcome::failure(
+        fmt::format("query on {}: {}", dsn->where, wait::describe(ended, started)),
+        ended == Ended::TimedOut);
+  };
+  PgResult begin(nullptr, &PQclear);
+  if (auto ended = wait::exec(conn.get(), "BEGIN TRANSACTION READ ONLY", limit, begin);
+      ended != Ended::Done)
+    return unanswered(ended);
   if (PQresultStatus(begin.get()) != PGRES_COMMAND_OK) {
     return Outcome::failure(fmt::format("cannot start a read-only transaction on {}: {}", dsn->where,
                                         one_line(PQerrorMessage(conn.get()))));
   }
-  // PQexecParams (extended protocol) accepts exactly one statement: "COMMIT; DELETE ..."
-  // cannot escape the read-only transaction.
+  // The extended protocol accepts exactly one statement: "COMMIT; DELETE ..." cannot escape
+  // the read-only transaction.
   auto sql = params.str("sql");
-  PgResult res(PQexecParams(conn.get(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0),
-               &PQclear);
-  auto status = PQresultStatus(res.get());
+  PgResult res(nullptr, &PQclear);
+  if (auto ended = wait::exec(conn.get(), sql, limit, res); ended != Ended::Done)
+    return unanswered(ended);
+  auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-    return Outcome::failure(fmt::format("query on {} failed: {}", dsn->where,
-                                        one_line(PQresultErrorMessage(res.get()))));
+    return Outcome::failure(
+        fmt::format("query on {} failed: {}", dsn->where,
+                    one_line(res ? PQresultErrorMessage(res.get()) : PQerrorMessage(conn.get()))));
   }
-  PgResult rollback(PQexec(conn.get(), "ROLLBACK"), &PQclear);
+  // Read-only: closing the connection ends the transaction as well as a ROLLBACK would.
 
   int rows = status == PGRES_TUPLES_OK ? PQntuples(res.get()) : 0;
   bool has_value = rows > 0 && PQnfields(res.get()) > 0;

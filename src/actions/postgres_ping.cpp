@@ -1,13 +1,17 @@
 // pg.ready's check: PQping's answer (is a server there, accepting connections?) within a
-// deadline in milliseconds, by polling the connection instead of blocking in libpq.
+// deadline in milliseconds, by polling the connection instead of blocking in libpq, and no
+// longer once the run is interrupted.
 #include <rollback/actions/postgres.hpp>
 
+#include <poll.h>
+#include <algorithm>
 #include <chrono>
 #include <memory>
-#include <poll.h>
 #include <regex>
 
 #include <libpq-fe.h>
+
+#include <rollback/proc/runner.hpp>
 
 namespace rollback::actions::pg {
 namespace {
@@ -45,11 +49,12 @@ Ping ping_within(const std::string& conninfo, Millis budget) {
     if (state == PGRES_POLLING_OK) return Ping::Ok;
     if (state == PGRES_POLLING_FAILED) return classify_failure(conn.get());
     auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
-    if (left <= 0) return Ping::NoResponse;
+    // The deadline passed with the server silent, or the run was interrupted.
+    if (left <= 0 || proc::cancel_requested()) return Ping::NoResponse;
     pollfd fd{.fd = PQsocket(conn.get()), .events = static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT),
               .revents = 0};
-    int ready = ::poll(&fd, 1, static_cast<int>(left));
-    if (ready == 0) return Ping::NoResponse;  // the deadline passed with the server silent
+    // In slices, to notice an interrupt (SIGTERM) within 100 ms.
+    int ready = ::poll(&fd, 1, static_cast<int>(std::min<long long>(left, 100)));
     if (ready < 0 && errno != EINTR) return Ping::NoResponse;
     if (ready > 0) state = PQconnectPoll(conn.get());
   }

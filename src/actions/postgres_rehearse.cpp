@@ -13,22 +13,41 @@
 #include <rollback/util/redact.hpp>
 #include <rollback/util/text.hpp>
 
+#include "postgres_wait.hpp"
+
 namespace rollback::actions::pg {
 namespace {
 
 constexpr const char* kDatabases = "database";  // its records; Rehearsal::map: production DSN -> DSN
 
-// One SQL statement on the server of `dsn` (libpq, so no psql is needed).
-Status exec_sql(const Dsn& dsn, const std::string& sql) {
+// One SQL statement on the server of `dsn` (libpq, so no psql is needed), within `limit`.
+Status exec_sql(const Dsn& dsn, const std::string& sql, wait::Limit limit) {
   auto conninfo = dsn.conninfo({{"connect_timeout", "10"}});
-  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(conninfo.c_str()), &PQfinish);
+  auto started = wait::Clock::now();
+  auto what = sql.substr(0, sql.find(' ', 7));
+  wait::Conn conn(nullptr, &PQfinish);
+  if (auto ended = wait::connect(conn, conninfo, limit); ended != wait::Ended::Done)
+    return fail(fmt::format("cannot connect to {}: {}", dsn.where, wait::describe(ended, started)));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK)
     return fail(fmt::format("cannot connect to {}: {}", dsn.where, conn ? trim(PQerrorMessage(conn.get())) : "out of memory"));
-  std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn.get(), sql.c_str()), &PQclear);
-  auto status = PQresultStatus(res.get());
+  wait::PgResult res(nullptr, &PQclear);
+  // The simple protocol: CREATE DATABASE runs outside any transaction block.
+  if (auto ended = wait::exec(conn.get(), sql, limit, res, /*one_statement=*/false);
+      ended != wait::Ended::Done)
+    return fail(fmt::format("{} on {}: {}", what, dsn.where, wait::describe(ended, started)));
+  auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-    return fail(fmt::format("{} on {}: {}", sql.substr(0, sql.find(' ', 7)), dsn.where, trim(PQerrorMessage(conn.get()))));
+    return fail(fmt::format("{} on {}: {}", what, dsn.where, trim(PQerrorMessage(conn.get()))));
   return ok();
+}
+
+// Making a scratch database: bounded, and stopped by an interrupt. Dropping one is cleanup
+// after that interrupt too, so it is not stopped by it.
+wait::Limit making() {
+  return {wait::Clock::now() + std::chrono::minutes(2)};
+}
+wait::Limit dropping() {
+  return {wait::Clock::now() + std::chrono::minutes(1), /*survives_cancel=*/true};
 }
 
 std::string quoted_identifier(const std::string& name) { return "\"" + name + "\""; }
@@ -38,7 +57,8 @@ void drop_database(const nlohmann::json& r, CleanupContext& ctx) {
   if (!dsn) return;
   auto name = r.value("name", "");
   if (!name.starts_with("rb_rehearsal_")) return;  // only ever ours
-  auto dropped = exec_sql(*dsn, "DROP DATABASE IF EXISTS " + quoted_identifier(name) + " WITH (FORCE)");
+  auto dropped = exec_sql(
+      *dsn, "DROP DATABASE IF EXISTS " + quoted_identifier(name) + " WITH (FORCE)", dropping());
   if (ctx.log) ctx.log(dropped ? fmt::format("dropped scratch database {}", name)
                                : redact(fmt::format("could not drop scratch database {}: {}; drop it by hand", name,
                                                     dropped.error().message)));
@@ -74,9 +94,11 @@ Result<std::string> rehearsal_dsn(Rehearsal& r, ActionContext& ctx, const std::s
   auto mapped = dsn->conninfo({{"dbname", name}});
   if (!r.for_real) return mapped;
   r.record({{"kind", kDatabases}, {"name", name}, {"dsn", production}});
-  RB_TRY(exec_sql(*dsn, "CREATE DATABASE " + quoted_identifier(name)));
-  RB_TRY(exec_sql(*dsn, fmt::format("COMMENT ON DATABASE {} IS '{}={} (scratch database of a rehearsal)'",
-                                    quoted_identifier(name), kRehearsalLabel, r.run_id())));
+  RB_TRY(exec_sql(*dsn, "CREATE DATABASE " + quoted_identifier(name), making()));
+  RB_TRY(exec_sql(*dsn,
+                  fmt::format("COMMENT ON DATABASE {} IS '{}={} (scratch database of a rehearsal)'",
+                              quoted_identifier(name), kRehearsalLabel, r.run_id()),
+                  making()));
   if (ctx.log) ctx.log(fmt::format("created scratch database {} on {}", name, dsn->where));
   r.map(kDatabases, production, mapped);
   return mapped;

@@ -182,8 +182,11 @@ actions::Outcome Executor::check_step(const plan::Step& step, const actions::Act
   ctx.log = [](std::string_view) {};
   // A step's timeout bounds its work, not the proof that it can work: reading a large
   // archive through may take longer than extracting it is allowed to, on a loaded host.
+  // A step run for real (a probe that finds what later steps use) is the step's work: its
+  // own timeout bounds it, as it will in the run.
   constexpr Millis kCheckTime{10 * 60 * 1000};
-  ctx.timeout = std::max(step.timeout.value_or(kCheckTime), kCheckTime);
+  ctx.timeout = run_for_real ? step.timeout.value_or(kCheckTime)
+                             : std::max(step.timeout.value_or(kCheckTime), kCheckTime);
   ctx.deadline = std::chrono::steady_clock::now() + ctx.timeout;
   try {
     return run_for_real ? action.run(ctx, params) : action.preflight(ctx, params);

@@ -57,6 +57,7 @@ std::vector<StepRecord> send_notifications(const actions::Registry& registry, pr
       continue;  // the same notification, already sent for this run
     } else {
       auto ctx = outside_step_context(runner, record.id, timeout_each);
+      ctx.survives_cancel = true;  // an interrupted run is still told about
       auto outcome = action->run(ctx, *params);
       record.status = outcome.ok ? StepStatus::Ok : StepStatus::Failed;
       record.message = redact(outcome.message);

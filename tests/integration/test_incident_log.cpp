@@ -4,6 +4,8 @@
 // with secrets that the app printed redacted. A person gives the start with --since.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -121,4 +123,40 @@ TEST_CASE("a person gives the incident's start with --since, and the report carr
   auto bad = testing::run_rollback({"run", (tmp / "incident.yaml").string(), "--since", "yesterday"});
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("--since") && Catch::Contains("ISO-8601"));
+}
+
+TEST_CASE(
+    "the incident log counts the app's skipped log lines exactly when it read them all, and with a "
+    "large log "
+    "says earlier lines were skipped without a number",
+    "[incident][docker]") {
+  require_engine();
+  testing::TempDir tmp;
+  Cleanup cleanup;
+  // 50 numbers and "logged-all": all read, the last 30 shown, 21 skipped. 300000: docker's
+  // --tail cut them, so nobody counted the rest (the old text said "90 earlier line(s)" for
+  // 1.2 million).
+  for (auto [lines, expected] :
+       {std::pair<int, std::string>{50, "[... 21 earlier line(s) skipped ...]"},
+        std::pair<int, std::string>{300000, "[... earlier lines skipped ...]"}}) {
+    auto container = unique("rb-incident");
+    cleanup.name_prefixes.push_back(container);
+    REQUIRE(docker_rc({"run", "-d", "--name", container, image(), "sh", "-c",
+                       fmt::format("seq 1 {}; echo logged-all; sleep 600", lines)}) == 0);
+    for (int i = 0; i < 600 && docker_out({"logs", "--tail", "1", container}).find("logged-all") ==
+                                   std::string::npos;
+         ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    testing::write_text(tmp / "incident.yaml", plan_text(container, testing::unused_port()));
+    auto run = testing::run_rollback({"run", (tmp / "incident.yaml").string(), "--yes", "--since",
+                                      "15m", "--state-dir", (tmp / "state").string()},
+                                     {{"APP_TOKEN", kSecret}});
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    auto report = testing::read_text(testing::report_path_of(run.out));
+    INFO(report);
+    CHECK_THAT(report, Catch::Contains(expected));
+    CHECK_THAT(report, Catch::Contains(std::to_string(lines)) && Catch::Contains("logged-all"));
+    CHECK_THAT(report, !Catch::Contains("90 earlier"));
+  }
 }

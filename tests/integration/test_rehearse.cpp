@@ -219,3 +219,30 @@ TEST_CASE("a target whose compose file uses network_mode: host is refused at the
     CHECK(leftovers(s).empty());
   }
 }
+
+TEST_CASE(
+    "a rehearsal given a relative --state-dir, run from another folder than the stack's, starts "
+    "the copies and "
+    "proves the target: the state dir is made absolute at start",
+    "[docker][e2e][rehearse]") {
+  Stack s;
+  s.up_and_seed();
+  REQUIRE(s.rollback("backup").exit_code == 0);
+  auto argv = s.args("quick", {"--target", "latest"});
+  auto at = std::find(argv.begin(), argv.end(), "--state-dir");
+  REQUIRE(at != argv.end());
+  *(at + 1) = "state";  // relative to the folder it runs in: s.dir / "state", not in the stack dir
+  argv.insert(argv.begin(), "rehearse");
+  auto before = production(s);
+
+  auto rehearsed = testing::run_rollback(argv, {}, s.dir.path());
+  INFO(rehearsed.out << rehearsed.err);
+  REQUIRE(rehearsed.exit_code == 0);
+  for (const auto& step : report_json(rehearsed)["steps"])
+    if (step["id"] == "start") CHECK(step["status"] == "ok");
+  CHECK(fs::path(testing::report_path_of(rehearsed.out)).is_absolute());
+  CHECK(fs::exists(s.dir / "state" / "runs"));
+  CHECK(!fs::exists(s.stack / "state"));
+  CHECK(production(s) == before);
+  CHECK(leftovers(s).empty());
+}

@@ -118,6 +118,9 @@ struct ActionContext {
   // or an interrupted run of this step recorded. `note` may be empty outside a run.
   std::function<void(const std::string& key, const std::string& value)> note;
   std::map<std::string, std::string> notes;
+  // The notifications sent once a run has ended, an interrupted one included: that interrupt
+  // must not stop them (their timeout bounds them). Everything else stops at an interrupt.
+  bool survives_cancel = false;
 
   // Time left before the step's deadline, at most `cap` (for a child process' timeout).
   Millis remaining(Millis cap) const;

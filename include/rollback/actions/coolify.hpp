@@ -38,6 +38,8 @@ struct ClientOptions {
   std::string token;
   bool insecure = false;       // skip TLS verification (self-signed servers)
   Millis request_timeout{30000};
+  // The step's deadline: no request runs past it (each gets the less of the two).
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   int max_rate_limit_retries = 5;
   Millis max_retry_after{60000};  // a longer Retry-After fails (transient) instead of waiting
   std::function<void(std::string_view)> log;

@@ -102,7 +102,13 @@ struct RunDeps {
 
 class RunService {
  public:
-  explicit RunService(RunDeps deps) : deps_(std::move(deps)) {}
+  // A relative state dir is made absolute here, at the start: steps run programs in other
+  // folders (compose in the stack dir), where it would name another place.
+  explicit RunService(RunDeps deps) : deps_(std::move(deps)) {
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(deps_.state_dir, ec);
+    if (!ec && !deps_.state_dir.empty()) deps_.state_dir = absolute.lexically_normal();
+  }
 
   // Runs `plan` (and, when it has one, its `fallback` in the same run); the exit code.
   int run(const plan::Plan& plan, const RunRequest& request, const plan::Plan* fallback = nullptr);
