@@ -1,7 +1,8 @@
 // The demo stack (examples/staging) copied to a temp dir under a project of its own, with
 // the shipped plans' vars pointing at it: what the end-to-end tests run plans against. Its
 // database is a real PostgreSQL 15 (local/postgres:15, scripts/lib/postgres-image) whose
-// cluster lives in the `pgdata` volume; the store's `data` volume stands in for the cache.
+// cluster lives in the `pgdata` volume; its store a real Redis 7 (local/redis:7,
+// scripts/lib/redis-image) whose AOF lives in the `data` volume.
 #pragma once
 
 #include <algorithm>
@@ -22,10 +23,12 @@ namespace fs = std::filesystem;
 inline fs::path source(const std::string& relative) { return fs::path(ROLLBACK_SOURCE_DIR) / relative; }
 
 inline const char* kPostgresImage = "local/postgres:15";
+inline const char* kRedisImage = "local/redis:7";
 inline const char* kApiKey = "test-evolution-key";
 
 // One demo stack per test: a unique compose project, its volumes removed at the end even
-// when the test fails.
+// when the test fails. The api's own writes (WRITE_INTERVAL) are off unless asked for: most
+// tests compare the volumes byte for byte before and after a run.
 class Stack {
  public:
   testing::TempDir dir;
@@ -35,11 +38,14 @@ class Stack {
   fs::path backups = dir / "backups";
   unsigned api_port = 0;
   unsigned pg_port = 0;
+  unsigned redis_port = 0;
 
-  Stack() {
+  explicit Stack(const std::string& write_interval = "0") {
     require_engine();
     if (testing::run_program({"docker", "image", "inspect", kPostgresImage}).exit_code != 0)
       testing::skip(std::string(kPostgresImage) + " is not present (scripts/lib/postgres-image)");
+    if (testing::run_program({"docker", "image", "inspect", kRedisImage}).exit_code != 0)
+      testing::skip(std::string(kRedisImage) + " is not present (scripts/lib/redis-image)");
     if (!fs::exists(ROLLBACK_BINARY)) testing::skip("rollback binary not built");
     auto version = testing::run_rollback({"version"});
     if (version.exit_code != 0 || (version.out + version.err).find("not yet wired") != std::string::npos)
@@ -48,18 +54,18 @@ class Stack {
     cleanup.volumes = {project + "_data", project + "_pgdata"};
     fs::create_directories(stack);
     fs::create_directories(backups);
-    auto compose = testing::read_text(source("examples/staging/docker-compose.yml"));
-    // The demo's image name is fixed in the file; tests may use another one.
-    for (auto at = compose.find("local/busybox"); at != std::string::npos; at = compose.find("local/busybox", at + 1))
-      compose.replace(at, std::string("local/busybox").size(), image());
-    testing::write_text(stack / "docker-compose.yml", compose);
+    fs::copy(source("examples/staging/docker-compose.yml"), stack / "docker-compose.yml");
     fs::copy(source("examples/staging/api"), stack / "api", fs::copy_options::recursive);
     api_port = testing::unused_publish_port();
     do pg_port = testing::unused_publish_port();
     while (pg_port == api_port);
-    testing::write_text(stack / ".env.staging",
-                        "APP_VERSION=v1\nAPI_PORT=" + std::to_string(api_port) + "\nPG_PORT=" +
-                            std::to_string(pg_port) + "\nAUTHENTICATION_API_KEY=" + kApiKey + "\n");
+    do redis_port = testing::unused_publish_port();
+    while (redis_port == api_port || redis_port == pg_port);
+    testing::write_text(
+        stack / ".env.staging",
+        "APP_VERSION=v1\nAPI_PORT=" + std::to_string(api_port) +
+            "\nPG_PORT=" + std::to_string(pg_port) + "\nREDIS_PORT=" + std::to_string(redis_port) +
+            "\nWRITE_INTERVAL=" + write_interval + "\nAUTHENTICATION_API_KEY=" + kApiKey + "\n");
     // The shipped plans read the Evolution API's key from here (a secret).
     ::setenv("EVOLUTION_API_KEY", kApiKey, 1);
   }
@@ -128,6 +134,25 @@ class Stack {
     return out;
   }
 
+  // A command in the stack's Redis, through its own container (redis-cli is in the image);
+  // what it printed, without the last newline.
+  std::string redis(const std::vector<std::string>& command) const {
+    for (int i = 0; i < 120; ++i) {  // a store that is (re)starting or loading its AOF answers soon
+      if (testing::run_program({"docker", "exec", container("store"), "redis-cli", "ping"}).out ==
+          "PONG\n")
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    std::vector<std::string> argv{"docker", "exec", container("store"), "redis-cli"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    auto r = testing::run_program(argv);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto out = r.out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
   // The running container of a service ("" when none).
   std::string container(const std::string& service) const {
     auto ids = words(docker_out({"ps", "-q", "--filter", "label=com.docker.compose.project=" + project, "--filter",
@@ -137,14 +162,21 @@ class Stack {
 
   void up_and_seed() {
     compose({"up", "-d"});
-    in_volume(project + "_data", "printf 'patient-1\\npatient-2\\n' > /data/records.txt && mkdir -p /data/db && head -c 50000 /dev/urandom > /data/db/base.bin");
+    // The cache: two records and 50 KB of random bytes, in the AOF in the `data` volume.
+    redis({"MSET", "patient:1", "cita 2025-01-27", "patient:2", "cita 2025-01-28"});
+    auto blob = testing::run_program({"docker", "exec", container("store"), "sh", "-c",
+                                      "head -c 50000 /dev/urandom | redis-cli -x SET blob"});
+    INFO(blob.err);
+    REQUIRE(blob.out == "OK\n");
     sql("CREATE TABLE \"Instance\" (name text PRIMARY KEY, status text)");
     sql("INSERT INTO \"Instance\" VALUES ('agentsalud-citas', 'open'), ('agentsalud-soporte', 'open')");
   }
 
   // Data, config and code all changed, as a bad deploy leaves them.
   void break_it() {
-    in_volume(project + "_data", "echo corrupted > /data/records.txt && rm -rf /data/db && echo junk > /data/new.txt");
+    redis({"SET", "patient:1", "corrupted"});
+    redis({"DEL", "blob"});
+    redis({"SET", "new", "junk"});
     sql("UPDATE \"Instance\" SET status = 'close'; CREATE TABLE migration_v2 (id int)");
     testing::write_text(stack / "docker-compose.yml",
                         testing::read_text(stack / "docker-compose.yml") + "# deploy v2\n");
