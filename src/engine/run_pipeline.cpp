@@ -57,6 +57,7 @@ std::optional<RunLock> take_run_lock(const RunDeps& deps, LockHolder me) {
 
 namespace rollback::engine::detail {
 namespace {
+namespace fs = std::filesystem;
 
 std::string destructive_left(const PipelineRequest& r) {
   std::string ids;
