@@ -313,7 +313,8 @@ Verdict judge(const ServiceState& s, const std::vector<TaskState>& all_tasks,
   // inside that moment proved nothing, yet it counted.
   if (o.goal != Goal::Observe && youngest && *youngest < s.monitor + kSettle) {
     v.ready_in = s.monitor + kSettle - *youngest;
-    v.detail += fmt::format("; holding for the {} monitor period", format_duration(s.monitor));
+    v.detail += fmt::format("; holding for the {} monitor period + {}", format_duration(s.monitor),
+                            format_duration(kSettle));
     return v;
   }
   if (o.goal != Goal::Observe && unconfirmed) {

@@ -92,7 +92,7 @@ TEST_CASE(
   o.now = at("2026-11-26T07:18:19.391Z");  // 3 s: past the monitor period, not the margin
   auto v = judge(r.services[0], r.tasks, o);
   CHECK(v.state == Convergence::Converging);
-  CHECK_THAT(v.detail, Catch::Contains("holding for the 2.0s monitor period"));
+  CHECK_THAT(v.detail, Catch::Contains("holding for the 2.0s monitor period + 2.0s"));
   CHECK(v.ready_in == 2s + kSettle - 3s);
   o.now = at("2026-11-26T07:18:20.392Z");
   CHECK(judge(r.services[0], r.tasks, o).state == Convergence::Converged);
