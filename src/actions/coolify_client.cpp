@@ -53,7 +53,48 @@ std::string server_message(const Response& r) {
   return r.body.substr(0, 200);
 }
 
+// "POST /api/v1/x: ..." for a change whose answer could not be read or said nothing.
+ChangeError unknown_answer(std::string message) {
+  return {Error{redact(std::move(message)), false}, true};
+}
+
 }  // namespace
+
+bool may_have_reached(int curl_code, bool transfer_started) {
+  switch (static_cast<CURLcode>(curl_code)) {
+    case CURLE_FAILED_INIT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CLIENTCERT:
+      return false;
+    // A connect (or handshake) that timed out sent nothing; a request that timed out while
+    // being sent or answered may have been received whole and acted on.
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_ABORTED_BY_CALLBACK:
+      return transfer_started;
+    default:  // a send or receive error, an empty or cut answer: the request may be in
+      return true;
+  }
+}
+
+bool status_leaves_unknown(long status) {
+  return status >= 500 || status < 200;
+}
 
 Deployment Deployment::from_json(const nlohmann::json& j) {
   Deployment d;
@@ -108,10 +149,10 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
   (void)initialized;
 }
 
-Result<Response> Client::once(const std::string& method, const std::string& path,
-                              const std::optional<nlohmann::json>& body) {
+Client::Attempt Client::once(const std::string& method, const std::string& path,
+                             const std::optional<nlohmann::json>& body) {
   CURL* curl = curl_easy_init();
-  if (!curl) return fail("cannot initialise libcurl");
+  if (!curl) return {fail("cannot initialise libcurl"), false};
   Response r;
   std::string url = options_.url + "/api/v1" + path;
   std::string auth = "Authorization: Bearer " + options_.token;
@@ -146,25 +187,50 @@ Result<Response> Client::once(const std::string& method, const std::string& path
   }
   CURLcode code = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  // Connected, past TLS, and the request on its way (or some of it sent).
+  curl_off_t pretransfer = 0;
+  long request_bytes = 0;
+  curl_easy_getinfo(curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+  curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_bytes);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   if (code != CURLE_OK) {
     bool transient = code == CURLE_OPERATION_TIMEDOUT || code == CURLE_COULDNT_CONNECT ||
                      code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_RECV_ERROR ||
                      code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING;
-    return fail(redact(fmt::format("{} {}/api/v1{} failed: {}", method, options_.url, path,
-                                   curl_easy_strerror(code))),
-                transient);
+    return {fail(redact(fmt::format("{} {}/api/v1{} failed: {}", method, options_.url, path,
+                                    curl_easy_strerror(code))),
+                 transient),
+            may_have_reached(code, pretransfer > 0 || request_bytes > 0)};
   }
-  return r;
+  return {r, true};
 }
 
 Result<Response> Client::call(const std::string& method, const std::string& path,
                               const std::optional<nlohmann::json>& body) {
+  return exchange(method, path, body).response;
+}
+
+ChangeResult<Response> Client::change(const std::string& method, const std::string& path,
+                                      const std::optional<nlohmann::json>& body) {
+  auto done = exchange(method, path, body);
+  if (!done.response) {
+    if (!done.may_have_reached) return std::unexpected(ChangeError{done.response.error(), false});
+    return std::unexpected(ChangeError{Error{done.response.error().message, false}, true});
+  }
+  if (status_leaves_unknown(done.response->status))
+    return std::unexpected(
+        ChangeError{Error{http_error(method, path, *done.response).message, false}, true});
+  return *done.response;
+}
+
+Client::Attempt Client::exchange(const std::string& method, const std::string& path,
+                                 const std::optional<nlohmann::json>& body) {
   for (int attempt = 0;; ++attempt) {
-    auto r = once(method, path, body);
-    if (!r || r->status != 429) return r;
-    if (attempt >= options_.max_rate_limit_retries) return r;
+    auto done = once(method, path, body);
+    const auto& r = done.response;
+    if (!r || r->status != 429) return done;
+    if (attempt >= options_.max_rate_limit_retries) return done;
     Millis wait(1000);
     if (auto it = r->headers.find("retry-after"); it != r->headers.end()) {
       try {
@@ -172,7 +238,7 @@ Result<Response> Client::call(const std::string& method, const std::string& path
       } catch (...) {
       }
     }
-    if (wait > options_.max_retry_after) return r;
+    if (wait > options_.max_retry_after) return done;
     if (options_.log) {
       options_.log(fmt::format("Coolify rate limit (429) on {} {}: waiting {} as Retry-After asks", method,
                                path, format_duration(wait)));
@@ -180,7 +246,8 @@ Result<Response> Client::call(const std::string& method, const std::string& path
     // Sleep in slices so Ctrl-C is not held up by a long Retry-After.
     auto until = std::chrono::steady_clock::now() + wait;
     while (std::chrono::steady_clock::now() < until) {
-      if (proc::cancel_requested()) return fail("interrupted while waiting for Coolify's rate limit");
+      if (proc::cancel_requested())
+        return {fail("interrupted while waiting for Coolify's rate limit"), false};
       std::this_thread::sleep_for(Millis(50));
     }
   }
@@ -223,41 +290,54 @@ Result<Deployment> Client::deployment(const std::string& uuid) {
   return Deployment::from_json(j);
 }
 
-Result<std::optional<std::string>> Client::rollback(const std::string& app, const std::string& commit) {
+ChangeResult<std::optional<std::string>> Client::rollback(const std::string& app,
+                                                          const std::string& commit) {
   std::string path = "/applications/" + app + "/rollback";
-  auto r = call("POST", path, nlohmann::json{{"commit", commit}});
+  auto r = change("POST", path, nlohmann::json{{"commit", commit}});
   if (!r) return std::unexpected(r.error());
   if (r->status == 404) {
     // "Application not found." is the application; any other 404 is the route itself.
     if (server_message(*r).find("Application") != std::string::npos) {
-      return std::unexpected(http_error("POST", path, *r));
+      return std::unexpected(ChangeError{http_error("POST", path, *r), false});
     }
     return std::optional<std::string>{};
   }
-  if (r->status < 200 || r->status > 299) return std::unexpected(http_error("POST", path, *r));
+  if (r->status < 200 || r->status > 299)
+    return std::unexpected(ChangeError{http_error("POST", path, *r), false});
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   std::string uuid = j.is_object() ? text(j, "deployment_uuid") : "";
-  if (uuid.empty()) {
-    return fail(fmt::format("Coolify did not queue a rollback deployment: {}", server_message(*r)));
-  }
+  // Accepted without a deployment to follow: Coolify skips a rollback when one of the same
+  // commit is already queued, and an answer it could not finish says nothing at all.
+  if (uuid.empty())
+    return std::unexpected(unknown_answer(
+        fmt::format("Coolify answered {} to POST /api/v1{} without a deployment_uuid: {}",
+                    r->status, path, server_message(*r))));
   return std::optional<std::string>{uuid};
 }
 
-Result<std::string> Client::redeploy_at(const std::string& app, const std::string& commit) {
-  std::string patch = "/applications/" + app;
-  auto p = call("PATCH", patch, nlohmann::json{{"git_commit_sha", commit}});
-  if (!p) return std::unexpected(p.error());
-  if (p->status < 200 || p->status > 299) return std::unexpected(http_error("PATCH", patch, *p));
-  std::string path = "/deploy?uuid=" + app + "&force=false";
-  auto r = call("POST", path);
+ChangeResult<void> Client::set_commit(const std::string& app, const std::string& commit) {
+  std::string path = "/applications/" + app;
+  auto r = change("PATCH", path, nlohmann::json{{"git_commit_sha", commit}});
   if (!r) return std::unexpected(r.error());
-  if (r->status < 200 || r->status > 299) return std::unexpected(http_error("POST", path, *r));
+  if (r->status < 200 || r->status > 299)
+    return std::unexpected(ChangeError{http_error("PATCH", path, *r), false});
+  return {};
+}
+
+ChangeResult<std::string> Client::deploy(const std::string& app) {
+  std::string path = "/deploy?uuid=" + app + "&force=false";
+  auto r = change("POST", path);
+  if (!r) return std::unexpected(r.error());
+  if (r->status < 200 || r->status > 299)
+    return std::unexpected(ChangeError{http_error("POST", path, *r), false});
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (j.is_object() && j.contains("deployments") && j["deployments"].is_array() && !j["deployments"].empty()) {
     auto uuid = text(j["deployments"][0], "deployment_uuid");
     if (!uuid.empty()) return uuid;
   }
-  return fail(fmt::format("Coolify did not queue a deployment: {}", server_message(*r)));
+  return std::unexpected(unknown_answer(
+      fmt::format("Coolify answered {} to POST /api/v1{} without a deployment_uuid: {}", r->status,
+                  path, server_message(*r))));
 }
 
 }  // namespace rollback::actions::coolify

@@ -91,6 +91,80 @@ Outcome preflight(ActionContext& ctx, const Params& p) {
   return o;
 }
 
+// Where the operator sees what Coolify did with a request whose answer was lost: the
+// application's deployment list, by API and in the UI.
+std::string deployments_hint(const Params& p) {
+  return fmt::format(
+      "the deployments of application {}: GET "
+      "{}/api/v1/deployments/applications/{}?skip=0&take=10, "
+      "or in Coolify: the application -> Deployments",
+      p.str("application"), p.str("url"), p.str("application"));
+}
+
+// A step that failed after asking Coolify for a change, with its effect unknown (or known to
+// remain): no retry, and `failure_left_changes` keeps a `fallback: failed` from starting,
+// which would push and restore on top of a rollback Coolify may be running.
+Outcome left_changes(const std::string& error, const std::string& what, const std::string& check) {
+  auto o = Outcome::failure(
+      redact(fmt::format("{}. {}; no fallback runs on top of it. Check {}", error, what, check)));
+  o.data["failure_left_changes"] = redact(fmt::format("{}; check {}", what, check));
+  o.data["check"] = redact(check);
+  return o;
+}
+
+struct Triggered {
+  std::string uuid;
+  std::string trigger;  // rollback | deploy-fallback
+};
+
+// Asks Coolify for the rollback deployment: the rollback endpoint, or on servers without it
+// (a 404 for the route, before anything changed) the commit set on the application and a
+// deploy. An answer that does not say whether Coolify acted is not a failure that changed nothing.
+std::expected<Triggered, Outcome> trigger(ActionContext& ctx, Client& client, const Params& p,
+                                          const std::string& commit) {
+  auto app = p.str("application");
+  auto queued = client.rollback(app, commit);
+  if (!queued && !queued.error().unknown) return std::unexpected(failure(queued.error().error));
+  if (!queued)
+    return std::unexpected(left_changes(
+        queued.error().error.message,
+        fmt::format(
+            "Unknown whether Coolify queued a rollback deployment of commit {} for application {}",
+            short_commit(commit), app),
+        deployments_hint(p)));
+  if (*queued) return Triggered{**queued, "rollback"};
+
+  if (ctx.log)
+    ctx.log("this Coolify has no rollback endpoint (404): setting git_commit_sha and redeploying");
+  auto pinned = client.set_commit(app, commit);
+  if (!pinned && !pinned.error().unknown) return std::unexpected(failure(pinned.error().error));
+  if (!pinned)
+    return std::unexpected(left_changes(
+        pinned.error().error.message,
+        fmt::format(
+            "Unknown whether application {}'s git_commit_sha is now {} (nothing was deployed)", app,
+            short_commit(commit)),
+        fmt::format(
+            "GET {}/api/v1/applications/{} (git_commit_sha), or in Coolify: the application -> "
+            "Configuration -> Git commit SHA; then {}",
+            p.str("url"), app, deployments_hint(p))));
+  auto deployed = client.deploy(app);
+  if (deployed) return Triggered{*deployed, "deploy-fallback"};
+  auto pinned_now =
+      fmt::format("application {}'s git_commit_sha is now {} (set by this step)", app, commit);
+  // Refused or never sent: nothing runs in Coolify, as after a failed deployment; the pinned
+  // commit stays either way (docs/coolify.md), and the message says so.
+  if (!deployed.error().unknown)
+    return std::unexpected(failure(Error{fmt::format("{}; no deployment was queued, but {}",
+                                                     deployed.error().error.message, pinned_now),
+                                         deployed.error().error.transient}));
+  return std::unexpected(
+      left_changes(deployed.error().error.message,
+                   fmt::format("Unknown whether Coolify queued a deployment of commit {}; {}",
+                               short_commit(commit), pinned_now),
+                   deployments_hint(p)));
+}
+
 // Polls the new deployment until it ends or `wait` passes; logs each status change.
 Result<Deployment> wait_for(ActionContext& ctx, Client& client, const std::string& uuid, Millis wait, Millis poll) {
   auto deadline = std::min(Clock::now() + wait, ctx.deadline);
@@ -139,19 +213,13 @@ Outcome run_step(ActionContext& ctx, const Params& p) {
   if (commit.empty()) return Outcome::failure(fmt::format("deployment {} has neither a commit nor an image tag", target.uuid));
 
   auto started = Clock::now();
-  std::string trigger = "rollback";
-  auto queued = client.rollback(app, commit);
-  if (!queued) return failure(queued.error());
-  std::string uuid;
-  if (*queued) {
-    uuid = **queued;
-  } else {
-    trigger = "deploy-fallback";
-    if (ctx.log) ctx.log("this Coolify has no rollback endpoint (404): setting git_commit_sha and redeploying");
-    auto deployed = client.redeploy_at(app, commit);
-    if (!deployed) return failure(deployed.error());
-    uuid = *deployed;
+  auto triggered = trigger(ctx, client, p, commit);
+  if (!triggered) {
+    record_choice(ctx, triggered.error(), *choice, app);
+    return triggered.error();
   }
+  const std::string& uuid = triggered->uuid;
+  const std::string& trigger = triggered->trigger;
   if (ctx.log) ctx.log(fmt::format("deployment {} queued for commit {}", uuid, short_commit(commit)));
 
   auto done = wait_for(ctx, client, uuid, p.duration("wait", Millis(600000)), p.duration("poll", Millis(5000)));
@@ -161,7 +229,12 @@ Outcome run_step(ActionContext& ctx, const Params& p) {
   if (!done) {
     o = failure(done.error());
     // Not "as it was": the deployment may still finish. A fallback must not race it.
-    o.data["failure_left_changes"] = fmt::format("deployment {} may still be running in Coolify", uuid);
+    auto check =
+        fmt::format("GET {}/api/v1/deployments/{}, or in Coolify: the application -> Deployments",
+                    p.str("url"), uuid);
+    o.data["failure_left_changes"] =
+        fmt::format("deployment {} may still be running in Coolify; check {}", uuid, check);
+    o.data["check"] = check;
   } else if (done->status != "finished") {
     auto lines = last_log_lines(done->logs, 20);
     std::string tail;
@@ -214,8 +287,10 @@ Action rollback_action() {
   // one finished, but one still running would be raced.
   a.rerun_safe = false;
   // A deployment that fails leaves the running one in place (docs/coolify.md), and so does
-  // an API that refuses the request; one still running at `wait` says so in its data
-  // (failure_left_changes), which keeps a `fallback: failed` from starting.
+  // an API that refuses the request or never received it. One still running at `wait`, a
+  // request whose answer was lost (a timeout once sent, a 5xx, a 2xx without a deployment)
+  // and a PATCH that pinned the commit say so in their data (failure_left_changes), which
+  // keeps a `fallback: failed` from starting.
   a.failure_changes_nothing = true;
   a.validate = [](ParamCheck& check) {
     if (auto url = check.literal("url"); url && !url->starts_with("http://") && !url->starts_with("https://")) {

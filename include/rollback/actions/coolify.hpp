@@ -51,6 +51,28 @@ struct Response {
   std::map<std::string, std::string> headers;  // names lower-cased
 };
 
+// A request that asks Coolify to change something (the rollback POST, the PATCH of
+// git_commit_sha, /deploy) and got no clear answer. `unknown`: it may have reached Coolify and
+// been acted on (a timeout or a dropped connection once it was on its way, a 5xx, a 2xx that
+// does not say what it queued), so nothing may assume it changed nothing. Not unknown: it
+// surely changed nothing (the connection, name resolution or TLS failed before it was sent;
+// Coolify refused it with a 4xx, or a 429 beyond the retries).
+struct ChangeError {
+  Error error;
+  bool unknown = false;
+};
+template <class T>
+using ChangeResult = std::expected<T, ChangeError>;
+
+// Whether a failed transfer may have reached the server: false only for the libcurl errors
+// (`curl_code`, a CURLcode) raised before anything was sent: resolving, connecting, the TLS
+// handshake. `transfer_started`: libcurl had connected and was sending when it failed, which
+// makes a timeout ambiguous (before that it is a connect timeout).
+bool may_have_reached(int curl_code, bool transfer_started);
+// Whether an HTTP status to a change request leaves its effect unknown: a 5xx (Coolify, or a
+// proxy in front of it, failed, perhaps after acting) or a 1xx left as the last answer.
+bool status_leaves_unknown(long status);
+
 class Client {
  public:
   explicit Client(ClientOptions options);
@@ -59,20 +81,34 @@ class Client {
   // Newest first; accepts the {count, deployments} object and a bare array.
   Result<std::vector<Deployment>> deployments(const std::string& app, int take = 100);
   Result<Deployment> deployment(const std::string& uuid);
-  // POST /applications/{uuid}/rollback. nullopt when the server has no such endpoint (404 for
-  // the path, older servers); the caller then falls back to redeploy().
-  Result<std::optional<std::string>> rollback(const std::string& app, const std::string& commit);
-  // Older servers: PATCH git_commit_sha, then POST /deploy?uuid=..&force=false.
-  Result<std::string> redeploy_at(const std::string& app, const std::string& commit);
+  // POST /applications/{uuid}/rollback: the queued deployment's uuid. nullopt when the server
+  // has no such endpoint (404 for the path, older servers); the caller then sets the commit
+  // and deploys.
+  ChangeResult<std::optional<std::string>> rollback(const std::string& app,
+                                                    const std::string& commit);
+  // Older servers: PATCH /applications/{uuid} {git_commit_sha}, then POST
+  // /deploy?uuid=..&force=false (the queued deployment's uuid).
+  ChangeResult<void> set_commit(const std::string& app, const std::string& commit);
+  ChangeResult<std::string> deploy(const std::string& app);
 
   // One API call: "/version" -> {base}/api/v1/version. 429 is retried per Retry-After;
   // other statuses are returned as they came.
   Result<Response> call(const std::string& method, const std::string& path,
                         const std::optional<nlohmann::json>& body = std::nullopt);
+  // The same for a call that changes something: a failure says whether it may have acted
+  // (ChangeError::unknown); a 5xx is such a failure, other statuses are returned.
+  ChangeResult<Response> change(const std::string& method, const std::string& path,
+                                const std::optional<nlohmann::json>& body = std::nullopt);
 
  private:
-  Result<Response> once(const std::string& method, const std::string& path,
-                        const std::optional<nlohmann::json>& body);
+  struct Attempt {
+    Result<Response> response;
+    bool may_have_reached = true;  // for a failed transfer: see may_have_reached()
+  };
+  Attempt once(const std::string& method, const std::string& path,
+               const std::optional<nlohmann::json>& body);
+  Attempt exchange(const std::string& method, const std::string& path,
+                   const std::optional<nlohmann::json>& body);
   ClientOptions options_;
 };
 
