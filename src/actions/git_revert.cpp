@@ -1,13 +1,13 @@
 // git.revert: put a branch back at a known-good commit, locally and on its remote.
 // Safety rules (shared/field-lessons.md 5): every check runs before the first change; a reset
 // is pushed only with --force-with-lease against the tip seen at preflight (never a bare -f),
-// so a colleague's push made in the meantime is never overwritten; when a push fails the
-// local branch is put back where it was, so local and remote never disagree silently.
+// so a colleague's push made in the meantime is never overwritten; when a push is refused the
+// local branch is put back where it was, so local and remote never disagree silently; a push
+// whose result is unknown says so and how to find out (git_push.cpp).
 #include <rollback/util/text.hpp>
 #include <rollback/actions/git.hpp>
 
 #include <filesystem>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -17,13 +17,7 @@ namespace rollback::actions::git {
 namespace {
 
 std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::string line;
-  std::istringstream in(text);
-  while (std::getline(in, line)) {
-    if (!trim(line).empty()) out.push_back(trim(line));
-  }
-  return out;
+  return nonempty_lines(text);
 }
 
 std::string short_of(const std::string& sha) { return sha.substr(0, 12); }
@@ -310,16 +304,23 @@ Outcome run_step(ActionContext& ctx, const Params& p) {
                     s.mode == "reset" ? "--force-with-lease=" + s.branch + ":" + short_of(lease) + " " : "",
                     short_of(pushed_ref_sha), s.remote, s.branch));
     auto push = run(ctx.runner, s.repo, args, ctx.remaining(Millis(300000)));
-    if (!push || !push->succeeded()) {
-      std::string why = push ? trim(push->err + "\n" + push->out) : push.error().message;
+    // git that could not start sent nothing.
+    auto verdict = push ? classify_push(*push, s.branch)
+                        : PushVerdict{PushResult::Refused, push.error().message};
+    if (verdict.result == PushResult::Unknown) {
+      auto o =
+          push_left_unknown({s.repo, s.remote, s.branch, pushed_ref_sha, lease}, verdict, *push);
+      record(ctx, o, s);
+      return o;
+    }
+    if (verdict.result == PushResult::Refused) {
       auto left = restore_local(ctx, s);
-      auto now = fetch_tip(ctx, s.repo, s.remote, s.branch);
-      if (now && *now != lease) {
+      if (auto now = fetch_tip(ctx, s.repo, s.remote, s.branch); now && *now != lease)
         return fail_with(fmt::format("{}/{} moved since preflight: expected {}, found {}; nothing was pushed; {}",
                                      s.remote, s.branch, short_of(lease), short_of(*now), left));
-      }
-      return fail_with(fmt::format("git push to {}/{} failed; nothing was pushed; {}:\n{}", s.remote,
-                                   s.branch, left, why));
+      return fail_with(fmt::format("git push to {}/{} failed; nothing was pushed ({}); {}:\n{}",
+                                   s.remote, s.branch, verdict.reason, left,
+                                   push ? trim(push->err + "\n" + push->out) : ""));
     }
     pushed = true;
     remember_lease(s.lease_key(), pushed_ref_sha);

@@ -41,6 +41,28 @@ Result<std::vector<plan::Target>> list_targets(proc::Runner& runner, const std::
 // The same for a plan's `target: {from: git, with: {repo, ref, tags, limit}}` section.
 Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, const plan::Scope& scope);
 
+// What a `git push --porcelain` to branch `branch` did to the remote (git_push.cpp): Pushed;
+// Refused when git says the ref did not move or the push never reached the remote (refused
+// connection, unknown host, access denied, a rejected or remote-rejected ref); Unknown when it
+// may have landed (killed at a deadline or interrupted, the connection broke after sending,
+// a failure git does not explain). `reason` says which, in a few words.
+enum class PushResult { Pushed, Refused, Unknown };
+struct PushVerdict {
+  PushResult result;
+  std::string reason;
+};
+PushVerdict classify_push(const proc::Completed& done, const std::string& branch);
+// The failure of a push whose result is Unknown: what is unknown, and the `git ls-remote` that
+// tells (data: failure_left_changes, check; pushed: "unknown"). The local branch is left at
+// `pushed`.
+struct PushAttempt {
+  std::string repo, remote, branch;
+  std::string pushed;  // the commit pushed
+  std::string lease;   // the remote's tip before
+};
+Outcome push_left_unknown(const PushAttempt& push, const PushVerdict& verdict,
+                          const proc::Completed& done);
+
 // The lease the last preflight of (repo, remote, branch) saw, shared by preflight and run of
 // the same process; empty when no preflight ran (e.g. under `resume`).
 void remember_lease(const std::string& key, const std::string& sha);
