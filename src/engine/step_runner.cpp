@@ -74,9 +74,16 @@ void end_held(const actions::Action& action, actions::ActionContext& ctx, std::v
   held.clear();
 }
 
+// A failure that says it left something changed or unknown (failure_left_changes): its
+// message says what to check, and trying again would ask for the change a second time.
+bool left_changes(const actions::Outcome& outcome) {
+  return !outcome.ok && outcome.data.contains("failure_left_changes");
+}
+
 // What a failed attempt said, unless it only repeats that time ran out (with its own
 // duration, which would contradict the step's).
 std::string last_words(const actions::Outcome& outcome) {
+  if (left_changes(outcome)) return " (last: " + outcome.message + ")";
   if (outcome.ok || outcome.message.find("timed out") != std::string::npos ||
       outcome.message.find("time ran out") != std::string::npos)
     return "";
@@ -132,6 +139,10 @@ AttemptResult attempt(const plan::Step& step, const actions::Action& action, con
       return result;
     }
     if (result.outcome.ok || n >= max_attempts) return result;
+    if (left_changes(result.outcome)) {
+      ctx.log(fmt::format("attempt {} failed and may have changed something; not retried", n));
+      return result;
+    }
     if (!result.outcome.transient && step.retry.retries() == plan::RetryOn::Transient) {
       ctx.log(fmt::format("attempt {} failed: {}; not retried: the failure is not transient (`retry: {{on: any}}` "
                           "retries every failure)",

@@ -311,6 +311,27 @@ TEST_CASE("attempts retry only transient failures unless the step says on: any")
   CHECK(r.record.steps[0].attempts == 3);
 }
 
+TEST_CASE(
+    "a failure that may have changed something is never retried, even with on: any or until") {
+  reset();
+  auto any = step("change", "test.flaky", "{fail_times: 2, transient: true, left_changes: true}");
+  any.retry.attempts = 3;
+  any.retry.on = rollback::plan::RetryOn::Any;
+  auto r = run_plan(make_plan({any}));
+  CHECK(r.code == ExitCode::StepFailed);
+  CHECK(r.record.steps[0].attempts == 1);
+  CHECK_THAT(r.record.steps[0].log_excerpt,
+             Catch::Contains("may have changed something; not retried"));
+
+  reset();
+  auto until = step("change", "test.flaky", "{fail_times: 2, left_changes: true}");
+  until.retry.until = rollback::Millis(3000);
+  until.retry.every = rollback::Millis(20);
+  r = run_plan(make_plan({until}));
+  CHECK(r.code == ExitCode::StepFailed);
+  CHECK(r.record.steps[0].attempts == 1);
+}
+
 TEST_CASE("until/every retries any failure by default: a probe still seeing the old version waits") {
   reset();
   auto s = step("wait", "test.flaky", "{fail_times: 2, transient: false}");

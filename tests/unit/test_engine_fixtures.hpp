@@ -87,8 +87,11 @@ inline actions::Registry test_registry() {
   flaky.run = [](actions::ActionContext& ctx, const actions::Params& p) {
     note_ran(ctx.step_id);
     calls().flaky_tries.push_back(Clock::now());
-    if (static_cast<long long>(calls().flaky_tries.size()) <= p.integer("fail_times"))
-      return actions::Outcome::failure("not yet", p.flag("transient", true));
+    if (static_cast<long long>(calls().flaky_tries.size()) <= p.integer("fail_times")) {
+      auto o = actions::Outcome::failure("not yet", p.flag("transient", true));
+      if (p.flag("left_changes")) o.data["failure_left_changes"] = "a change may have been made";
+      return o;
+    }
     return actions::Outcome::success("finally");
   };
   r.add(flaky);
