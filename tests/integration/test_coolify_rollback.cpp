@@ -2,67 +2,9 @@
 // which follows the published API; Coolify itself cannot run here.
 #include <catch2/catch.hpp>
 
-#include <map>
+#include "coolify_scene.hpp"
 
-#include <rollback/actions/coolify.hpp>
-#include <rollback/proc/runner.hpp>
-
-#include "support/fake_coolify.hpp"
-
-namespace {
-
-using namespace std::chrono_literals;
-using nlohmann::json;
-using rollback::actions::ActionContext;
-using rollback::actions::Params;
-using testing::FakeCoolify;
-using testing::FakeDeployment;
-
-const std::string kToken = "fake-token-s3cr3t";
-const std::string c1 = "1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-const std::string c2 = "2222222bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-const std::string c3 = "3333333ccccccccccccccccccccccccccccccccc";
-const std::string c4 = "4444444ddddddddddddddddddddddddddddddddd";
-const std::string c5 = "5555555eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
-
-// Newest first: a failed deploy on top of the current one; the last good one further down,
-// behind a same-commit redeploy, a cancelled and a failed deployment.
-std::vector<FakeDeployment> history() {
-  return {{"dep-5", c5, "broken extraction", "failed"},
-          {"dep-4", c4, "new prompt", "finished"},
-          {"dep-3b", c4, "new prompt", "finished"},
-          {"dep-3", c3, "half done", "cancelled-by-user"},
-          {"dep-2", c2, "typo", "failed"},
-          {"dep-1", c1, "stable", "finished"}};
-}
-
-struct Ctx {
-  rollback::proc::SystemRunner runner;
-  std::map<std::string, std::string> vars;
-  std::vector<std::string> logs;
-  ActionContext ctx{"coolify", runner, [this](const std::string& k, const std::string& v) { vars[k] = v; },
-                    [this](std::string_view l) { logs.emplace_back(l); }};
-};
-
-const rollback::actions::Action& action() {
-  static auto a = rollback::actions::coolify::rollback_action();
-  return a;
-}
-
-Params params(const FakeCoolify& fake, json extra = json::object()) {
-  json p{{"url", fake.url()}, {"token", kToken}, {"application", FakeCoolify::kApp}, {"poll", "50ms"}, {"wait", "10s"}};
-  for (auto& [k, v] : extra.items()) p[k] = v;
-  return Params(p);
-}
-
-bool any_contains(const std::vector<std::string>& lines, const std::string& needle) {
-  for (const auto& l : lines) {
-    if (l.find(needle) != std::string::npos) return true;
-  }
-  return false;
-}
-
-}  // namespace
+using namespace coolify_test;
 
 TEST_CASE("coolify.rollback picks the last finished deployment with another commit, skipping failed and cancelled") {
   FakeCoolify fake;

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <condition_variable>
 #include <stdexcept>
 
 namespace testing {
@@ -23,6 +24,25 @@ struct FakeCoolify::State {
   int next_id = 1000;
   std::string app_commit;
   std::vector<RecordedRequest> requests;
+  std::map<std::string, FakeFault> faults;
+  std::condition_variable stop_cv;  // ends a stalled answer when the fake stops
+  bool stopping = false;
+
+  FakeFault fault(const std::string& route) const {
+    auto it = faults.find(route);
+    return it == faults.end() ? FakeFault{} : it->second;
+  }
+
+  // The answer to a change route: `status` and `body`, unless a fault says otherwise. A stall
+  // waits without the lock, so the rest of the API keeps answering meanwhile.
+  void answer(std::unique_lock<std::mutex>& lock, httplib::Response& res, const FakeFault& f,
+              int status, const json& body) {
+    if (f.stall.count() > 0) stop_cv.wait_for(lock, f.stall, [this] { return stopping; });
+    res.status = f.status ? f.status : status;
+    if (!f.body.empty()) return res.set_content(f.body, "application/json");
+    res.set_content(f.status ? json{{"message", "Server Error"}}.dump() : body.dump(),
+                    "application/json");
+  }
 
   // The status a scripted deployment has now.
   std::string status_of(const FakeDeployment& d) const {
@@ -97,6 +117,11 @@ FakeCoolify::FakeCoolify(std::string token, std::string app_uuid)
 }
 
 FakeCoolify::~FakeCoolify() {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+  }
+  state_->stop_cv.notify_all();
   server_->stop();
   if (thread_.joinable()) thread_.join();
 }
@@ -181,45 +206,56 @@ void FakeCoolify::install_routes() {
     reply(res, 404, {{"message", "Deployment not found."}});
   });
 
-  svr.Post(R"(/api/v1/applications/([^/]+)/rollback)", [&s, remember_body](const httplib::Request& req,
-                                                                            httplib::Response& res) {
-    std::lock_guard lock(s.mutex);
-    remember_body(req);
-    if (!s.rollback_endpoint) return reply(res, 404, {{"message", "Not found."}});
-    if (req.matches[1] != s.app) return reply(res, 404, {{"message", "Application not found."}});
-    auto body = json::parse(req.body, nullptr, false);
-    json errors = json::object();
-    if (!body.is_object() || !body.contains("commit") || !body["commit"].is_string()) {
-      errors["commit"] = {"The commit field is required."};
-    }
-    if (body.is_object()) {
-      for (const auto& [k, v] : body.items()) {
-        if (k != "commit") errors[k] = {"This field is not allowed."};
-      }
-    }
-    if (!errors.empty()) return reply(res, 422, {{"message", "Validation failed."}, {"errors", errors}});
-    auto uuid = s.queue(body["commit"].get<std::string>(), true);
-    reply(res, 200, {{"message", "Rollback deployment queued."}, {"deployment_uuid", uuid}});
-  });
+  svr.Post(R"(/api/v1/applications/([^/]+)/rollback)",
+           [&s, remember_body](const httplib::Request& req, httplib::Response& res) {
+             std::unique_lock lock(s.mutex);
+             remember_body(req);
+             if (!s.rollback_endpoint) return reply(res, 404, {{"message", "Not found."}});
+             if (req.matches[1] != s.app)
+               return reply(res, 404, {{"message", "Application not found."}});
+             auto body = json::parse(req.body, nullptr, false);
+             json errors = json::object();
+             if (!body.is_object() || !body.contains("commit") || !body["commit"].is_string()) {
+               errors["commit"] = {"The commit field is required."};
+             }
+             if (body.is_object()) {
+               for (const auto& [k, v] : body.items()) {
+                 if (k != "commit") errors[k] = {"This field is not allowed."};
+               }
+             }
+             if (!errors.empty())
+               return reply(res, 422, {{"message", "Validation failed."}, {"errors", errors}});
+             auto fault = s.fault("rollback");
+             auto uuid = fault.acts ? s.queue(body["commit"].get<std::string>(), true) : "";
+             s.answer(lock, res, fault, 200,
+                      {{"message", "Rollback deployment queued."}, {"deployment_uuid", uuid}});
+           });
 
-  svr.Patch(R"(/api/v1/applications/([^/]+))", [&s, remember_body](const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard lock(s.mutex);
-    remember_body(req);
-    if (req.matches[1] != s.app) return reply(res, 404, {{"message", "Application not found."}});
-    auto body = json::parse(req.body, nullptr, false);
-    if (body.is_object() && body.contains("git_commit_sha")) s.app_commit = body["git_commit_sha"].get<std::string>();
-    reply(res, 200, {{"uuid", s.app}});
-  });
+  svr.Patch(R"(/api/v1/applications/([^/]+))",
+            [&s, remember_body](const httplib::Request& req, httplib::Response& res) {
+              std::unique_lock lock(s.mutex);
+              remember_body(req);
+              if (req.matches[1] != s.app)
+                return reply(res, 404, {{"message", "Application not found."}});
+              auto body = json::parse(req.body, nullptr, false);
+              auto fault = s.fault("patch");
+              if (fault.acts && body.is_object() && body.contains("git_commit_sha"))
+                s.app_commit = body["git_commit_sha"].get<std::string>();
+              s.answer(lock, res, fault, 200, {{"uuid", s.app}});
+            });
 
   svr.Post("/api/v1/deploy", [&s](const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard lock(s.mutex);
+    std::unique_lock lock(s.mutex);
     if (req.get_param_value("uuid") != s.app) {
       return reply(res, 404, {{"message", "No resources found."}});
     }
-    auto uuid = s.queue(s.app_commit.empty() ? "HEAD" : s.app_commit, false);
-    reply(res, 200, {{"deployments", json::array({{{"message", "Application asistente-andrea deployment queued."},
-                                                    {"resource_uuid", s.app},
-                                                    {"deployment_uuid", uuid}}})}});
+    auto fault = s.fault("deploy");
+    auto uuid = fault.acts ? s.queue(s.app_commit.empty() ? "HEAD" : s.app_commit, false) : "";
+    s.answer(lock, res, fault, 200,
+             {{"deployments",
+               json::array({{{"message", "Application asistente-andrea deployment queued."},
+                             {"resource_uuid", s.app},
+                             {"deployment_uuid", uuid}}})}});
   });
 
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
@@ -262,6 +298,13 @@ void FakeCoolify::set_bare_array(bool bare) {
 void FakeCoolify::set_version(std::string version) {
   std::lock_guard lock(state_->mutex);
   state_->version = std::move(version);
+}
+
+void FakeCoolify::set_fault(const std::string& route, FakeFault fault) {
+  if (route != "rollback" && route != "patch" && route != "deploy")
+    throw std::invalid_argument("fake Coolify: no change route " + route);
+  std::lock_guard lock(state_->mutex);
+  state_->faults[route] = std::move(fault);
 }
 
 std::vector<RecordedRequest> FakeCoolify::requests() const {

@@ -37,6 +37,14 @@ struct FakeDeployment {
   std::chrono::steady_clock::time_point queued_at{};
 };
 
+// How a change route misbehaves, as Coolify under load or a proxy in front of it may.
+struct FakeFault {
+  int status = 0;                      // answer this status instead (0: the normal answer)
+  bool acts = true;                    // the change is made (a deployment queued) before answering
+  std::chrono::milliseconds stall{0};  // wait this long, after acting, before answering
+  std::string body{};  // the body instead ("" with a status: Laravel's {"message": "Server Error"})
+};
+
 struct RecordedRequest {
   std::string method;
   std::string path;           // without the query
@@ -65,6 +73,9 @@ class FakeCoolify {
   void rate_limit_first(int requests, int retry_after_seconds);
   void set_bare_array(bool bare);                 // list deployments as a bare array
   void set_version(std::string version);
+  // route: "rollback" (POST /applications/{uuid}/rollback), "patch" (PATCH /applications/{uuid})
+  // or "deploy" (POST /deploy).
+  void set_fault(const std::string& route, FakeFault fault);
 
   std::vector<RecordedRequest> requests() const;
   std::vector<FakeDeployment> deployments() const;  // newest first, statuses as of now
