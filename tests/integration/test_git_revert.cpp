@@ -311,3 +311,54 @@ TEST_CASE("a resumed git.revert leases on the commit its journal noted, not on w
   REQUIRE(revert().run(d.ctx, q).ok);
   CHECK(noted["lease"] == fresh.deploys[2]);  // journaled before the push
 }
+
+TEST_CASE(
+    "git.revert whose push lands but is not answered before the deadline says the result is "
+    "unknown and how "
+    "to check it",
+    "[git][unknown]") {
+  Repos r;
+  Ctx c;
+  // The remote moves the ref, then takes its time to say so: the answer the push waits for
+  // comes after the step's deadline.
+  auto hook = r.origin / "hooks" / "reference-transaction";
+  testing::write_text(hook, "#!/bin/sh\n[ \"$1\" = committed ] && sleep 6\nexit 0\n");
+  std::filesystem::permissions(hook, std::filesystem::perms::owner_all);
+  Params p(json{{"repo", r.work.string()}, {"to", r.deploys[1]}, {"push", true}});
+  REQUIRE(revert().preflight(c.ctx, p).ok);
+  c.ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  auto done = revert().run(c.ctx, p);
+  INFO(done.message);
+  REQUIRE_FALSE(done.ok);
+  CHECK_FALSE(done.transient);
+  REQUIRE(done.data.contains("failure_left_changes"));
+  CHECK(done.data["pushed"] == "unknown");
+  CHECK_THAT(done.message,
+             Catch::Contains("result unknown") &&
+                 Catch::Contains("ls-remote origin refs/heads/main`: " + r.deploys[1] +
+                                 " means the push landed, " + r.deploys[2] + " that it did not"));
+  CHECK(r.origin_main() == r.deploys[1]);  // it did land, although git push never said so
+  CHECK(r.head() == r.deploys[1]);         // the clone stays at what was pushed
+}
+
+TEST_CASE(
+    "git.revert whose push the remote rejects changed nothing: a plain failure, the clone put back",
+    "[git][unknown]") {
+  Repos r;
+  Ctx c;
+  auto hook = r.origin / "hooks" / "pre-receive";
+  testing::write_text(hook, "#!/bin/sh\necho 'main is protected' >&2\nexit 1\n");
+  std::filesystem::permissions(hook, std::filesystem::perms::owner_all);
+  Params p(json{{"repo", r.work.string()}, {"to", r.deploys[1]}, {"push", true}});
+  REQUIRE(revert().preflight(c.ctx, p).ok);
+  auto done = revert().run(c.ctx, p);
+  INFO(done.message);
+  REQUIRE_FALSE(done.ok);
+  CHECK_FALSE(done.data.contains("failure_left_changes"));
+  CHECK_THAT(done.message, Catch::Contains("nothing was pushed") &&
+                               Catch::Contains("[remote rejected]") &&
+                               Catch::Contains("main is protected") &&
+                               Catch::Contains("local branch is back at"));
+  CHECK(r.origin_main() == r.deploys[2]);
+  CHECK(r.head() == r.deploys[2]);
+}

@@ -229,3 +229,90 @@ TEST_CASE("a run killed inside the fallback plan resumes the fallback, and the r
   CHECK(runs[0]["plans"] == nlohmann::json({"coolify", "git-sql"}));
   CHECK(runs[0]["exit_code"] == 0);
 }
+
+// Issue 24: a change Coolify may have made is not a failure that changed nothing. git-sql must
+// not push and restore on top of a rollback Coolify may be running: that would lose every row
+// written since the dump.
+namespace {
+
+using namespace std::chrono_literals;
+
+struct LostAnswer : AfterBadDeploy {
+  testing::FakeCoolify coolify;
+  std::string remote_before, data_before;
+
+  LostAnswer() {
+    coolify.set_deployments({{"dep-4", std::string(40, '4'), "broken", "finished"},
+                             {"dep-3", std::string(40, '3'), "stable", "finished"}});
+    coolify.set_new_deployment_stages({{"in_progress", 10min}});
+    common.insert(common.end(), {"--var", "coolify_url=" + coolify.url(), "--var",
+                                 std::string("application=") + testing::FakeCoolify::kApp});
+    env = {{"COOLIFY_TOKEN", "fake-token-s3cr3t"}};
+    remote_before = ls_remote();
+    data_before = db.checksum();
+  }
+
+  std::string ls_remote() const {
+    return git(tmp.path(), {"ls-remote", origin.string(), "refs/heads/main"});
+  }
+
+  // Exit 1 with no fallback: the remote's ref and the data as they were, and the console,
+  // report.md and report.json saying what is unknown and what to check.
+  void left_untouched(const testing::CommandResult& run, const std::string& unknown) const {
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.out, !Catch::Contains("hands over to its fallback"));
+    CHECK(ls_remote() == remote_before);
+    CHECK(db.checksum() == data_before);
+    auto path = testing::report_path_of(run.out);
+    REQUIRE_FALSE(path.empty());
+    auto report = testing::read_text(path);
+    INFO(report);
+    CHECK_THAT(report, Catch::Contains(unknown) && Catch::Contains("no fallback runs") &&
+                           Catch::Contains("/api/v1/deployments/applications/app-uuid-1") &&
+                           !Catch::Contains("## Procedimiento del plan git-sql") &&
+                           !Catch::Contains("fake-token-s3cr3t"));
+    auto json =
+        nlohmann::json::parse(testing::read_text(fs::path(path).replace_extension(".json")));
+    INFO(json.dump(2));
+    CHECK(json["result"]["exit_code"] == 1);
+    CHECK_THAT(json["result"]["message"].get<std::string>(),
+               Catch::Contains("no fallback to plan git-sql"));
+    CHECK_THAT(json.dump(), Catch::Contains(unknown) && Catch::Contains("failure_left_changes") &&
+                                Catch::Contains("/api/v1/deployments/applications/app-uuid-1"));
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "coolify whose rollback POST got a 500 stops with exit 1: no git-sql, the remote and the data "
+    "untouched",
+    "[plans][fallback][unknown][git][pg]") {
+  LostAnswer scene;
+  scene.coolify.set_fault("rollback", {.status = 500});  // queued, then the answer failed
+  auto run = scene.rollback("coolify", {"--yes"});
+  scene.left_untouched(run, "Unknown whether Coolify queued a rollback deployment");
+  CHECK(scene.coolify.deployments().front().rollback);
+}
+
+TEST_CASE(
+    "coolify whose rollback POST was received but never answered stops with exit 1: no git-sql",
+    "[plans][fallback][unknown][git][pg]") {
+  LostAnswer scene;
+  scene.coolify.set_fault("rollback", {.stall = 120s});  // ended when the fake stops
+  auto run = scene.rollback("coolify", {"--yes"});
+  scene.left_untouched(run, "Unknown whether Coolify queued a rollback deployment");
+  CHECK_THAT(run.out + run.err, Catch::Contains("Timeout was reached"));
+}
+
+TEST_CASE(
+    "coolify on a server without the rollback endpoint: 404, PATCH ok, /deploy 500 stops with exit "
+    "1: no git-sql",
+    "[plans][fallback][unknown][git][pg]") {
+  LostAnswer scene;
+  scene.coolify.set_rollback_endpoint(false);
+  scene.coolify.set_fault("deploy", {.status = 500});
+  auto run = scene.rollback("coolify", {"--yes"});
+  scene.left_untouched(run, "Unknown whether Coolify queued a deployment of commit");
+  CHECK(scene.coolify.app_commit() == std::string(40, '3'));
+}
