@@ -4,36 +4,14 @@
 
 #include <cstring>
 
-#include <fmt/format.h>
-
 #include <rollback/util/archive.hpp>
 #include <rollback/util/pg_control.hpp>
+
+#include "support/tar_builder.hpp"
 
 using namespace rollback;
 
 namespace {
-
-std::string entry(const std::string& name, const std::string& content, char type = '0') {
-  std::string h(512, '\0');
-  std::memcpy(h.data(), name.data(), std::min<size_t>(name.size(), 100));
-  auto put = [&](size_t at, const std::string& text) { std::memcpy(h.data() + at, text.data(), text.size()); };
-  put(100, "0000600");
-  put(108, "0000000");
-  put(116, "0000000");
-  put(124, fmt::format("{:011o}", content.size()));
-  put(136, "00000000000");
-  h[156] = type;
-  put(257, "ustar");
-  put(263, "00");
-  std::memset(h.data() + 148, ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : h) sum += c;
-  put(148, fmt::format("{:06o}", sum));
-  h[154] = '\0';
-  std::string padded = content;
-  padded.resize((content.size() + 511) / 512 * 512, '\0');
-  return h + padded;
-}
 
 // A control file as PostgreSQL writes one: a record, its CRC-32C right after, zeros to 8 KiB.
 std::string control_file(size_t record_bytes = 296) {
@@ -49,8 +27,6 @@ Status check(const std::string& tar) {
   RB_TRY(checker.feed(tar));
   return checker.finish();
 }
-
-const std::string kEnd(1024, '\0');
 
 }  // namespace
 
@@ -70,7 +46,7 @@ TEST_CASE("a control file whose CRC matches reads, whatever the version's record
 }
 
 TEST_CASE("a tar of a data directory without global/pg_control is refused", "[pg_control]") {
-  auto tar = entry("./", "", '5') + entry("./PG_VERSION", "15\n") + entry("./base/1/PG_VERSION", "15\n") + kEnd;
+  auto tar = testing::tar_of({{"./PG_VERSION", "15\n"}, {"./base/1/PG_VERSION", "15\n"}});
   auto checked = check(tar);
   REQUIRE_FALSE(checked);
   CHECK_THAT(checked.error().message, Catch::Contains("global/pg_control is missing or unreadable"));
@@ -80,16 +56,16 @@ TEST_CASE("a tar of a data directory without global/pg_control is refused", "[pg
 TEST_CASE("a tar of a data directory with a damaged pg_control is refused", "[pg_control]") {
   auto control = control_file();
   control[10] ^= 0x40;
-  auto tar = entry("./pgdata/PG_VERSION", "15\n") + entry("./pgdata/global/pg_control", control) + kEnd;
+  auto tar = testing::tar_of({{"./pgdata/PG_VERSION", "15\n"}, {"./pgdata/global/pg_control", control}});
   auto checked = check(tar);
   REQUIRE_FALSE(checked);
   CHECK_THAT(checked.error().message, Catch::Contains("(pgdata)"));
 }
 
 TEST_CASE("a tar of a whole data directory passes, and so does one that is no database", "[pg_control]") {
-  CHECK(check(entry("./PG_VERSION", "15\n") + entry("./base/1/PG_VERSION", "15\n") +
-              entry("./global/pg_control", control_file()) + kEnd));
-  CHECK(check(entry("./pgdata/global/pg_control", control_file()) + entry("./pgdata/PG_VERSION", "15\n") + kEnd));
-  CHECK(check(entry("./base/5/PG_VERSION", "15\n") + entry("./appendonly.aof", "x") + kEnd));
-  CHECK(check(entry("./index.html", "<p>hi</p>") + kEnd));
+  CHECK(check(testing::tar_of(
+      {{"./PG_VERSION", "15\n"}, {"./base/1/PG_VERSION", "15\n"}, {"./global/pg_control", control_file()}})));
+  CHECK(check(testing::tar_of({{"./pgdata/global/pg_control", control_file()}, {"./pgdata/PG_VERSION", "15\n"}})));
+  CHECK(check(testing::tar_of({{"./base/5/PG_VERSION", "15\n"}, {"./appendonly.aof", "x"}})));
+  CHECK(check(testing::tar_of({{"./index.html", "<p>hi</p>"}})));
 }
