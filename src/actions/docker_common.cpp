@@ -329,6 +329,7 @@ Result<std::vector<ContainerState>> inspect_containers(ActionContext& ctx, const
     if (state.contains("Health") && state["Health"].is_object())
       s.health = state["Health"].value("Status", "");
     s.started_at = state.value("StartedAt", "");
+    s.created_at = c.value("Created", "");
     s.restarts = c.value("RestartCount", 0LL);
     if (c.contains("Config") && c["Config"].contains("Labels") && c["Config"]["Labels"].is_object())
       s.service = c["Config"]["Labels"].value("com.docker.compose.service", "");

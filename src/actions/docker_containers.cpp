@@ -6,13 +6,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <rollback/actions/docker_common.hpp>
 #include <rollback/actions/docker_images.hpp>
 #include <rollback/actions/docker_rehearse.hpp>
 #include <rollback/actions/output.hpp>
+#include <rollback/util/time.hpp>
 
 namespace rollback::actions::docker {
 namespace {
@@ -92,36 +95,83 @@ std::string state_of(const std::vector<ContainerState>& all, const std::string& 
 // `within` of the crash-loop check: how far back deaths count.
 Millis crash_window(const Params& p) { return p.duration("within", Millis(600'000)); }
 
-// Deaths per container name in the last `window`, from the engine's own event log (a
-// container's RestartCount has no time attached: 40 restarts may be a month old).
-Result<std::map<std::string, long long>> deaths_within(ActionContext& ctx, const Params& p,
-                                                        const std::vector<std::string>& ids, Millis window) {
-  std::map<std::string, long long> deaths;
-  if (ids.empty()) return deaths;
+// Deaths per container in the last `window`, from the engine's own event log (a container's
+// RestartCount has no time attached: 40 restarts may be a month old). The engine keeps only
+// its last 256 events in memory, and the healthchecks of a few stacks fill that in seconds,
+// so the log may not reach back to the window's start; where it does not, a container created
+// within the window counts its RestartCount instead (each restart followed a death), and any
+// other's count is only a lower bound, said so.
+struct Deaths {
+  std::map<std::string, long long> by_id;  // full container id -> die events in the window
+  std::optional<SystemTime> log_starts;    // the oldest event the engine still holds
+};
+
+Result<Deaths> deaths_within(ActionContext& ctx, const Params& p, const std::vector<ContainerState>& states) {
+  Deaths deaths;
+  if (states.empty()) return deaths;
+  std::set<std::string> ids;
+  for (const auto& c : states) ids.insert(c.id);
   auto argv = docker_argv(p);
-  argv.insert(argv.end(), {"events", "--since", fmt::format("{}s", std::max<long long>(1, window.count() / 1000)),
-                           "--until", "0s", "--filter", "type=container", "--filter", "event=die", "--format",
-                           "{{.Actor.Attributes.name}}"});
-  for (const auto& id : ids) argv.insert(argv.end(), {"--filter", "container=" + id});
+  // The whole log, not --since the window: its first line says how far back it reaches.
+  argv.insert(argv.end(), {"events", "--since", "0", "--until", "0s", "--format",
+                           "{{.TimeNano}} {{.Type}} {{.Actor.ID}} {{.Action}}"});
   auto done = run_checked(ctx, p, argv, {.cap = kShortCommand, .log_output = false});
   if (!done) return std::unexpected(done.error());
-  for (const auto& name : output_lines(done->out)) ++deaths[name];
+  for (const auto& line : output_lines(done->out)) {
+    // "<nanoseconds> <type> <actor id> <action>"; an exec's action holds spaces, a death's not.
+    auto time_end = line.find(' ');
+    auto type_end = line.find(' ', time_end + 1);
+    auto id_end = line.find(' ', type_end + 1);
+    if (id_end == std::string::npos) continue;
+    if (!deaths.log_starts) {
+      long long nanos = 0;
+      std::from_chars(line.data(), line.data() + time_end, nanos);
+      deaths.log_starts = SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::nanoseconds(nanos)));
+    }
+    auto type = line.substr(time_end + 1, type_end - time_end - 1);
+    auto id = line.substr(type_end + 1, id_end - type_end - 1);
+    if (type == "container" && line.substr(id_end + 1) == "die" && ids.contains(id)) ++deaths.by_id[id];
+  }
   return deaths;
+}
+
+// One container's deaths in the window: the value of its observation, and whether that
+// value is only a lower bound.
+struct DeathTally {
+  long long count = 0;
+  bool lower_bound = false;
+};
+
+DeathTally tally(const ContainerState& c, const Deaths& deaths, Millis window, SystemTime now) {
+  auto since = now - window;
+  DeathTally t;
+  if (auto it = deaths.by_id.find(c.id); it != deaths.by_id.end()) t.count = it->second;
+  bool log_covers = deaths.log_starts && *deaths.log_starts <= since;
+  if (log_covers) return t;
+  auto created = parse_iso_utc(c.created_at);
+  if (created && *created >= since) t.count = std::max(t.count, c.restarts);
+  else t.lower_bound = true;
+  return t;
 }
 
 // `max_restarts` + `within`: the runbook's "container in a crash loop" criterion.
 Outcome check_crash_loops(const ActionContext& ctx, const Params& p, const std::vector<ContainerState>& states,
-                          const std::map<std::string, long long>& deaths) {
+                          const Deaths& deaths) {
   auto limit = p.integer("max_restarts", 0);
   auto window = format_duration(crash_window(p));
+  auto now = std::chrono::system_clock::now();
+  auto reach = deaths.log_starts ? format_duration(std::chrono::duration_cast<Millis>(now - *deaths.log_starts))
+                                 : std::string("nothing");
   Outcome outcome;
   std::string looping;
   for (const auto& c : states) {
-    auto it = deaths.find(c.name);
-    long long n = it == deaths.end() ? 0 : it->second;
-    bool ok = n <= limit;
-    outcome.observations.push_back({c.name + " restarts", fmt::format("{} in {}", n, window), ok});
-    if (!ok) looping += fmt::format("{}{} died {} times", looping.empty() ? "" : ", ", c.name, n);
+    auto t = tally(c, deaths, crash_window(p), now);
+    bool ok = t.count <= limit;
+    auto value = t.lower_bound ? fmt::format("at least {} in {} (the engine's event log reaches back {})", t.count,
+                                             window, reach)
+                               : fmt::format("{} in {}", t.count, window);
+    outcome.observations.push_back({c.name + " restarts", value, ok});
+    if (!ok) looping += fmt::format("{}{} died {} times", looping.empty() ? "" : ", ", c.name, t.count);
   }
   if (looping.empty()) return outcome;
   outcome.ok = false;
@@ -191,7 +241,7 @@ Outcome run_ps(ActionContext& ctx, const Params& p) {
   auto states = inspect_containers(ctx, p, *ids);
   if (!states) return to_outcome(states.error());
   if (!p.has("max_restarts")) return expectations(ctx, p, *states);
-  auto deaths = deaths_within(ctx, p, *ids, crash_window(p));
+  auto deaths = deaths_within(ctx, p, *states);
   if (!deaths) return to_outcome(deaths.error());
   auto loops = check_crash_loops(ctx, p, *states, *deaths);
   if (!loops.ok) return loops;
@@ -258,7 +308,9 @@ void register_container_actions(Registry& registry) {
                  param("max_restarts", ParamType::Int)
                      .doc("fail when a selected container died more than this many times in `within`"),
                  param("within", ParamType::Duration)
-                     .doc("the window in which max_restarts counts deaths, from docker events (default 10m)")}),
+                     .doc("the window in which max_restarts counts deaths, from docker events, or from RestartCount for a "
+                          "container created within it where the engine's log of 256 events reaches back less "
+                          "(default 10m)")}),
       .destructive = false,
       .read_only = true,
       .rerun_safe = true,

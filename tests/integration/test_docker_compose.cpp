@@ -169,7 +169,7 @@ TEST_CASE("docker.stop stops the containers matching a filter and only those", "
   CHECK_THAT(again.message, Catch::Contains("no running containers match"));
 }
 
-TEST_CASE("the filter staging stops staging, staging-api-1 and staging_api_1, never staging2 nor prod-staging; the "
+TEST_CASE("the filter staging stops staging, staging-api-1 and staging_api_1, never staging2 nor prod-staging, and the "
           "dry run lists them first",
           "[docker][integration][select]") {
   dockertest::require_engine();

@@ -80,8 +80,15 @@ TEST_CASE("rehearse quick proves the latest backup on throwaway copies, producti
   CHECK(mapped["volumes"].contains(s.project + "_pgdata"));
   for (const auto& step : report["steps"]) {
     if (step["id"] == "stop") CHECK(step["status"] == "skipped");
-    if (step["id"] == "verify-instances" || step["id"] == "verify-db") CHECK(step["status"] == "ok");
+    if (step["id"] == "verify-db") CHECK(step["status"] == "ok");
+    // It compares the copy with a count read from production, which an older target need
+    // not match (issue 24.5): skipped, and named.
+    if (step["id"] == "verify-instances") {
+      CHECK(step["status"] == "skipped");
+      CHECK_THAT(step["message"].get<std::string>(), Catch::Contains("read from production"));
+    }
   }
+  CHECK(mapped["skipped_production_comparisons"] == nlohmann::json::array({"verify-instances"}));
 }
 
 TEST_CASE("a rehearsal whose target cannot start fails with exit 1, production stays identical and nothing labelled "

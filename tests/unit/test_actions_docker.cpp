@@ -17,6 +17,7 @@
 
 #include <rollback/util/archive.hpp>
 #include <rollback/util/runtime_dir.hpp>
+#include <rollback/util/time.hpp>
 
 #include "support/tar_builder.hpp"
 #include "support/temp_dir.hpp"
@@ -298,6 +299,45 @@ TEST_CASE("docker.ps fails while a container it selects is paused", "[docker]") 
   REQUIRE(seen != expected.observations.end());
   CHECK(seen->value == "paused");
   CHECK_FALSE(seen->ok);
+}
+
+// The engine's event log holds its last 256 events only: on a busy engine it reaches back
+// seconds, not the crash-loop window. Then a container created within the window counts its
+// RestartCount, and any other's count is said to be a lower bound.
+TEST_CASE("docker.ps max_restarts counts deaths past the end of the engine's short event log", "[docker]") {
+  using namespace std::chrono;
+  auto at = [](auto ago) { return format_iso_utc(system_clock::now() - ago); };
+  auto nanos = [](auto ago) {
+    return std::to_string(duration_cast<nanoseconds>((system_clock::now() - ago).time_since_epoch()).count());
+  };
+  auto inspect = [&](auto created) {
+    return json::array({{{"Id", "c1"}, {"Name", "/app_api_1"}, {"Created", at(created)}, {"RestartCount", 7},
+                         {"State", {{"Status", "restarting"}, {"Restarting", true}}}}})
+        .dump();
+  };
+  // Four seconds of healthcheck execs, then one death of c1.
+  std::string log = nanos(seconds(4)) + " container c2 exec_start: pg_isready -q\n" + nanos(seconds(1)) +
+                    " container c1 die\n";
+  Fixture f;
+  f.runner.rules = {{{"docker", "ps"}, 0, "c1\tapp_api_1\n", ""},
+                    {{"docker", "events"}, 0, log, ""},
+                    {{"docker", "inspect"}, 0, inspect(seconds(30)), ""}};
+  auto fresh = f.run("docker.ps", {{"filter", {"app"}}, {"max_restarts", 2}, {"within", "10m"}});
+  CHECK_FALSE(fresh.ok);  // created 30 s ago: all 7 restarts fall in the window
+  CHECK_THAT(fresh.message, Catch::Contains("app_api_1 died 7 times in the last 10m00s (more than 2)"));
+
+  f.runner.rules[2].out = inspect(hours(2));
+  auto old = f.run("docker.ps", {{"filter", {"app"}}, {"max_restarts", 2}, {"within", "10m"}});
+  CHECK(old.ok);  // 7 restarts since two hours ago say nothing of the last ten minutes
+  REQUIRE_FALSE(old.observations.empty());
+  CHECK_THAT(old.observations.back().value,
+             Catch::StartsWith("at least 1 in 10m00s (the engine's event log reaches back 4"));
+
+  // A log that reaches back past the window is exact, whatever RestartCount says.
+  f.runner.rules[1].out = nanos(minutes(11)) + " container c2 exec_start: true\n" + log;
+  auto whole = f.run("docker.ps", {{"filter", {"app"}}, {"max_restarts", 2}, {"within", "10m"}});
+  CHECK(whole.ok);
+  CHECK(whole.observations.back().value == "1 in 10m00s");
 }
 
 TEST_CASE("the daemon-unreachable message names the step and the host", "[docker]") {

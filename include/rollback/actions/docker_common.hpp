@@ -109,6 +109,7 @@ struct ContainerState {
   long long restarts = 0;
   bool restarting = false;
   std::string started_at;  // State.StartedAt as the engine wrote it (RFC 3339, UTC)
+  std::string created_at;  // Created, likewise: restarts counts only the deaths since then
 
   // Running, not restarting, and healthy when it has a healthcheck.
   bool up() const;
