@@ -50,7 +50,7 @@ TEST_CASE("a rehearsal skips backup, stop and notify steps and runs read-only as
 }
 
 TEST_CASE("a verify step comparing the copies with a value an assess step read from production is skipped and "
-          "named; one that checks the copies alone runs",
+          "named, and one that checks the copies alone runs",
           "[actions][rehearse]") {
   Fixture f;
   const auto& probe = f.action("http.probe");
