@@ -17,6 +17,7 @@
   ADAPTER(actions, register_http_actions)                  /* http.cpp: http.probe, http.request */ \
   ADAPTER(actions, register_git_coolify_actions)           /* git_coolify_register.cpp */           \
   ADAPTER(actions, register_notify_actions)                /* notify.cpp: notify.* */               \
+  ADAPTER(actions, register_rclone_transport)              /* rclone.cpp: the offsite: transport */ \
   ADAPTER(actions, register_monitoring_actions)            /* monitoring_client.cpp: prometheus.query, alertmanager.alerts */ \
   ADAPTER(actions::docker, register_compose_action)        /* docker_compose.cpp */                 \
   ADAPTER(actions::docker, register_container_actions)     /* docker_containers.cpp */              \

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <rollback/actions/action.hpp>
 #include <rollback/engine/target_catalog.hpp>
 #include <rollback/util/disk.hpp>
@@ -41,10 +43,11 @@ std::string detail_of(const TargetRow& row) {
 
 Result<std::vector<TargetRow>> target_rows(const plan::Plan& plan, const plan::Scope& base,
                                            const std::map<std::string, std::string>& overrides,
-                                           const std::set<std::string>& needed) {
+                                           const std::set<std::string>& needed, std::string* offsite_problem) {
   engine::TargetCatalog catalog(plan, actions::builtin_registry().targets(), overrides);
   auto listed = catalog.rows(base, needed);
   if (!listed) return std::unexpected(listed.error());
+  if (offsite_problem) *offsite_problem = catalog.offsite_problem();
   return table_rows(plan, std::move(*listed));
 }
 
@@ -53,20 +56,29 @@ std::vector<TargetRow> table_rows(const plan::Plan& plan, std::vector<engine::Ca
   for (auto& r : listed)
     rows.push_back({.target = std::move(r.target), .check = std::move(r.check), .incomplete = r.incomplete,
                     .keep = plan.target.keep.value_or(0), .pruned_by_next_backup = r.pruned_by_next_backup,
-                    .kept_beyond = r.kept_beyond});
+                    .kept_beyond = r.kept_beyond, .location = r.location});
   return rows;
 }
 
+// A plan with offsite: gets a WHERE column (local, offsite, both); an off-host-only target
+// is proved when a run downloads it, so its VERIFIES says so.
 void print_target_table(std::FILE* out, const std::vector<TargetRow>& rows, bool numbered) {
   if (rows.empty()) return;
+  bool where = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return !r.location.empty(); });
   if (numbered) std::fprintf(out, "%3s  ", "#");
-  std::fprintf(out, "%-36s %-6s %-9s %-9s %s\n", "TARGET", "AGE", "SIZE", "VERIFIES", "DETAIL");
+  std::fprintf(out, "%-36s %-6s %-9s %s%-9s %s\n", "TARGET", "AGE", "SIZE", where ? "WHERE    " : "", "VERIFIES",
+               "DETAIL");
   for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& t = rows[i].target;
+    const auto& row = rows[i];
+    const auto& t = row.target;
     if (numbered) std::fprintf(out, "%3zu  ", i + 1);
-    std::fprintf(out, "%-36s %-6s %-9s %-9s %s\n", t.name.c_str(), age_text(t.created).c_str(),
-                 size_text(t.size_bytes).c_str(),
-                 rows[i].incomplete ? "INCOMPLETE" : rows[i].check.ok ? "yes" : "NO", detail_of(rows[i]).c_str());
+    std::string verifies = row.incomplete               ? "INCOMPLETE"
+                           : row.location == "offsite" ? "on fetch"
+                           : row.check.ok              ? "yes"
+                                                       : "NO";
+    std::string location = where ? fmt::format("{:<9}", row.location) : "";
+    std::fprintf(out, "%-36s %-6s %-9s %s%-9s %s\n", t.name.c_str(), age_text(t.created).c_str(),
+                 size_text(t.size_bytes).c_str(), location.c_str(), verifies.c_str(), detail_of(row).c_str());
   }
 }
 
@@ -83,6 +95,7 @@ nlohmann::json target_rows_json(const std::vector<TargetRow>& rows) {
                            {"kept_beyond", row.kept_beyond.empty() ? nlohmann::json() : nlohmann::json(row.kept_beyond)},
                            {"private", row.is_private}};
     if (!t.commit.empty()) item["commit"] = t.commit;
+    if (!row.location.empty()) item["location"] = row.location;
     if (t.created != std::chrono::system_clock::time_point{}) item["created"] = format_iso_utc(t.created);
     out.push_back(std::move(item));
   }

@@ -16,6 +16,7 @@
 #include <rollback/plan/interpolate.hpp>
 #include <rollback/plan/target.hpp>
 #include <rollback/util/exit_code.hpp>
+#include <rollback/util/redact.hpp>
 
 namespace rollback::cli {
 
@@ -73,7 +74,8 @@ int list(const GlobalOptions& global, const RunArgs& args) {
   auto now = std::chrono::system_clock::now();
   scope.set_builtin("run.id", engine::new_run_id(loaded->name, now));
   scope.set_builtin("run.started", format_utc(now, kCompactUtc));
-  if (auto bound = engine::bind_request(*loaded, args, scope, /*need_secrets=*/false); !bound) {
+  if (auto bound = engine::bind_request(*loaded, args, scope,
+                                          /*need_secrets=*/!loaded->offsite.remote.empty()); !bound) {
     print_error(bound.error().message + ". Nothing ran.");
     return to_int(ExitCode::Usage);
   }
@@ -87,11 +89,19 @@ int list(const GlobalOptions& global, const RunArgs& args) {
     }
     needed = std::move(*runs_need);
   }
-  auto rows = target_rows(*loaded, scope, overrides.value_or(std::map<std::string, std::string>{}), needed);
+  std::string offsite_problem;
+  auto rows = target_rows(*loaded, scope, overrides.value_or(std::map<std::string, std::string>{}), needed,
+                          &offsite_problem);
   if (!rows) {
     print_error(rows.error().message);
     return to_int(ExitCode::PreflightFailed);
   }
+  // The local targets still list; what the remote holds is unknown, and said so.
+  if (!offsite_problem.empty())
+    std::fprintf(stderr, "warning: %s\n",
+                 redact(fmt::format("the off-host copies ({}) could not be listed: {}", loaded->offsite.remote,
+                                    offsite_problem))
+                     .c_str());
   warn_about_open_modes(loaded->target, scope, *rows);
   if (global.json) emit_json(target_rows_json(*rows));
   else if (rows->empty()) std::printf("%s\n", no_targets_message(*loaded, scope).c_str());

@@ -78,19 +78,25 @@ ExitCode commit_made_target(const RunDeps& deps, PipelineRequest& r, Journal* jo
                             check.problems.empty() ? "" : check.problems.front()));
 }
 
-std::string prune_after_backup(const RunDeps& deps, const plan::Plan& plan, PreparedRun& run, Journal* journal) {
-  const auto& spec = plan.target;
-  if (plan.kind != plan::Kind::Backup || !spec.keep) return "";
+Result<std::set<std::string>> targets_still_needed(const RunDeps& deps, const PreparedRun& run) {
   // Every run that is running or that `resume` would continue (exit 1 included) keeps its
   // target: the one rule, StateStore::targets_needed.
   auto needed = StateStore(deps.state_dir).targets_needed();
+  if (!needed) return needed;
+  add_names_of(run.record, *needed);  // what this run itself wrote
+  for (const auto& [name, value] : run.scope.vars()) needed->insert(value);
+  return needed;
+}
+
+std::string prune_after_backup(const RunDeps& deps, const plan::Plan& plan, PreparedRun& run, Journal* journal) {
+  const auto& spec = plan.target;
+  if (plan.kind != plan::Kind::Backup || !spec.keep) return "";
+  auto needed = targets_still_needed(deps, run);
   if (!needed) {
     run.record.result_message += redact(fmt::format("; retention skipped: {}", needed.error().message));
     return redact(
         fmt::format("retention: skipped, the runs that may still need targets cannot be read: {}", needed.error().message));
   }
-  add_names_of(run.record, *needed);  // what this run itself wrote
-  for (const auto& [name, value] : run.scope.vars()) needed->insert(value);
 
   nlohmann::json retention = {{"keep", *spec.keep}};
   auto result = TargetCatalog(plan, deps.registry.targets()).prune(run.scope, *needed);

@@ -230,8 +230,11 @@ int run_pipeline(const RunDeps& deps, PipelineRequest& r) {
   if (!dry && code == ExitCode::Success) code = commit_made_target(deps, r, stage.journal, code);
   // A backup that succeeded makes room for the next ones (target: keep). Still under the
   // lock, so no run of this state dir starts using a target while it is removed.
-  if (!dry && code == ExitCode::Success)
+  if (!dry && code == ExitCode::Success) code = push_offsite(deps, r, stage.journal, code);
+  if (!dry && code == ExitCode::Success) {
     if (auto said = prune_after_backup(deps, r.plan, r.run, stage.journal); !said.empty()) out.note(said);
+    if (auto said = prune_offsite(deps, r.plan, r.run, stage.journal); !said.empty()) out.note(said);
+  }
   r.run.record.result = code;
   if (stage.hands_over()) return to_int(code);
   return conclude_run(deps, r.run, stage.journal, r.args);

@@ -3,6 +3,7 @@
 //   run_prepare.cpp   identity, vars and secrets, the target (resolved and proved)
 //   run_pipeline.cpp  lock, cleanup, preflight, confirmation, execution
 //   run_backup.cpp    a backup's target: built hidden, committed, proved; retention
+//   run_offsite.cpp   its off-host copy and the remote's retention
 //   run_rehearsal.cpp the rehearsal's verdict
 //   run_fallback.cpp  the hand-over to a plan's fallback
 //   run_end.cpp       notifications, report, final line
@@ -81,8 +82,18 @@ int run_pipeline(const RunDeps& deps, PipelineRequest& request);
 Status bind_made_target(const RunDeps& deps, PipelineRequest& r);
 // Puts the made target in place and proves it; a backup that does not verify failed.
 ExitCode commit_made_target(const RunDeps& deps, PipelineRequest& r, Journal* journal, ExitCode code);
+// The targets no retention may remove: those of every run that is running or that `resume`
+// would continue, and every value this run's vars name.
+Result<std::set<std::string>> targets_still_needed(const RunDeps& deps, const PreparedRun& run);
 // Retention after a successful backup: a line for the console ("" when the plan keeps all).
 std::string prune_after_backup(const RunDeps& deps, const plan::Plan& plan, PreparedRun& run, Journal* journal);
+
+// --- run_offsite.cpp
+// A committed backup copied to the plan's `offsite:` remote and checked there; a failed copy
+// fails the run (exit 1), the verified local copy staying.
+ExitCode push_offsite(const RunDeps& deps, PipelineRequest& r, Journal* journal, ExitCode code);
+// The remote's retention (offsite.keep): a line for the console ("" when the plan keeps all).
+std::string prune_offsite(const RunDeps& deps, const plan::Plan& plan, PreparedRun& run, Journal* journal);
 
 // --- run_rehearsal.cpp
 ExitCode conclude_rehearsal(const RunDeps& deps, PipelineRequest& r, Journal* journal, ExitCode code);

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <fnmatch.h>
 
+#include <algorithm>
+
 #include <rollback/plan/vars.hpp>
 
 namespace rollback::engine {
@@ -55,6 +57,7 @@ Result<std::vector<CatalogRow>> TargetCatalog::rows(const plan::Scope& base,
       if (fate[i].kept_beyond) out[i].kept_beyond = plan::to_string(*fate[i].kept_beyond);
     }
   }
+  add_offsite(out, base);
   if (const auto* src = source(); src && src->partials)
     if (auto partials = src->partials(plan_.target, base))
       for (auto& t : *partials) {
@@ -63,6 +66,42 @@ Result<std::vector<CatalogRow>> TargetCatalog::rows(const plan::Scope& base,
         out.push_back({.target = std::move(t), .check = {.ok = false, .problems = {why}}, .incomplete = true});
       }
   return out;
+}
+
+// Where each target lives, and the targets only the remote holds, in time order. A copy on
+// the remote without its marker is an upload that never finished: not a target.
+void TargetCatalog::add_offsite(std::vector<CatalogRow>& rows, const plan::Scope& base) const {
+  offsite_problem_.clear();
+  if (plan_.offsite.remote.empty()) return;
+  for (auto& row : rows) row.location = "local";
+  auto remote = plan::bind_offsite(plan_, base);
+  const auto* transport = sources_.offsite();
+  if (!remote || !*remote || !transport) {
+    offsite_problem_ = remote ? "no off-host transport in this build" : remote.error().message;
+    return;
+  }
+  auto copies = transport->list(**remote);
+  if (!copies) {
+    offsite_problem_ = copies.error().message;
+    return;
+  }
+  auto glob = plan::interpolate(plan_.target.glob, base);
+  for (const auto& copy : *copies) {
+    if (!copy.complete || !glob || ::fnmatch(glob->c_str(), copy.name.c_str(), FNM_PERIOD) != 0) continue;
+    auto local = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.target.name == copy.name; });
+    if (local != rows.end()) {
+      local->location = "both";
+      continue;
+    }
+    plan::Target t{.name = copy.name, .path = "", .created = copy.modified, .size_bytes = copy.size_bytes,
+                   .detail = "off-host only: a run downloads it and proves it whole before anything stops"};
+    t.path = (*remote)->remote + (((*remote)->remote.ends_with(':') || (*remote)->remote.ends_with('/')) ? "" : "/") +
+             copy.name;
+    CatalogRow row{.target = std::move(t), .location = "offsite"};
+    auto at = std::find_if(rows.begin(), rows.end(),
+                           [&](const auto& r) { return r.target.created < row.target.created; });
+    rows.insert(at, std::move(row));
+  }
 }
 
 Result<ResolvedTarget> TargetCatalog::resolve(const plan::Scope& base, const std::string& wanted) const {

@@ -113,6 +113,13 @@ json plan_json_schema(const ActionCatalog& catalog) {
                                                     {"with", {{"type", "object"}}}});
   notify["required"] = {"action"};
   notify["allOf"] = notify_checks;
+  json offsite = closed_object(detail::kOffsiteKeys,
+                               {{"remote", {{"type", "string"}, {"minLength", 1}}},
+                                {"keep", {{"type", "integer"}, {"minimum", 1}}},
+                                {"env", {{"type", "object"},
+                                         {"propertyNames", {{"pattern", "^RCLONE_[A-Z0-9_]+$"}}},
+                                         {"additionalProperties", {{"type", "string"}}}}}});
+  offsite["required"] = {"remote"};
   json secret = closed_object({"env", "file"}, {{"env", {{"type", "string"}}}, {"file", {{"type", "string"}}}});
   json properties = {
       {"version", {{"enum", {1, "1"}}}},
@@ -128,6 +135,7 @@ json plan_json_schema(const ActionCatalog& catalog) {
       {"criteria", {{"type", "object"}}},
       {"monitor", {{"type", "object"}}},
       {"fallback", fallback},
+      {"offsite", offsite},
       {"notify", {{"type", "array"}, {"items", notify}}},
       {"report", closed_object(detail::kReportKeys)},
   };

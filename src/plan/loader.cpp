@@ -17,7 +17,7 @@ namespace detail {
 
 const std::vector<std::string> kTopKeys = {
     "version", "name",  "description", "kind",    "budget",   "vars",  "secrets",
-    "target",  "steps", "criteria",    "monitor", "cooldown", "fallback", "notify", "report"};
+    "target",  "steps", "criteria",    "monitor", "cooldown", "fallback", "offsite", "notify", "report"};
 const std::vector<std::string> kKinds = {"quick",   "full",   "emergency", "coolify",
                                          "git-sql", "backup", "custom"};
 const std::vector<std::string> kReportKeys = {"title", "contacts", "checklist", "follow_up", "lang"};
@@ -189,6 +189,7 @@ void read_top(Loader& l, const YAML::Node& root) {
   read_criteria(l, top.get("criteria"));
   read_monitor(l, top.get("monitor"));
   read_fallback(l, top.get("fallback"));
+  read_offsite(l, top.get("offsite"));
   read_notify(l, top.get("notify"));
   // With a fallback, a criterion may set a var only the fallback declares: checked with both
   // plans (plan/fallback.hpp), where `validate` and `check` load the pair.

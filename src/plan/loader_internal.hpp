@@ -22,6 +22,7 @@ extern const std::vector<std::string> kTopKeys, kKinds, kReportKeys;            
 extern const std::vector<std::string> kStepKeys, kPhases, kRetryKeys, kGroupKeys, kOnFailure;  // loader_steps.cpp
 extern const std::vector<std::string> kTargetKeys, kTargetDefaults;             // loader_target.cpp
 extern const std::vector<std::string> kFallbackKeys, kFallbackWhen, kNotifyKeys;  // loader_fallback.cpp
+extern const std::vector<std::string> kOffsiteKeys;  // loader_offsite.cpp
 
 // Where a reference appears decides which names it may use.
 enum class RefPlace {
@@ -65,6 +66,7 @@ void read_criteria(Loader& l, const YAML::Node& node);
 void read_monitor(Loader& l, const YAML::Node& node);
 void read_fallback(Loader& l, const YAML::Node& node);  // after read_steps: `failed` checks them
 void read_notify(Loader& l, const YAML::Node& node);
+void read_offsite(Loader& l, const YAML::Node& node);  // after read_target: it needs a dir target
 
 // Checks `with:` against the action's ParamSpecs (unknown, missing, shape, choices,
 // literal Int/Bool/Duration, `into` names), its references, then the action's validate().

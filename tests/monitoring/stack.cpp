@@ -16,6 +16,7 @@
 
 #include <rollback/util/time.hpp>
 
+#include "support/child_process.hpp"
 #include "support/http_servers.hpp"
 #include "support/temp_dir.hpp"
 
@@ -67,59 +68,11 @@ http_request_duration_seconds_count {2}
 
 namespace {
 
-// `env` (ROLLBACK_PROMETHEUS, ROLLBACK_ALERTMANAGER) names the binary when set; else the
-// first of `names` found in the usual directories.
-std::string find_binary(const char* env, const std::vector<std::string>& names) {
-  if (const char* given = std::getenv(env); given && *given)
-    return ::access(given, X_OK) == 0 ? std::string(given) : std::string();
-  for (const auto& name : names) {
-    for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin"}) {
-      fs::path p = fs::path(dir) / name;
-      if (::access(p.c_str(), X_OK) == 0) return p.string();
-    }
-  }
-  return {};
-}
+using testing::find_binary;
+using testing::spawn_child;
 
-// fork + exec rather than posix_spawn: the child asks for SIGTERM when the test process
-// dies, so a test killed by ctest's timeout leaves no Prometheus behind on its port.
-pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid == 0) {  // only async-signal-safe calls until exec
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out);
-  ::close(in);
-  return pid;
-}
-
-void terminate(pid_t& pid) {
-  if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) {
-      pid = -1;
-      return;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  pid = -1;
-}
+pid_t spawn(const std::vector<std::string>& args, const fs::path& log) { return spawn_child(args, log); }
+void terminate(pid_t& pid) { testing::end_child(pid); }
 
 std::string get_from(int port, const std::string& path) {
   httplib::Client client("127.0.0.1", port);

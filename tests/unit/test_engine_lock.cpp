@@ -97,3 +97,42 @@ TEST_CASE("the lock file descriptor is not inherited by children") {
   auto listing = testing::run_program({"sh", "-c", "ls -l /proc/$$/fd"});
   CHECK(listing.out.find((dir / "lock").string()) == std::string::npos);
 }
+
+// A preempted rehearsal lets go in two moves: it empties its record, then unlocks. On a busy
+// machine the run waiting for it can read the empty record in between, for a while: that is
+// still the rehearsal leaving (same process), never another run taking the lock.
+TEST_CASE("a run preempting a rehearsal waits through the moment the rehearsal has emptied its record, and takes "
+          "the lock") {
+  testing::TempDir dir;
+  auto path = dir / "lock";
+  int ready[2], stop[2];
+  REQUIRE(::pipe(ready) == 0);
+  REQUIRE(::pipe(stop) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    LockHolder h = me("rehearsal-run");
+    h.pid = ::getpid();
+    h.preemptible = true;
+    auto lock = RunLock::acquire(path, h);
+    char c = lock ? 'y' : 'n';
+    (void)!::write(ready[1], &c, 1);
+    (void)!::read(stop[0], &c, 1);
+    (void)!::truncate(path.c_str(), 0);  // RunLock::release's first move...
+    ::usleep(1'500'000);                 // ...and a long pause before the second
+    ::_exit(0);
+  }
+  char c = 0;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  REQUIRE(c == 'y');
+  bool asked = false;
+  auto taken = RunLock::acquire_preempting(path, me("real-run"), std::chrono::seconds(10), [&](const LockHolder& h) {
+    asked = h.run_id == "rehearsal-run";
+    (void)!::write(stop[1], "x", 1);
+    return true;
+  });
+  ::waitpid(child, nullptr, 0);
+  CHECK(asked);
+  INFO((taken ? std::string("taken") : taken.error().describe()));
+  CHECK(taken);
+}

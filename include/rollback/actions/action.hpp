@@ -226,6 +226,8 @@ class Registry final : public plan::ActionCatalog {
     add_target_source(std::move(from), plan::TargetSource{.list = std::move(lister)});
   }
   void add_target_check(plan::TargetCheck check);  // run on every target (images gone)
+  // How `offsite:` copies are made, listed, fetched and removed (rclone's).
+  void set_offsite(plan::OffsiteTransport transport) { sources_.set_offsite(std::move(transport)); }
   // A kind of rehearsal copy (see CopyKind); throws std::logic_error for a name already taken.
   void add_copy_kind(CopyKind kind);
   const Action* find(std::string_view name) const;

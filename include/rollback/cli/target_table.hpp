@@ -29,13 +29,15 @@ struct TargetRow {
   bool pruned_by_next_backup = false;
   std::string kept_beyond;  // why it stays although beyond `keep` (empty: it does not)
   bool is_private = true;   // no group or other permission bits
+  std::string location;     // local | offsite | both; "" for a plan without offsite:
 };
 
 // Every target of the plan (engine::TargetCatalog: newest first, each proved, partials
 // last, the next backup's fates), as rows of the table. `needed`: what runs still need.
 Result<std::vector<TargetRow>> target_rows(const plan::Plan& plan, const plan::Scope& base,
                                            const std::map<std::string, std::string>& overrides,
-                                           const std::set<std::string>& needed = {});
+                                           const std::set<std::string>& needed = {},
+                                           std::string* offsite_problem = nullptr);
 
 // The catalog's rows as the table's.
 std::vector<TargetRow> table_rows(const plan::Plan& plan, std::vector<engine::CatalogRow> rows);

@@ -24,6 +24,9 @@ struct CatalogRow {
   bool incomplete = false;             // a backup began it and never committed it
   bool pruned_by_next_backup = false;  // plans with target.keep
   std::string kept_beyond;             // plan::to_string(KeptBecause), "" when not
+  // A plan with `offsite:`: "local", "offsite" (only on the remote: a rollback downloads and
+  // proves it first) or "both". "" for a plan without.
+  std::string location;
 };
 
 struct ResolvedTarget {
@@ -53,6 +56,8 @@ class TargetCatalog {
   // Every target newest first, each proved, then the partials (incomplete). Plans with
   // target.keep also get what the next backup would prune (`needed`: what runs still need).
   Result<std::vector<CatalogRow>> rows(const plan::Scope& base, const std::set<std::string>& needed) const;
+  // Why the last rows() could not list the off-host copies ("" when it could, or none).
+  const std::string& offsite_problem() const { return offsite_problem_; }
 
   // --target (name, prefix, latest, previous), proved; an error when it does not verify.
   Result<ResolvedTarget> resolve(const plan::Scope& base, const std::string& wanted) const;
@@ -75,7 +80,9 @@ class TargetCatalog {
   const plan::Plan& plan_;
   const plan::TargetSources& sources_;
   std::map<std::string, std::string> overrides_;
+  mutable std::string offsite_problem_;
   const plan::TargetSource* source() const;
+  void add_offsite(std::vector<CatalogRow>& rows, const plan::Scope& base) const;
   std::vector<plan::TargetFate> fates(const std::vector<plan::Target>& newest_first, const plan::Scope& base,
                                       const std::set<std::string>& needed, int upcoming) const;
 };

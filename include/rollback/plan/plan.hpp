@@ -113,6 +113,19 @@ struct FallbackSpec {
   Location where;
 };
 
+// `offsite:` an off-host copy of the plan's dir targets, through an rclone remote
+// (`NAME:bucket/path`, defined by RCLONE_CONFIG_* or an rclone config file; a `crypt` remote
+// encrypts). A backup plan copies each target there once it commits and checks it there; a
+// plan with a dir target lists targets from there too (plan/offsite.hpp).
+struct OffsiteSpec {
+  std::string remote;       // "" = no off-host copy; may use ${vars}
+  std::optional<int> keep;  // how many the remote keeps after a backup; unset: all
+  // RCLONE_* variables for rclone (a remote's type, endpoint and keys), values may use
+  // ${secrets.*}: the credentials stay plan secrets, redacted everywhere. File order.
+  std::vector<std::pair<std::string, std::string>> env;
+  Location where;
+};
+
 // One entry of the plan-level `notify:` list: a notify action run at the very end of every
 // run, whatever its outcome; its result goes into the report, never into the exit code.
 struct NotifyCall {
@@ -145,6 +158,7 @@ struct Plan {
   MonitorSpec monitor;              // `watch` probes it
   std::optional<Millis> cooldown;   // between two `check --auto` rollbacks
   FallbackSpec fallback;
+  OffsiteSpec offsite;
   std::vector<NotifyCall> notify;
   ReportSpec report;
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <rollback/plan/interpolate.hpp>
+#include <rollback/plan/offsite.hpp>
 #include <rollback/plan/plan.hpp>
 #include <rollback/util/result.hpp>
 #include <string_view>
@@ -73,6 +74,9 @@ class TargetSources {
   void add(std::string from, TargetSource source);  // throws std::logic_error on a duplicate
   void add(std::string from, TargetLister lister) { add(std::move(from), TargetSource{.list = std::move(lister)}); }
   void add_check(TargetCheck check);
+  void set_offsite(OffsiteTransport transport) { offsite_ = std::move(transport); }
+  // The `offsite:` transport; null when none was set (a plan with offsite: then fails).
+  const OffsiteTransport* offsite() const { return offsite_.push ? &offsite_ : nullptr; }
   std::vector<std::string> names() const;           // sorted
   const TargetSource* find(std::string_view from) const;
   Result<std::vector<Target>> list(const TargetSpec& spec, const Scope& scope) const;
@@ -81,6 +85,7 @@ class TargetSources {
  private:
   std::map<std::string, TargetSource, std::less<>> sources_;
   std::vector<TargetCheck> checks_;
+  OffsiteTransport offsite_;
 };
 
 // What the operator typed (--target: a name, a unique prefix, latest, previous), as one

@@ -1,0 +1,221 @@
+// rclone as the off-host transport (actions/rclone.hpp). Why rclone and not an S3 client of
+// our own: one program speaks S3 and its look-alikes, SFTP, WebDAV, Azure and B2, streams
+// large files in multipart uploads, retries, and encrypts on the client (`crypt`).
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+#include <rollback/actions/adapters.hpp>
+#include <rollback/actions/rclone.hpp>
+#include <rollback/util/fs.hpp>
+#include <rollback/util/redact.hpp>
+#include <rollback/util/runtime_dir.hpp>
+#include <rollback/util/time.hpp>
+
+namespace rollback::actions::rclone {
+namespace {
+
+std::string join_path(const std::string& remote, const std::string& name) {
+  if (remote.empty() || remote.back() == ':' || remote.back() == '/') return remote + name;
+  return remote + "/" + name;
+}
+
+// rclone logs each retry, then a summary ("2026/12/07 16:48:51 Failed to copy: ..." with
+// "caused by: ..." on lines of their own): the summary, on one line, says it all.
+std::string last_message(const std::string& text) {
+  std::vector<std::string> entries;
+  size_t at = 0;
+  while (at < text.size()) {
+    auto end = text.find('\n', at);
+    auto line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    at = end == std::string::npos ? text.size() : end + 1;
+    if (line.empty()) continue;
+    bool stamped = line.size() > 20 && line[4] == '/' && line[7] == '/' && line[13] == ':' && line[19] == ' ';
+    if (stamped || entries.empty()) entries.push_back(stamped ? line.substr(20) : line);
+    else entries.back() += "; " + line;
+  }
+  return entries.empty() ? std::string() : entries.back();
+}
+
+// One rclone command: quiet but for errors, the remote's environment on top of ours.
+Result<proc::Completed> run(proc::Runner& runner, const plan::OffsiteRemote& remote, std::vector<std::string> args,
+                            const std::string& what) {
+  if (auto bad = plan::check_remote(remote.remote); !bad.empty()) return fail("offsite.remote: " + bad);
+  proc::Command command;
+  command.argv = {"rclone", "--log-level", "ERROR"};
+  command.argv.insert(command.argv.end(), args.begin(), args.end());
+  command.env = remote.env;
+  command.capture_limit = 4 << 20;  // listings of a few thousand files
+  auto done = runner.run(command);
+  if (!done) return fail(fmt::format("{}: rclone could not start ({}); install it: apt-get install rclone", what,
+                                     done.error().message));
+  if (!done->succeeded()) {
+    auto err = last_message(done->err.empty() ? done->out : done->err);
+    if (err.find("LoadCustomCABundleError") != std::string::npos)
+      err += " (this rclone's S3 backend cannot read AWS_CA_BUNDLE: unset it, and name the CA with RCLONE_CA_CERT)";
+    return fail(redact(fmt::format("{}: rclone {}: {}", what, done->outcome(), err)));
+  }
+  return done;
+}
+
+// How a copy can be checked on this remote without reading it back: the hashes the backend
+// keeps ("md5" for S3, several for SFTP with a shell), none for a crypt remote.
+Result<std::vector<std::string>> hashes_of(proc::Runner& runner, const plan::OffsiteRemote& remote) {
+  auto done = run(runner, remote, {"backend", "features", "--", remote.remote}, "reading the remote's features");
+  if (!done) return std::unexpected(done.error());
+  auto features = nlohmann::json::parse(done->out, nullptr, false);
+  std::vector<std::string> hashes;
+  if (features.is_object() && features.contains("Hashes") && features["Hashes"].is_array())
+    for (const auto& h : features["Hashes"])
+      if (h.is_string()) hashes.push_back(h.get<std::string>());
+  return hashes;
+}
+
+bool is_crypt(proc::Runner& runner, const plan::OffsiteRemote& remote) {
+  auto name = remote.remote.substr(0, remote.remote.find(':'));
+  auto done = run(runner, remote, {"config", "dump"}, "reading the remote's type");
+  if (!done) return false;
+  auto config = nlohmann::json::parse(done->out, nullptr, false);
+  return config.is_object() && config.contains(name) && config[name].value("type", "") == "crypt";
+}
+
+// `rclone check` compares sizes and the hash both sides have; a crypt remote compares the
+// local file encrypted with the object's nonce (cryptcheck); with no hash, it reads back.
+Result<plan::OffsiteCheck> check_copy(proc::Runner& runner, const plan::OffsiteRemote& remote,
+                                      const std::filesystem::path& folder, const std::string& there) {
+  auto hashes = hashes_of(runner, remote);
+  if (!hashes) return std::unexpected(hashes.error());
+  std::string method;
+  std::vector<std::string> args;
+  if (!hashes->empty()) {
+    method = hashes->front();
+    args = {"check", "--one-way", "--", folder.string(), there};
+  } else if (is_crypt(runner, remote)) {
+    method = "cryptcheck";
+    args = {"cryptcheck", "--one-way", "--", folder.string(), there};
+  } else {
+    method = "read back";
+    args = {"check", "--one-way", "--download", "--", folder.string(), there};
+  }
+  auto checked = run(runner, remote, args, fmt::format("checking the copy at {}", there));
+  if (!checked) return std::unexpected(checked.error());
+  plan::OffsiteCheck result{.method = method};
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    if (entry.is_regular_file()) {
+      result.bytes += entry.file_size();
+      ++result.files;
+    }
+  return result;
+}
+
+// The marker, written last: what was checked, and when.
+Status write_marker(proc::Runner& runner, const plan::OffsiteRemote& remote, const std::string& there,
+                    const std::string& name, const plan::OffsiteCheck& checked) {
+  auto dir = make_runtime_subdir("offsite");
+  if (!dir) return std::unexpected(dir.error());
+  auto file = *dir / kMarker;
+  nlohmann::json marker = {{"name", name},
+                           {"files", checked.files},
+                           {"bytes", checked.bytes},
+                           {"checked", checked.method},
+                           {"pushed", format_iso_utc(std::chrono::system_clock::now())}};
+  Status wrote = write_file_atomic(file, marker.dump(2) + "\n");
+  if (wrote) {
+    auto copied = run(runner, remote, {"copyto", "--", file.string(), join_path(there, kMarker)},
+                      fmt::format("marking the copy at {} complete", there));
+    if (!copied) wrote = std::unexpected(copied.error());
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(*dir, ec);
+  return wrote;
+}
+
+Result<plan::OffsiteCheck> push(proc::Runner& runner, const plan::OffsiteRemote& remote,
+                                const std::filesystem::path& folder, const std::string& name) {
+  auto there = join_path(remote.remote, name);
+  auto copied = run(runner, remote, {"copy", "--", folder.string(), there}, fmt::format("copying to {}", there));
+  if (!copied) return std::unexpected(copied.error());
+  auto checked = check_copy(runner, remote, folder, there);
+  if (!checked) return checked;
+  if (auto marked = write_marker(runner, remote, there, name, *checked); !marked)
+    return std::unexpected(marked.error());
+  return checked;
+}
+
+// Every folder at the top of the remote path, with its size and the time of its newest
+// file; one listing of two levels. Only folders holding the marker count as copies.
+Result<std::vector<plan::OffsiteTarget>> list(proc::Runner& runner, const plan::OffsiteRemote& remote) {
+  auto done = run(runner, remote, {"lsjson", "--recursive", "--max-depth", "2", "--files-only", "--", remote.remote},
+                  fmt::format("listing {}", remote.remote));
+  if (!done) {
+    // A remote path that does not exist yet holds no copies (the first backup creates it).
+    if (done.error().message.find("directory not found") != std::string::npos) return std::vector<plan::OffsiteTarget>{};
+    return std::unexpected(done.error());
+  }
+  auto files = nlohmann::json::parse(done->out, nullptr, false);
+  if (!files.is_array()) return fail(fmt::format("listing {}: rclone printed something that is not JSON", remote.remote));
+  std::map<std::string, plan::OffsiteTarget> folders;
+  std::map<std::string, bool> complete;
+  for (const auto& f : files) {
+    auto path = f.value("Path", "");
+    auto slash = path.find('/');
+    if (slash == std::string::npos) continue;  // a file at the top is no target
+    auto name = path.substr(0, slash);
+    auto& t = folders[name];
+    t.name = name;
+    t.size_bytes += f.value("Size", 0ULL);
+    if (auto when = parse_iso_utc(f.value("ModTime", "")); when && *when > t.modified) t.modified = *when;
+    if (path.substr(slash + 1) == kMarker) complete[name] = true;
+  }
+  std::vector<plan::OffsiteTarget> out;
+  for (auto& [name, t] : folders) {
+    t.complete = complete[name];
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Status fetch(proc::Runner& runner, const plan::OffsiteRemote& remote, const std::string& name,
+             const std::filesystem::path& into) {
+  auto there = join_path(remote.remote, name);
+  auto done = run(runner, remote, {"copy", "--exclude", std::string("/") + kMarker, "--", there, into.string()},
+                  fmt::format("downloading {}", there));
+  if (!done) return std::unexpected(done.error());
+  return ok();
+}
+
+Status remove(proc::Runner& runner, const plan::OffsiteRemote& remote, const std::string& name) {
+  auto there = join_path(remote.remote, name);
+  auto done = run(runner, remote, {"purge", "--", there}, fmt::format("removing {}", there));
+  if (!done) return std::unexpected(done.error());
+  return ok();
+}
+
+}  // namespace
+
+plan::OffsiteTransport transport(proc::Runner& runner) {
+  plan::OffsiteTransport t;
+  t.push = [&runner](const plan::OffsiteRemote& remote, const std::filesystem::path& folder,
+                     const std::string& name) { return push(runner, remote, folder, name); };
+  t.list = [&runner](const plan::OffsiteRemote& remote) { return list(runner, remote); };
+  t.fetch = [&runner](const plan::OffsiteRemote& remote, const std::string& name, const std::filesystem::path& into) {
+    return fetch(runner, remote, name, into);
+  };
+  t.remove = [&runner](const plan::OffsiteRemote& remote, const std::string& name) {
+    return remove(runner, remote, name);
+  };
+  return t;
+}
+
+}  // namespace rollback::actions::rclone
+
+namespace rollback::actions {
+
+// The off-host transport of every plan's `offsite:`.
+void register_rclone_transport(Registry& registry) {
+  static proc::SystemRunner runner;
+  registry.set_offsite(rclone::transport(runner));
+}
+
+}  // namespace rollback::actions
