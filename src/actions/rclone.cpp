@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <cstdlib>
 #include <map>
 
 #include <rollback/actions/adapters.hpp>
@@ -72,8 +74,16 @@ Result<std::vector<std::string>> hashes_of(proc::Runner& runner, const plan::Off
   return hashes;
 }
 
+// A crypt remote keeps no hash of the plaintext; `cryptcheck` compares the local file
+// encrypted with the object's nonce. The remote's type is in RCLONE_CONFIG_<NAME>_TYPE (the
+// plan's offsite.env, or rollback's environment), else in rclone's config file.
 bool is_crypt(proc::Runner& runner, const plan::OffsiteRemote& remote) {
   auto name = remote.remote.substr(0, remote.remote.find(':'));
+  std::string variable = "RCLONE_CONFIG_";
+  for (char c : name) variable += c == '-' || c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  variable += "_TYPE";
+  if (auto it = remote.env.find(variable); it != remote.env.end()) return it->second == "crypt";
+  if (const char* type = std::getenv(variable.c_str())) return std::string(type) == "crypt";
   auto done = run(runner, remote, {"config", "dump"}, "reading the remote's type");
   if (!done) return false;
   auto config = nlohmann::json::parse(done->out, nullptr, false);

@@ -169,3 +169,33 @@ TEST_CASE("offsite.keep keeps the remote's newest copies and prunes older ones a
   for (const auto& r : rows) offsite += r.value("location", "") == "both" ? 1 : 0;
   CHECK(offsite == 2);
 }
+
+TEST_CASE("a backup to a crypt remote over S3 leaves no plaintext on the server and is checked there by cryptcheck",
+          "[offsite][s3][crypt]") {
+  auto& server = testing::shared_s3_server();
+  Scene s;
+  auto folder = "vault-" + std::to_string(::getpid());
+  auto env = server.rclone_env("offsite");
+  auto password = testing::run_program({"rclone", "obscure", "a-long-passphrase"}).out;
+  while (!password.empty() && password.back() == '\n') password.pop_back();
+  env["RCLONE_CONFIG_VAULT_TYPE"] = "crypt";
+  env["RCLONE_CONFIG_VAULT_REMOTE"] = server.remote("offsite", folder);
+  env["RCLONE_CONFIG_VAULT_PASSWORD"] = password;
+  write_text(s.dir / "backup.yaml", backup_plan(s.src, s.backups, "vault:", env, 5));
+  auto made = s.rollback({"backup", (s.dir / "backup.yaml").string(), "--yes"});
+  INFO(made.out << made.err);
+  REQUIRE(made.exit_code == 0);
+  CHECK_THAT(made.out, Catch::Contains("checked there by cryptcheck"));
+  // Every object the server holds for this folder: none holds the marker, nor a file name.
+  auto root = server.object_file(folder).parent_path() / folder;
+  size_t objects = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (!e.is_regular_file()) continue;
+    ++objects;
+    CHECK(read_text(e.path()).find("marker-4f1c") == std::string::npos);
+    CHECK(e.path().string().find("app.env") == std::string::npos);
+  }
+  CHECK(objects >= 4);  // three files and the marker
+  std::string name = fs::directory_iterator(s.backups)->path().filename().string();
+  CHECK(location_of(s.targets(), name) == "both");
+}

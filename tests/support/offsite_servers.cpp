@@ -34,14 +34,19 @@ bool answers(const OffsiteServer& server, const std::string& what, int seconds) 
 }
 
 // Debian's rclone 1.60 cannot use AWS_CA_BUNDLE with its own HTTP client (some CI hosts
-// set it): every S3 command would fail. The servers here are plain HTTP on loopback.
-void forget_ca_bundle() { ::unsetenv("AWS_CA_BUNDLE"); }
+// set it): every S3 command would fail. The servers here are plain HTTP on loopback. And
+// rclone writes what it learns of an SFTP server into its config file: a file of the test
+// process's own, never the user's ~/.config/rclone.
+void private_rclone_env(const fs::path& dir) {
+  ::unsetenv("AWS_CA_BUNDLE");
+  ::setenv("RCLONE_CONFIG", (dir / "rclone.conf").c_str(), 1);
+}
 
 fs::path make_dir(const std::string& name) {
-  forget_ca_bundle();
   auto dir = fs::temp_directory_path() / fmt::format("rollback-{}-{}", name, ::getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
+  private_rclone_env(dir);
   return dir;
 }
 
@@ -101,7 +106,11 @@ class SftpServer final : public OffsiteServer {
             {prefix + "HOST", "127.0.0.1"},
             {prefix + "PORT", std::to_string(port_)},
             {prefix + "USER", "backup"},
-            {prefix + "PASS", obscured_}};
+            {prefix + "PASS", obscured_},
+            // What rclone would otherwise probe for and save in its config file.
+            {prefix + "SHELL_TYPE", "unix"},
+            {prefix + "MD5SUM_COMMAND", "md5sum"},
+            {prefix + "SHA1SUM_COMMAND", "sha1sum"}};
   }
   std::string remote(const std::string& name, const std::string& path) const override {
     return fmt::format("{}:{}", name, path);

@@ -76,7 +76,10 @@ CommandResult run_rollback(const std::vector<std::string>& args,
                            const fs::path& cwd) {
   rollback::proc::SystemRunner runner;
   rollback::proc::Command command;
-  command.argv = {ROLLBACK_BINARY};
+  // ROLLBACK_TEST_BINARY: the CLI cases against another build (an installed rollback, or an
+  // older one, to show what a fix changed).
+  const char* other = std::getenv("ROLLBACK_TEST_BINARY");
+  command.argv = {other && *other ? other : ROLLBACK_BINARY};
   command.argv.insert(command.argv.end(), args.begin(), args.end());
   for (const auto& [k, v] : env) command.env[k] = v;
   command.unset_env = {"NO_COLOR_UNUSED"};

@@ -35,7 +35,8 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs the built `rollback` binary with `args` (argv, no shell) and optional extra env.
+// Runs the built `rollback` binary (or $ROLLBACK_TEST_BINARY) with `args` (argv, no shell)
+// and optional extra env.
 CommandResult run_rollback(const std::vector<std::string>& args,
                            const std::vector<std::pair<std::string, std::string>>& env = {},
                            const std::filesystem::path& cwd = {});
