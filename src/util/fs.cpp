@@ -174,9 +174,10 @@ std::string sha256_hex(std::string_view data) {
 
 namespace {
 
+// lstat: a symbolic link is never taken for the file it points to (it has its own inode).
 std::optional<ProofToken::Stamp> stamp_of(const fs::path& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
   auto ns = [](const timespec& t) { return static_cast<long long>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
   return ProofToken::Stamp{st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
 }
@@ -186,10 +187,13 @@ struct Proven {
   std::string facts;
 };
 std::mutex g_proofs_mutex;
-std::map<std::string, Proven> g_proofs;  // "proof\0path"
+std::map<std::string, Proven> g_proofs;  // "proof:dev:ino"
 
-std::string proof_key(const fs::path& path, std::string_view proof) {
-  return std::string(proof) + '\0' + path.string();
+// By the file itself (device and inode), not its path: a backup's target is proved once
+// written, then renamed into place (commit), and its files are the same files there.
+std::string proof_key(const ProofToken::Stamp& stamp, std::string_view proof) {
+  return fmt::format("{}:{}:{}", proof, static_cast<unsigned long long>(stamp.dev),
+                     static_cast<unsigned long long>(stamp.ino));
 }
 
 }  // namespace
@@ -205,14 +209,15 @@ void remember_proof(const ProofToken& token, std::string_view proof, std::string
   // Only when nothing changed while the proof was reading.
   if (!token.before_ || stamp_of(token.path_) != token.before_) return;
   std::lock_guard lock(g_proofs_mutex);
-  g_proofs[proof_key(token.path_, proof)] = Proven{*token.before_, std::move(facts)};
+  g_proofs[proof_key(*token.before_, proof)] = Proven{*token.before_, std::move(facts)};
 }
 
 std::optional<std::string> proven_unchanged(const fs::path& path, std::string_view proof) {
   auto now = stamp_of(path);
+  if (!now) return std::nullopt;
   std::lock_guard lock(g_proofs_mutex);
-  auto it = g_proofs.find(proof_key(path, proof));
-  if (!now || it == g_proofs.end() || !(it->second.stamp == *now)) return std::nullopt;
+  auto it = g_proofs.find(proof_key(*now, proof));
+  if (it == g_proofs.end() || !(it->second.stamp == *now)) return std::nullopt;
   return it->second.facts;
 }
 

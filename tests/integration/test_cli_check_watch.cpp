@@ -21,9 +21,10 @@ using testing::write_text;
 
 namespace {
 
-// A plan whose critical criterion probes ${url} and must fail for 1500ms to hold; its one
+// A plan whose critical criterion probes ${url} and must fail for `hold_for` to hold; its one
 // step appends to a marker file (then takes `step_time`), so the test can count rollbacks.
-std::string check_plan(const fs::path& dir, const std::string& step_time = "0") {
+std::string check_plan(const fs::path& dir, const std::string& step_time = "0",
+                       const std::string& hold_for = "1500ms") {
   return fmt::format(R"(version: 1
 name: guarded
 vars:
@@ -34,13 +35,13 @@ criteria:
   critical:
     - name: API answers
       probe: {{action: http.probe, with: {{url: "${{url}}", timeout: 2s}}}}
-      for: 1500ms
+      for: {2}
 steps:
   - id: roll-back
     action: exec.run
     with: {{argv: [sh, -c, 'echo rolled >> "$M"; sleep {1}'], env: {{M: "${{marker}}"}}}}
 )",
-                     dir.string(), step_time);
+                     dir.string(), step_time, hold_for);
 }
 
 testing::CommandResult check(const testing::TempDir& dir, const std::string& url, bool auto_run) {
@@ -60,13 +61,15 @@ size_t rollbacks(const testing::TempDir& dir) {
 TEST_CASE("a criterion failing for less than its `for:` never triggers across repeated checks",
           "[cli][check]") {
   testing::TempDir dir;
-  write_text(dir / "plan.yaml", check_plan(dir.path()));
+  // A minute: three checks stay well inside it however busy the machine (with 1.5 s, three
+  // starts of the binary on a loaded machine took longer, and the criterion rightly held).
+  write_text(dir / "plan.yaml", check_plan(dir.path(), "0", "1m"));
   auto down = testing::HttpServer::failing();
   for (int i = 0; i < 3; ++i) {
     auto r = check(dir, down->url("/health"), true);
     INFO(r.out << r.err);
     CHECK(r.exit_code == 0);
-    CHECK_THAT(r.out, Catch::Contains("would hold at 1.5s"));
+    CHECK_THAT(r.out, Catch::Contains("would hold at 1m00s"));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   CHECK(rollbacks(dir) == 0);
