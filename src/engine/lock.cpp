@@ -160,12 +160,14 @@ std::expected<RunLock, LockHolder> RunLock::acquire_preempting(
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     taken = acquire(lock_file, me);
     if (taken) return taken;
-    if (!taken.error().error.empty()) return taken;
-    // The rehearsal lets go by emptying its record, then unlocking: while the kernel still
-    // names its process as the holder, it is leaving, whatever the record says meanwhile.
-    if (first.pid > 0 && taken.error().pid == first.pid) continue;
-    // Someone else took it meanwhile (a real run): that contention is not ours to end.
-    if (!taken.error().preemptible || taken.error().run_id != first.run_id) return taken;
+    const auto& now = taken.error();
+    if (!now.error.empty()) return taken;
+    // The rehearsal lets go by emptying its record, then unlocking: a read in between sees
+    // its process with no record, or no holder and no record at all. It is leaving.
+    bool leaving = now.pid == 0 || now.pid == first.pid || now.run_id == first.run_id;
+    // Someone else took it meanwhile (a real run, named once it has written its record):
+    // that contention is not ours to end.
+    if (!leaving && now.run_id != kStarting) return taken;
   }
   return taken;
 }

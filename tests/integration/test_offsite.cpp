@@ -123,6 +123,7 @@ TEST_CASE("an off-host copy that cannot be made fails the backup with exit 1, sa
           "copy",
           "[offsite]") {
   Scene s;
+  testing::private_rclone_env(s.dir.path());
   // An S3 remote where nothing listens.
   std::map<std::string, std::string> env = {{"RCLONE_CONFIG_GONE_TYPE", "s3"},
                                             {"RCLONE_CONFIG_GONE_PROVIDER", "Other"},

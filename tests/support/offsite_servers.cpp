@@ -16,6 +16,15 @@ namespace testing {
 
 OffsiteServer::~OffsiteServer() { end_child(pid_); }
 
+// Debian's rclone 1.60 cannot use AWS_CA_BUNDLE with its own HTTP client (some CI hosts
+// set it): every S3 command would fail. The servers here are plain HTTP on loopback. And
+// rclone writes what it learns of an SFTP server into its config file: a file of the test
+// process's own, never the user's ~/.config/rclone.
+void private_rclone_env(const fs::path& dir) {
+  ::unsetenv("AWS_CA_BUNDLE");
+  ::setenv("RCLONE_CONFIG", (dir / "rclone.conf").c_str(), 1);
+}
+
 namespace {
 
 constexpr const char* kBucket = "rollback";
@@ -31,15 +40,6 @@ bool answers(const OffsiteServer& server, const std::string& what, int seconds) 
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   return false;
-}
-
-// Debian's rclone 1.60 cannot use AWS_CA_BUNDLE with its own HTTP client (some CI hosts
-// set it): every S3 command would fail. The servers here are plain HTTP on loopback. And
-// rclone writes what it learns of an SFTP server into its config file: a file of the test
-// process's own, never the user's ~/.config/rclone.
-void private_rclone_env(const fs::path& dir) {
-  ::unsetenv("AWS_CA_BUNDLE");
-  ::setenv("RCLONE_CONFIG", (dir / "rclone.conf").c_str(), 1);
 }
 
 fs::path make_dir(const std::string& name) {

@@ -31,6 +31,10 @@ class OffsiteServer {
   std::filesystem::path dir_;
 };
 
+// rclone's environment for a test: no AWS_CA_BUNDLE (Debian 12's rclone cannot use it), and
+// a config file of the test's own. The servers call it; a test with none of them too.
+void private_rclone_env(const std::filesystem::path& dir);
+
 OffsiteServer& shared_s3_server();
 OffsiteServer& shared_sftp_server();
 
