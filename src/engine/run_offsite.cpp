@@ -9,19 +9,11 @@
 #include <algorithm>
 
 #include <rollback/plan/offsite.hpp>
+#include <rollback/util/disk.hpp>
 #include <rollback/util/redact.hpp>
 
 namespace rollback::engine::detail {
 
-namespace {
-
-std::string size_text(unsigned long long bytes) {
-  if (bytes >= (1ULL << 30)) return fmt::format("{:.1f} GiB", bytes / double(1ULL << 30));
-  if (bytes >= (1ULL << 20)) return fmt::format("{:.1f} MiB", bytes / double(1ULL << 20));
-  return fmt::format("{:.1f} KiB", bytes / 1024.0);
-}
-
-}  // namespace
 
 ExitCode push_offsite(const RunDeps& deps, PipelineRequest& r, Journal* journal, ExitCode code) {
   if (r.plan.offsite.remote.empty() || !r.run.target) return code;
@@ -50,7 +42,7 @@ ExitCode push_offsite(const RunDeps& deps, PipelineRequest& r, Journal* journal,
                            {"files", pushed->files}, {"bytes", pushed->bytes}, {"checked", pushed->method}});
   deps.observer.note(redact(fmt::format("off-host copy: {} at {}/{} ({} file(s), {}, checked there by {})",
                                         target.name, (*remote)->remote, target.name, pushed->files,
-                                        size_text(pushed->bytes), pushed->method)));
+                                        human_size(pushed->bytes), pushed->method)));
   return code;
 }
 
