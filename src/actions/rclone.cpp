@@ -111,7 +111,7 @@ Result<plan::OffsiteCheck> check_copy(proc::Runner& runner, const plan::OffsiteR
   auto checked = run(runner, remote, args, fmt::format("checking the copy at {}", there));
   if (!checked) return std::unexpected(checked.error());
   plan::OffsiteCheck result{.method = method};
-  for (const auto& entry : std::filesystem::directory_iterator(folder))
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(folder))
     if (entry.is_regular_file()) {
       result.bytes += entry.file_size();
       ++result.files;
@@ -186,13 +186,33 @@ Result<std::vector<plan::OffsiteTarget>> list(proc::Runner& runner, const plan::
   return out;
 }
 
-Status fetch(proc::Runner& runner, const plan::OffsiteRemote& remote, const std::string& name,
-             const std::filesystem::path& into) {
+// The copy comes with the marker the push wrote last: the files and bytes it recorded must
+// be what arrived (an object deleted or truncated on the remote is caught here, before any
+// archive is read). The marker does not stay in the local copy.
+Result<plan::OffsiteCheck> fetch(proc::Runner& runner, const plan::OffsiteRemote& remote,
+                                 const std::string& name, const std::filesystem::path& into) {
   auto there = join_path(remote.remote, name);
-  auto done = run(runner, remote, {"copy", "--exclude", std::string("/") + kMarker, "--", there, into.string()},
+  auto done = run(runner, remote, {"copy", "--", there, into.string()},
                   fmt::format("downloading {}", there));
   if (!done) return std::unexpected(done.error());
-  return ok();
+  auto text = read_file(into / kMarker);
+  if (!text) return fail(fmt::format("{} holds no {}: its upload never finished", there, kMarker));
+  auto marker = nlohmann::json::parse(*text, nullptr, false);
+  std::error_code ec;
+  std::filesystem::remove(into / kMarker, ec);
+  plan::OffsiteCheck got{.method = marker.is_object() ? marker.value("checked", "") : ""};
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(into))
+    if (entry.is_regular_file()) {
+      got.bytes += entry.file_size();
+      ++got.files;
+    }
+  if (!marker.is_object() || marker.value("files", -1) != got.files ||
+      marker.value("bytes", 0ULL) != got.bytes)
+    return fail(fmt::format(
+        "the copy at {} is not what was pushed: {} file(s), {} bytes arrived; the push recorded "
+        "{}",
+        there, got.files, got.bytes, marker.is_object() ? marker.dump() : "an unreadable marker"));
+  return got;
 }
 
 Status remove(proc::Runner& runner, const plan::OffsiteRemote& remote, const std::string& name) {

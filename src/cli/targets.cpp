@@ -74,8 +74,12 @@ int list(const GlobalOptions& global, const RunArgs& args) {
   auto now = std::chrono::system_clock::now();
   scope.set_builtin("run.id", engine::new_run_id(loaded->name, now));
   scope.set_builtin("run.started", format_utc(now, kCompactUtc));
-  if (auto bound = engine::bind_request(*loaded, args, scope,
-                                          /*need_secrets=*/!loaded->offsite.remote.empty()); !bound) {
+  // The off-host copies are listed with the remote's credentials, when the plan takes them
+  // from its secrets; no other secret is needed to list targets.
+  bool offsite_secrets = loaded->offsite.remote.find("${secrets.") != std::string::npos;
+  for (const auto& [name, value] : loaded->offsite.env)
+    offsite_secrets |= value.find("${secrets.") != std::string::npos;
+  if (auto bound = engine::bind_request(*loaded, args, scope, offsite_secrets); !bound) {
     print_error(bound.error().message + ". Nothing ran.");
     return to_int(ExitCode::Usage);
   }

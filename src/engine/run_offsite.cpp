@@ -16,7 +16,9 @@ namespace rollback::engine::detail {
 
 
 ExitCode push_offsite(const RunDeps& deps, PipelineRequest& r, Journal* journal, ExitCode code) {
-  if (r.plan.offsite.remote.empty() || !r.run.target) return code;
+  // A restore plan's offsite: is where its targets may come from; only a backup pushes.
+  if (r.plan.kind != plan::Kind::Backup || r.plan.offsite.remote.empty() || !r.run.target)
+    return code;
   auto& record = r.run.record;
   auto failed = [&](const std::string& why) {
     record.result = ExitCode::StepFailed;
@@ -30,6 +32,7 @@ ExitCode push_offsite(const RunDeps& deps, PipelineRequest& r, Journal* journal,
   };
   auto remote = plan::bind_offsite(r.plan, r.run.scope);
   if (!remote) return failed(remote.error().message);
+  if (!*remote) return code;  // offsite.remote bound empty: no off-host copy this run
   const auto* transport = deps.registry.targets().offsite();
   if (!transport) return failed("no off-host transport is available in this build");
   const auto& target = *r.run.target;

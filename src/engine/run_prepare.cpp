@@ -8,6 +8,7 @@
 
 #include <rollback/engine/app_logs.hpp>
 #include <rollback/plan/vars.hpp>
+#include <rollback/util/disk.hpp>
 #include <rollback/util/duration.hpp>
 #include <rollback/util/redact.hpp>
 #include <rollback/util/time.hpp>
@@ -137,6 +138,19 @@ std::optional<std::string> wanted_target(const RunDeps& deps, const plan::Plan& 
 
 }  // namespace
 
+// An off-host-only target came down before anything ran: the report says from where.
+static void note_downloads(const RunDeps& deps, const TargetCatalog& catalog, RunRecord& record) {
+  for (const auto& d : catalog.downloads()) {
+    record.extra["offsite_download"] = {
+        {"name", d.name},   {"from", d.remote},     {"kept_at", d.kept_at}, {"bytes", d.bytes},
+        {"files", d.files}, {"checked", d.checked}, {"seconds", d.seconds}};
+    deps.observer.note(redact(
+        fmt::format("target {} was only off-host: downloaded from {} ({} file(s), {}, {:.1f}s), "
+                    "proved whole, kept at {}",
+                    d.name, d.remote, d.files, human_size(d.bytes), d.seconds, d.kept_at)));
+  }
+}
+
 int bind_and_resolve_target(const RunDeps& deps, const plan::Plan& plan, const RunRequest& args, PreparedRun& run) {
   auto& record = run.record;
   run.scope.set_builtin("run.id", record.run_id);
@@ -171,6 +185,7 @@ int bind_and_resolve_target(const RunDeps& deps, const plan::Plan& plan, const R
   for (const auto& line : resolved->passed_over)
     deps.observer.warn(fmt::format("note: --target {} passed over {}", *wanted, line));
   if (!resolved->passed_over.empty()) record.extra["passed_over"] = resolved->passed_over;
+  note_downloads(deps, catalog, record);
   run.scope = std::move(resolved->scope);
   record.target_name = resolved->target.name;
   record.target_path = resolved->target.path;

@@ -39,7 +39,7 @@ std::vector<plan::TargetFate> TargetCatalog::fates(const std::vector<plan::Targe
 
 Result<std::vector<CatalogRow>> TargetCatalog::rows(const plan::Scope& base,
                                                     const std::set<std::string>& needed) const {
-  auto listed = sources_.list(plan_.target, base);
+  auto listed = list_local(base);
   if (!listed) return std::unexpected(listed.error());
   std::vector<CatalogRow> out;
   for (const auto& target : *listed) out.push_back({.target = target, .check = verify(target, base)});
@@ -68,55 +68,33 @@ Result<std::vector<CatalogRow>> TargetCatalog::rows(const plan::Scope& base,
   return out;
 }
 
-// Where each target lives, and the targets only the remote holds, in time order. A copy on
-// the remote without its marker is an upload that never finished: not a target.
-void TargetCatalog::add_offsite(std::vector<CatalogRow>& rows, const plan::Scope& base) const {
-  offsite_problem_.clear();
-  if (plan_.offsite.remote.empty()) return;
-  for (auto& row : rows) row.location = "local";
-  auto remote = plan::bind_offsite(plan_, base);
-  const auto* transport = sources_.offsite();
-  if (!remote || !*remote || !transport) {
-    offsite_problem_ = remote ? "no off-host transport in this build" : remote.error().message;
-    return;
-  }
-  auto copies = transport->list(**remote);
-  if (!copies) {
-    offsite_problem_ = copies.error().message;
-    return;
-  }
-  auto glob = plan::interpolate(plan_.target.glob, base);
-  for (const auto& copy : *copies) {
-    if (!copy.complete || !glob || ::fnmatch(glob->c_str(), copy.name.c_str(), FNM_PERIOD) != 0) continue;
-    auto local = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.target.name == copy.name; });
-    if (local != rows.end()) {
-      local->location = "both";
-      continue;
-    }
-    plan::Target t{.name = copy.name, .path = "", .created = copy.modified, .size_bytes = copy.size_bytes,
-                   .detail = "off-host only: a run downloads it and proves it whole before anything stops"};
-    t.path = (*remote)->remote + (((*remote)->remote.ends_with(':') || (*remote)->remote.ends_with('/')) ? "" : "/") +
-             copy.name;
-    CatalogRow row{.target = std::move(t), .location = "offsite"};
-    auto at = std::find_if(rows.begin(), rows.end(),
-                           [&](const auto& r) { return r.target.created < row.target.created; });
-    rows.insert(at, std::move(row));
-  }
-}
-
 Result<ResolvedTarget> TargetCatalog::resolve(const plan::Scope& base, const std::string& wanted) const {
-  auto pick = plan::pick_target(plan_.target, base, sources_, wanted,
-                                [&](const plan::Target& t) { return verify(t, base); });
+  auto prove = [&](const plan::Target& t) -> plan::Verification {
+    auto local = local_copy(t, base);
+    if (!local) return {.ok = false, .problems = {local.error().message}};
+    return verify(*local, base);
+  };
+  Result<plan::TargetPick> pick = [&]() -> Result<plan::TargetPick> {
+    if (plan_.offsite.remote.empty())
+      return plan::pick_target(plan_.target, base, sources_, wanted, prove);
+    auto all = list_all(base);
+    if (!all) return std::unexpected(all.error());
+    return plan::pick_target_in(plan_.target, base, *all, wanted, prove);
+  }();
   if (!pick) return std::unexpected(pick.error());
-  auto scope = scope_for(pick->target, base);
+  auto target = local_copy(pick->target, base);
+  if (!target)
+    return fail(fmt::format("target {} does not verify:\n  - {}", pick->target.name,
+                            target.error().message));
+  auto scope = scope_for(*target, base);
   if (!scope) return std::unexpected(scope.error());
-  auto check = plan::verify_target(plan_.target, pick->target, *scope, &sources_);
+  auto check = plan::verify_target(plan_.target, *target, *scope, &sources_);
   if (!check.ok) {
     std::string problems;
     for (const auto& p : check.problems) problems += "\n  - " + p;
-    return fail(fmt::format("target {} does not verify:{}", pick->target.name, problems));
+    return fail(fmt::format("target {} does not verify:{}", target->name, problems));
   }
-  return ResolvedTarget{std::move(pick->target), std::move(*scope), std::move(pick->passed_over)};
+  return ResolvedTarget{std::move(*target), std::move(*scope), std::move(pick->passed_over)};
 }
 
 Result<PruneOutcome> TargetCatalog::prune(const plan::Scope& base, const std::set<std::string>& needed) const {

@@ -30,6 +30,10 @@ Result<std::optional<OffsiteRemote>> bind_offsite(const Plan& plan, const Scope&
   OffsiteRemote bound{.keep = plan.offsite.keep};
   auto remote = interpolate(plan.offsite.remote, scope);
   if (!remote) return fail("offsite.remote: " + remote.error().message);
+  // A remote that is all ${var} and bound empty: this run keeps no off-host copy (the
+  // shipped plans' `offsite_remote: ""` until a vars file sets it).
+  if (remote->empty() && plan.offsite.remote.find("${") != std::string::npos)
+    return std::optional<OffsiteRemote>{};
   if (auto bad = check_remote(*remote); !bad.empty()) return fail("offsite.remote: " + bad);
   bound.remote = *remote;
   for (const auto& [name, value] : plan.offsite.env) {

@@ -146,7 +146,14 @@ Result<TargetPick> pick_target(const TargetSpec& spec, const Scope& scope, const
 
   auto listed = sources.list(spec, scope);
   if (!listed) return std::unexpected(listed.error());
-  const auto& targets = *listed;
+  return pick_target_in(spec, scope, *listed, want, prove);
+}
+
+Result<TargetPick> pick_target_in(const TargetSpec& spec, const Scope& scope,
+                                  const std::vector<Target>& targets, const std::string& wanted,
+                                  const TargetProof& prove) {
+  std::string want(trim(wanted));
+  if (want.empty()) want = spec.default_target;
   std::string where = where_targets(spec, scope);
   if (targets.empty()) return fail(fmt::format("no targets found {}", where));
   if (prove && (want == "latest" || want == "previous")) return pick_verifying(targets, want == "previous", where, prove);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <rollback/util/disk.hpp>
 #include <rollback/util/redact.hpp>
 
 #include "strings.hpp"
@@ -164,6 +165,52 @@ void retention(std::string& md, const Strings& s, const RunRecord& r) {
   md += "\n";
 }
 
+std::string remote_path(const std::string& remote, const std::string& name) {
+  return remote + (remote.empty() || remote.ends_with(':') || remote.ends_with('/') ? "" : "/") + name;
+}
+
+// Where the backup's off-host copy went, or where the restored target came down from
+// (RunRecord::extra "offsite", "offsite_retention" and "offsite_download").
+void offsite(std::string& md, const Strings& s, const RunRecord& r) {
+  auto pushed = r.extra.find("offsite");
+  auto pruned = r.extra.find("offsite_retention");
+  auto fetched = r.extra.find("offsite_download");
+  bool any = (pushed != r.extra.end() && pushed->is_object()) ||
+             (fetched != r.extra.end() && fetched->is_object());
+  if (!any) return;
+  md += fmt::format("## {}\n", s.offsite_heading);
+  if (pushed != r.extra.end() && pushed->is_object()) {
+    const auto& p = *pushed;
+    if (p.value("ok", false))
+      md += fmt::format(
+          "- {}\n",
+          fill(s.offsite_pushed, {remote_path(p.value("remote", ""), p.value("name", "")),
+                                  std::to_string(p.value("files", 0)),
+                                  human_size(p.value("bytes", 0ULL)), p.value("checked", "")}));
+    else
+      md += fmt::format("- {}\n", fill(s.offsite_push_failed, {inline_text(p.value("error", ""))}));
+  }
+  if (pruned != r.extra.end() && pruned->is_object()) {
+    std::string names;
+    for (const auto& n : pruned->value("pruned", nlohmann::json::array()))
+      names += (names.empty() ? "`" : ", `") + n.get<std::string>() + "`";
+    md += fmt::format("- {}\n", fill(s.offsite_pruned,
+                                     {std::to_string(pruned->value("keep", 0)),
+                                      names.empty() ? std::string(s.retention_nothing) : names}));
+  }
+  if (fetched != r.extra.end() && fetched->is_object()) {
+    const auto& f = *fetched;
+    md += fmt::format(
+        "- {}\n",
+        fill(s.offsite_downloaded,
+             {f.value("name", ""), f.value("from", ""), std::to_string(f.value("files", 0)),
+              human_size(f.value("bytes", 0ULL)),
+              format_duration(Millis(static_cast<long long>(f.value("seconds", 0.0) * 1000))),
+              f.value("kept_at", "")}));
+  }
+  md += "\n";
+}
+
 void timing(std::string& md, const Strings& s, const RunRecord& r) {
   md += fmt::format("## {}\n", s.time_heading);
   md += fmt::format("- **{}**: {}\n", s.start, format_utc(r.started, kClockUtc));
@@ -251,6 +298,7 @@ std::string render_markdown(const RunRecord& record) {
   procedure(md, s, record);
   timing(md, s, record);
   retention(md, s, record);
+  offsite(md, s, record);
   post_state(md, s, record);
   outcome_and_follow_up(md, s, record);
   notifications(md, s, record);

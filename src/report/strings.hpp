@@ -40,6 +40,8 @@ struct Strings {
   std::string_view in_parallel;
   std::string_view retention_heading, retention_kept, retention_pruned, retention_nothing, retention_beyond,
       retention_failed, why_newest_verifying, why_named_by_run, why_recent_pre_rollback;
+  std::string_view offsite_heading, offsite_pushed, offsite_push_failed, offsite_downloaded,
+      offsite_pruned;
   std::string_view phase_names[7];
   std::string_view kind_names[7];  // plan::Kind order
   std::string_view fallback_heading, fallback_first, fallback_times, fallback_why, fallback_note,

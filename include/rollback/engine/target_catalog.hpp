@@ -35,6 +35,17 @@ struct ResolvedTarget {
   std::vector<std::string> passed_over;  // newer targets `latest`/`previous` skipped, and why
 };
 
+// An off-host-only target a run downloaded and proved (it stays as a local copy).
+struct OffsiteDownload {
+  std::string name;
+  std::string remote;   // where it came from: "<remote>/<name>"
+  std::string kept_at;  // the local copy
+  unsigned long long bytes = 0;
+  int files = 0;
+  std::string checked;  // how the push checked the copy there ("md5", "cryptcheck", ...)
+  double seconds = 0;
+};
+
 struct PruneOutcome {
   std::vector<plan::TargetFate> fates;                        // newest first
   std::vector<std::string> pruned;                            // oldest first
@@ -60,7 +71,11 @@ class TargetCatalog {
   const std::string& offsite_problem() const { return offsite_problem_; }
 
   // --target (name, prefix, latest, previous), proved; an error when it does not verify.
+  // With `offsite:`, an off-host-only target is one to choose from too: it is downloaded
+  // into the target dir (after a room check), proved whole there, and kept.
   Result<ResolvedTarget> resolve(const plan::Scope& base, const std::string& wanted) const;
+  // What resolve() downloaded.
+  const std::vector<OffsiteDownload>& downloads() const { return downloads_; }
 
   // Retention after a successful backup: the targets beyond target.keep, except the newest
   // that verifies and those `needed` (and recent pre-rollback ones), removed through the
@@ -81,8 +96,19 @@ class TargetCatalog {
   const plan::TargetSources& sources_;
   std::map<std::string, std::string> overrides_;
   mutable std::string offsite_problem_;
+  mutable std::vector<OffsiteDownload> downloads_;
   const plan::TargetSource* source() const;
   void add_offsite(std::vector<CatalogRow>& rows, const plan::Scope& base) const;
+  // target_download.cpp: the source's listing, empty when a plan with offsite: finds its
+  // target dir gone (the host lost it; the remote still lists); the remote's complete copies
+  // whose names match the glob, as offsite_only targets; the local targets and the copies
+  // only the remote holds, joined newest first.
+  Result<std::vector<plan::Target>> list_local(const plan::Scope& base) const;
+  Result<std::vector<plan::Target>> offsite_copies(const plan::Scope& base) const;
+  Result<std::vector<plan::Target>> list_all(const plan::Scope& base) const;
+  // The target as a local folder: itself, or an off-host-only one downloaded and proved.
+  Result<plan::Target> local_copy(const plan::Target& target, const plan::Scope& base) const;
+  Result<plan::Target> download(const plan::Target& target, const plan::Scope& base) const;
   std::vector<plan::TargetFate> fates(const std::vector<plan::Target>& newest_first, const plan::Scope& base,
                                       const std::set<std::string>& needed, int upcoming) const;
 };

@@ -31,8 +31,9 @@ struct OffsiteRemote {
 
 struct Plan;
 class Scope;
-// The plan's `offsite:` with ${...} resolved in `scope`; nullopt when the plan has none.
-// Refuses a bound remote check_remote refuses.
+// The plan's `offsite:` with ${...} resolved in `scope`; nullopt when the plan has none, or
+// its remote is written with ${vars} that are bound empty. Refuses a bound remote
+// check_remote refuses.
 Result<std::optional<OffsiteRemote>> bind_offsite(const Plan& plan, const Scope& scope);
 
 // One target folder on the remote.
@@ -60,8 +61,12 @@ struct OffsiteTransport {
       push;
   // The target folders at the top of the remote path, any order.
   std::function<Result<std::vector<OffsiteTarget>>(const OffsiteRemote&)> list;
-  // Downloads <remote>/<name> into `into` (a folder that does not exist yet).
-  std::function<Status(const OffsiteRemote&, const std::string& name, const std::filesystem::path& into)> fetch;
+  // Downloads <remote>/<name> into `into` (an empty folder), each file checked as it comes
+  // (sizes, and the hash the backend keeps), then checks the folder against what the push
+  // recorded (files, bytes). Fails on any difference; what it wrote is the caller's to remove.
+  std::function<Result<OffsiteCheck>(const OffsiteRemote&, const std::string& name,
+                                     const std::filesystem::path& into)>
+      fetch;
   // Removes <remote>/<name> whole (retention on the remote).
   std::function<Status(const OffsiteRemote&, const std::string& name)> remove;
 };

@@ -27,6 +27,9 @@ struct Target {
   std::string detail;               // commit subject, deployment status...
   bool current = false;             // what is running now (git HEAD, Coolify's current)
   std::string commit;               // git targets: the full hash (${target.commit})
+  // Dir targets of a plan with `offsite:`: only the remote holds it (path is where it is
+  // there). engine::TargetCatalog downloads it and proves it before it is used.
+  bool offsite_only = false;
 };
 
 struct Verification {
@@ -99,6 +102,11 @@ struct TargetPick {
 using TargetProof = std::function<Verification(const Target&)>;
 Result<TargetPick> pick_target(const TargetSpec& spec, const Scope& scope, const TargetSources& sources,
                                const std::string& wanted, const TargetProof& prove);
+// pick_target among `targets` (newest first) that the caller listed: a dir source's own
+// listing joined with the off-host copies.
+Result<TargetPick> pick_target_in(const TargetSpec& spec, const Scope& scope,
+                                  const std::vector<Target>& targets, const std::string& wanted,
+                                  const TargetProof& prove);
 // pick_target without a proof: the source's own order decides (tests, listings).
 Result<Target> resolve_target(const TargetSpec& spec, const Scope& scope, const TargetSources& sources,
                               const std::string& wanted);
