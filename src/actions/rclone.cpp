@@ -90,26 +90,33 @@ bool is_crypt(proc::Runner& runner, const plan::OffsiteRemote& remote) {
   return config.is_object() && config.contains(name) && config[name].value("type", "") == "crypt";
 }
 
-// `rclone check` compares sizes and the hash both sides have; a crypt remote compares the
-// local file encrypted with the object's nonce (cryptcheck); with no hash, it reads back.
-Result<plan::OffsiteCheck> check_copy(proc::Runner& runner, const plan::OffsiteRemote& remote,
-                                      const std::filesystem::path& folder, const std::string& there) {
+// The copy, checked there. On a backend that keeps a hash both sides have (MD5 on S3, MD5
+// and SHA-1 on SFTP with a shell), `rclone copy --checksum` checks each file's size and hash
+// as it lands ("corrupted on transfer" otherwise), and judges a file already there by its
+// hash, never by its time: a second pass (`rclone check`) would hash every byte again to
+// learn nothing more. A crypt remote keeps no hash of the plaintext: `cryptcheck` then
+// compares each local file encrypted with its object's nonce. With no hash, it reads back.
+Result<plan::OffsiteCheck> copy_and_check(proc::Runner& runner, const plan::OffsiteRemote& remote,
+                                          const std::filesystem::path& folder, const std::string& there) {
   auto hashes = hashes_of(runner, remote);
   if (!hashes) return std::unexpected(hashes.error());
+  std::vector<std::string> copy = {"copy", "--", folder.string(), there}, check;
   std::string method;
-  std::vector<std::string> args;
   if (!hashes->empty()) {
     method = hashes->front();
-    args = {"check", "--one-way", "--", folder.string(), there};
+    copy = {"copy", "--checksum", "--", folder.string(), there};
   } else if (is_crypt(runner, remote)) {
     method = "cryptcheck";
-    args = {"cryptcheck", "--one-way", "--", folder.string(), there};
+    check = {"cryptcheck", "--one-way", "--", folder.string(), there};
   } else {
     method = "read back";
-    args = {"check", "--one-way", "--download", "--", folder.string(), there};
+    check = {"check", "--one-way", "--download", "--", folder.string(), there};
   }
-  auto checked = run(runner, remote, args, fmt::format("checking the copy at {}", there));
-  if (!checked) return std::unexpected(checked.error());
+  auto copied = run(runner, remote, copy, fmt::format("copying to {}", there));
+  if (!copied) return std::unexpected(copied.error());
+  if (!check.empty())
+    if (auto checked = run(runner, remote, check, fmt::format("checking the copy at {}", there)); !checked)
+      return std::unexpected(checked.error());
   plan::OffsiteCheck result{.method = method};
   for (const auto& entry : std::filesystem::recursive_directory_iterator(folder))
     if (entry.is_regular_file()) {
@@ -144,9 +151,7 @@ Status write_marker(proc::Runner& runner, const plan::OffsiteRemote& remote, con
 Result<plan::OffsiteCheck> push(proc::Runner& runner, const plan::OffsiteRemote& remote,
                                 const std::filesystem::path& folder, const std::string& name) {
   auto there = join_path(remote.remote, name);
-  auto copied = run(runner, remote, {"copy", "--", folder.string(), there}, fmt::format("copying to {}", there));
-  if (!copied) return std::unexpected(copied.error());
-  auto checked = check_copy(runner, remote, folder, there);
+  auto checked = copy_and_check(runner, remote, folder, there);
   if (!checked) return checked;
   if (auto marked = write_marker(runner, remote, there, name, *checked); !marked)
     return std::unexpected(marked.error());

@@ -4,10 +4,13 @@
 // and rehearse.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <map>
 
 #include <rollback/actions/action.hpp>
 #include <rollback/engine/target_catalog.hpp>
+
+#include "support/temp_dir.hpp"
 
 using namespace rollback;
 using namespace std::chrono_literals;
@@ -91,4 +94,110 @@ TEST_CASE("a target named explicitly that does not verify is refused with its pr
   auto resolved = engine::TargetCatalog(plan_from("memory"), registry.targets()).resolve(plan::Scope(), "snap-1");
   REQUIRE_FALSE(resolved);
   CHECK_THAT(resolved.error().message, Catch::Contains("does not verify") && Catch::Contains("snapshot is corrupt"));
+}
+
+namespace {
+
+// A remote in memory for `offsite:`: the copies it lists, and what a download writes.
+struct FakeRemote {
+  std::vector<plan::OffsiteTarget> copies;
+  bool damaged = false;
+  int downloads = 0;
+};
+
+plan::OffsiteTransport fake_transport(FakeRemote& remote) {
+  plan::OffsiteTransport t;
+  t.push = [](const plan::OffsiteRemote&, const std::filesystem::path&, const std::string&) {
+    return Result<plan::OffsiteCheck>(plan::OffsiteCheck{});
+  };
+  t.list = [&remote](const plan::OffsiteRemote&) { return Result<std::vector<plan::OffsiteTarget>>(remote.copies); };
+  t.fetch = [&remote](const plan::OffsiteRemote&, const std::string& name,
+                      const std::filesystem::path& into) -> Result<plan::OffsiteCheck> {
+    ++remote.downloads;
+    testing::write_text(into / "data.txt", "from the remote: " + name);
+    if (remote.damaged) return fail("md5 differs for data.txt");
+    return plan::OffsiteCheck{.method = "md5", .bytes = 20, .files = 1};
+  };
+  t.remove = [](const plan::OffsiteRemote&, const std::string&) { return ok(); };
+  return t;
+}
+
+plan::Plan offsite_plan(const std::filesystem::path& dir) {
+  plan::Plan p;
+  p.name = "restore";
+  p.kind = plan::Kind::Quick;
+  p.target.from = "dir";
+  p.target.dir = dir.string();
+  p.target.glob = "bk-*";
+  p.target.require = {"data.txt"};
+  p.offsite.remote = "fake:bucket/bk";
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("with offsite: latest may be a copy only the remote holds: it is downloaded into the target dir and kept "
+          "there marked as downloaded",
+          "[engine][targets][offsite]") {
+  testing::TempDir tmp;
+  auto dir = tmp / "backups-gone";  // the host lost its backups folder whole
+  FakeRemote remote{.copies = {{.name = "bk-2", .size_bytes = 20, .modified = std::chrono::system_clock::now(),
+                                .complete = true},
+                               {.name = "bk-3", .size_bytes = 20, .modified = std::chrono::system_clock::now(),
+                                .complete = false}}};  // an upload that never finished
+  actions::Registry registry;
+  registry.set_offsite(fake_transport(remote));
+  auto plan = offsite_plan(dir);
+  engine::TargetCatalog catalog(plan, registry.targets());
+  auto rows = catalog.rows(plan::Scope(), {});
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 1);
+  CHECK((*rows)[0].location == "offsite");
+
+  auto latest = catalog.resolve(plan::Scope(), "latest");
+  REQUIRE(latest);
+  CHECK(latest->target.name == "bk-2");
+  CHECK(latest->target.path == (dir / "bk-2").string());
+  CHECK(testing::read_text(dir / "bk-2" / "data.txt") == "from the remote: bk-2");
+  CHECK(std::filesystem::exists(dir / "bk-2" / ".rollback-downloaded.json"));
+  REQUIRE(catalog.downloads().size() == 1);
+  CHECK(catalog.downloads()[0].remote == "fake:bucket/bk/bk-2");
+  CHECK(remote.downloads == 1);
+  CHECK((std::filesystem::status(dir).permissions() & std::filesystem::perms::group_all) == std::filesystem::perms::none);
+
+  // Now both hold it, and the local one says where it came from.
+  auto again = engine::TargetCatalog(plan, registry.targets()).rows(plan::Scope(), {});
+  REQUIRE(again);
+  CHECK((*again)[0].location == "both");
+  CHECK((*again)[0].target.detail == "a downloaded copy of the off-host one");
+}
+
+TEST_CASE("with offsite: a download that fails is removed and latest passes over it to an older local target",
+          "[engine][targets][offsite]") {
+  testing::TempDir tmp;
+  auto dir = tmp / "backups";
+  testing::write_text(dir / "bk-1" / "data.txt", "local");
+  std::filesystem::last_write_time(dir / "bk-1", std::filesystem::file_time_type::clock::now() - std::chrono::hours(2));
+  FakeRemote remote{.copies = {{.name = "bk-2", .size_bytes = 20, .modified = std::chrono::system_clock::now(),
+                                .complete = true}},
+                    .damaged = true};
+  actions::Registry registry;
+  registry.set_offsite(fake_transport(remote));
+  auto plan = offsite_plan(dir);
+  engine::TargetCatalog catalog(plan, registry.targets());
+  auto latest = catalog.resolve(plan::Scope(), "latest");
+  REQUIRE(latest);
+  CHECK(latest->target.name == "bk-1");
+  REQUIRE(latest->passed_over.size() == 1);
+  CHECK_THAT(latest->passed_over[0], Catch::Contains("bk-2") && Catch::Contains("downloading it from fake:bucket/bk/bk-2") &&
+                                         Catch::Contains("md5 differs"));
+  CHECK(catalog.downloads().empty());
+  // Nothing of the failed download stays: no partial folder, no target of that name.
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    CHECK((e.path().filename() == "bk-1" || e.path().filename() == ".rollback-download.lock"));
+
+  // Named, it stops the run with the reason.
+  auto named = engine::TargetCatalog(plan, registry.targets()).resolve(plan::Scope(), "bk-2");
+  REQUIRE_FALSE(named);
+  CHECK_THAT(named.error().message, Catch::Contains("target bk-2 does not verify") && Catch::Contains("md5 differs"));
 }
