@@ -43,4 +43,5 @@ def main():
           f"ratio {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})   "
           f"peak RSS {max(peaks) / 1024:.0f} MiB")
 
-main()
+if __name__ == "__main__":
+    main()

@@ -11,23 +11,9 @@ backups = f"{work}/backups"
 copies = "bench:bench/copies"
 
 
-def timed(argv):
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak_kib = 0
-    while proc.poll() is None:
-        try:
-            with open(f"/proc/{proc.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        peak_kib = max(peak_kib, int(line.split()[1]))
-        except OSError:
-            pass
-        time.sleep(0.02)
-    wall = time.monotonic() - start
-    if proc.returncode != 0:
-        sys.exit(f"measure.py: {' '.join(argv)} exited {proc.returncode}:\n{proc.stderr.read().decode()}")
-    return wall, peak_kib
+# One command timed, with its own peak RSS: the same measure as bench/large_volume's pairs.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "large_volume"))
+from pairs import run as timed  # noqa: E402
 
 
 def rollback(plan, remote, *extra):

@@ -18,11 +18,6 @@
 namespace rollback::actions::rclone {
 namespace {
 
-std::string join_path(const std::string& remote, const std::string& name) {
-  if (remote.empty() || remote.back() == ':' || remote.back() == '/') return remote + name;
-  return remote + "/" + name;
-}
-
 // rclone logs each retry, then a summary ("2026/12/07 16:48:51 Failed to copy: ..." with
 // "caused by: ..." on lines of their own): the summary, on one line, says it all.
 std::string last_message(const std::string& text) {
@@ -139,7 +134,7 @@ Status write_marker(proc::Runner& runner, const plan::OffsiteRemote& remote, con
                            {"pushed", format_iso_utc(std::chrono::system_clock::now())}};
   Status wrote = write_file_atomic(file, marker.dump(2) + "\n");
   if (wrote) {
-    auto copied = run(runner, remote, {"copyto", "--", file.string(), join_path(there, kMarker)},
+    auto copied = run(runner, remote, {"copyto", "--", file.string(), plan::offsite_path(there, kMarker)},
                       fmt::format("marking the copy at {} complete", there));
     if (!copied) wrote = std::unexpected(copied.error());
   }
@@ -150,7 +145,7 @@ Status write_marker(proc::Runner& runner, const plan::OffsiteRemote& remote, con
 
 Result<plan::OffsiteCheck> push(proc::Runner& runner, const plan::OffsiteRemote& remote,
                                 const std::filesystem::path& folder, const std::string& name) {
-  auto there = join_path(remote.remote, name);
+  auto there = plan::offsite_path(remote.remote, name);
   auto checked = copy_and_check(runner, remote, folder, there);
   if (!checked) return checked;
   if (auto marked = write_marker(runner, remote, there, name, *checked); !marked)
@@ -196,7 +191,7 @@ Result<std::vector<plan::OffsiteTarget>> list(proc::Runner& runner, const plan::
 // archive is read). The marker does not stay in the local copy.
 Result<plan::OffsiteCheck> fetch(proc::Runner& runner, const plan::OffsiteRemote& remote,
                                  const std::string& name, const std::filesystem::path& into) {
-  auto there = join_path(remote.remote, name);
+  auto there = plan::offsite_path(remote.remote, name);
   auto done = run(runner, remote, {"copy", "--", there, into.string()},
                   fmt::format("downloading {}", there));
   if (!done) return std::unexpected(done.error());
@@ -221,7 +216,7 @@ Result<plan::OffsiteCheck> fetch(proc::Runner& runner, const plan::OffsiteRemote
 }
 
 Status remove(proc::Runner& runner, const plan::OffsiteRemote& remote, const std::string& name) {
-  auto there = join_path(remote.remote, name);
+  auto there = plan::offsite_path(remote.remote, name);
   auto done = run(runner, remote, {"purge", "--", there}, fmt::format("removing {}", there));
   if (!done) return std::unexpected(done.error());
   return ok();

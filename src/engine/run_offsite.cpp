@@ -43,8 +43,8 @@ ExitCode push_offsite(const RunDeps& deps, PipelineRequest& r, Journal* journal,
   if (journal)
     (void)journal->append({{"event", "offsite_copied"}, {"remote", (*remote)->remote}, {"name", target.name},
                            {"files", pushed->files}, {"bytes", pushed->bytes}, {"checked", pushed->method}});
-  deps.observer.note(redact(fmt::format("off-host copy: {} at {}/{} ({} file(s), {}, checked there by {})",
-                                        target.name, (*remote)->remote, target.name, pushed->files,
+  deps.observer.note(redact(fmt::format("off-host copy: {} at {} ({} file(s), {}, checked there by {})",
+                                        target.name, plan::offsite_path((*remote)->remote, target.name), pushed->files,
                                         human_size(pushed->bytes), pushed->method)));
   return code;
 }

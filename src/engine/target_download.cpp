@@ -31,24 +31,9 @@ constexpr const char* kDownloadLock = ".rollback-download.lock";
 // In a downloaded target: where it came from. A hidden file no proof counts as an archive.
 constexpr const char* kDownloadedMarker = ".rollback-downloaded.json";
 
-std::string join_remote(const std::string& remote, const std::string& name) {
-  if (remote.empty() || remote.back() == ':' || remote.back() == '/') return remote + name;
-  return remote + "/" + name;
-}
-
 bool newer(const plan::Target& a, const plan::Target& b) {
   if (a.created != b.created) return a.created > b.created;
   return a.name > b.name;
-}
-
-// What a download that was killed (SIGKILL, power loss) left: removed under the download lock.
-void remove_cut_short_downloads(const fs::path& dir) {
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().filename().string().starts_with(kDownloadingPrefix)) {
-      std::error_code removed;
-      fs::remove_all(it->path(), removed);
-    }
 }
 
 }  // namespace
@@ -80,7 +65,7 @@ Result<std::vector<plan::Target>> TargetCatalog::offsite_copies(const plan::Scop
     if (!copy.complete || ::fnmatch(glob->c_str(), copy.name.c_str(), FNM_PERIOD) != 0) continue;
     out.push_back(
         {.name = copy.name,
-         .path = join_remote((*remote)->remote, copy.name),
+         .path = plan::offsite_path((*remote)->remote, copy.name),
          .created = copy.modified,
          .size_bytes = copy.size_bytes,
          .detail = "off-host only: a run downloads it and proves it whole before anything stops",
@@ -178,7 +163,7 @@ Result<plan::Target> TargetCatalog::download(const plan::Target& target,
     local.path = kept.string();
     return local;
   }
-  remove_cut_short_downloads(dir);
+  remove_entries_starting_with(dir, kDownloadingPrefix);  // a download killed (SIGKILL, power loss)
   RB_TRY(
       check_room(dir, target.size_bytes.value_or(0), fmt::format("downloading {}", target.path)));
   fs::path partial = dir / (std::string(kDownloadingPrefix) + target.name);

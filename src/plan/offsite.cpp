@@ -25,6 +25,11 @@ std::string check_remote(std::string_view remote) {
   return "";
 }
 
+std::string offsite_path(std::string_view remote, std::string_view name) {
+  bool joined = remote.empty() || remote.ends_with(':') || remote.ends_with('/');
+  return fmt::format("{}{}{}", remote, joined ? "" : "/", name);
+}
+
 Result<std::optional<OffsiteRemote>> bind_offsite(const Plan& plan, const Scope& scope) {
   if (plan.offsite.remote.empty()) return std::optional<OffsiteRemote>{};
   OffsiteRemote bound{.keep = plan.offsite.keep};

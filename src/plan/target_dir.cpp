@@ -152,16 +152,6 @@ Result<std::pair<std::string, std::string>> dir_and_glob(const TargetSpec& spec,
   return std::pair{*dir, *glob};
 }
 
-// Leftovers of a prune that was cut short: hidden, so no glob lists them.
-void finish_cut_short(const fs::path& dir) {
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().filename().string().starts_with(kPruningPrefix)) {
-      std::error_code removed;
-      fs::remove_all(it->path(), removed);
-    }
-}
-
 Status prune_dir_target(const TargetSpec& spec, const Target& target, const Scope& scope) {
   auto where = dir_and_glob(spec, scope);
   if (!where) return std::unexpected(where.error());
@@ -170,7 +160,7 @@ Status prune_dir_target(const TargetSpec& spec, const Target& target, const Scop
   // Only an entry of the target dir itself, by its own name: nothing else is ever removed.
   if (normal(from.parent_path().string()) != normal(dir) || from.filename().string() != target.name)
     return fail(fmt::format("{} is not an entry of {}", target.path, dir));
-  finish_cut_short(dir);
+  remove_entries_starting_with(dir, kPruningPrefix);  // a prune cut short: hidden, no glob lists it
   fs::path hidden = from.parent_path() / (std::string(kPruningPrefix) + target.name);
   std::error_code ec;
   fs::rename(from, hidden, ec);

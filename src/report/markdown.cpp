@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <rollback/plan/offsite.hpp>
 #include <rollback/util/disk.hpp>
 #include <rollback/util/redact.hpp>
 
@@ -165,10 +166,6 @@ void retention(std::string& md, const Strings& s, const RunRecord& r) {
   md += "\n";
 }
 
-std::string remote_path(const std::string& remote, const std::string& name) {
-  return remote + (remote.empty() || remote.ends_with(':') || remote.ends_with('/') ? "" : "/") + name;
-}
-
 // Where the backup's off-host copy went, or where the restored target came down from
 // (RunRecord::extra "offsite", "offsite_retention" and "offsite_download").
 void offsite(std::string& md, const Strings& s, const RunRecord& r) {
@@ -184,7 +181,7 @@ void offsite(std::string& md, const Strings& s, const RunRecord& r) {
     if (p.value("ok", false))
       md += fmt::format(
           "- {}\n",
-          fill(s.offsite_pushed, {remote_path(p.value("remote", ""), p.value("name", "")),
+          fill(s.offsite_pushed, {plan::offsite_path(p.value("remote", ""), p.value("name", "")),
                                   std::to_string(p.value("files", 0)),
                                   human_size(p.value("bytes", 0ULL)), p.value("checked", "")}));
     else

@@ -113,6 +113,15 @@ Status reserve_space(const fs::path& path, std::uint64_t bytes, bool beyond_end)
 
 Status make_private_dirs(const fs::path& dir) { return make_dirs(dir, 0700); }
 
+void remove_entries_starting_with(const fs::path& dir, std::string_view prefix) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename().string().starts_with(prefix)) {
+      std::error_code removed;
+      fs::remove_all(it->path(), removed);
+    }
+}
+
 Status make_dirs(const fs::path& dir, unsigned mode) {
   std::error_code ec;
   fs::path built;

@@ -22,6 +22,9 @@ namespace rollback::plan {
 // remote (its keys would show in every process listing) are refused.
 std::string check_remote(std::string_view remote);
 
+// Where target `name` lives on `remote`: "s3:bucket/staging/NAME", "vault:NAME".
+std::string offsite_path(std::string_view remote, std::string_view name);
+
 // The bound `offsite:` of one run: remote and RCLONE_* environment, secrets resolved.
 struct OffsiteRemote {
   std::string remote;

@@ -39,6 +39,9 @@ Status reserve_space(const std::filesystem::path& path, std::uint64_t bytes, boo
 // Creates `dir` and its missing parents owner-only (0700); existing ones are left as they
 // are. Backups, journals and reports hold the application's data and credentials.
 Status make_private_dirs(const std::filesystem::path& dir);
+// Removes, best effort, every entry of `dir` whose name starts with `prefix`: what work that
+// was cut short (a prune, a download) left under a hidden name.
+void remove_entries_starting_with(const std::filesystem::path& dir, std::string_view prefix);
 // The same with another mode for the dirs it creates (set exactly, whatever the umask).
 Status make_dirs(const std::filesystem::path& dir, unsigned mode);
 
