@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include <rollback/util/regular_file.hpp>
 #include <rollback/util/runtime_dir.hpp>
 #include <rollback/util/time.hpp>
+#include <rollback/util/trust.hpp>
 
 namespace rollback::actions::coolify {
 namespace {
@@ -84,6 +86,12 @@ const plan::ActionSchema& schema() {
   return s;
 }
 
+// A uuid used as a folder name or in the API's path: nothing that could leave either.
+bool plain_name(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." &&
+         std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
 struct Source {
   Params params;
   std::string spool;  // the folder this backup's downloads go to
@@ -92,15 +100,13 @@ struct Source {
 Result<Source> bind(const plan::TargetSpec& spec, const plan::Scope& scope) {
   auto params = plan::resolve_params(spec.with, scope, schema().params);
   if (!params) return fail("target.with: " + params.error().message);
+  // Both go into the API's path, and `backup` names a spool folder too.
+  for (const char* key : {"database", "backup"})
+    if (!plain_name(params->str(key)))
+      return fail(fmt::format("target.with.{}: expected a uuid (letters, digits, '-', '_', '.'), got something that could leave the API path or the spool", key));
   fs::path root = params->str("spool");
   if (root.empty()) root = runtime_dir() / kFrom;
   return Source{*params, (root / params->str("backup")).string()};
-}
-
-// An uuid Coolify gave, used as a folder name: nothing that could leave the spool.
-bool plain_name(const std::string& name) {
-  return !name.empty() && name != "." && name != ".." &&
-         std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
 // The S3 key of a local file (Coolify uploads to <bucket><backup dir>/, so the key is the
@@ -159,6 +165,9 @@ Status make_spool(const Source& source, const fs::path& folder) {
     if (auto made = ensure_runtime_dir(); !made) return std::unexpected(made.error());
   for (const auto& dir : {root, fs::path(source.spool), folder})
     if (auto made = private_folder(dir); !made) return made;
+  // The folders above the spool too: one another user could write would let them swap it.
+  if (auto why = unsafe_state_dir_reason(root, ::geteuid()); !why.empty())
+    return fail(fmt::format("refusing spool {}: {}", root.string(), why));
   return ok();
 }
 

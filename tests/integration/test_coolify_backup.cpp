@@ -98,7 +98,8 @@ TEST_CASE("coolify-db restores the newest successful Coolify backup from the hos
   REQUIRE(from_host.exit_code == 0);
   CHECK(db.sql("SELECT count(*) FROM calls") == "500");
   CHECK(db.checksum() == good);
-  CHECK_THAT(from_host.out, Catch::Contains("exec-newest"));
+  CHECK_THAT(from_host.out, Catch::Contains(newest.string()));
+  CHECK_THAT(testing::read_text(testing::report_path_of(from_host.out)), Catch::Contains("exec-newest"));
   CHECK_THAT(from_host.out + from_host.err, !Catch::Contains(kToken));
 
   fs::remove(newest);  // the host lost it: the S3 copy is read
@@ -134,4 +135,25 @@ TEST_CASE("coolify-db skips a Coolify backup whose file was cut short and restor
   CHECK(db.sql("SELECT count(*) FROM calls") == "200");
   CHECK(db.checksum() == older_rows);
   CHECK_THAT(run.out + run.err, Catch::Contains("exec-newest"));
+}
+
+TEST_CASE("a gzipped pg_dumpall backup of Coolify verifies as a target but pg.restore refuses it at preflight and "
+          "the database is untouched",
+          "[coolify][pg]") {
+  CoolifyScene scene;
+  auto& db = scene.db;
+  db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(1, 200) g");
+  // Coolify's "backup all databases": pg_dumpall's SQL, gzipped (the globals keep it small here).
+  auto sql = scene.backup_dir / "pg-dump-all-1700000000";
+  gitsql_test::run_ok({"pg_dumpall", "--globals-only", "--file=" + sql.string(), "--dbname=" + db.admin_dsn});
+  gitsql_test::run_ok({"gzip", "-S", ".gz", "--", sql.string()});
+  auto all = fs::path(sql.string() + ".gz");
+  scene.coolify.set_backup(kDb, kBackup, {execution("exec-all", all, "2026-11-21T03:00:00+00:00", "success")});
+  db.sql("DELETE FROM calls WHERE id > 50");
+  auto rows = db.checksum();
+
+  auto run = scene.rollback("");
+  CHECK(run.exit_code == 4);
+  CHECK_THAT(run.out + run.err, Catch::Contains("pg_dumpall") && Catch::Contains("nothing was changed"));
+  CHECK(db.checksum() == rows);
 }

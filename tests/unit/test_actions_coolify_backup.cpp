@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <rollback/actions/action.hpp>
+#include <rollback/plan/fallback.hpp>
 #include <rollback/plan/loader.hpp>
 
 #include "support/fake_coolify.hpp"
@@ -19,7 +20,7 @@ constexpr const char* kDb = "db-uuid-1";
 constexpr const char* kBackup = "backup-uuid-1";
 
 std::string plan_text(const std::string& with) {
-  return "version: 1\nname: coolify-db\nkind: custom\n"
+  return "version: 1\nname: coolify-db\nkind: custom\nvars: {database: db}\n"
          "target:\n  from: coolify-backup\n  with: " + with +
          "\nsteps:\n  - {id: a, action: wait.sleep, with: {duration: 1ms}}\n";
 }
@@ -63,10 +64,10 @@ const std::string kDumpall =
 TEST_CASE("from: coolify-backup takes url token database and backup and says what is missing at its line",
           "[coolify][targets]") {
   auto missing = load("{url: \"http://127.0.0.1:1\", token: t, database: d}");
-  CHECK_THAT(errors_of(missing), Catch::Contains("p.yaml:6:9: target: from: coolify-backup needs parameter 'backup'"));
+  CHECK_THAT(errors_of(missing), Catch::Contains("p.yaml:7:9: target: from: coolify-backup needs parameter 'backup'"));
 
   auto unknown = load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, bucket: x}");
-  CHECK_THAT(errors_of(unknown), Catch::Contains("p.yaml:6:62: target: unknown parameter 'bucket' for from: "
+  CHECK_THAT(errors_of(unknown), Catch::Contains("p.yaml:7:71: target: unknown parameter 'bucket' for from: "
                                                  "coolify-backup"));
 
   auto remote = load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, remote: /mnt/usb}");
@@ -115,7 +116,8 @@ TEST_CASE("coolify-backup lists only successful executions newest first with the
   CHECK(asked.path == std::string("/api/v1/databases/") + kDb + "/backups/" + kBackup + "/executions");
 }
 
-TEST_CASE("coolify-backup says which uuid Coolify does not know and never shows the token", "[coolify][targets]") {
+TEST_CASE("coolify-backup says which uuid Coolify does not know or refuses one that leaves its path and never shows "
+          "the token", "[coolify][targets]") {
   testing::TempDir dir;
   testing::FakeCoolify fake;
   fake.set_backup(kDb, "another-backup", {});
@@ -124,6 +126,14 @@ TEST_CASE("coolify-backup says which uuid Coolify does not know and never shows 
   auto listed = source().list(r.plan->target, plan::Scope{});
   REQUIRE_FALSE(listed);
   CHECK_THAT(listed.error().message, Catch::Contains("Backup configuration not found."));
+
+  auto escaping = load("{url: \"" + fake.url() + "\", token: fake-token-s3cr3t, database: \"${database}\", backup: b}");
+  REQUIRE(escaping.plan);
+  plan::Scope scope;
+  scope.set_var("database", "../../applications");
+  auto refused_path = source().list(escaping.plan->target, scope);
+  REQUIRE_FALSE(refused_path);
+  CHECK_THAT(refused_path.error().message, Catch::Contains("target.with.database: expected a uuid"));
 
   testing::FakeCoolify other("another-token");
   other.set_backup(kDb, kBackup, {});
@@ -166,4 +176,25 @@ TEST_CASE("coolify-backup proves a gzipped pg_dumpall file whole and refuses a c
   CHECK_THAT(problems(1), Catch::Contains("does not decompress"));
   CHECK_THAT(problems(2), Catch::Contains("Coolify recorded " + std::to_string(size + 1)));
   CHECK_THAT(problems(3), Catch::Contains("is not on this host, and target.with names no `remote`"));
+}
+
+TEST_CASE("coolify-db can stand in for git-sql as the coolify plan's fallback: same restore_database var and no "
+          "fallback of its own",
+          "[coolify][plans]") {
+  auto plans = std::filesystem::path(ROLLBACK_SOURCE_DIR) / "plans";
+  auto coolify_text = testing::read_text(plans / "coolify.yaml");
+  auto at = coolify_text.find("  plan: git-sql\n");
+  REQUIRE(at != std::string::npos);
+  coolify_text.replace(at, std::string("  plan: git-sql\n").size(), "  plan: coolify-db\n");
+  auto coolify = plan::load_plan_text(coolify_text, "coolify.yaml", actions::builtin_registry());
+  auto db = plan::load_plan(plans / "coolify-db.yaml", actions::builtin_registry());
+  INFO(errors_of(coolify) << errors_of(db));
+  REQUIRE(coolify.plan);
+  REQUIRE(db.plan);
+  CHECK(db.plan->target.from == "coolify-backup");
+  CHECK(db.plan->target.default_target == "latest");
+  auto pair = plan::check_fallback_pair(*coolify.plan, *db.plan);
+  std::string problems;
+  for (const auto& d : pair) problems += d.str() + "\n";
+  CHECK(problems.empty());
 }
