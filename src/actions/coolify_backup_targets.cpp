@@ -52,7 +52,8 @@ std::chrono::system_clock::time_point parse_created(const std::string& text) {
 
 void check_with(plan::ParamCheck& check) {
   if (auto remote = check.literal("remote"))
-    if (auto bad = plan::check_remote(*remote); !bad.empty()) check.error("remote", "remote: " + bad);
+    if (auto bad = plan::check_remote(*remote); !bad.empty())
+      check.error("remote", "remote: " + bad);
   if (auto spool = check.literal("spool"); spool && !spool->starts_with("/"))
     check.error("spool", fmt::format("spool: '{}' must be an absolute path", *spool));
   if (check.has("env") && check.node("env").IsMap())
@@ -67,16 +68,25 @@ plan::ActionSchema with_schema() {
   plan::ActionSchema s;
   s.name = std::string("from: ") + kFrom;
   s.params = with_api(
-      {param("database").required().names(plan::Names::Identifier)
+      {param("database")
+           .required()
+           .names(plan::Names::Identifier)
            .doc("the uuid of the database whose scheduled backup made the targets"),
-       param("backup").required().names(plan::Names::Identifier)
+       param("backup")
+           .required()
+           .names(plan::Names::Identifier)
            .doc("the uuid of the scheduled backup (its executions are the targets)"),
-       param("remote").doc("the rclone remote and bucket holding Coolify's S3 copy (\"s3:bucket\"): read when the "
-                           "file is not on this host"),
-       param("env", ParamType::StringMap).doc("RCLONE_* variables defining `remote` (credentials as ${secrets.NAME})"),
-       param("spool").names(plan::Names::Path)
-           .doc("where S3 copies are downloaded, a folder only this user can write (default: the runtime dir)"),
-       param("insecure", ParamType::Bool).doc("skip TLS certificate and host name verification (default false)")});
+       param("remote").doc(
+           "the rclone remote and bucket holding Coolify's S3 copy (\"s3:bucket\"): read when the "
+           "file is not on this host"),
+       param("env", ParamType::StringMap)
+           .doc("RCLONE_* variables defining `remote` (credentials as ${secrets.NAME})"),
+       param("spool")
+           .names(plan::Names::Path)
+           .doc("where S3 copies are downloaded, a folder only this user can write (default: the "
+                "runtime dir)"),
+       param("insecure", ParamType::Bool)
+           .doc("skip TLS certificate and host name verification (default false)")});
   s.validate = check_with;
   return s;
 }
@@ -89,7 +99,9 @@ const plan::ActionSchema& schema() {
 // A uuid used as a folder name or in the API's path: nothing that could leave either.
 bool plain_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." &&
-         std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
+         std::all_of(name.begin(), name.end(), [](unsigned char c) {
+           return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+         });
 }
 
 struct Source {
@@ -103,7 +115,10 @@ Result<Source> bind(const plan::TargetSpec& spec, const plan::Scope& scope) {
   // Both go into the API's path, and `backup` names a spool folder too.
   for (const char* key : {"database", "backup"})
     if (!plain_name(params->str(key)))
-      return fail(fmt::format("target.with.{}: expected a uuid (letters, digits, '-', '_', '.'), got something that could leave the API path or the spool", key));
+      return fail(
+          fmt::format("target.with.{}: expected a uuid (letters, digits, '-', '_', '.'), got "
+                      "something that could leave the API path or the spool",
+                      key));
   fs::path root = params->str("spool");
   if (root.empty()) root = runtime_dir() / kFrom;
   return Source{*params, (root / params->str("backup")).string()};
@@ -128,7 +143,7 @@ bool regular_here(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return false;
   OpenFile file(fd);
-  struct stat st{};
+  struct stat st {};
   return ::fstat(file.fd(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -136,7 +151,7 @@ std::optional<unsigned long long> regular_size(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   OpenFile file(fd);
-  struct stat st{};
+  struct stat st {};
   if (::fstat(file.fd(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   return static_cast<unsigned long long>(st.st_size);
 }
@@ -146,17 +161,23 @@ std::optional<unsigned long long> regular_size(const std::string& path) {
 Status private_folder(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return fail(fmt::format("cannot make {}: {}", dir.string(), std::strerror(errno)));
-  struct stat st{};
-  if (::lstat(dir.c_str(), &st) != 0) return fail(fmt::format("cannot read {}: {}", dir.string(), std::strerror(errno)));
-  if (!S_ISDIR(st.st_mode)) return fail(fmt::format("{} is not a folder (a symlink?)", dir.string()));
-  if (st.st_uid != ::geteuid()) return fail(fmt::format("{} is not owned by this user", dir.string()));
-  if ((st.st_mode & 022) != 0) return fail(fmt::format("{} is writable by others (mode {:04o})", dir.string(), st.st_mode & 07777));
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0)
+    return fail(fmt::format("cannot read {}: {}", dir.string(), std::strerror(errno)));
+  if (!S_ISDIR(st.st_mode))
+    return fail(fmt::format("{} is not a folder (a symlink?)", dir.string()));
+  if (st.st_uid != ::geteuid())
+    return fail(fmt::format("{} is not owned by this user", dir.string()));
+  if ((st.st_mode & 022) != 0)
+    return fail(
+        fmt::format("{} is writable by others (mode {:04o})", dir.string(), st.st_mode & 07777));
   return ok();
 }
 
 bool private_folder_exists(const fs::path& dir) {
-  struct stat st{};
-  return ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() && (st.st_mode & 022) == 0;
+  struct stat st {};
+  return ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+         (st.st_mode & 022) == 0;
 }
 
 Status make_spool(const Source& source, const fs::path& folder) {
@@ -196,7 +217,8 @@ void drop_gone_downloads(const Source& source, const std::vector<plan::Target>& 
   std::error_code ec;
   for (fs::directory_iterator it(source.spool, ec), end; !ec && it != end; it.increment(ec)) {
     auto name = it->path().filename().string();
-    bool listed_here = std::any_of(listed.begin(), listed.end(), [&](const plan::Target& t) { return t.name == name; });
+    bool listed_here = std::any_of(listed.begin(), listed.end(),
+                                   [&](const plan::Target& t) { return t.name == name; });
     std::error_code gone;
     if (!listed_here) fs::remove_all(it->path(), gone);
   }
@@ -219,13 +241,18 @@ Result<std::vector<plan::Target>> list(const plan::TargetSpec& spec, const plan:
     bool here = regular_here(e.filename);
     auto spooled = spool_path(*source, e).string();
     t.path = here ? e.filename : spooled;
-    if (here) t.detail = fmt::format("{} (on this host)", e.filename);
-    else if (remote.empty()) t.detail = fmt::format("{} (not on this host, and no remote for the S3 copy)", e.filename);
-    else t.detail = fmt::format("{} (from the S3 copy {}/{})", e.filename, remote, s3_key(e.filename));
+    if (here)
+      t.detail = fmt::format("{} (on this host)", e.filename);
+    else if (remote.empty())
+      t.detail = fmt::format("{} (not on this host, and no remote for the S3 copy)", e.filename);
+    else
+      t.detail = fmt::format("{} (from the S3 copy {}/{})", e.filename, remote, s3_key(e.filename));
     out.push_back(std::move(t));
   }
   // Newest first whatever order the API used; equal times keep the API's order.
-  std::stable_sort(out.begin(), out.end(), [](const plan::Target& a, const plan::Target& b) { return a.created > b.created; });
+  std::stable_sort(out.begin(), out.end(), [](const plan::Target& a, const plan::Target& b) {
+    return a.created > b.created;
+  });
   drop_gone_downloads(*source, out);
   return out;
 }
@@ -239,18 +266,22 @@ Result<Execution> execution_of(const Source& source, const std::string& uuid) {
   if (!executions) return std::unexpected(executions.error());
   for (const auto& e : *executions)
     if (e.uuid == uuid) return e;
-  return fail(fmt::format("Coolify lists no execution {} of backup {}", uuid, source.params.str("backup")));
+  return fail(
+      fmt::format("Coolify lists no execution {} of backup {}", uuid, source.params.str("backup")));
 }
 
 // The S3 copy into the spool: under a temporary name, renamed once whole, so a download cut
 // short is never taken for the file.
-Status download(proc::Runner& runner, const Source& source, const Execution& e, const fs::path& to) {
+Status download(proc::Runner& runner, const Source& source, const Execution& e,
+                const fs::path& to) {
   auto remote = source.params.str("remote");
   if (remote.empty())
-    return fail(fmt::format("{} is not on this host, and target.with names no `remote` holding Coolify's S3 copy",
-                            e.filename));
+    return fail(fmt::format(
+        "{} is not on this host, and target.with names no `remote` holding Coolify's S3 copy",
+        e.filename));
   auto key = s3_key(e.filename);
-  if (key.empty()) return fail(fmt::format("Coolify's file name '{}' is not a plain absolute path", e.filename));
+  if (key.empty())
+    return fail(fmt::format("Coolify's file name '{}' is not a plain absolute path", e.filename));
   if (auto made = make_spool(source, to.parent_path()); !made) return made;
   plan::OffsiteRemote r{.remote = remote, .env = source.params.map("env"), .keep = std::nullopt};
   fs::path partial = to.parent_path() / (".partial-" + to.filename().string());
@@ -261,27 +292,32 @@ Status download(proc::Runner& runner, const Source& source, const Execution& e, 
     return copied;
   }
   fs::rename(partial, to, ec);
-  if (ec) return fail(fmt::format("cannot move the download into place at {}: {}", to.string(), ec.message()));
+  if (ec)
+    return fail(
+        fmt::format("cannot move the download into place at {}: {}", to.string(), ec.message()));
   return ok();
 }
 
 // The file read whole as what Coolify makes: a pg_dump custom archive (every block read by
 // pg_restore) or pg_dumpall's gzipped SQL (decompressed to its end), through pg.restore's
 // own proof, which pg.restore then finds already made for the unchanged file.
-std::vector<std::string> prove_file(proc::Runner& runner, const std::string& path, const Execution& e) {
+std::vector<std::string> prove_file(proc::Runner& runner, const std::string& path,
+                                    const Execution& e) {
   auto size = regular_size(path);
   if (!size) return {fmt::format("{} is not a regular file", path)};
   if (e.size > 0 && *size != e.size)
     return {fmt::format("{} holds {} bytes, Coolify recorded {}", path, *size, e.size)};
-  auto dump = pg::verify_dump(runner, Params(nlohmann::json{{"from", path}}), Millis(30 * 60 * 1000));
+  auto dump =
+      pg::verify_dump(runner, Params(nlohmann::json{{"from", path}}), Millis(30 * 60 * 1000));
   if (!dump) return {dump.error().message};
   if (dump->format == pg::DumpFormat::Plain)
-    return {fmt::format("{} is plain SQL; Coolify writes a custom archive or gzipped pg_dumpall output", path)};
+    return {fmt::format(
+        "{} is plain SQL; Coolify writes a custom archive or gzipped pg_dumpall output", path)};
   return {};
 }
 
-std::vector<std::string> verify(proc::Runner& runner, const plan::TargetSpec& spec, const plan::Target& target,
-                                const plan::Scope& scope) {
+std::vector<std::string> verify(proc::Runner& runner, const plan::TargetSpec& spec,
+                                const plan::Target& target, const plan::Scope& scope) {
   auto source = bind(spec, scope);
   if (!source) return {source.error().message};
   auto e = execution_of(*source, target.name);
@@ -307,7 +343,8 @@ std::vector<std::string> verify(proc::Runner& runner, const plan::TargetSpec& sp
 plan::TargetSource backup_target_source(proc::Runner& runner) {
   plan::TargetSource source;
   source.list = list;
-  source.verify = [&runner](const plan::TargetSpec& spec, const plan::Target& target, const plan::Scope& scope) {
+  source.verify = [&runner](const plan::TargetSpec& spec, const plan::Target& target,
+                            const plan::Scope& scope) {
     return verify(runner, spec, target, scope);
   };
   source.with = schema();

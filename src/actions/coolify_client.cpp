@@ -121,9 +121,12 @@ Execution Execution::from_json(const nlohmann::json& j) {
   e.status = text(j, "status");
   // Laravel may send a bigint column as a number or as text.
   if (auto it = j.find("size"); it != j.end()) {
-    if (it->is_number_unsigned()) e.size = it->get<unsigned long long>();
-    else if (it->is_number_integer()) e.size = static_cast<unsigned long long>(std::max(0LL, it->get<long long>()));
-    else if (it->is_string()) e.size = std::strtoull(it->get<std::string>().c_str(), nullptr, 10);
+    if (it->is_number_unsigned())
+      e.size = it->get<unsigned long long>();
+    else if (it->is_number_integer())
+      e.size = static_cast<unsigned long long>(std::max(0LL, it->get<long long>()));
+    else if (it->is_string())
+      e.size = std::strtoull(it->get<std::string>().c_str(), nullptr, 10);
   }
   return e;
 }
@@ -307,14 +310,16 @@ Result<Deployment> Client::deployment(const std::string& uuid) {
   return Deployment::from_json(j);
 }
 
-Result<std::vector<Execution>> Client::executions(const std::string& database, const std::string& backup) {
+Result<std::vector<Execution>> Client::executions(const std::string& database,
+                                                  const std::string& backup) {
   std::string path = fmt::format("/databases/{}/backups/{}/executions", database, backup);
   auto r = call("GET", path);
   if (!r) return std::unexpected(r.error());
   if (r->status != 200) return std::unexpected(http_error("GET", path, *r));
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (!j.is_object() || !j.contains("executions") || !j["executions"].is_array())
-    return fail(fmt::format("GET /api/v1{}: expected {{\"executions\": [...]}}, got: {}", path, r->body.substr(0, 200)));
+    return fail(fmt::format("GET /api/v1{}: expected {{\"executions\": [...]}}, got: {}", path,
+                            r->body.substr(0, 200)));
   std::vector<Execution> out;
   for (const auto& e : j["executions"])
     if (e.is_object()) out.push_back(Execution::from_json(e));

@@ -31,9 +31,10 @@ constexpr std::string_view kPlainTrailer = "-- PostgreSQL database dump complete
 // runs it without --clean): over a live server it fails on the first role that exists, or
 // appends rows twice, so it is no restore of one database in one transaction.
 constexpr const char* kWholeCluster =
-    "restore refused, nothing was changed: the file is gzipped pg_dumpall output (a whole server's roles and "
-    "databases, without DROP statements); restore it into a new, empty server by hand (gunzip -c FILE | psql -d "
-    "postgres), or choose a backup Coolify made with pg_dump (a custom archive)";
+    "restore refused, nothing was changed: the file is gzipped pg_dumpall output (a whole "
+    "server's roles and databases, without DROP statements); restore it into a new, empty server "
+    "by hand (gunzip -c FILE | psql -d postgres), or choose a backup Coolify made with pg_dump (a "
+    "custom archive)";
 
 std::string first_line(std::string text) {
   auto nl = text.find('\n');
@@ -102,18 +103,24 @@ Status read_gzip_sql(const fs::path& from) {
   for (;;) {
     auto got = ::read(file->fd(), buffer.data(), buffer.size());
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return fail(fmt::format("cannot read {}: {}", from.string(), std::strerror(errno)));
+    if (got < 0)
+      return fail(fmt::format("cannot read {}: {}", from.string(), std::strerror(errno)));
     if (got == 0) break;
-    if (auto fed = (*gunzip)->feed(std::string_view(buffer.data(), static_cast<size_t>(got)), keep); !fed)
+    if (auto fed = (*gunzip)->feed(std::string_view(buffer.data(), static_cast<size_t>(got)), keep);
+        !fed)
       return fail(fmt::format("{} does not decompress: {}", from.string(), fed.error().message));
   }
   if (auto end = (*gunzip)->finish(); !end)
-    return fail(fmt::format("{} does not decompress whole: {}", from.string(), end.error().message));
+    return fail(
+        fmt::format("{} does not decompress whole: {}", from.string(), end.error().message));
   if (head.find("-- PostgreSQL database") == std::string::npos)
-    return fail(fmt::format("{} does not hold a pg_dump or pg_dumpall SQL script (no \"-- PostgreSQL database\" "
-                            "header once decompressed)", from.string()));
+    return fail(fmt::format(
+        "{} does not hold a pg_dump or pg_dumpall SQL script (no \"-- PostgreSQL database\" "
+        "header once decompressed)",
+        from.string()));
   if (tail.find("dump complete") == std::string::npos)
-    return fail(fmt::format("{} is truncated: its SQL does not end with \"... dump complete\"", from.string()));
+    return fail(fmt::format("{} is truncated: its SQL does not end with \"... dump complete\"",
+                            from.string()));
   return ok();
 }
 
@@ -125,7 +132,8 @@ static Status read_through(proc::Runner& runner, const fs::path& from, std::stri
                            Millis timeout) {
   auto magic = read_range(from, 0, 5);
   bool custom_magic = magic == "PGDMP";
-  if (format == "auto") format = custom_magic ? "custom" : magic.starts_with("\x1f\x8b") ? "gzip" : "plain";
+  if (format == "auto")
+    format = custom_magic ? "custom" : magic.starts_with("\x1f\x8b") ? "gzip" : "plain";
   if (format == "gzip") {
     dump.format = DumpFormat::GzipSql;
     return read_gzip_sql(from);

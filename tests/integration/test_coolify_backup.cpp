@@ -5,9 +5,9 @@
 // from the host's file, then from the S3 copy once the host's file is gone.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <cstdlib>
 
 #include "git_sql_scene.hpp"
 #include "support/fake_coolify.hpp"
@@ -38,35 +38,44 @@ struct CoolifyScene {
   // A dump as Coolify's job writes it (pg-dump-<db>-<timestamp>.dmp, custom format).
   fs::path dump(const std::string& stamp) const {
     auto file = backup_dir / fmt::format("pg-dump-app-{}.dmp", stamp);
-    gitsql_test::run_ok({"pg_dump", "--format=custom", "--no-owner", "--no-acl", "--file=" + file.string(),
-                         "--dbname=" + db.dsn});
+    gitsql_test::run_ok({"pg_dump", "--format=custom", "--no-owner", "--no-acl",
+                         "--file=" + file.string(), "--dbname=" + db.dsn});
     return file;
   }
 
   testing::CommandResult rollback(const std::string& remote) const {
-    std::vector<std::string> all = {"coolify-db", "--target", "latest", "--yes",
+    std::vector<std::string> all = {"coolify-db",  "--target",
+                                    "latest",      "--yes",
                                     "--plans-dir", fmt::format("{}/plans", ROLLBACK_SOURCE_DIR),
                                     "--state-dir", (tmp / "state").string(),
-                                    "--var", "coolify_url=" + coolify.url(), "--var", std::string("database=") + kDb,
-                                    "--var", std::string("backup=") + kBackup, "--var", "s3_remote=" + remote,
-                                    "--var", "db_dsn=" + db.dsn, "--var", "restore_database=yes"};
+                                    "--var",       "coolify_url=" + coolify.url(),
+                                    "--var",       std::string("database=") + kDb,
+                                    "--var",       std::string("backup=") + kBackup,
+                                    "--var",       "s3_remote=" + remote,
+                                    "--var",       "db_dsn=" + db.dsn,
+                                    "--var",       "restore_database=yes"};
     auto r = testing::run_rollback(all, env);
     UNSCOPED_INFO("rollback coolify-db exit " << r.exit_code << "\n" << r.out << r.err);
     return r;
   }
 };
 
-testing::FakeExecution execution(std::string uuid, const fs::path& file, std::string at, std::string status) {
+testing::FakeExecution execution(std::string uuid, const fs::path& file, std::string at,
+                                 std::string status) {
   unsigned long long size = file.empty() ? 0 : fs::file_size(file);
-  return {.uuid = std::move(uuid), .filename = file.string(), .size = size, .created_at = std::move(at),
+  return {.uuid = std::move(uuid),
+          .filename = file.string(),
+          .size = size,
+          .created_at = std::move(at),
           .status = std::move(status)};
 }
 
 }  // namespace
 
-TEST_CASE("coolify-db restores the newest successful Coolify backup from the host then from its S3 copy once the "
-          "host lost it",
-          "[coolify][pg][offsite][s3]") {
+TEST_CASE(
+    "coolify-db restores the newest successful Coolify backup from the host then from its S3 copy "
+    "once the host lost it",
+    "[coolify][pg][offsite][s3]") {
   CoolifyScene scene;
   auto& db = scene.db;
   db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(1, 200) g");
@@ -75,17 +84,19 @@ TEST_CASE("coolify-db restores the newest successful Coolify backup from the hos
   auto newest = scene.dump("1700086400");
   auto good = db.checksum();
   // The newest run failed (Coolify clears its file name and size); the two before it worked.
-  scene.coolify.set_backup(kDb, kBackup,
-                           {execution("exec-older", older, "2026-11-20T03:00:00+00:00", "success"),
-                            execution("exec-failed", {}, "2026-11-22T03:00:00+00:00", "failed"),
-                            execution("exec-newest", newest, "2026-11-21T03:00:00+00:00", "success")});
+  scene.coolify.set_backup(
+      kDb, kBackup,
+      {execution("exec-older", older, "2026-11-20T03:00:00+00:00", "success"),
+       execution("exec-failed", {}, "2026-11-22T03:00:00+00:00", "failed"),
+       execution("exec-newest", newest, "2026-11-21T03:00:00+00:00", "success")});
 
   // Coolify's S3 copies, under its key: the bucket, then the local path.
   auto& s3 = testing::shared_s3_server();
   for (const auto& [k, v] : s3.rclone_env("coolifys3")) scene.env.emplace_back(k, v);
   auto bucket = s3.remote("coolifys3", "");
   for (const auto& file : {older, newest}) {
-    std::vector<std::string> copy = {"rclone", "copyto", "--", file.string(), bucket + "/" + file.string().substr(1)};
+    std::vector<std::string> copy = {"rclone", "copyto", "--", file.string(),
+                                     bucket + "/" + file.string().substr(1)};
     std::vector<std::string> envs = {"env"};
     for (const auto& [k, v] : scene.env) envs.push_back(k + "=" + v);
     copy.insert(copy.begin(), envs.begin(), envs.end());
@@ -99,7 +110,8 @@ TEST_CASE("coolify-db restores the newest successful Coolify backup from the hos
   CHECK(db.sql("SELECT count(*) FROM calls") == "500");
   CHECK(db.checksum() == good);
   CHECK_THAT(from_host.out, Catch::Contains(newest.string()));
-  CHECK_THAT(testing::read_text(testing::report_path_of(from_host.out)), Catch::Contains("exec-newest"));
+  CHECK_THAT(testing::read_text(testing::report_path_of(from_host.out)),
+             Catch::Contains("exec-newest"));
   CHECK_THAT(from_host.out + from_host.err, !Catch::Contains(kToken));
 
   fs::remove(newest);  // the host lost it: the S3 copy is read
@@ -110,12 +122,14 @@ TEST_CASE("coolify-db restores the newest successful Coolify backup from the hos
   CHECK(db.checksum() == good);
   auto spooled = scene.tmp / "run/coolify-backup" / kBackup / "exec-newest" / newest.filename();
   CHECK(fs::exists(spooled));
-  CHECK_THAT(testing::read_text(testing::report_path_of(from_s3.out)), Catch::Contains(spooled.string()));
+  CHECK_THAT(testing::read_text(testing::report_path_of(from_s3.out)),
+             Catch::Contains(spooled.string()));
   CHECK_THAT(from_s3.out + from_s3.err, !Catch::Contains(kToken));
 }
 
-TEST_CASE("coolify-db skips a Coolify backup whose file was cut short and restores the one before it",
-          "[coolify][pg]") {
+TEST_CASE(
+    "coolify-db skips a Coolify backup whose file was cut short and restores the one before it",
+    "[coolify][pg]") {
   CoolifyScene scene;
   auto& db = scene.db;
   db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(1, 200) g");
@@ -124,9 +138,10 @@ TEST_CASE("coolify-db skips a Coolify backup whose file was cut short and restor
   db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(201, 500) g");
   auto newest = scene.dump("1700086400");
   auto size = fs::file_size(newest);
-  scene.coolify.set_backup(kDb, kBackup,
-                           {execution("exec-older", older, "2026-11-20T03:00:00+00:00", "success"),
-                            execution("exec-newest", newest, "2026-11-21T03:00:00+00:00", "success")});
+  scene.coolify.set_backup(
+      kDb, kBackup,
+      {execution("exec-older", older, "2026-11-20T03:00:00+00:00", "success"),
+       execution("exec-newest", newest, "2026-11-21T03:00:00+00:00", "success")});
   fs::resize_file(newest, size / 2);  // a disk that filled while Coolify wrote it
   db.sql("DELETE FROM calls WHERE id > 50");
 
@@ -137,23 +152,27 @@ TEST_CASE("coolify-db skips a Coolify backup whose file was cut short and restor
   CHECK_THAT(run.out + run.err, Catch::Contains("exec-newest"));
 }
 
-TEST_CASE("a gzipped pg_dumpall backup of Coolify verifies as a target but pg.restore refuses it at preflight and "
-          "the database is untouched",
-          "[coolify][pg]") {
+TEST_CASE(
+    "a gzipped pg_dumpall backup of Coolify verifies as a target but pg.restore refuses it at "
+    "preflight and the database is untouched",
+    "[coolify][pg]") {
   CoolifyScene scene;
   auto& db = scene.db;
   db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(1, 200) g");
   // Coolify's "backup all databases": pg_dumpall's SQL, gzipped (the globals keep it small here).
   auto sql = scene.backup_dir / "pg-dump-all-1700000000";
-  gitsql_test::run_ok({"pg_dumpall", "--globals-only", "--file=" + sql.string(), "--dbname=" + db.admin_dsn});
+  gitsql_test::run_ok(
+      {"pg_dumpall", "--globals-only", "--file=" + sql.string(), "--dbname=" + db.admin_dsn});
   gitsql_test::run_ok({"gzip", "-S", ".gz", "--", sql.string()});
   auto all = fs::path(sql.string() + ".gz");
-  scene.coolify.set_backup(kDb, kBackup, {execution("exec-all", all, "2026-11-21T03:00:00+00:00", "success")});
+  scene.coolify.set_backup(kDb, kBackup,
+                           {execution("exec-all", all, "2026-11-21T03:00:00+00:00", "success")});
   db.sql("DELETE FROM calls WHERE id > 50");
   auto rows = db.checksum();
 
   auto run = scene.rollback("");
   CHECK(run.exit_code == 4);
-  CHECK_THAT(run.out + run.err, Catch::Contains("pg_dumpall") && Catch::Contains("nothing was changed"));
+  CHECK_THAT(run.out + run.err,
+             Catch::Contains("pg_dumpall") && Catch::Contains("nothing was changed"));
   CHECK(db.checksum() == rows);
 }

@@ -196,10 +196,13 @@ void FakeCoolify::install_routes() {
             std::lock_guard lock(s.mutex);
             if (s.database.empty() || req.matches[1] != s.database)
               return reply(res, 404, {{"message", "Database not found."}});
-            if (req.matches[2] != s.backup) return reply(res, 404, {{"message", "Backup configuration not found."}});
+            if (req.matches[2] != s.backup)
+              return reply(res, 404, {{"message", "Backup configuration not found."}});
             auto sorted = s.executions;
             std::stable_sort(sorted.begin(), sorted.end(),
-                             [](const FakeExecution& a, const FakeExecution& b) { return a.created_at > b.created_at; });
+                             [](const FakeExecution& a, const FakeExecution& b) {
+                               return a.created_at > b.created_at;
+                             });
             json list = json::array();
             for (const auto& e : sorted)
               list.push_back({{"uuid", e.uuid},
@@ -349,7 +352,8 @@ std::string FakeCoolify::app_commit() const {
   return state_->app_commit;
 }
 
-void FakeCoolify::set_backup(std::string database, std::string backup, std::vector<FakeExecution> executions) {
+void FakeCoolify::set_backup(std::string database, std::string backup,
+                             std::vector<FakeExecution> executions) {
   std::lock_guard lock(state_->mutex);
   state_->database = std::move(database);
   state_->backup = std::move(backup);

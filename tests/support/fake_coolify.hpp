@@ -2,9 +2,9 @@
 // /work/shared/coolify-api.md: the same paths under /api/v1, Bearer auth answering 401
 // {"message":"Unauthenticated."}, the same JSON field names and status values, and the
 // {count, deployments} object for an application's deployments, and a scheduled database
-// backup's executions (DatabaseBackupsController::listExecutions in Coolify's source). Scriptable: the deployment
-// list, how new deployments progress over time (queued -> in_progress -> finished / failed),
-// rate limiting, servers without the rollback endpoint; every request is recorded.
+// backup's executions (DatabaseBackupsController::listExecutions in Coolify's source). Scriptable:
+// the deployment list, how new deployments progress over time (queued -> in_progress -> finished /
+// failed), rate limiting, servers without the rollback endpoint; every request is recorded.
 #pragma once
 
 #include <chrono>
@@ -43,7 +43,7 @@ struct FakeDeployment {
 // failed() leaves it.
 struct FakeExecution {
   std::string uuid;
-  std::string filename;    // the full local path; "" answers null
+  std::string filename;  // the full local path; "" answers null
   unsigned long long size = 0;
   std::string created_at;  // toIso8601String: "2026-11-20T10:00:00+00:00"
   std::string status = "success";

@@ -21,8 +21,8 @@ constexpr const char* kBackup = "backup-uuid-1";
 
 std::string plan_text(const std::string& with) {
   return "version: 1\nname: coolify-db\nkind: custom\nvars: {database: db}\n"
-         "target:\n  from: coolify-backup\n  with: " + with +
-         "\nsteps:\n  - {id: a, action: wait.sleep, with: {duration: 1ms}}\n";
+         "target:\n  from: coolify-backup\n  with: " +
+         with + "\nsteps:\n  - {id: a, action: wait.sleep, with: {duration: 1ms}}\n";
 }
 
 plan::LoadResult load(const std::string& with) {
@@ -35,16 +35,22 @@ std::string errors_of(const plan::LoadResult& r) {
   return out;
 }
 
-const plan::TargetSource& source() { return *actions::builtin_registry().targets().find("coolify-backup"); }
-
-std::string with_for(const testing::FakeCoolify& fake, const testing::TempDir& spool, const std::string& extra = "") {
-  return "{url: \"" + fake.url() + "\", token: fake-token-s3cr3t, database: " + kDb + ", backup: " + kBackup +
-         ", spool: \"" + (spool / "spool").string() + "\"" + extra + "}";
+const plan::TargetSource& source() {
+  return *actions::builtin_registry().targets().find("coolify-backup");
 }
 
-testing::FakeExecution execution(std::string uuid, std::string file, unsigned long long size, std::string at,
-                                 std::string status = "success") {
-  return {.uuid = std::move(uuid), .filename = std::move(file), .size = size, .created_at = std::move(at),
+std::string with_for(const testing::FakeCoolify& fake, const testing::TempDir& spool,
+                     const std::string& extra = "") {
+  return "{url: \"" + fake.url() + "\", token: fake-token-s3cr3t, database: " + kDb +
+         ", backup: " + kBackup + ", spool: \"" + (spool / "spool").string() + "\"" + extra + "}";
+}
+
+testing::FakeExecution execution(std::string uuid, std::string file, unsigned long long size,
+                                 std::string at, std::string status = "success") {
+  return {.uuid = std::move(uuid),
+          .filename = std::move(file),
+          .size = size,
+          .created_at = std::move(at),
           .status = std::move(status)};
 }
 
@@ -56,31 +62,38 @@ void write_gzip(const std::filesystem::path& path, const std::string& text) {
 }
 
 const std::string kDumpall =
-    "--\n-- PostgreSQL database cluster dump\n--\n\nCREATE ROLE app;\n\n--\n-- PostgreSQL database cluster dump "
-    "complete\n--\n\n";
+    "--\n-- PostgreSQL database cluster dump\n--\n\nCREATE ROLE app;\n\n--\n-- PostgreSQL database "
+    "cluster dump complete\n--\n\n";
 
 }  // namespace
 
-TEST_CASE("from: coolify-backup takes url token database and backup and says what is missing at its line",
-          "[coolify][targets]") {
+TEST_CASE(
+    "from: coolify-backup takes url token database and backup and says what is missing at its line",
+    "[coolify][targets]") {
   auto missing = load("{url: \"http://127.0.0.1:1\", token: t, database: d}");
-  CHECK_THAT(errors_of(missing), Catch::Contains("p.yaml:7:9: target: from: coolify-backup needs parameter 'backup'"));
+  CHECK_THAT(errors_of(missing),
+             Catch::Contains("p.yaml:7:9: target: from: coolify-backup needs parameter 'backup'"));
 
   auto unknown = load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, bucket: x}");
-  CHECK_THAT(errors_of(unknown), Catch::Contains("p.yaml:7:71: target: unknown parameter 'bucket' for from: "
-                                                 "coolify-backup"));
+  CHECK_THAT(errors_of(unknown),
+             Catch::Contains("p.yaml:7:71: target: unknown parameter 'bucket' for from: "
+                             "coolify-backup"));
 
-  auto remote = load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, remote: /mnt/usb}");
+  auto remote =
+      load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, remote: /mnt/usb}");
   CHECK_THAT(errors_of(remote), Catch::Contains("target: remote: "));
 
-  auto spool = load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, spool: relative/dir}");
+  auto spool =
+      load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, spool: relative/dir}");
   CHECK_THAT(errors_of(spool), Catch::Contains("spool: 'relative/dir' must be an absolute path"));
 
-  auto env = load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, env: {AWS_SECRET: x}}");
+  auto env =
+      load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, env: {AWS_SECRET: x}}");
   CHECK_THAT(errors_of(env), Catch::Contains("env: 'AWS_SECRET' is not an rclone variable"));
 
-  auto good = load("{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, remote: \"s3:bucket\", "
-                   "env: {RCLONE_CONFIG_S3_TYPE: s3}}");
+  auto good = load(
+      "{url: \"http://127.0.0.1:1\", token: t, database: d, backup: b, remote: \"s3:bucket\", "
+      "env: {RCLONE_CONFIG_S3_TYPE: s3}}");
   INFO(errors_of(good));
   CHECK(good.plan);
 }
@@ -91,12 +104,13 @@ TEST_CASE("coolify-backup lists only successful executions newest first with the
   testing::FakeCoolify fake;
   auto here = dir / "pg-dump-app-1700000200.dmp";
   testing::write_text(here, "PGDMP");
-  fake.set_backup(kDb, kBackup,
-                  {execution("old", "/data/coolify/backups/databases/t-0/app-db/pg-dump-app-1700000000.dmp", 900,
-                             "2026-11-20T10:00:00+00:00"),
-                   execution("broken", "", 0, "2026-11-22T10:00:00+00:00", "failed"),
-                   execution("new", here.string(), 5, "2026-11-21T10:00:00+00:00"),
-                   execution("busy", "", 0, "2026-11-23T10:00:00+00:00", "running")});
+  fake.set_backup(
+      kDb, kBackup,
+      {execution("old", "/data/coolify/backups/databases/t-0/app-db/pg-dump-app-1700000000.dmp",
+                 900, "2026-11-20T10:00:00+00:00"),
+       execution("broken", "", 0, "2026-11-22T10:00:00+00:00", "failed"),
+       execution("new", here.string(), 5, "2026-11-21T10:00:00+00:00"),
+       execution("busy", "", 0, "2026-11-23T10:00:00+00:00", "running")});
   auto r = load(with_for(fake, dir, ", remote: \"s3:bucket\""));
   INFO(errors_of(r));
   REQUIRE(r.plan);
@@ -108,16 +122,21 @@ TEST_CASE("coolify-backup lists only successful executions newest first with the
   CHECK((*listed)[0].size_bytes == 5);
   CHECK_THAT((*listed)[0].detail, Catch::Contains("(on this host)"));
   CHECK((*listed)[1].name == "old");
-  CHECK((*listed)[1].path == (dir / "spool" / kBackup / "old" / "pg-dump-app-1700000000.dmp").string());
+  CHECK((*listed)[1].path ==
+        (dir / "spool" / kBackup / "old" / "pg-dump-app-1700000000.dmp").string());
   CHECK_THAT((*listed)[1].detail,
-             Catch::Contains("s3:bucket/data/coolify/backups/databases/t-0/app-db/pg-dump-app-1700000000.dmp"));
+             Catch::Contains(
+                 "s3:bucket/data/coolify/backups/databases/t-0/app-db/pg-dump-app-1700000000.dmp"));
   CHECK((*listed)[0].created > (*listed)[1].created);
   auto asked = fake.requests().back();
-  CHECK(asked.path == std::string("/api/v1/databases/") + kDb + "/backups/" + kBackup + "/executions");
+  CHECK(asked.path ==
+        std::string("/api/v1/databases/") + kDb + "/backups/" + kBackup + "/executions");
 }
 
-TEST_CASE("coolify-backup says which uuid Coolify does not know or refuses one that leaves its path and never shows "
-          "the token", "[coolify][targets]") {
+TEST_CASE(
+    "coolify-backup says which uuid Coolify does not know or refuses one that leaves its path and "
+    "never shows the token",
+    "[coolify][targets]") {
   testing::TempDir dir;
   testing::FakeCoolify fake;
   fake.set_backup(kDb, "another-backup", {});
@@ -127,13 +146,15 @@ TEST_CASE("coolify-backup says which uuid Coolify does not know or refuses one t
   REQUIRE_FALSE(listed);
   CHECK_THAT(listed.error().message, Catch::Contains("Backup configuration not found."));
 
-  auto escaping = load("{url: \"" + fake.url() + "\", token: fake-token-s3cr3t, database: \"${database}\", backup: b}");
+  auto escaping = load("{url: \"" + fake.url() +
+                       "\", token: fake-token-s3cr3t, database: \"${database}\", backup: b}");
   REQUIRE(escaping.plan);
   plan::Scope scope;
   scope.set_var("database", "../../applications");
   auto refused_path = source().list(escaping.plan->target, scope);
   REQUIRE_FALSE(refused_path);
-  CHECK_THAT(refused_path.error().message, Catch::Contains("target.with.database: expected a uuid"));
+  CHECK_THAT(refused_path.error().message,
+             Catch::Contains("target.with.database: expected a uuid"));
 
   testing::FakeCoolify other("another-token");
   other.set_backup(kDb, kBackup, {});
@@ -145,8 +166,9 @@ TEST_CASE("coolify-backup says which uuid Coolify does not know or refuses one t
   CHECK_THAT(refused.error().message, !Catch::Contains("fake-token-s3cr3t"));
 }
 
-TEST_CASE("coolify-backup proves a gzipped pg_dumpall file whole and refuses a cut or mis-sized one",
-          "[coolify][targets]") {
+TEST_CASE(
+    "coolify-backup proves a gzipped pg_dumpall file whole and refuses a cut or mis-sized one",
+    "[coolify][targets]") {
   testing::TempDir dir;
   testing::FakeCoolify fake;
   auto whole = dir / "pg-dump-all-1700000300.gz";
@@ -156,11 +178,12 @@ TEST_CASE("coolify-backup proves a gzipped pg_dumpall file whole and refuses a c
   testing::write_text(cut, testing::read_text(whole).substr(0, size - 12));
   auto wrong = dir / "pg-dump-all-1700000100.gz";
   std::filesystem::copy_file(whole, wrong);
-  fake.set_backup(kDb, kBackup,
-                  {execution("whole", whole.string(), size, "2026-11-21T10:00:03+00:00"),
-                   execution("cut", cut.string(), size - 12, "2026-11-21T10:00:02+00:00"),
-                   execution("wrong", wrong.string(), size + 1, "2026-11-21T10:00:01+00:00"),
-                   execution("gone", "/nonexistent/pg-dump-all-1.gz", 10, "2026-11-21T10:00:00+00:00")});
+  fake.set_backup(
+      kDb, kBackup,
+      {execution("whole", whole.string(), size, "2026-11-21T10:00:03+00:00"),
+       execution("cut", cut.string(), size - 12, "2026-11-21T10:00:02+00:00"),
+       execution("wrong", wrong.string(), size + 1, "2026-11-21T10:00:01+00:00"),
+       execution("gone", "/nonexistent/pg-dump-all-1.gz", 10, "2026-11-21T10:00:00+00:00")});
   auto r = load(with_for(fake, dir));
   REQUIRE(r.plan);
   plan::Scope scope;
@@ -175,12 +198,14 @@ TEST_CASE("coolify-backup proves a gzipped pg_dumpall file whole and refuses a c
   CHECK(problems(0).empty());
   CHECK_THAT(problems(1), Catch::Contains("does not decompress"));
   CHECK_THAT(problems(2), Catch::Contains("Coolify recorded " + std::to_string(size + 1)));
-  CHECK_THAT(problems(3), Catch::Contains("is not on this host, and target.with names no `remote`"));
+  CHECK_THAT(problems(3),
+             Catch::Contains("is not on this host, and target.with names no `remote`"));
 }
 
-TEST_CASE("coolify-db can stand in for git-sql as the coolify plan's fallback: same restore_database var and no "
-          "fallback of its own",
-          "[coolify][plans]") {
+TEST_CASE(
+    "coolify-db can stand in for git-sql as the coolify plan's fallback: same restore_database var "
+    "and no fallback of its own",
+    "[coolify][plans]") {
   auto plans = std::filesystem::path(ROLLBACK_SOURCE_DIR) / "plans";
   auto coolify_text = testing::read_text(plans / "coolify.yaml");
   auto at = coolify_text.find("  plan: git-sql\n");

@@ -37,11 +37,11 @@ struct Deployment {
 // Coolify's failed() clears `filename` and sets size 0, so only "success" rows name a file.
 struct Execution {
   std::string uuid;
-  std::string filename;        // the full local path on Coolify's server, or "" (failed)
+  std::string filename;  // the full local path on Coolify's server, or "" (failed)
   unsigned long long size = 0;
-  std::string created_at;      // toIso8601String: "2025-01-27T18:00:00+00:00"
+  std::string created_at;  // toIso8601String: "2025-01-27T18:00:00+00:00"
   std::string message;
-  std::string status;          // running | success | failed
+  std::string status;  // running | success | failed
 
   static Execution from_json(const nlohmann::json& j);
 };

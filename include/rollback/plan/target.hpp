@@ -12,8 +12,8 @@
 #include <vector>
 
 #include <rollback/plan/interpolate.hpp>
-#include <rollback/plan/params.hpp>
 #include <rollback/plan/offsite.hpp>
+#include <rollback/plan/params.hpp>
 #include <rollback/plan/plan.hpp>
 #include <rollback/util/result.hpp>
 #include <string_view>
