@@ -12,6 +12,7 @@
 #include "git_sql_scene.hpp"
 #include "support/fake_coolify.hpp"
 #include "support/offsite_servers.hpp"
+#include "targets_table.hpp"
 
 namespace fs = std::filesystem;
 
@@ -44,18 +45,22 @@ struct CoolifyScene {
   }
 
   testing::CommandResult rollback(const std::string& remote) const {
-    std::vector<std::string> all = {"coolify-db",  "--target",
-                                    "latest",      "--yes",
-                                    "--plans-dir", fmt::format("{}/plans", ROLLBACK_SOURCE_DIR),
-                                    "--state-dir", (tmp / "state").string(),
-                                    "--var",       "coolify_url=" + coolify.url(),
-                                    "--var",       std::string("database=") + kDb,
-                                    "--var",       std::string("backup=") + kBackup,
-                                    "--var",       "s3_remote=" + remote,
-                                    "--var",       "db_dsn=" + db.dsn,
-                                    "--var",       "restore_database=yes"};
-    auto r = testing::run_rollback(all, env);
-    UNSCOPED_INFO("rollback coolify-db exit " << r.exit_code << "\n" << r.out << r.err);
+    return command({"coolify-db", "--target", "latest", "--yes"}, remote);
+  }
+
+  // `args` (a command and the plan, or the plan and its options), then what every call shares.
+  testing::CommandResult command(std::vector<std::string> args, const std::string& remote) const {
+    std::vector<std::string> common = {"--plans-dir", fmt::format("{}/plans", ROLLBACK_SOURCE_DIR),
+                                       "--state-dir", (tmp / "state").string(),
+                                       "--var",       "coolify_url=" + coolify.url(),
+                                       "--var",       std::string("database=") + kDb,
+                                       "--var",       std::string("backup=") + kBackup,
+                                       "--var",       "s3_remote=" + remote,
+                                       "--var",       "db_dsn=" + db.dsn,
+                                       "--var",       "restore_database=yes"};
+    args.insert(args.end(), common.begin(), common.end());
+    auto r = testing::run_rollback(args, env);
+    UNSCOPED_INFO("rollback " << args.front() << " exit " << r.exit_code << "\n" << r.out << r.err);
     return r;
   }
 };
@@ -102,6 +107,15 @@ TEST_CASE(
     copy.insert(copy.begin(), envs.begin(), envs.end());
     gitsql_test::run_ok(copy);
   }
+
+  // The failed run is no target; both good ones verify, read where Coolify wrote them.
+  auto listed = scene.command({"targets", "coolify-db", "--json"}, bucket);
+  REQUIRE(listed.exit_code == 0);
+  auto verdicts = targetstest::json_verdicts(listed.out);
+  CHECK(verdicts.size() == 2);
+  CHECK(verdicts["exec-newest"]);
+  CHECK(verdicts["exec-older"]);
+  CHECK_FALSE(verdicts.contains("exec-failed"));
 
   db.sql("DELETE FROM calls WHERE id > 300");
   db.sql("UPDATE calls SET transcript = '' WHERE id <= 10");
