@@ -5,6 +5,8 @@
 
 #include <zlib.h>
 
+#include <cstdlib>
+
 #include <rollback/actions/action.hpp>
 #include <rollback/plan/fallback.hpp>
 #include <rollback/plan/loader.hpp>
@@ -222,4 +224,39 @@ TEST_CASE(
   std::string problems;
   for (const auto& d : pair) problems += d.str() + "\n";
   CHECK(problems.empty());
+}
+
+TEST_CASE(
+    "coolify-backup downloads only into a spool nobody else can write and leaves no partial file "
+    "when the "
+    "S3 copy cannot be read",
+    "[coolify][targets]") {
+  if (std::system("command -v rclone >/dev/null 2>&1") != 0)
+    testing::skip("rclone is not installed");
+  testing::TempDir dir;
+  testing::FakeCoolify fake;
+  // rclone reads no config of the user's: the remote is defined nowhere.
+  ::setenv("RCLONE_CONFIG", (dir / "rclone.conf").c_str(), 1);
+  const std::string file = "/data/coolify/backups/databases/t-0/app-db/pg-dump-app-1700000000.dmp";
+  fake.set_backup(kDb, kBackup, {execution("gone-here", file, 900, "2026-11-20T10:00:00+00:00")});
+  auto r = load(with_for(fake, dir, ", remote: \"nosuch:bucket\""));
+  REQUIRE(r.plan);
+  plan::Scope scope;
+  auto listed = source().list(r.plan->target, scope);
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 1);
+  auto problems = source().verify(r.plan->target, listed->front(), scope);
+  REQUIRE(problems.size() == 1);
+  CHECK_THAT(problems[0], Catch::Contains("downloading nosuch:bucket" + file));
+  auto folder = dir / "spool" / kBackup / "gone-here";
+  CHECK(std::filesystem::is_empty(folder));
+  CHECK((std::filesystem::status(dir / "spool").permissions() & std::filesystem::perms::all) ==
+        std::filesystem::perms::owner_all);
+
+  std::filesystem::permissions(dir / "spool",
+                               std::filesystem::perms::all);  // 0777: anyone may plant
+  problems = source().verify(r.plan->target, listed->front(), scope);
+  REQUIRE(problems.size() == 1);
+  CHECK_THAT(problems[0], Catch::Contains("is writable by others (mode 0777)"));
+  ::unsetenv("RCLONE_CONFIG");
 }
