@@ -137,16 +137,8 @@ fs::path spool_path(const Source& source, const Execution& e) {
   return fs::path(source.spool) / e.uuid / fs::path(e.filename).filename();
 }
 
-// Whether `path` is a regular file on this host: opened without following a symlink at its
-// end, and never blocking on a FIFO.
-bool regular_here(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return false;
-  OpenFile file(fd);
-  struct stat st {};
-  return ::fstat(file.fd(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
+// The size of `path` when it is a regular file on this host: opened without following a
+// symlink at its end, and never blocking on a FIFO; nullopt otherwise.
 std::optional<unsigned long long> regular_size(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
@@ -232,13 +224,16 @@ Result<std::vector<plan::Target>> list(const plan::TargetSpec& spec, const plan:
   auto remote = source->params.str("remote");
   std::vector<plan::Target> out;
   for (const auto& e : *executions) {
-    // Only a run that finished well left a file; failed() also clears its name.
-    if (e.status != "success" || e.filename.empty() || !plain_name(e.uuid)) continue;
+    // Only a run that finished well left a file; failed() also clears its name. A uuid or a
+    // file name that could leave the spool names no target either.
+    if (e.status != "success" || e.filename.empty() || !plain_name(e.uuid) ||
+        !plain_name(fs::path(e.filename).filename().string()))
+      continue;
     plan::Target t;
     t.name = e.uuid;
     t.created = parse_created(e.created_at);
     if (e.size > 0) t.size_bytes = e.size;
-    bool here = regular_here(e.filename);
+    bool here = regular_size(e.filename).has_value();
     auto spooled = spool_path(*source, e).string();
     t.path = here ? e.filename : spooled;
     if (here)
@@ -324,12 +319,19 @@ std::vector<std::string> verify(proc::Runner& runner, const plan::TargetSpec& sp
   if (!e) return {e.error().message};
   if (e->status != "success" || e->filename.empty())
     return {fmt::format("execution {} did not succeed ({})", e->uuid, e->status)};
-  if (regular_here(e->filename)) return prove_file(runner, e->filename, *e);
+  if (!plain_name(e->uuid) || !plain_name(fs::path(e->filename).filename().string()))
+    return {fmt::format("execution {}: Coolify's file name '{}' is not a plain file name", e->uuid,
+                        e->filename)};
+  if (regular_size(e->filename)) return prove_file(runner, e->filename, *e);
   auto spooled = spool_path(*source, *e);
-  // A download already in the spool is proved again as it is; one that does not prove is
-  // ours to drop, so the next try reads the S3 copy afresh.
-  if (!regular_size(spooled.string()))
-    if (auto got = download(runner, *source, *e, spooled); !got) return {got.error().message};
+  // A download already in the spool is proved again as it is (while the spool is still private
+  // to us); one that does not prove is ours to drop, so the next try reads the S3 copy afresh.
+  if (regular_size(spooled.string())) {
+    if (auto safe = make_spool(*source, spooled.parent_path()); !safe)
+      return {safe.error().message};
+  } else if (auto got = download(runner, *source, *e, spooled); !got) {
+    return {got.error().message};
+  }
   auto problems = prove_file(runner, spooled.string(), *e);
   if (!problems.empty()) {
     std::error_code ec;
