@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <thread>
 
 #include <curl/curl.h>
@@ -109,6 +110,25 @@ Deployment Deployment::from_json(const nlohmann::json& j) {
   auto rb = j.find("rollback");
   d.rollback = rb != j.end() && ((rb->is_boolean() && rb->get<bool>()) || (rb->is_number() && rb->get<int>() != 0));
   return d;
+}
+
+Execution Execution::from_json(const nlohmann::json& j) {
+  Execution e;
+  e.uuid = text(j, "uuid");
+  e.filename = text(j, "filename");
+  e.created_at = text(j, "created_at");
+  e.message = text(j, "message");
+  e.status = text(j, "status");
+  // Laravel may send a bigint column as a number or as text.
+  if (auto it = j.find("size"); it != j.end()) {
+    if (it->is_number_unsigned())
+      e.size = it->get<unsigned long long>();
+    else if (it->is_number_integer())
+      e.size = static_cast<unsigned long long>(std::max(0LL, it->get<long long>()));
+    else if (it->is_string())
+      e.size = std::strtoull(it->get<std::string>().c_str(), nullptr, 10);
+  }
+  return e;
 }
 
 Error http_error(const std::string& method, const std::string& path, const Response& r) {
@@ -288,6 +308,22 @@ Result<Deployment> Client::deployment(const std::string& uuid) {
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (!j.is_object()) return fail("GET /api/v1" + path + ": expected a deployment object");
   return Deployment::from_json(j);
+}
+
+Result<std::vector<Execution>> Client::executions(const std::string& database,
+                                                  const std::string& backup) {
+  std::string path = fmt::format("/databases/{}/backups/{}/executions", database, backup);
+  auto r = call("GET", path);
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 200) return std::unexpected(http_error("GET", path, *r));
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (!j.is_object() || !j.contains("executions") || !j["executions"].is_array())
+    return fail(fmt::format("GET /api/v1{}: expected {{\"executions\": [...]}}, got: {}", path,
+                            r->body.substr(0, 200)));
+  std::vector<Execution> out;
+  for (const auto& e : j["executions"])
+    if (e.is_object()) out.push_back(Execution::from_json(e));
+  return out;
 }
 
 ChangeResult<std::optional<std::string>> Client::rollback(const std::string& app,

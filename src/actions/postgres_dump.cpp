@@ -6,15 +6,19 @@
 #include <rollback/actions/rehearsal.hpp>
 #include <rollback/actions/unfinished_file.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <rollback/util/archive.hpp>
 #include <rollback/util/disk.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
+#include <rollback/util/regular_file.hpp>
 
 namespace rollback::actions::pg {
 namespace {
@@ -23,6 +27,14 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kPlainHeader = "-- PostgreSQL database dump";
 constexpr std::string_view kPlainTrailer = "-- PostgreSQL database dump complete";
+// pg_dumpall's script recreates roles and databases without dropping them first (Coolify
+// runs it without --clean): over a live server it fails on the first role that exists, or
+// appends rows twice, so it is no restore of one database in one transaction.
+constexpr const char* kWholeCluster =
+    "restore refused, nothing was changed: the file is gzipped pg_dumpall output (a whole "
+    "server's roles and databases, without DROP statements); restore it into a new, empty server "
+    "by hand (gunzip -c FILE | psql -d postgres), or choose a backup Coolify made with pg_dump (a "
+    "custom archive)";
 
 std::string first_line(std::string text) {
   auto nl = text.find('\n');
@@ -73,14 +85,59 @@ Result<proc::Completed> run_checked(proc::Runner& runner, proc::Command cmd, con
   return done;
 }
 
+// A gzipped SQL script (pg_dumpall's, as Coolify keeps it): decompressed to its end, and
+// its first and last lines those of a dump pg_dump or pg_dumpall finished.
+Status read_gzip_sql(const fs::path& from) {
+  auto file = open_regular(from);
+  if (!file) return std::unexpected(file.error());
+  auto gunzip = Decompressor::make(Compression::Gzip);
+  if (!gunzip) return std::unexpected(gunzip.error());
+  std::string head, tail;
+  Sink keep = [&](std::string_view data) {
+    if (head.size() < 4096) head.append(data.substr(0, 4096 - head.size()));
+    tail.append(data);
+    if (tail.size() > 8192) tail.erase(0, tail.size() - 4096);
+    return ok();
+  };
+  std::string buffer(1 << 16, '\0');
+  for (;;) {
+    auto got = ::read(file->fd(), buffer.data(), buffer.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0)
+      return fail(fmt::format("cannot read {}: {}", from.string(), std::strerror(errno)));
+    if (got == 0) break;
+    if (auto fed = (*gunzip)->feed(std::string_view(buffer.data(), static_cast<size_t>(got)), keep);
+        !fed)
+      return fail(fmt::format("{} does not decompress: {}", from.string(), fed.error().message));
+  }
+  if (auto end = (*gunzip)->finish(); !end)
+    return fail(
+        fmt::format("{} does not decompress whole: {}", from.string(), end.error().message));
+  if (head.find("-- PostgreSQL database") == std::string::npos)
+    return fail(fmt::format(
+        "{} does not hold a pg_dump or pg_dumpall SQL script (no \"-- PostgreSQL database\" "
+        "header once decompressed)",
+        from.string()));
+  if (tail.find("dump complete") == std::string::npos)
+    return fail(fmt::format("{} is truncated: its SQL does not end with \"... dump complete\"",
+                            from.string()));
+  return ok();
+}
+
 }  // namespace
 
 // Reads the dump end to end as its format requires (a custom archive through pg_restore, a
 // plain one's header and trailer) and sets dump.format.
 static Status read_through(proc::Runner& runner, const fs::path& from, std::string format, VerifiedDump& dump,
                            Millis timeout) {
-  bool custom_magic = read_range(from, 0, 5) == "PGDMP";
-  if (format == "auto") format = custom_magic ? "custom" : "plain";
+  auto magic = read_range(from, 0, 5);
+  bool custom_magic = magic == "PGDMP";
+  if (format == "auto")
+    format = custom_magic ? "custom" : magic.starts_with("\x1f\x8b") ? "gzip" : "plain";
+  if (format == "gzip") {
+    dump.format = DumpFormat::GzipSql;
+    return read_gzip_sql(from);
+  }
   if (format == "custom") {
     dump.format = DumpFormat::Custom;
     if (!custom_magic) return fail(fmt::format("{} is not a pg_dump custom archive (no PGDMP header)", from.string()));
@@ -107,7 +164,7 @@ static Status read_through(proc::Runner& runner, const fs::path& from, std::stri
       return fail(fmt::format("{} is truncated: it does not end with \"{}\"", from.string(), kPlainTrailer));
     }
   } else {
-    return fail(fmt::format("`format` must be auto, plain or custom, not '{}'", format));
+    return fail(fmt::format("`format` must be auto, plain, custom or gzip, not '{}'", format));
   }
   return ok();
 }
@@ -137,7 +194,9 @@ Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Mil
   auto proof_name = "pg.restore format=" + format;
   if (auto facts = proven_unchanged(from, proof_name)) {
     dump.checksum = facts->substr(0, facts->find(' '));
-    dump.format = facts->ends_with(" custom") ? DumpFormat::Custom : DumpFormat::Plain;
+    dump.format = facts->ends_with(" custom") ? DumpFormat::Custom
+                  : facts->ends_with(" gzip") ? DumpFormat::GzipSql
+                                              : DumpFormat::Plain;
     if (!want->empty() && *want != dump.checksum) return checksum_differs();
     return dump;
   }
@@ -147,7 +206,7 @@ Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Mil
   dump.checksum = *have;
   if (!want->empty() && *want != dump.checksum) return checksum_differs();
   if (auto read = read_through(runner, from, format, dump, timeout); !read) return std::unexpected(read.error());
-  remember_proof(proof, proof_name, dump.checksum + (dump.format == DumpFormat::Custom ? " custom" : " plain"));
+  remember_proof(proof, proof_name, dump.checksum + " " + std::string(format_name(dump.format)));
   return dump;
 }
 
@@ -232,6 +291,7 @@ Outcome preflight_restore(ActionContext& ctx, const Params& params) {
   if (auto tools = missing_programs({"pg_restore", "psql"}); !tools.ok) return tools;
   auto dump = verify_dump(ctx.runner, params, ctx.remaining(Millis(0)));
   if (!dump) return Outcome::failure("restore refused: " + dump.error().message);
+  if (dump->format == DumpFormat::GzipSql) return Outcome::failure(kWholeCluster);
   auto out = Outcome::success(fmt::format("{} verifies ({} bytes, sha256 {})", params.str("from"),
                                           dump->size, dump->checksum));
   out.observations = {{"size", std::to_string(dump->size)}, {"checksum", "sha256:" + dump->checksum}};
@@ -244,6 +304,7 @@ Outcome run_restore(ActionContext& ctx, const Params& params) {
   // Verified again here: the file may have changed since preflight, and `resume` has none.
   auto dump = verify_dump(ctx.runner, params, ctx.remaining(Millis(0)));
   if (!dump) return Outcome::failure("restore refused, nothing was changed: " + dump.error().message);
+  if (dump->format == DumpFormat::GzipSql) return Outcome::failure(kWholeCluster);
   auto from = params.str("from");
   proc::Command cmd;
   if (dump->format == DumpFormat::Plain) {

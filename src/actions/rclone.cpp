@@ -224,6 +224,15 @@ Status remove(proc::Runner& runner, const plan::OffsiteRemote& remote, const std
 
 }  // namespace
 
+Status copy_object(proc::Runner& runner, const plan::OffsiteRemote& remote, const std::string& key,
+                   const std::filesystem::path& to) {
+  auto there = join_path(remote.remote, key);
+  auto done = run(runner, remote, {"copyto", "--", there, to.string()},
+                  fmt::format("downloading {}", there));
+  if (!done) return std::unexpected(done.error());
+  return ok();
+}
+
 plan::OffsiteTransport transport(proc::Runner& runner) {
   plan::OffsiteTransport t;
   t.push = [&runner](const plan::OffsiteRemote& remote, const std::filesystem::path& folder,

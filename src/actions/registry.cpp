@@ -16,6 +16,7 @@
   ADAPTER(actions, register_postgres_actions)              /* postgres.cpp: pg.* */                 \
   ADAPTER(actions, register_http_actions)                  /* http.cpp: http.probe, http.request */ \
   ADAPTER(actions, register_git_coolify_actions)           /* git_coolify_register.cpp */           \
+  ADAPTER(actions, register_coolify_backup_targets)        /* coolify_backup_targets.cpp */         \
   ADAPTER(actions, register_notify_actions)                /* notify.cpp: notify.* */               \
   ADAPTER(actions, register_rclone_transport)              /* rclone.cpp: the offsite: transport */ \
   ADAPTER(actions, register_monitoring_actions)            /* monitoring_client.cpp: prometheus.query, alertmanager.alerts */ \

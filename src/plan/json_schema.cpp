@@ -94,6 +94,15 @@ json plan_json_schema(const ActionCatalog& catalog) {
                                                     {"keep", {{"type", "integer"}, {"minimum", 1}}},
                                                     {"makes", {{"type", "string"}, {"minLength", 1}}},
                                                     {"with", {{"type", "object"}}}});
+  // A source that declares what target.with takes (coolify-backup) gets it checked, as the
+  // loader does.
+  json per_source = json::array();
+  for (const auto& from : catalog.target_sources())
+    if (const auto* takes = catalog.target_with(from))
+      per_source.push_back(
+          {{"if", {{"properties", {{"from", {{"const", from}}}}}, {"required", {"from"}}}},
+           {"then", {{"properties", {{"with", action_with(*takes)}}}, {"required", {"with"}}}}});
+  if (!per_source.empty()) target["allOf"] = per_source;
   json fallback = closed_object(detail::kFallbackKeys,
                                 {{"plan", {{"type", "string"}, {"minLength", 1}}},
                                  {"when", {{"type", "array"}, {"minItems", 1}, {"uniqueItems", true},

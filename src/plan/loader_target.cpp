@@ -169,15 +169,18 @@ void read_target(Loader& l, const YAML::Node& node) {
   read_require(l, map, spec);  // after `from`: what an entry may be depends on it
   check_refs(l, map.get("dir"), "target.dir", RefPlace::Target);
   check_refs(l, map.get("glob"), "target.glob", RefPlace::Target);
-  check_refs(l, with, "target.with", RefPlace::Target);
+  if (const ActionSchema* takes = spec.from.empty() ? nullptr : l.catalog.target_with(spec.from))
+    check_params(l, with, *takes, "target", "with", spec.where, RefPlace::Target);
+  else
+    check_refs(l, with, "target.with", RefPlace::Target);
 
   if (spec.from == "dir") {
     if (!map.has_value("dir"))
       l.r.error(node, "target: from: dir needs 'dir' (where the targets are)");
     if (map.has("with"))
       l.r.error(map.find("with")->key_node,
-                "target.with is for from: coolify and from: git; from: dir uses dir, glob and "
-                "require");
+                "target.with is for from: coolify, coolify-backup and git; from: dir uses dir, "
+                "glob and require");
   } else if (!spec.from.empty()) {
     for (const char* key : {"dir", "glob", "keep", "makes"})
       if (const Entry* entry = map.find(key))

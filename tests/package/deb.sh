@@ -19,6 +19,7 @@ for path in ./usr/bin/rollback ./usr/share/man/man1/rollback.1.gz \
     ./usr/share/rollback/plans/quick.yaml ./usr/share/rollback/plans/full.yaml \
     ./usr/share/rollback/plans/emergency.yaml ./usr/share/rollback/plans/backup.yaml \
     ./usr/share/rollback/plans/coolify.yaml ./usr/share/rollback/plans/git-sql.yaml \
+    ./usr/share/rollback/plans/coolify-db.yaml \
     ./usr/share/rollback/docs/plan.schema.json \
     ./usr/share/doc/rollback/examples/staging/docker-compose.yml \
     ./usr/share/doc/rollback/examples/systemd/rollback-check.service \

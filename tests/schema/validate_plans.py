@@ -51,7 +51,8 @@ must_fail = ["03-unknown-top-key", "04-unknown-step-key", "05-unknown-retry-key"
              "11-missing-action", "13-unknown-action", "24-bad-version", "25-bad-kind", "26-bad-phase",
              "27-bad-on-failure", "33-unknown-param", "34-missing-param", "37-param-wrong-type",
              "40-no-steps", "43-unknown-param-did-you-mean", "44-unknown-secret-key", "50-parallel-group-in-group",
-             "51-parallel-group-empty", "56-parallel-not-a-list", "57-parallel-group-takes-no-on-failure"]
+             "51-parallel-group-empty", "56-parallel-not-a-list", "57-parallel-group-takes-no-on-failure",
+             "61-coolify-backup-target-with"]
 bad_dir = os.path.join(source, "tests", "fixtures", "plans", "bad")
 for name in must_fail:
     path = os.path.join(bad_dir, name + ".yaml")

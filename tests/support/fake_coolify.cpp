@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <stdexcept>
 
@@ -25,6 +26,8 @@ struct FakeCoolify::State {
   std::string app_commit;
   std::vector<RecordedRequest> requests;
   std::map<std::string, FakeFault> faults;
+  std::string database, backup;
+  std::vector<FakeExecution> executions;
   std::condition_variable stop_cv;  // ends a stalled answer when the fake stops
   bool stopping = false;
 
@@ -186,6 +189,31 @@ void FakeCoolify::install_routes() {
     reply(res, 200, {{"count", s.deployments.size()}, {"deployments", list}});
   });
 
+  // listExecutions: the database by uuid within the team, then its scheduled backup by uuid,
+  // then {"executions": [...]} ordered by created_at desc with these six fields.
+  svr.Get(R"(/api/v1/databases/([^/]+)/backups/([^/]+)/executions)",
+          [&s](const httplib::Request& req, httplib::Response& res) {
+            std::lock_guard lock(s.mutex);
+            if (s.database.empty() || req.matches[1] != s.database)
+              return reply(res, 404, {{"message", "Database not found."}});
+            if (req.matches[2] != s.backup)
+              return reply(res, 404, {{"message", "Backup configuration not found."}});
+            auto sorted = s.executions;
+            std::stable_sort(sorted.begin(), sorted.end(),
+                             [](const FakeExecution& a, const FakeExecution& b) {
+                               return a.created_at > b.created_at;
+                             });
+            json list = json::array();
+            for (const auto& e : sorted)
+              list.push_back({{"uuid", e.uuid},
+                              {"filename", e.filename.empty() ? json(nullptr) : json(e.filename)},
+                              {"size", e.size},
+                              {"created_at", e.created_at},
+                              {"message", e.message.empty() ? json(nullptr) : json(e.message)},
+                              {"status", e.status}});
+            reply(res, 200, {{"executions", list}});
+          });
+
   svr.Get("/api/v1/deployments", [&s](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(s.mutex);
     json running = json::array();
@@ -322,6 +350,14 @@ std::vector<FakeDeployment> FakeCoolify::deployments() const {
 std::string FakeCoolify::app_commit() const {
   std::lock_guard lock(state_->mutex);
   return state_->app_commit;
+}
+
+void FakeCoolify::set_backup(std::string database, std::string backup,
+                             std::vector<FakeExecution> executions) {
+  std::lock_guard lock(state_->mutex);
+  state_->database = std::move(database);
+  state_->backup = std::move(backup);
+  state_->executions = std::move(executions);
 }
 
 }  // namespace testing

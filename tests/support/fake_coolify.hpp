@@ -1,9 +1,10 @@
 // An in-process fake Coolify server (cpp-httplib) that follows the published API in
 // /work/shared/coolify-api.md: the same paths under /api/v1, Bearer auth answering 401
 // {"message":"Unauthenticated."}, the same JSON field names and status values, and the
-// {count, deployments} object for an application's deployments. Scriptable: the deployment
-// list, how new deployments progress over time (queued -> in_progress -> finished / failed),
-// rate limiting, servers without the rollback endpoint; every request is recorded.
+// {count, deployments} object for an application's deployments, and a scheduled database
+// backup's executions (DatabaseBackupsController::listExecutions in Coolify's source). Scriptable:
+// the deployment list, how new deployments progress over time (queued -> in_progress -> finished /
+// failed), rate limiting, servers without the rollback endpoint; every request is recorded.
 #pragma once
 
 #include <chrono>
@@ -35,6 +36,18 @@ struct FakeDeployment {
   // the moment the deployment was queued; the last stage stays.
   std::vector<std::pair<std::string, std::chrono::milliseconds>> stages{};
   std::chrono::steady_clock::time_point queued_at{};
+};
+
+// One run of a scheduled database backup, as ScheduledDatabaseBackupExecution stores it.
+// A failed run has no filename (null in the answer) and size 0, as DatabaseBackupJob's
+// failed() leaves it.
+struct FakeExecution {
+  std::string uuid;
+  std::string filename;  // the full local path; "" answers null
+  unsigned long long size = 0;
+  std::string created_at;  // toIso8601String: "2026-11-20T10:00:00+00:00"
+  std::string status = "success";
+  std::string message{};
 };
 
 // How a change route misbehaves, as Coolify under load or a proxy in front of it may.
@@ -76,6 +89,9 @@ class FakeCoolify {
   // route: "rollback" (POST /applications/{uuid}/rollback), "patch" (PATCH /applications/{uuid})
   // or "deploy" (POST /deploy).
   void set_fault(const std::string& route, FakeFault fault);
+  // The scheduled backup `backup` of database `database` and its executions, in any order:
+  // the executions route lists them by created_at, newest first, as the controller does.
+  void set_backup(std::string database, std::string backup, std::vector<FakeExecution> executions);
 
   std::vector<RecordedRequest> requests() const;
   std::vector<FakeDeployment> deployments() const;  // newest first, statuses as of now

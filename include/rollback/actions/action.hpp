@@ -237,6 +237,10 @@ class Registry final : public plan::ActionCatalog {
   const ActionSchema* schema(std::string_view name) const override;
   std::vector<std::string> names() const override;
   std::vector<std::string> target_sources() const override { return sources_.names(); }
+  const plan::ActionSchema* target_with(std::string_view from) const override {
+    const auto* source = sources_.find(from);
+    return source && source->with ? &*source->with : nullptr;
+  }
   const plan::TargetSources& targets() const { return sources_; }
 
  private:

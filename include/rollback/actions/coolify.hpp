@@ -33,6 +33,19 @@ struct Deployment {
   bool ended() const { return status == "finished" || status == "failed" || status == "cancelled-by-user"; }
 };
 
+// One run of a scheduled database backup (GET /databases/{uuid}/backups/{backup}/executions).
+// Coolify's failed() clears `filename` and sets size 0, so only "success" rows name a file.
+struct Execution {
+  std::string uuid;
+  std::string filename;  // the full local path on Coolify's server, or "" (failed)
+  unsigned long long size = 0;
+  std::string created_at;  // toIso8601String: "2025-01-27T18:00:00+00:00"
+  std::string message;
+  std::string status;  // running | success | failed
+
+  static Execution from_json(const nlohmann::json& j);
+};
+
 struct ClientOptions {
   std::string url;             // the server's base, e.g. https://coolify.example.com
   std::string token;
@@ -81,6 +94,8 @@ class Client {
   // Newest first; accepts the {count, deployments} object and a bare array.
   Result<std::vector<Deployment>> deployments(const std::string& app, int take = 100);
   Result<Deployment> deployment(const std::string& uuid);
+  // A scheduled backup's executions, newest first as Coolify orders them.
+  Result<std::vector<Execution>> executions(const std::string& database, const std::string& backup);
   // POST /applications/{uuid}/rollback: the queued deployment's uuid. nullopt when the server
   // has no such endpoint (404 for the path, older servers); the caller then sets the commit
   // and deploys.
@@ -138,5 +153,11 @@ std::vector<ParamSpec> with_api(std::vector<ParamSpec> rest);
 Action rollback_action();  // coolify.rollback
 
 Result<std::vector<plan::Target>> list_from_spec(const plan::TargetSpec& spec, const plan::Scope& scope);
+
+// `from: coolify-backup` (coolify_backup_targets.cpp): a scheduled database backup's
+// successful executions, newest first; each proved by reading its file whole (the local
+// one, else the S3 copy downloaded through rclone into the spool), with `runner` for
+// pg_restore and rclone. Its `with` schema makes the loader check target.with.
+plan::TargetSource backup_target_source(proc::Runner& runner);
 
 }  // namespace rollback::actions::coolify

@@ -35,7 +35,11 @@ Result<Dsn> parse_dsn(std::string_view text);
 std::string redact_dsn(std::string_view text);
 
 // The file a restore reads: what preflight and run both check before anything is dropped.
-enum class DumpFormat { Plain, Custom };
+// GzipSql: a gzipped SQL script, pg_dumpall's as Coolify's "dump all" backups keep it.
+enum class DumpFormat { Plain, Custom, GzipSql };
+constexpr std::string_view format_name(DumpFormat f) {
+  return f == DumpFormat::Custom ? "custom" : f == DumpFormat::GzipSql ? "gzip" : "plain";
+}
 struct VerifiedDump {
   DumpFormat format = DumpFormat::Plain;
   std::string checksum;  // sha256 hex of the file

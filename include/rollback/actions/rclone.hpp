@@ -14,4 +14,9 @@ inline constexpr const char* kMarker = ".rollback-offsite.json";
 
 plan::OffsiteTransport transport(proc::Runner& runner);
 
+// Downloads the one object <remote.remote>/<key> to the file `to` (rclone copyto), the
+// remote's environment on top of ours; an error says what rclone said last, redacted.
+Status copy_object(proc::Runner& runner, const plan::OffsiteRemote& remote, const std::string& key,
+                   const std::filesystem::path& to);
+
 }  // namespace rollback::actions::rclone

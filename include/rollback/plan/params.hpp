@@ -126,6 +126,8 @@ class ActionCatalog {
   virtual const ActionSchema* schema(std::string_view name) const = 0;
   virtual std::vector<std::string> names() const = 0;           // sorted
   virtual std::vector<std::string> target_sources() const = 0;  // `from:` names, sorted
+  // What `target.with` takes for this `from:` kind; nullptr when the source does not say.
+  virtual const ActionSchema* target_with(std::string_view /*from*/) const { return nullptr; }
 };
 
 // What is wrong with the resolved value of a parameter that names something (Names !=

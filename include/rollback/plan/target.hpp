@@ -13,6 +13,7 @@
 
 #include <rollback/plan/interpolate.hpp>
 #include <rollback/plan/offsite.hpp>
+#include <rollback/plan/params.hpp>
 #include <rollback/plan/plan.hpp>
 #include <rollback/util/result.hpp>
 #include <string_view>
@@ -52,6 +53,10 @@ using TargetCheck = std::function<std::vector<std::string>(const TargetSpec&, co
 // (targets, retention, preflight and rehearse all go through it).
 struct TargetSource {
   TargetLister list;  // newest first; never a partial (an unfinished backup)
+  // The parameters `target.with` takes, checked by the loader like a step's `with:` (unknown,
+  // missing, literal shapes, validate) so a plan's mistake is found at load with its line.
+  // Unset: the loader leaves target.with to `list` (git, coolify).
+  std::optional<ActionSchema> with;
   // This source's own proof of one target (dir: `require`, checksums, every archive read
   // whole), one sentence per problem. Unset: each `require` entry is a host path or glob that
   // must match something. TargetChecks run after it in either case.
