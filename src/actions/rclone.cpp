@@ -226,7 +226,7 @@ Status remove(proc::Runner& runner, const plan::OffsiteRemote& remote, const std
 
 Status copy_object(proc::Runner& runner, const plan::OffsiteRemote& remote, const std::string& key,
                    const std::filesystem::path& to) {
-  auto there = join_path(remote.remote, key);
+  auto there = plan::offsite_path(remote.remote, key);
   auto done = run(runner, remote, {"copyto", "--", there, to.string()},
                   fmt::format("downloading {}", there));
   if (!done) return std::unexpected(done.error());

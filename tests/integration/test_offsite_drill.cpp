@@ -100,6 +100,10 @@ TEST_CASE(
     RcloneEnv env(s3.rclone_env("drills3"));
     auto remote = s3.remote("drills3", "drill-" + run);
     auto round = back_up_then_lose_the_host(s, remote);
+    // Without encryption the server holds the env file as it is: what the crypt round checks
+    // is absent there would be found.
+    auto env_file = s3.object_file("drill-" + run + "/" + round.backup_name + "/.env.staging");
+    CHECK(testing::read_text(env_file).find("APP_VERSION") != std::string::npos);
     restore_from_offsite(s, remote, round, good);
   }
   {  // SFTP
