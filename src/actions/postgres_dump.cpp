@@ -6,6 +6,8 @@
 #include <rollback/actions/rehearsal.hpp>
 #include <rollback/actions/unfinished_file.hpp>
 
+#include <rollback/actions/postgres_cluster.hpp>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -27,14 +29,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kPlainHeader = "-- PostgreSQL database dump";
 constexpr std::string_view kPlainTrailer = "-- PostgreSQL database dump complete";
-// pg_dumpall's script recreates roles and databases without dropping them first (Coolify
-// runs it without --clean): over a live server it fails on the first role that exists, or
-// appends rows twice, so it is no restore of one database in one transaction.
-constexpr const char* kWholeCluster =
-    "restore refused, nothing was changed: the file is gzipped pg_dumpall output (a whole "
-    "server's roles and databases, without DROP statements); restore it into a new, empty server "
-    "by hand (gunzip -c FILE | psql -d postgres), or choose a backup Coolify made with pg_dump (a "
-    "custom archive)";
 
 std::string first_line(std::string text) {
   auto nl = text.find('\n');
@@ -85,9 +79,13 @@ Result<proc::Completed> run_checked(proc::Runner& runner, proc::Command cmd, con
   return done;
 }
 
+
+
+}  // namespace
+
 // A gzipped SQL script (pg_dumpall's, as Coolify keeps it): decompressed to its end, and
 // its first and last lines those of a dump pg_dump or pg_dumpall finished.
-Status read_gzip_sql(const fs::path& from) {
+Status read_gzip_sql(const fs::path& from, const Sink& also) {
   auto file = open_regular(from);
   if (!file) return std::unexpected(file.error());
   auto gunzip = Decompressor::make(Compression::Gzip);
@@ -95,9 +93,9 @@ Status read_gzip_sql(const fs::path& from) {
   std::string head, tail;
   Sink keep = [&](std::string_view data) {
     if (head.size() < 4096) head.append(data.substr(0, 4096 - head.size()));
-    tail.append(data);
+    tail.append(data.size() > 4096 ? data.substr(data.size() - 4096) : data);
     if (tail.size() > 8192) tail.erase(0, tail.size() - 4096);
-    return ok();
+    return also ? also(data) : ok();
   };
   std::string buffer(1 << 16, '\0');
   for (;;) {
@@ -123,8 +121,6 @@ Status read_gzip_sql(const fs::path& from) {
                             from.string()));
   return ok();
 }
-
-}  // namespace
 
 // Reads the dump end to end as its format requires (a custom archive through pg_restore, a
 // plain one's header and trailer) and sets dump.format.
@@ -291,9 +287,11 @@ Outcome preflight_restore(ActionContext& ctx, const Params& params) {
   if (auto tools = missing_programs({"pg_restore", "psql"}); !tools.ok) return tools;
   auto dump = verify_dump(ctx.runner, params, ctx.remaining(Millis(0)));
   if (!dump) return Outcome::failure("restore refused: " + dump.error().message);
-  if (dump->format == DumpFormat::GzipSql) return Outcome::failure(kWholeCluster);
-  auto out = Outcome::success(fmt::format("{} verifies ({} bytes, sha256 {})", params.str("from"),
-                                          dump->size, dump->checksum));
+  auto out = Outcome::success(fmt::format("{} verifies ({} bytes, sha256 {}){}", params.str("from"), dump->size,
+                                          dump->checksum,
+                                          dump->format == DumpFormat::GzipSql
+                                              ? "; a pg_dumpall script: it replaces every database it holds"
+                                              : ""));
   out.observations = {{"size", std::to_string(dump->size)}, {"checksum", "sha256:" + dump->checksum}};
   return out;
 }
@@ -304,8 +302,8 @@ Outcome run_restore(ActionContext& ctx, const Params& params) {
   // Verified again here: the file may have changed since preflight, and `resume` has none.
   auto dump = verify_dump(ctx.runner, params, ctx.remaining(Millis(0)));
   if (!dump) return Outcome::failure("restore refused, nothing was changed: " + dump.error().message);
-  if (dump->format == DumpFormat::GzipSql) return Outcome::failure(kWholeCluster);
   auto from = params.str("from");
+  if (dump->format == DumpFormat::GzipSql) return restore_cluster(ctx, *dsn, from);
   proc::Command cmd;
   if (dump->format == DumpFormat::Plain) {
     cmd.argv = {"psql", "--no-psqlrc", "--no-password", "--quiet", "-v", "ON_ERROR_STOP=1",
@@ -376,23 +374,35 @@ Action dump_action() {
 Action restore_action() {
   Action a;
   a.name = "pg.restore";
-  a.summary = "restore a pg_dump file (plain or custom) in one transaction, after verifying it";
+  a.summary = "restore a pg_dump file (plain or custom) in one transaction, or a gzipped pg_dumpall script, after "
+              "verifying it";
   a.params = {param("dsn").names(plan::Names::Dsn)
                   .doc("libpq connection string or postgresql:// URI (absent: the PG* environment)"),
               param("from").required().names(plan::Names::Path)
                   .doc("the pg_dump file to restore; it is read through and verified first"),
-              param("format").choices({"auto", "plain", "custom"})
-                  .doc("the dump's format (default auto: custom when it starts with PGDMP)"),
+              param("format").choices({"auto", "plain", "custom", "gzip"})
+                  .doc("the dump's format (default auto: custom when it starts with PGDMP, gzip (a pg_dumpall "
+                       "script, as Coolify keeps it) when gzipped)"),
               param("checksum").doc("the expected sha256, hex or sha256:hex (default: <from>.sha256 when present)")};
   a.destructive = true;
-  a.rerun_safe = true;  // --clean / single transaction: running it again gives the same state
+  // --clean / single transaction, or a pg_dumpall script that drops each database it
+  // recreates: running it again gives the same state.
+  a.rerun_safe = true;
   a.describe = [](const Params& p) {
-    return fmt::format("restore {} into {} (drops and recreates the dumped objects)", p.str("from"),
-                       redact_dsn(p.str("dsn", "(PG* environment)")));
+    return fmt::format("restore {} into {} (drops and recreates the dumped objects; a pg_dumpall script: the "
+                       "databases it holds)",
+                       p.str("from"), redact_dsn(p.str("dsn", "(PG* environment)")));
   };
   a.preflight = preflight_restore;
   a.run = run_restore;
-  a.rehearse = rehearse_dsn;
+  a.rehearse = [](Rehearsal& r, ActionContext& ctx, const Params& p) -> Result<Rehearsed> {
+    // A pg_dumpall script replaces every database of the server it runs against: never into
+    // a scratch database beside production's. The rehearsal's preflight has proved the file.
+    if (is_gzip_file(p.str("from")))
+      return Rehearsed::skip("not rehearsed: a pg_dumpall script replaces every database of its server; the file "
+                             "was proved whole");
+    return rehearse_dsn(r, ctx, p);
+  };
   return a;
 }
 

@@ -22,6 +22,8 @@ constexpr Phrase kSpanishPhrases[] = {
     {"volume.paused_for", ", {} en pausa durante {}"},
     {"pg.dumped", "volcado de {} en {} ({} bytes, {})"},
     {"pg.restored", "{} restaurado en {} ({} bytes)"},
+    {"pg.cluster_restored", "{} (pg_dumpall) restaurado en {}: {} base(s) de datos reemplazada(s), roles creados o "
+                            "actualizados"},
     {"fs.copied_entries", "copiadas {} entradas de {} en {}"},
     {"fs.copied", "{} copiado a {}"},
     {"fs.moved", "{} movido a {}"},

@@ -29,6 +29,7 @@ struct CoolifyScene {
   fs::path backup_dir = tmp / "data/coolify/backups/databases/team-0" / (std::string("app-") + kDb);
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<std::string> args;
+  std::string db_dsn;  // where the plan restores ("": db)
 
   CoolifyScene() {
     fs::create_directories(backup_dir);
@@ -56,7 +57,7 @@ struct CoolifyScene {
                                        "--var",       std::string("database=") + kDb,
                                        "--var",       std::string("backup=") + kBackup,
                                        "--var",       "s3_remote=" + remote,
-                                       "--var",       "db_dsn=" + db.dsn,
+                                       "--var",       "db_dsn=" + (db_dsn.empty() ? db.dsn : db_dsn),
                                        "--var",       "restore_database=yes"};
     args.insert(args.end(), common.begin(), common.end());
     auto r = testing::run_rollback(args, env);
@@ -166,27 +167,78 @@ TEST_CASE(
   CHECK_THAT(run.out + run.err, Catch::Contains("exec-newest"));
 }
 
+namespace {
+
+// A PostgreSQL server of the test's own (scripts/lib/pg-cluster): a pg_dumpall script replaces
+// every database of its server, so it is never restored into the one other tests share.
+struct PrivateCluster {
+  testing::TempDir dir;
+  std::string admin_dsn;
+  PrivateCluster() {
+    auto script = fmt::format("{}/scripts/lib/pg-cluster", ROLLBACK_SOURCE_DIR);
+    // The server runs as `postgres`: it must reach its folder (traverse, not list).
+    fs::permissions(dir.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+    auto started = testing::run_program({script, "start", (dir / "pg").string()});
+    INFO(started.err);
+    REQUIRE(started.exit_code == 0);
+    auto at = started.out.find("ROLLBACK_TEST_PG_DSN=");
+    REQUIRE(at != std::string::npos);
+    admin_dsn = started.out.substr(at + 21, started.out.find_first_of(" \n", at) - at - 21);
+  }
+  ~PrivateCluster() {
+    testing::run_program({fmt::format("{}/scripts/lib/pg-cluster", ROLLBACK_SOURCE_DIR), "stop", (dir / "pg").string()});
+  }
+  std::string dsn(const std::string& database) const {
+    return admin_dsn.substr(0, admin_dsn.rfind('/') + 1) + database;
+  }
+  std::string sql(const std::string& database, const std::string& text) const {
+    return gitsql_test::Database::psql(dsn(database), text);
+  }
+};
+
+}  // namespace
+
 TEST_CASE(
-    "a gzipped pg_dumpall backup of Coolify verifies as a target but pg.restore refuses it at "
-    "preflight and the database is untouched",
+    "a gzipped pg_dumpall backup of Coolify is restored over the live server: its databases "
+    "replaced and its roles as they were",
     "[coolify][pg]") {
   CoolifyScene scene;
-  auto& db = scene.db;
-  db.sql("INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(1, 200) g");
-  // Coolify's "backup all databases": pg_dumpall's SQL, gzipped (the globals keep it small here).
+  PrivateCluster server;
+  server.sql("postgres", "CREATE ROLE appuser LOGIN");
+  server.sql("postgres", "CREATE DATABASE app OWNER appuser");
+  server.sql("app", "CREATE TABLE calls (id int PRIMARY KEY, transcript text)");
+  server.sql("app", "INSERT INTO calls SELECT g, 'call ' || g FROM generate_series(1, 200) g");
+  server.sql("postgres", "CREATE TABLE settings (k text PRIMARY KEY, v text)");
+  server.sql("postgres", "INSERT INTO settings VALUES ('mode', 'stable')");
+  auto good = server.sql("app", "SELECT md5(string_agg(id || transcript, ',' ORDER BY id)) FROM calls");
+  // Coolify's "backup all databases": pg_dumpall's SQL, gzipped, without --clean.
   auto sql = scene.backup_dir / "pg-dump-all-1700000000";
-  gitsql_test::run_ok(
-      {"pg_dumpall", "--globals-only", "--file=" + sql.string(), "--dbname=" + db.admin_dsn});
+  gitsql_test::run_ok({"pg_dumpall", "--file=" + sql.string(), "--dbname=" + server.admin_dsn});
   gitsql_test::run_ok({"gzip", "-S", ".gz", "--", sql.string()});
   auto all = fs::path(sql.string() + ".gz");
-  scene.coolify.set_backup(kDb, kBackup,
-                           {execution("exec-all", all, "2026-11-21T03:00:00+00:00", "success")});
-  db.sql("DELETE FROM calls WHERE id > 50");
-  auto rows = db.checksum();
+  scene.coolify.set_backup(kDb, kBackup, {execution("exec-all", all, "2026-11-21T03:00:00+00:00", "success")});
 
-  auto run = scene.rollback("");
-  CHECK(run.exit_code == 4);
-  CHECK_THAT(run.out + run.err,
-             Catch::Contains("pg_dumpall") && Catch::Contains("nothing was changed"));
-  CHECK(db.checksum() == rows);
+  // The bad deploy: rows gone, a table added, the postgres database changed, a role altered.
+  server.sql("app", "DELETE FROM calls WHERE id > 50");
+  server.sql("app", "CREATE TABLE migration_v2 (id int)");
+  server.sql("postgres", "UPDATE settings SET v = 'broken'");
+  server.sql("postgres", "ALTER ROLE appuser NOLOGIN");
+
+  scene.db_dsn = server.dsn("app");
+  auto run = scene.command({"coolify-db", "--target", "latest", "--yes"}, "");
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("(pg_dumpall)") && Catch::Contains("2 base(s) de datos reemplazada(s)"));
+  CHECK(server.sql("app", "SELECT count(*) FROM calls") == "200");
+  CHECK(server.sql("app", "SELECT md5(string_agg(id || transcript, ',' ORDER BY id)) FROM calls") == good);
+  CHECK(server.sql("app", "SELECT count(*) FROM pg_tables WHERE tablename = 'migration_v2'") == "0");
+  CHECK(server.sql("postgres", "SELECT v FROM settings") == "stable");
+  CHECK(server.sql("postgres", "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'appuser'") == "t");
+  CHECK(server.sql("postgres", "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app'") ==
+        "appuser");
+  // The rewritten script does not outlive the run.
+  bool left = false;
+  if (fs::exists(scene.tmp / "run"))
+    for (const auto& e : fs::directory_iterator(scene.tmp / "run"))
+      left |= e.path().filename().string().starts_with("pg-cluster");
+  CHECK_FALSE(left);
 }

@@ -3,6 +3,7 @@
 #include <map>
 
 #include <rollback/actions/postgres.hpp>
+#include <rollback/actions/postgres_cluster.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/redact.hpp>
 
@@ -185,4 +186,46 @@ TEST_CASE("pg.query's expect is checked at load time", "[actions][pg]") {
   CHECK(messages("{sql: SELECT 1, expect: {count: 3}}") == 1);
   auto into = pg::query_action().params;
   CHECK(std::any_of(into.begin(), into.end(), [](const auto& p) { return p.name == "into" && p.sets_var; }));
+}
+
+TEST_CASE("a pg_dumpall script is rewritten to restore over a live server whatever pieces it comes in",
+          "[actions][pg][dumpall]") {
+  const std::string script =
+      "-- PostgreSQL database cluster dump\n"
+      "CREATE ROLE appuser;\n"
+      "ALTER ROLE appuser WITH NOSUPERUSER LOGIN PASSWORD 'md5abc';\n"
+      "CREATE ROLE \"Odd \"\"Role\";\n"
+      "\\connect template1\n"
+      "CREATE DATABASE app WITH TEMPLATE = template0 ENCODING = 'UTF8';\n"
+      "CREATE DATABASE \"My DB\" WITH TEMPLATE = template0;\n"
+      "\\connect postgres\n"
+      "CREATE TABLE settings (k text);\n"
+      "-- PostgreSQL database cluster dump complete";  // no final newline
+  const std::string expected =
+      "-- PostgreSQL database cluster dump\n"
+      "DO $rollback$ BEGIN CREATE ROLE appuser; EXCEPTION WHEN duplicate_object THEN NULL; END $rollback$;\n"
+      "ALTER ROLE appuser WITH NOSUPERUSER LOGIN PASSWORD 'md5abc';\n"
+      "DO $rollback$ BEGIN CREATE ROLE \"Odd \"\"Role\"; EXCEPTION WHEN duplicate_object THEN NULL; END "
+      "$rollback$;\n"
+      "\\connect template1\n"
+      "DROP DATABASE IF EXISTS app WITH (FORCE);\n"
+      "CREATE DATABASE app WITH TEMPLATE = template0 ENCODING = 'UTF8';\n"
+      "DROP DATABASE IF EXISTS \"My DB\" WITH (FORCE);\n"
+      "CREATE DATABASE \"My DB\" WITH TEMPLATE = template0;\n"
+      "\\connect template1\nDROP DATABASE IF EXISTS postgres WITH (FORCE);\n"
+      "CREATE DATABASE postgres WITH TEMPLATE = template0;\n"
+      "\\connect postgres\n"
+      "CREATE TABLE settings (k text);\n"
+      "-- PostgreSQL database cluster dump complete\n";
+  for (size_t piece : {script.size(), size_t{1}, size_t{7}}) {
+    std::string out;
+    pg::ClusterScript rewrite([&](std::string_view data) {
+      out.append(data);
+      return ok();
+    });
+    for (size_t at = 0; at < script.size(); at += piece) REQUIRE(rewrite.feed(std::string_view(script).substr(at, piece)));
+    REQUIRE(rewrite.finish());
+    CHECK(out == expected);
+    CHECK(rewrite.databases_replaced() == 3);
+  }
 }
