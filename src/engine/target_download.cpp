@@ -175,8 +175,7 @@ Result<plan::Target> TargetCatalog::download(const plan::Target& target,
   };
   auto began = std::chrono::steady_clock::now();
   auto fetched = transport->fetch(**remote, target.name, partial);
-  if (!fetched)
-    return discard(fmt::format("downloading it from {}: {}", target.path, fetched.error().message));
+  if (!fetched) return discard(fetched.error().message);  // the transport's own words name the copy
   local.path = partial.string();
   if (auto check = verify(local, base); !check.ok)
     return discard(fmt::format("its off-host copy, downloaded from {}, does not verify: {}",

@@ -115,7 +115,7 @@ plan::OffsiteTransport fake_transport(FakeRemote& remote) {
                       const std::filesystem::path& into) -> Result<plan::OffsiteCheck> {
     ++remote.downloads;
     testing::write_text(into / "data.txt", "from the remote: " + name);
-    if (remote.damaged) return fail("md5 differs for data.txt");
+    if (remote.damaged) return fail("downloading fake:bucket/bk/" + name + ": md5 differs for data.txt");
     return plan::OffsiteCheck{.method = "md5", .bytes = 20, .files = 1};
   };
   t.remove = [](const plan::OffsiteRemote&, const std::string&) { return ok(); };
@@ -189,7 +189,7 @@ TEST_CASE("with offsite: a download that fails is removed and latest passes over
   REQUIRE(latest);
   CHECK(latest->target.name == "bk-1");
   REQUIRE(latest->passed_over.size() == 1);
-  CHECK_THAT(latest->passed_over[0], Catch::Contains("bk-2") && Catch::Contains("downloading it from fake:bucket/bk/bk-2") &&
+  CHECK_THAT(latest->passed_over[0], Catch::Contains("bk-2") && Catch::Contains("downloading fake:bucket/bk/bk-2: md5 differs") &&
                                          Catch::Contains("md5 differs"));
   CHECK(catalog.downloads().empty());
   // Nothing of the failed download stays: no partial folder, no target of that name.
