@@ -115,19 +115,9 @@ Result<fs::path> write_script(const fs::path& from, const fs::path& dir, int& da
   return script;
 }
 
-// What the script needs on disk: its SQL, counted by one pass (the proof already made one).
-Result<std::uint64_t> sql_bytes(const fs::path& from) {
-  std::uint64_t bytes = 0;
-  RB_TRY(read_gzip_sql(from, [&](std::string_view data) {
-    bytes += data.size();
-    return ok();
-  }));
-  return bytes;
-}
-
 }  // namespace
 
-Outcome restore_cluster(ActionContext& ctx, const Dsn& dsn, const fs::path& from) {
+Outcome restore_cluster(ActionContext& ctx, const Dsn& dsn, const fs::path& from, unsigned long long script_bytes) {
   auto dir = make_runtime_subdir("pg-cluster");
   if (!dir) return Outcome::failure("restore refused, nothing was changed: " + dir.error().message);
   struct Remove {
@@ -137,9 +127,8 @@ Outcome restore_cluster(ActionContext& ctx, const Dsn& dsn, const fs::path& from
       fs::remove_all(dir, ec);
     }
   } remove{*dir};
-  auto bytes = sql_bytes(from);
-  if (!bytes) return Outcome::failure("restore refused, nothing was changed: " + bytes.error().message);
-  if (auto room = check_room(*dir, *bytes, "the rewritten pg_dumpall script"); !room)
+  // The runtime dir is often a tmpfs (/run): filling it would hurt the whole host.
+  if (auto room = check_room(*dir, script_bytes, "the rewritten pg_dumpall script"); !room)
     return Outcome::failure("restore refused, nothing was changed: " + room.error().message +
                             " (ROLLBACK_RUNTIME_DIR can name a folder on a larger disk)");
   int databases = 0;

@@ -9,6 +9,7 @@
 #include <rollback/actions/postgres_cluster.hpp>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -132,7 +133,10 @@ static Status read_through(proc::Runner& runner, const fs::path& from, std::stri
     format = custom_magic ? "custom" : magic.starts_with("\x1f\x8b") ? "gzip" : "plain";
   if (format == "gzip") {
     dump.format = DumpFormat::GzipSql;
-    return read_gzip_sql(from);
+    return read_gzip_sql(from, [&](std::string_view sql) {
+      dump.script_bytes += sql.size();
+      return ok();
+    });
   }
   if (format == "custom") {
     dump.format = DumpFormat::Custom;
@@ -189,7 +193,9 @@ Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Mil
   auto format = params.str("format", "auto");
   auto proof_name = "pg.restore format=" + format;
   if (auto facts = proven_unchanged(from, proof_name)) {
+    // "<sha256> <script bytes> <format>"
     dump.checksum = facts->substr(0, facts->find(' '));
+    dump.script_bytes = std::strtoull(facts->c_str() + facts->find(' ') + 1, nullptr, 10);
     dump.format = facts->ends_with(" custom") ? DumpFormat::Custom
                   : facts->ends_with(" gzip") ? DumpFormat::GzipSql
                                               : DumpFormat::Plain;
@@ -202,7 +208,8 @@ Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Mil
   dump.checksum = *have;
   if (!want->empty() && *want != dump.checksum) return checksum_differs();
   if (auto read = read_through(runner, from, format, dump, timeout); !read) return std::unexpected(read.error());
-  remember_proof(proof, proof_name, dump.checksum + " " + std::string(format_name(dump.format)));
+  remember_proof(proof, proof_name,
+                 fmt::format("{} {} {}", dump.checksum, dump.script_bytes, format_name(dump.format)));
   return dump;
 }
 
@@ -303,7 +310,7 @@ Outcome run_restore(ActionContext& ctx, const Params& params) {
   auto dump = verify_dump(ctx.runner, params, ctx.remaining(Millis(0)));
   if (!dump) return Outcome::failure("restore refused, nothing was changed: " + dump.error().message);
   auto from = params.str("from");
-  if (dump->format == DumpFormat::GzipSql) return restore_cluster(ctx, *dsn, from);
+  if (dump->format == DumpFormat::GzipSql) return restore_cluster(ctx, *dsn, from, dump->script_bytes);
   proc::Command cmd;
   if (dump->format == DumpFormat::Plain) {
     cmd.argv = {"psql", "--no-psqlrc", "--no-password", "--quiet", "-v", "ON_ERROR_STOP=1",

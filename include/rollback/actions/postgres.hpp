@@ -44,6 +44,7 @@ struct VerifiedDump {
   DumpFormat format = DumpFormat::Plain;
   std::string checksum;  // sha256 hex of the file
   unsigned long long size = 0;
+  unsigned long long script_bytes = 0;  // GzipSql: its SQL once decompressed
 };
 Result<VerifiedDump> verify_dump(proc::Runner& runner, const Params& params, Millis timeout);
 

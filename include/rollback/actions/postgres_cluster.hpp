@@ -39,9 +39,11 @@ class ClusterScript {
 // Whether the first bytes of `from` are gzip's (a pg_dumpall script, as Coolify keeps it).
 bool is_gzip_file(const std::filesystem::path& from);
 
-// pg.restore of such a script: rewritten into a private temporary file (after a room check),
-// then run by psql with ON_ERROR_STOP. Not one transaction (CREATE DATABASE cannot be in one):
-// a failure names the statement, and says the server may be partly restored.
-Outcome restore_cluster(ActionContext& ctx, const Dsn& dsn, const std::filesystem::path& from);
+// pg.restore of such a script, once verify_dump proved it (`script_bytes`: its SQL, counted by
+// that pass): rewritten into a private temporary file (after a room check), then run by psql
+// with ON_ERROR_STOP. Not one transaction (CREATE DATABASE cannot be in one): a failure names
+// the statement, and says the server may be partly restored.
+Outcome restore_cluster(ActionContext& ctx, const Dsn& dsn, const std::filesystem::path& from,
+                        unsigned long long script_bytes);
 
 }  // namespace rollback::actions::pg
