@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -20,6 +21,7 @@
 #include <rollback/util/file_lock.hpp>
 #include <rollback/util/fs.hpp>
 #include <rollback/util/time.hpp>
+#include <rollback/util/trust.hpp>
 
 namespace rollback::engine {
 namespace fs = std::filesystem;
@@ -150,6 +152,10 @@ Result<plan::Target> TargetCatalog::download(const plan::Target& target,
   auto dir_text = plan::interpolate(plan_.target.dir, base);
   if (!dir_text) return fail(fmt::format("target.dir: {}", dir_text.error().message));
   fs::path dir(*dir_text), kept = dir / target.name;
+  // Root writes and then restores what lands here: a folder another user could write (or
+  // swap) between the proof and the restore is refused, as a state dir would be.
+  if (auto why = unsafe_state_dir_reason(dir, ::geteuid()); !why.empty())
+    return fail(fmt::format("will not download into {}: {}", dir.string(), why));
   RB_TRY(make_private_dirs(dir));
   auto lock = FileLock::take(dir / kDownloadLock, FileLock::Wait::No);
   if (!lock) return std::unexpected(lock.error());

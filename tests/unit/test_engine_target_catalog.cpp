@@ -201,3 +201,21 @@ TEST_CASE("with offsite: a download that fails is removed and latest passes over
   REQUIRE_FALSE(named);
   CHECK_THAT(named.error().message, Catch::Contains("target bk-2 does not verify") && Catch::Contains("md5 differs"));
 }
+
+TEST_CASE("with offsite: a target dir others can write is refused for a download, nothing is written there",
+          "[engine][targets][offsite]") {
+  testing::TempDir tmp;
+  auto dir = tmp / "shared";
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::all);  // 0777: anyone could swap what lands
+  FakeRemote remote{.copies = {{.name = "bk-2", .size_bytes = 20, .modified = std::chrono::system_clock::now(),
+                                .complete = true}}};
+  actions::Registry registry;
+  registry.set_offsite(fake_transport(remote));
+  auto plan = offsite_plan(dir);
+  auto named = engine::TargetCatalog(plan, registry.targets()).resolve(plan::Scope(), "bk-2");
+  REQUIRE_FALSE(named);
+  CHECK_THAT(named.error().message, Catch::Contains("will not download into " + dir.string()));
+  CHECK(remote.downloads == 0);
+  CHECK(std::filesystem::is_empty(dir));
+}
